@@ -1,0 +1,3 @@
+from pb import create_app
+
+app = create_app()

@@ -1,0 +1,22 @@
+"""The pb application factory: config, extensions, blueprints, CLI and error handlers, in that order."""
+
+import os
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a configured pb app; does no database work."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from pb import blueprints, cli, config, database, errors, security, templating
+
+    config.load(app, test_config)
+    database.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    blueprints.init_app(app)
+    cli.init_app(app)
+    errors.init_app(app)
+    return app

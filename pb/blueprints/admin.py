@@ -1,0 +1,206 @@
+"""Officials' pages: setting up cycles, moving phases, counting votes, managing users, reading the audit log."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from pb.blueprints.guards import form_errors, official_required, refuse
+from pb.domain import cycle as cycle_rules
+from pb.domain.cycle import TRANSITIONS, Phase
+from pb.domain.errors import DomainError
+from pb.domain.money import amount_for_input
+from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, RoleForm
+from pb.models import Role
+from pb.services import audit, cycles, moderation, tallying, users, voting
+from pb.services.cycles import CycleSettings
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _settings(form: CycleForm) -> CycleSettings:
+    return CycleSettings(
+        name=form.name.data, description=form.description.data or "", currency=form.currency.data,
+        total_budget=form.total_budget.amount, rule=form.rule.data, min_projects=form.min_projects.data,
+        max_projects=form.max_projects.data, proposals_open_on=form.proposals_open_on.data,
+        review_on=form.review_on.data, voting_open_on=form.voting_open_on.data,
+        voting_close_on=form.voting_close_on.data, results_on=form.results_on.data,
+    )
+
+
+@bp.get("/")
+@official_required
+def index():
+    """List every cycle, drafts included."""
+    return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True))
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+@official_required
+def new_cycle():
+    """Create a budget cycle in draft."""
+    form = CycleForm()
+    if form.validate_on_submit():
+        try:
+            cycle = cycles.create_cycle(current_user, _settings(form))
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("admin/cycle_form.html", form=form, cycle=None), 400
+        flash("The cycle is created with one city-wide district; add districts and categories below.", "success")
+        return redirect(url_for("admin.cycle", cycle_id=cycle.id))
+    return render_template("admin/cycle_form.html", form=form, cycle=None), 400 if form.errors else 200
+
+
+def _district_form(cycle) -> DistrictForm:
+    form = DistrictForm(prefix="district")
+    form.budget.currency = cycle.currency
+    return form
+
+
+@bp.get("/cycles/<int:cycle_id>")
+@official_required
+def cycle(cycle_id: int):
+    """The control room of one cycle: set-up, phase and what blocks the next one, turnout, the count."""
+    cycle = cycles.get_cycle(cycle_id)
+    return render_template(
+        "admin/cycle.html", cycle=cycle, blockers=cycles.blockers(cycle), next_phase=TRANSITIONS.get(cycle.phase),
+        district_form=_district_form(cycle), category_form=CategoryForm(prefix="category"), action_form=ActionForm(),
+        turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
+        runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},
+    )
+
+
+@bp.route("/cycles/<int:cycle_id>/settings", methods=["GET", "POST"])
+@official_required
+def settings(cycle_id: int):
+    """Change a draft cycle's settings."""
+    cycle = cycles.get_cycle(cycle_id)
+    try:
+        cycle_rules.require_phase("edit-setup", cycle.phase)
+    except DomainError as error:
+        return refuse(error, url_for("admin.cycle", cycle_id=cycle.id))
+    form = CycleForm(obj=cycle)
+    if not form.is_submitted():
+        form.total_budget.data = amount_for_input(cycle.total_budget, cycle.currency)
+    if form.validate_on_submit():
+        try:
+            cycles.update_cycle(current_user, cycle.id, _settings(form))
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("admin/cycle_form.html", form=form, cycle=cycle), 400
+        flash("The settings are saved.", "success")
+        return redirect(url_for("admin.cycle", cycle_id=cycle.id))
+    return render_template("admin/cycle_form.html", form=form, cycle=cycle), 400 if form.errors else 200
+
+
+@bp.post("/cycles/<int:cycle_id>/districts")
+@official_required
+def add_district(cycle_id: int):
+    """Add a district with its own budget."""
+    cycle = cycles.get_cycle(cycle_id)
+    form = _district_form(cycle)
+    back = url_for("admin.cycle", cycle_id=cycle.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        cycles.add_district(current_user, cycle.id, form.name.data, form.budget.amount)
+    except DomainError as error:
+        return refuse(error, back)
+    flash(f"District “{form.name.data.strip()}” is added.", "success")
+    return redirect(back)
+
+
+@bp.post("/districts/<int:district_id>/remove")
+@official_required
+def remove_district(district_id: int):
+    """Remove a district from a draft cycle."""
+    form = ActionForm()
+    district = cycles.get_district_by_id(district_id)
+    back = url_for("admin.cycle", cycle_id=district.cycle_id)
+    if form.validate_on_submit():
+        try:
+            cycles.remove_district(current_user, district.id)
+        except DomainError as error:
+            return refuse(error, back)
+        flash("The district is removed.", "success")
+    return redirect(back)
+
+
+@bp.post("/cycles/<int:cycle_id>/categories")
+@official_required
+def add_category(cycle_id: int):
+    """Add a project category."""
+    cycle = cycles.get_cycle(cycle_id)
+    form = CategoryForm(prefix="category")
+    back = url_for("admin.cycle", cycle_id=cycle.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        cycles.add_category(current_user, cycle.id, form.name.data)
+    except DomainError as error:
+        return refuse(error, back)
+    flash(f"Category “{form.name.data.strip()}” is added.", "success")
+    return redirect(back)
+
+
+@bp.post("/cycles/<int:cycle_id>/advance")
+@official_required
+def advance(cycle_id: int):
+    """Move the cycle to its next phase, or say what still blocks it."""
+    form = ActionForm()
+    back = url_for("admin.cycle", cycle_id=cycle_id)
+    if form.validate_on_submit():
+        try:
+            phase = cycles.advance_phase(current_user, cycle_id)
+        except DomainError as error:
+            return refuse(error, back)
+        flash(f"The cycle is now: {phase.label.lower()}.", "success")
+    return redirect(back)
+
+
+@bp.post("/cycles/<int:cycle_id>/tally")
+@official_required
+def tally(cycle_id: int):
+    """Count the ballots of every district with the cycle's rule."""
+    form = ActionForm()
+    back = url_for("admin.cycle", cycle_id=cycle_id)
+    if form.validate_on_submit():
+        try:
+            runs = tallying.run_tally(current_user, cycle_id)
+        except DomainError as error:
+            return refuse(error, back)
+        flash(f"The votes are counted in {len(runs)} district(s). Check the outcome below, then publish.", "success")
+    return redirect(back)
+
+
+@bp.get("/cycles/<int:cycle_id>/audit")
+@official_required
+def audit_log(cycle_id: int):
+    """Read the cycle's audit log, newest first."""
+    cycle = cycles.get_cycle(cycle_id)
+    return render_template("admin/audit.html", cycle=cycle, entries=audit.entries(cycle.id))
+
+
+@bp.get("/users")
+@official_required
+def user_list():
+    """Find users and change their role."""
+    search = request.args.get("q", "")[:100]
+    return render_template("admin/users.html", users=users.list_users(search), search=search, form=RoleForm(), roles=list(Role))
+
+
+@bp.post("/users/<int:user_id>/role")
+@official_required
+def change_role(user_id: int):
+    """Give a user another role."""
+    form = RoleForm()
+    back = url_for("admin.user_list", q=request.args.get("q", ""))
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        user = users.change_role(current_user, user_id, Role(form.role.data))
+    except DomainError as error:
+        return refuse(error, back)
+    flash(f"{user.name} is now a {user.role.value}.", "success")
+    return redirect(back)

@@ -1,0 +1,58 @@
+"""View guards: who may open a page, and where to send someone back to after a refusal."""
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from pb.domain.errors import DomainError
+
+
+def role_required(check: Callable[[object], bool]) -> Callable:
+    """Require a logged-in user for whom `check(user)` holds; others get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+moderator_required = role_required(lambda user: user.is_moderator)
+official_required = role_required(lambda user: user.is_official)
+
+
+def safe_target(target: str | None, fallback: str) -> str:
+    """Only ever redirect to a path on this site, never to another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+        if parts.netloc == request.host and parts.scheme in ("http", "https"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return fallback
+
+
+def refuse(error: DomainError, back_to: str):
+    """Show a refusal as a message and send the user back to where they came from."""
+    flash(error.message, "error")
+    return redirect(back_to)
+
+
+def form_errors(form) -> None:
+    """Flash every field error of a submitted form, naming the field."""
+    for field in form:
+        for message in field.errors:
+            flash(f"{field.label.text}: {message}", "error")
+
+
+def home() -> str:
+    return url_for("public.home")

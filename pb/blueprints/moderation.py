@@ -1,0 +1,166 @@
+"""Moderators' pages: the review queue per district, decisions on proposals, verifying residents."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from pb.blueprints.guards import form_errors, moderator_required, refuse
+from pb.blueprints.public import visible_cycle
+from pb.domain.errors import DomainError
+from pb.domain.money import amount_for_input
+from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm
+from pb.models import ProposalStatus
+from pb.services import cycles, moderation, proposals, users, voting
+
+bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+
+
+@bp.get("/")
+@moderator_required
+def index():
+    """List the cycles with the number of proposals waiting in each."""
+    listed = cycles.list_cycles(include_drafts=False)
+    waiting = {cycle.id: sum(moderation.queue_sizes(cycle).values()) for cycle in listed}
+    return render_template("moderation/index.html", cycles=listed, waiting=waiting)
+
+
+@bp.get("/cycles/<int:cycle_id>")
+@moderator_required
+def queue(cycle_id: int):
+    """Show the proposals waiting for review, per district."""
+    cycle = visible_cycle(cycle_id)
+    district_id = request.args.get("district", type=int)
+    if district_id is not None:
+        cycles.get_district(cycle, district_id)
+    return render_template(
+        "moderation/queue.html", cycle=cycle, district_id=district_id,
+        waiting=moderation.queue(cycle, district_id), sizes=moderation.queue_sizes(cycle),
+    )
+
+
+def _merge_form(proposal) -> MergeForm:
+    form = MergeForm(prefix="merge")
+    others = [
+        p for p in proposals.public_proposals(proposal.cycle, proposal.district_id)
+        if p.id != proposal.id and p.status in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED, ProposalStatus.ACCEPTED)
+    ]
+    form.into_id.choices = [(p.id, f"#{p.id} {p.title}") for p in others]
+    return form
+
+
+def _accept_form(proposal) -> AcceptForm:
+    form = AcceptForm(prefix="accept")
+    form.final_cost.currency = proposal.cycle.currency
+    if not form.is_submitted():
+        form.final_cost.data = amount_for_input(proposal.estimated_cost, proposal.cycle.currency)
+    return form
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@moderator_required
+def review(proposal_id: int):
+    """Show a proposal with the decisions a moderator can take."""
+    proposal = proposals.get_proposal(proposal_id)
+    return render_template(
+        "moderation/review.html", proposal=proposal, cycle=proposal.cycle,
+        accept_form=_accept_form(proposal), reject_form=ReasonForm(prefix="reject"),
+        changes_form=ReasonForm(prefix="changes"), merge_form=_merge_form(proposal),
+    )
+
+
+def _decided(proposal, message: str):
+    flash(message, "success")
+    return redirect(url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id))
+
+
+@bp.post("/proposals/<int:proposal_id>/accept")
+@moderator_required
+def accept(proposal_id: int):
+    """Accept a proposal onto the ballot with its final cost."""
+    proposal = proposals.get_proposal(proposal_id)
+    form = _accept_form(proposal)
+    back = url_for("moderation.review", proposal_id=proposal.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        moderation.accept(current_user, proposal.id, form.final_cost.amount, form.note.data or "")
+    except DomainError as error:
+        return refuse(error, back)
+    return _decided(proposal, f"“{proposal.title}” is accepted and will be on the ballot.")
+
+
+@bp.post("/proposals/<int:proposal_id>/reject")
+@moderator_required
+def reject(proposal_id: int):
+    """Reject a proposal with a reason for its author."""
+    proposal = proposals.get_proposal(proposal_id)
+    form = ReasonForm(prefix="reject")
+    back = url_for("moderation.review", proposal_id=proposal.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        moderation.reject(current_user, proposal.id, form.note.data)
+    except DomainError as error:
+        return refuse(error, back)
+    return _decided(proposal, f"“{proposal.title}” is rejected; the author will see your reason.")
+
+
+@bp.post("/proposals/<int:proposal_id>/request-changes")
+@moderator_required
+def request_changes(proposal_id: int):
+    """Send a proposal back to its author for changes."""
+    proposal = proposals.get_proposal(proposal_id)
+    form = ReasonForm(prefix="changes")
+    back = url_for("moderation.review", proposal_id=proposal.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        moderation.request_changes(current_user, proposal.id, form.note.data)
+    except DomainError as error:
+        return refuse(error, back)
+    return _decided(proposal, f"“{proposal.title}” is sent back to its author for changes.")
+
+
+@bp.post("/proposals/<int:proposal_id>/merge")
+@moderator_required
+def merge(proposal_id: int):
+    """Merge a duplicate proposal into another."""
+    proposal = proposals.get_proposal(proposal_id)
+    form = _merge_form(proposal)
+    back = url_for("moderation.review", proposal_id=proposal.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        moderation.merge(current_user, proposal.id, form.into_id.data, form.note.data or "")
+    except DomainError as error:
+        return refuse(error, back)
+    return _decided(proposal, f"“{proposal.title}” is merged.")
+
+
+@bp.route("/cycles/<int:cycle_id>/residents", methods=["GET", "POST"])
+@moderator_required
+def residents(cycle_id: int):
+    """Find residents and verify them, after checking their documents, for a district."""
+    cycle = visible_cycle(cycle_id)
+    form = VerifyForm()
+    form.district_id.choices = [(d.id, d.name) for d in cycle.districts]
+    back = url_for("moderation.residents", cycle_id=cycle.id, q=request.args.get("q", ""))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            form_errors(form)
+            return redirect(back)
+        try:
+            verification = voting.verify_resident(current_user, form.user_id.data, form.district_id.data)
+        except DomainError as error:
+            return refuse(error, back)
+        flash(f"{verification.user.name} can now vote in {verification.district.name}.", "success")
+        return redirect(back)
+    search = request.args.get("q", "")[:100]
+    found = users.list_users(search, limit=50) if search.strip() else []
+    verified = {user.id: voting.verified_district_ids(user, cycle.id) for user in found}
+    return render_template(
+        "moderation/residents.html", cycle=cycle, form=form, search=search, found=found, verified=verified,
+    )

@@ -1,0 +1,102 @@
+"""Residents' own proposals: submit, edit or revise, withdraw, and see their status."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from pb.blueprints.guards import refuse
+from pb.blueprints.public import visible_cycle
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import DomainError
+from pb.domain.money import amount_for_input
+from pb.forms import ActionForm, ProposalForm
+from pb.models import Cycle
+from pb.services import proposals
+from pb.services.proposals import ProposalDraft
+
+bp = Blueprint("proposals", __name__)
+
+
+def _form_for(cycle: Cycle, proposal=None) -> ProposalForm:
+    form = ProposalForm(obj=proposal)
+    form.district_id.choices = [(d.id, d.name) for d in cycle.districts]
+    form.category_id.choices = [(c.id, c.name) for c in cycle.categories]
+    form.estimated_cost.currency = cycle.currency
+    if proposal is not None and not form.is_submitted():
+        form.estimated_cost.data = amount_for_input(proposal.estimated_cost, cycle.currency)
+    return form
+
+
+def _draft(form: ProposalForm) -> ProposalDraft:
+    return ProposalDraft(
+        title=form.title.data, summary=form.summary.data, description=form.description.data,
+        estimated_cost=form.estimated_cost.amount, district_id=form.district_id.data,
+        category_id=form.category_id.data if form.category_id.choices else None,
+        location=form.location.data or "",
+    )
+
+
+@bp.route("/cycles/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
+@login_required
+def new(cycle_id: int):
+    """Submit a new proposal while proposals are open."""
+    cycle = visible_cycle(cycle_id)
+    try:
+        cycle_rules.require_phase("submit-proposal", cycle.phase)
+    except DomainError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    form = _form_for(cycle)
+    if form.validate_on_submit():
+        try:
+            proposal = proposals.submit_proposal(current_user, cycle.id, _draft(form))
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), 400
+        flash("Thank you: your proposal is submitted. Moderators will review it.", "success")
+        return redirect(url_for("public.proposal", proposal_id=proposal.id))
+    status = 400 if form.errors else 200
+    return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), status
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    """Edit one's own proposal while it may still change."""
+    proposal = proposals.get_proposal(proposal_id)
+    back = url_for("public.proposal", proposal_id=proposal.id)
+    try:
+        proposals.check_editable(current_user, proposal)
+    except DomainError as error:
+        return refuse(error, back)
+    form = _form_for(proposal.cycle, proposal)
+    if form.validate_on_submit():
+        try:
+            proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data or 0)
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), 400
+        flash("Your changes are saved.", "success")
+        return redirect(back)
+    status = 400 if form.errors else 200
+    return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), status
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@login_required
+def withdraw(proposal_id: int):
+    """Withdraw one's own proposal before it is decided."""
+    form = ActionForm()
+    back = url_for("proposals.mine")
+    if form.validate_on_submit():
+        try:
+            proposals.withdraw_proposal(current_user, proposal_id)
+        except DomainError as error:
+            return refuse(error, back)
+        flash("Your proposal is withdrawn.", "success")
+    return redirect(back)
+
+
+@bp.get("/my/proposals")
+@login_required
+def mine():
+    """List the logged-in user's proposals and their status."""
+    return render_template("proposals/mine.html", proposals=proposals.proposals_by(current_user), form=ActionForm())

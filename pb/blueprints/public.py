@@ -1,0 +1,57 @@
+"""Pages anyone can read: the list of cycles, a cycle, its proposals and a single proposal."""
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from pb.domain.cycle import Phase
+from pb.models import ProposalStatus
+from pb.services import cycles, proposals, voting
+
+bp = Blueprint("public", __name__)
+
+
+def visible_cycle(cycle_id: int):
+    """A cycle as the current user may see it: drafts only for officials."""
+    cycle = cycles.get_cycle(cycle_id)
+    if cycle.phase is Phase.DRAFT and not (current_user.is_authenticated and current_user.is_official):
+        abort(404)
+    return cycle
+
+
+@bp.get("/")
+def home():
+    """List the budget cycles, newest first."""
+    show_drafts = current_user.is_authenticated and current_user.is_official
+    return render_template("public/home.html", cycles=cycles.list_cycles(include_drafts=show_drafts))
+
+
+@bp.get("/cycles/<int:cycle_id>")
+def cycle(cycle_id: int):
+    """Show a cycle: what it is, its phase and dates, districts and what one can do now."""
+    cycle = visible_cycle(cycle_id)
+    verified = voting.verified_district_ids(current_user, cycle.id) if current_user.is_authenticated else set()
+    return render_template("public/cycle.html", cycle=cycle, verified=verified)
+
+
+@bp.get("/cycles/<int:cycle_id>/proposals")
+def proposal_list(cycle_id: int):
+    """List a cycle's proposals, optionally for one district."""
+    cycle = visible_cycle(cycle_id)
+    district_id = request.args.get("district", type=int)
+    if district_id is not None:
+        cycles.get_district(cycle, district_id)
+    return render_template(
+        "public/proposals.html", cycle=cycle, district_id=district_id,
+        proposals=proposals.public_proposals(cycle, district_id),
+    )
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def proposal(proposal_id: int):
+    """Show one proposal with its status and the moderator's public note."""
+    proposal = proposals.get_proposal(proposal_id)
+    visible_cycle(proposal.cycle_id)
+    is_author = current_user.is_authenticated and current_user.id == proposal.author_id
+    if proposal.status is ProposalStatus.WITHDRAWN and not is_author:
+        abort(404)
+    return render_template("public/proposal.html", proposal=proposal, cycle=proposal.cycle, is_author=is_author)

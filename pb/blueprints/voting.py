@@ -1,0 +1,81 @@
+"""The ballot: verified residents choose projects within their district's budget, and may change it."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pb.blueprints.guards import refuse
+from pb.blueprints.public import visible_cycle
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import BallotError, DomainError
+from pb.forms import ActionForm
+from pb.services import cycles, proposals, voting
+
+bp = Blueprint("voting", __name__)
+
+
+def _chosen_ids(values: list[str]) -> list[int]:
+    """Project ids from the submitted checkboxes; anything that is not an id is refused as a whole ballot."""
+    if any(not value.isdigit() or len(value) > 12 for value in values):
+        raise BallotError("Some choices are not projects on this ballot; reload the page and choose again.")
+    return [int(value) for value in values]
+
+
+@bp.get("/cycles/<int:cycle_id>/vote")
+@login_required
+def districts(cycle_id: int):
+    """List the districts the resident may vote in, and whether they have voted there."""
+    cycle = visible_cycle(cycle_id)
+    try:
+        cycle_rules.require_phase("vote", cycle.phase)
+    except DomainError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    verified = voting.verified_district_ids(current_user, cycle.id)
+    voted = {d.id for d in cycle.districts if voting.current_choices(current_user, cycle.id, d.id) is not None}
+    return render_template("voting/districts.html", cycle=cycle, verified=verified, voted=voted)
+
+
+@bp.route("/cycles/<int:cycle_id>/vote/<int:district_id>", methods=["GET", "POST"])
+@login_required
+def ballot(cycle_id: int, district_id: int):
+    """Show the ballot for one district and store the resident's choices."""
+    cycle = visible_cycle(cycle_id)
+    district = cycles.get_district(cycle, district_id)
+    back = url_for("public.cycle", cycle_id=cycle.id)
+    try:
+        cycle_rules.require_phase("vote", cycle.phase)
+    except DomainError as error:
+        return refuse(error, back)
+    if not voting.is_verified(current_user, district.id):
+        flash(
+            f"You are not verified to vote in {district.name} yet. "
+            "A moderator or an official can verify you after checking your documents.",
+            "error",
+        )
+        return redirect(back)
+    form = ActionForm()
+    projects = proposals.projects_on_ballot(cycle.id, district.id)
+    stored = voting.current_choices(current_user, cycle.id, district.id)
+    chosen = stored or set()
+    status = 200
+    if request.method == "POST":
+        submitted = request.form.getlist("project")
+        try:
+            if not form.validate_on_submit():
+                raise BallotError("The form expired; reload the page and vote again.")
+            voting.cast_ballot(current_user, cycle.id, district.id, _chosen_ids(submitted))
+        except DomainError as error:
+            flash(error.message, "error")
+            chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
+            status = 400
+        else:
+            flash(
+                "Your ballot is saved. You can change it until voting closes." if stored is None
+                else "Your ballot is changed. Only this new ballot counts.",
+                "success",
+            )
+            return redirect(url_for("voting.ballot", cycle_id=cycle.id, district_id=district.id))
+    total = sum(p.cost for p in projects if p.id in chosen)
+    return render_template(
+        "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,
+        has_voted=stored is not None, total=total, form=form, rules=voting.rules_for(cycle, district),
+    ), status

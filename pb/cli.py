@@ -1,0 +1,70 @@
+"""`flask --app app pb ...`: thin command-line wrappers over the services."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from pb.database import create_schema
+from pb.domain.errors import DomainError
+from pb.models import Role
+from pb.services import cycles, demo, users
+
+pb_group = AppGroup("pb", help="Run and administer pb budget cycles.")
+
+
+def _fail(error: DomainError) -> click.ClickException:
+    return click.ClickException(error.message)
+
+
+@pb_group.command("init-db")
+def init_db() -> None:
+    """Create the database tables (existing data is kept)."""
+    create_schema()
+    click.echo("The database is ready.")
+
+
+@pb_group.command("demo")
+def load_demo() -> None:
+    """Load the demo cycles and accounts (running it again changes nothing)."""
+    create_schema()
+    created = demo.load_demo()
+    click.echo("Demo cycles loaded." if created else "The demo cycles were already there; nothing changed.")
+    click.echo("Demo accounts (password for all: %s):" % demo.DEMO_PASSWORD)
+    for email, role in demo.demo_accounts():
+        click.echo(f"  {role:<10} {email}")
+
+
+@pb_group.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.RESIDENT.value, show_default=True)
+@click.password_option()
+def create_user(email: str, name: str, role: str, password: str) -> None:
+    """Create an account with the given role."""
+    try:
+        user = users.create_user(email, name, password, Role(role))
+    except DomainError as error:
+        raise _fail(error) from None
+    click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@pb_group.command("advance-phase")
+@click.argument("cycle_id", type=int)
+def advance_phase(cycle_id: int) -> None:
+    """Move a cycle to its next phase, or list what blocks it."""
+    try:
+        phase = cycles.advance_phase(None, cycle_id)
+    except DomainError as error:
+        raise _fail(error) from None
+    click.echo(f"Cycle {cycle_id} is now in phase: {phase.value}.")
+
+
+@pb_group.command("list-cycles")
+def list_cycles() -> None:
+    """List every cycle with its id and phase."""
+    for cycle in cycles.list_cycles(include_drafts=True):
+        click.echo(f"{cycle.id:>4}  {cycle.phase.value:<10} {cycle.name}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(pb_group)

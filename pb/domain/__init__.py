@@ -1,0 +1,1 @@
+"""Pure-Python domain core of pb: phases, ballot rules and the tally engine."""

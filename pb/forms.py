@@ -1,0 +1,138 @@
+"""Flask-WTF forms: field-level validation only; the services own the rules."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from pb.domain.errors import ValidationError as DomainValidationError
+from pb.domain.money import parse_amount
+from pb.models import Role
+from pb.services.cycles import RULE_NAMES, SUPPORTED_CURRENCIES
+
+
+class AmountField(StringField):
+    """A money amount typed the way people write it; `.amount` holds the integer of minor units."""
+
+    amount: int | None = None
+
+    def __init__(self, *args, currency_field: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = "EUR"
+        self.currency_field = currency_field
+
+    def pre_validate(self, form) -> None:
+        currency = getattr(form, self.currency_field).data if self.currency_field else self.currency
+        self.amount = None
+        if not (self.data or "").strip():
+            return
+        try:
+            self.amount = parse_amount(self.data, currency or "EUR")
+        except DomainValidationError as error:
+            raise ValidationError(error.message) from None
+
+
+def _positive_amount(form, field) -> None:
+    if field.amount is not None and field.amount <= 0:
+        raise ValidationError("The amount must be more than zero.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired("Enter your name."), Length(max=120)])
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address."), Email("Enter a valid email address."), Length(max=254)]
+    )
+    password = PasswordField(
+        "Password (at least 10 characters)",
+        validators=[DataRequired("Choose a password."), Length(min=10, max=200, message="Use 10 to 200 characters.")],
+    )
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords do not match.")])
+
+
+class ProposalForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired("Give your proposal a title."), Length(max=120)])
+    summary = StringField(
+        "Summary (one or two sentences)", validators=[DataRequired("Write a short summary."), Length(max=300)]
+    )
+    description = TextAreaField(
+        "Description", validators=[DataRequired("Describe the project."), Length(max=10000)]
+    )
+    estimated_cost = AmountField(
+        "Estimated cost", validators=[DataRequired("Enter the estimated cost."), _positive_amount]
+    )
+    district_id = SelectField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+    category_id = SelectField("Category", coerce=int, validators=[Optional()])
+    location = StringField("Location (optional)", validators=[Optional(), Length(max=200)])
+    version = IntegerField(validators=[Optional()])
+
+
+class AcceptForm(FlaskForm):
+    final_cost = AmountField("Final cost", validators=[DataRequired("Enter the final cost."), _positive_amount])
+    note = TextAreaField("Public note", validators=[Optional(), Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    note = TextAreaField("Reason or note for the author", validators=[DataRequired("Write a reason."), Length(max=2000)])
+
+
+class MergeForm(FlaskForm):
+    into_id = SelectField("Merge into", coerce=int, validators=[InputRequired("Choose the proposal to merge into.")])
+    note = TextAreaField("Public note", validators=[Optional(), Length(max=2000)])
+
+
+class VerifyForm(FlaskForm):
+    user_id = IntegerField(validators=[InputRequired()])
+    district_id = SelectField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+
+
+class CycleForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the cycle a name."), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    currency = SelectField("Currency", choices=[(c, c) for c in SUPPORTED_CURRENCIES])
+    total_budget = AmountField(
+        "Total budget", currency_field="currency",
+        validators=[DataRequired("Enter the total budget."), _positive_amount],
+    )
+    rule = SelectField("Counting rule", choices=list(RULE_NAMES.items()))
+    min_projects = IntegerField(
+        "Fewest projects per ballot", default=1,
+        validators=[InputRequired("Enter a number."), NumberRange(min=1, max=1000, message="Enter 1 to 1000.")],
+    )
+    max_projects = IntegerField(
+        "Most projects per ballot (leave empty for no limit)",
+        validators=[Optional(), NumberRange(min=1, max=1000, message="Enter 1 to 1000.")],
+    )
+    proposals_open_on = DateField("Proposals open", validators=[Optional()])
+    review_on = DateField("Review starts", validators=[Optional()])
+    voting_open_on = DateField("Voting opens", validators=[Optional()])
+    voting_close_on = DateField("Voting closes", validators=[Optional()])
+    results_on = DateField("Results published", validators=[Optional()])
+
+
+class DistrictForm(FlaskForm):
+    name = StringField("District name", validators=[DataRequired("Give the district a name."), Length(max=120)])
+    budget = AmountField("Budget", validators=[DataRequired("Enter the district's budget."), _positive_amount])
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("Category name", validators=[DataRequired("Give the category a name."), Length(max=80)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: carries only the CSRF token."""

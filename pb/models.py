@@ -1,0 +1,299 @@
+"""The database tables of pb as typed SQLAlchemy 2 models; money columns are integer minor units."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pb.domain.cycle import Phase
+from pb.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(str, enum.Enum):
+    RESIDENT = "resident"
+    MODERATOR = "moderator"
+    OFFICIAL = "official"
+
+
+class ProposalStatus(str, enum.Enum):
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+
+    @property
+    def label(self) -> str:
+        return {
+            "submitted": "Waiting for review",
+            "changes_requested": "Changes requested",
+            "accepted": "Accepted: on the ballot",
+            "rejected": "Rejected",
+            "withdrawn": "Withdrawn",
+            "merged": "Merged into another proposal",
+        }[self.value]
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    # Store the readable value, not the member name, and keep it a plain string column on every engine.
+    return Enum(kind, name=name, native_enum=False, values_callable=lambda members: [m.value for m in members], length=24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.RESIDENT)
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled accounts through this
+        return self.is_enabled
+
+    @property
+    def is_official(self) -> bool:
+        return self.role is Role.OFFICIAL
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.OFFICIAL)
+
+
+class Cycle(db.Model):
+    __tablename__ = "cycles"
+    __table_args__ = (
+        CheckConstraint("total_budget >= 0", name="ck_cycle_budget"),
+        CheckConstraint("min_projects >= 1", name="ck_cycle_min_projects"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    total_budget: Mapped[int] = mapped_column(BigInteger)
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"), default=Phase.DRAFT)
+    rule: Mapped[str] = mapped_column(String(24), default="greedy")
+    min_projects: Mapped[int] = mapped_column(Integer, default=1)
+    max_projects: Mapped[int | None] = mapped_column(Integer)
+    tie_break_seed: Mapped[int] = mapped_column(Integer, default=0)
+    proposals_open_on: Mapped[date | None] = mapped_column(Date)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    voting_open_on: Mapped[date | None] = mapped_column(Date)
+    voting_close_on: Mapped[date | None] = mapped_column(Date)
+    results_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    districts: Mapped[list[District]] = relationship(back_populates="cycle", order_by="District.name")
+    categories: Mapped[list[Category]] = relationship(back_populates="cycle", order_by="Category.name")
+
+
+class District(db.Model):
+    __tablename__ = "districts"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "name", name="uq_district_name"),
+        CheckConstraint("budget >= 0", name="ck_district_budget"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    budget: Mapped[int] = mapped_column(BigInteger)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="districts")
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("cycle_id", "name", name="uq_category_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+    cycle: Mapped[Cycle] = relationship(back_populates="categories")
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+    __table_args__ = (
+        CheckConstraint("estimated_cost > 0", name="ck_proposal_estimate"),
+        CheckConstraint("final_cost IS NULL OR final_cost > 0", name="ck_proposal_final_cost"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    estimated_cost: Mapped[int] = mapped_column(BigInteger)
+    final_cost: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[ProposalStatus] = mapped_column(
+        _enum(ProposalStatus, "proposal_status"), default=ProposalStatus.SUBMITTED, index=True
+    )
+    moderator_note: Mapped[str] = mapped_column(Text, default="")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    cycle: Mapped[Cycle] = relationship()
+    district: Mapped[District] = relationship()
+    category: Mapped[Category | None] = relationship()
+    author: Mapped[User] = relationship()
+    merged_into: Mapped[Proposal | None] = relationship(remote_side=[id])
+
+    @property
+    def is_on_ballot(self) -> bool:
+        return self.status is ProposalStatus.ACCEPTED
+
+    @property
+    def cost(self) -> int:
+        """The cost voters see: the moderator's final cost once set, the author's estimate before."""
+        return self.final_cost if self.final_cost is not None else self.estimated_cost
+
+
+class Verification(db.Model):
+    """A resident confirmed as eligible to vote in one district of a cycle."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (UniqueConstraint("user_id", "district_id", name="uq_verification"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    verified_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(String(24), default="in-person")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    district: Mapped[District] = relationship()
+
+
+class Participation(db.Model):
+    """That a resident voted in a district: turnout and "already voted", never the choices."""
+
+    __tablename__ = "participations"
+    __table_args__ = (UniqueConstraint("user_id", "district_id", name="uq_participation"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(12), default="online")
+    voted_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
+
+
+class Ballot(db.Model):
+    """A secret ballot: keyed by a token derived from the voter, holding no user id and no timestamp."""
+
+    __tablename__ = "ballots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    choices: Mapped[list[BallotChoice]] = relationship(
+        back_populates="ballot", cascade="all, delete-orphan", order_by="BallotChoice.project_id"
+    )
+
+
+class BallotChoice(db.Model):
+    __tablename__ = "ballot_choices"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+
+    ballot: Mapped[Ballot] = relationship(back_populates="choices")
+
+
+class TallyRun(db.Model):
+    """The stored outcome of counting one district: the single source for results pages and exports."""
+
+    __tablename__ = "tally_runs"
+    __table_args__ = (UniqueConstraint("district_id", name="uq_tally_district"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    rule: Mapped[str] = mapped_column(String(24))
+    tie_break: Mapped[str] = mapped_column(String(200))
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    budget: Mapped[int] = mapped_column(BigInteger)
+    spent: Mapped[int] = mapped_column(BigInteger)
+    ballot_count: Mapped[int] = mapped_column(Integer)
+    run_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    results: Mapped[list[ProjectResult]] = relationship(
+        back_populates="tally_run", cascade="all, delete-orphan", order_by="ProjectResult.position"
+    )
+
+
+class ProjectResult(db.Model):
+    __tablename__ = "project_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tally_run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    votes: Mapped[int] = mapped_column(Integer)
+    is_funded: Mapped[bool]
+    position: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+
+    tally_run: Mapped[TallyRun] = relationship(back_populates="results")
+    project: Mapped[Proposal] = relationship()
+
+
+class AuditEntry(db.Model):
+    """One line of the append-only audit log: who did what to what, when, with before and after."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(60))
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_change(mapper, connection, target) -> None:  # noqa: ARG001
+    raise RuntimeError("The audit log is append-only.")

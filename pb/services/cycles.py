@@ -1,0 +1,220 @@
+"""Setting up a budget cycle (districts, categories, rule) and moving it through its phases."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from pb.domain import cycle as cycle_rules
+from pb.domain.cycle import CycleFacts, Phase
+from pb.domain.errors import NotFound, PermissionDenied, ValidationError
+from pb.extensions import db
+from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
+from pb.services import audit, load, use_case
+
+RULE_NAMES = {
+    "greedy": "Standard count (most votes first, funded while the money lasts)",
+    "mes-add1": "Method of Equal Shares (proportional), completed as cities do",
+}
+SUPPORTED_CURRENCIES = ("EUR", "PLN", "USD", "GBP", "CHF", "HUF", "CZK", "SEK", "NOK", "DKK", "CAD", "AUD")
+
+
+@dataclass(frozen=True)
+class CycleSettings:
+    name: str
+    total_budget: int
+    currency: str = "EUR"
+    description: str = ""
+    rule: str = "greedy"
+    min_projects: int = 1
+    max_projects: int | None = None
+    proposals_open_on: date | None = None
+    review_on: date | None = None
+    voting_open_on: date | None = None
+    voting_close_on: date | None = None
+    results_on: date | None = None
+
+
+def _require_official(actor: User) -> None:
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can set up and run budget cycles.")
+
+
+def _check_settings(settings: CycleSettings, cycle_id: int | None) -> None:
+    if not settings.name.strip():
+        raise ValidationError("Give the cycle a name.")
+    if settings.currency not in SUPPORTED_CURRENCIES:
+        raise ValidationError("Choose one of the listed currencies.")
+    if settings.rule not in RULE_NAMES:
+        raise ValidationError("Choose one of the listed counting rules.")
+    if settings.total_budget <= 0:
+        raise ValidationError("The total budget must be more than zero.")
+    if settings.min_projects < 1:
+        raise ValidationError("A ballot must allow at least one project.")
+    if settings.max_projects is not None and settings.max_projects < settings.min_projects:
+        raise ValidationError("The most projects per ballot cannot be fewer than the least.")
+    dates = [
+        settings.proposals_open_on,
+        settings.review_on,
+        settings.voting_open_on,
+        settings.voting_close_on,
+        settings.results_on,
+    ]
+    known = [d for d in dates if d is not None]
+    if known != sorted(known):
+        raise ValidationError("The phase dates must be in order: proposals, review, voting opens, closes, results.")
+    clash = db.session.scalar(select(Cycle.id).where(func.lower(Cycle.name) == settings.name.strip().lower()))
+    if clash is not None and clash != cycle_id:
+        raise ValidationError("Another cycle already has this name.")
+
+
+def _apply(cycle: Cycle, settings: CycleSettings) -> None:
+    for field_name, value in vars(settings).items():
+        setattr(cycle, field_name, value.strip() if isinstance(value, str) else value)
+
+
+@use_case
+def create_cycle(actor: User, settings: CycleSettings, districts: list[tuple[str, int]] | None = None) -> Cycle:
+    """A new cycle in draft; without districts it gets one city-wide district holding the whole budget."""
+    _require_official(actor)
+    _check_settings(settings, None)
+    cycle = Cycle()
+    _apply(cycle, settings)
+    db.session.add(cycle)
+    db.session.flush()
+    for name, budget in districts or [("Whole city", settings.total_budget)]:
+        _add_district(cycle, name, budget)
+    audit.record(actor, "create-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, after=vars(settings))
+    return cycle
+
+
+@use_case
+def update_cycle(actor: User, cycle_id: int, settings: CycleSettings) -> Cycle:
+    _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("edit-setup", cycle.phase)
+    _check_settings(settings, cycle.id)
+    before = {name: getattr(cycle, name) for name in vars(settings)}
+    _apply(cycle, settings)
+    audit.record(actor, "update-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, before=before, after=vars(settings))
+    return cycle
+
+
+def _add_district(cycle: Cycle, name: str, budget: int) -> District:
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the district a name.")
+    if budget <= 0:
+        raise ValidationError("A district's budget must be more than zero.")
+    if any(d.name.lower() == name.lower() for d in cycle.districts):
+        raise ValidationError(f"The cycle already has a district called “{name}”.")
+    district = District(cycle=cycle, name=name, budget=budget)
+    db.session.add(district)
+    db.session.flush()
+    return district
+
+
+@use_case
+def add_district(actor: User, cycle_id: int, name: str, budget: int) -> District:
+    _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("edit-setup", cycle.phase)
+    district = _add_district(cycle, name, budget)
+    audit.record(actor, "add-district", f"district:{district.id}", cycle_id=cycle.id, after={"name": name, "budget": budget})
+    return district
+
+
+@use_case
+def remove_district(actor: User, district_id: int) -> None:
+    _require_official(actor)
+    district = load(District, district_id, "district")
+    cycle_rules.require_phase("edit-setup", district.cycle.phase)
+    audit.record(
+        actor, "remove-district", f"district:{district.id}", cycle_id=district.cycle_id,
+        before={"name": district.name, "budget": district.budget},
+    )
+    db.session.delete(district)
+
+
+@use_case
+def add_category(actor: User, cycle_id: int, name: str) -> Category:
+    _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("edit-setup", cycle.phase)
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the category a name.")
+    if any(c.name.lower() == name.lower() for c in cycle.categories):
+        raise ValidationError(f"The cycle already has a category called “{name}”.")
+    category = Category(cycle=cycle, name=name)
+    db.session.add(category)
+    db.session.flush()
+    audit.record(actor, "add-category", f"category:{category.id}", cycle_id=cycle.id, after={"name": name})
+    return category
+
+
+def facts(cycle: Cycle) -> CycleFacts:
+    """Everything the transition table needs to know about this cycle, read from the database."""
+    counts = dict(
+        db.session.execute(
+            select(Proposal.status, func.count()).where(Proposal.cycle_id == cycle.id).group_by(Proposal.status)
+        ).all()
+    )
+    on_ballot = dict(
+        db.session.execute(
+            select(Proposal.district_id, func.count())
+            .where(Proposal.cycle_id == cycle.id, Proposal.status == ProposalStatus.ACCEPTED)
+            .group_by(Proposal.district_id)
+        ).all()
+    )
+    tallied = set(db.session.scalars(select(TallyRun.district_id).where(TallyRun.cycle_id == cycle.id)))
+    return CycleFacts(
+        total_budget=cycle.total_budget,
+        district_budgets={d.name: d.budget for d in cycle.districts},
+        proposals_submitted=sum(counts.values()),
+        proposals_waiting_review=counts.get(ProposalStatus.SUBMITTED, 0),
+        proposals_waiting_changes=counts.get(ProposalStatus.CHANGES_REQUESTED, 0),
+        projects_by_district={d.name: on_ballot.get(d.id, 0) for d in cycle.districts},
+        untallied_districts=tuple(d.name for d in cycle.districts if d.id not in tallied),
+    )
+
+
+def blockers(cycle: Cycle) -> list[str]:
+    return cycle_rules.blockers(cycle.phase, facts(cycle))
+
+
+@use_case
+def advance_phase(actor: User | None, cycle_id: int) -> Phase:
+    """Move the cycle one phase forward through the transition table (officials, or the command line)."""
+    if actor is not None:
+        _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle")
+    before = cycle.phase
+    cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
+    audit.record(
+        actor, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
+        before={"phase": before.value}, after={"phase": cycle.phase.value},
+    )
+    return cycle.phase
+
+
+def get_cycle(cycle_id: int) -> Cycle:
+    return load(Cycle, cycle_id, "cycle")
+
+
+def get_district(cycle: Cycle, district_id: int) -> District:
+    district = load(District, district_id, "district")
+    if district.cycle_id != cycle.id:
+        raise NotFound("There is no such district.")
+    return district
+
+
+def list_cycles(include_drafts: bool) -> list[Cycle]:
+    query = select(Cycle).order_by(Cycle.created_at.desc(), Cycle.id.desc())
+    if not include_drafts:
+        query = query.where(Cycle.phase != Phase.DRAFT)
+    return list(db.session.scalars(query))
+
+
+def get_district_by_id(district_id: int) -> District:
+    return load(District, district_id, "district")

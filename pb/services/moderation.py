@@ -1,0 +1,110 @@
+"""Moderators vetting proposals during the review: accept with a final cost, reject, send back, merge."""
+
+from sqlalchemy import func, select
+
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import PermissionDenied, ValidationError
+from pb.domain.money import format_amount
+from pb.extensions import db
+from pb.models import Cycle, District, Proposal, ProposalStatus, User
+from pb.services import audit, load, use_case
+
+_OPEN = (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
+
+
+def _reviewable(actor: User, proposal_id: int) -> Proposal:
+    if not actor.is_moderator:
+        raise PermissionDenied("Only moderators and officials can review proposals.")
+    proposal = load(Proposal, proposal_id, "proposal")
+    cycle_rules.require_phase("moderate", proposal.cycle.phase)
+    if proposal.author_id == actor.id:
+        raise PermissionDenied("You cannot review your own proposal; another moderator must do it.")
+    if proposal.status not in _OPEN:
+        raise ValidationError(f"This proposal has already been decided: {proposal.status.label.lower()}.")
+    return proposal
+
+
+def _decide(actor: User, proposal: Proposal, action: str, status: ProposalStatus, **changes: object) -> Proposal:
+    before = {"status": proposal.status.value, **{name: getattr(proposal, name) for name in changes}}
+    proposal.status = status
+    for name, value in changes.items():
+        setattr(proposal, name, value)
+    proposal.version += 1
+    audit.record(
+        actor, action, f"proposal:{proposal.id}", cycle_id=proposal.cycle_id,
+        before=before, after={"status": status.value, **changes},
+    )
+    return proposal
+
+
+@use_case
+def accept(actor: User, proposal_id: int, final_cost: int, note: str = "") -> Proposal:
+    """Put the proposal on the ballot at the cost the moderator fixes, with a public note."""
+    proposal = _reviewable(actor, proposal_id)
+    if final_cost <= 0:
+        raise ValidationError("The final cost must be more than zero.")
+    if final_cost > proposal.district.budget:
+        raise ValidationError(
+            f"The final cost is more than the district's whole budget "
+            f"({format_amount(proposal.district.budget, proposal.cycle.currency)})."
+        )
+    if final_cost != proposal.estimated_cost and not note.strip():
+        raise ValidationError("Explain in the public note why the final cost differs from the estimate.")
+    return _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost, moderator_note=note.strip())
+
+
+@use_case
+def reject(actor: User, proposal_id: int, reason: str) -> Proposal:
+    """Turn the proposal down, with a reason the author will read."""
+    proposal = _reviewable(actor, proposal_id)
+    if not reason.strip():
+        raise ValidationError("Give the author a reason for the rejection.")
+    return _decide(actor, proposal, "reject-proposal", ProposalStatus.REJECTED, moderator_note=reason.strip())
+
+
+@use_case
+def request_changes(actor: User, proposal_id: int, note: str) -> Proposal:
+    """Send the proposal back to its author, saying what to change."""
+    proposal = _reviewable(actor, proposal_id)
+    if proposal.status is ProposalStatus.CHANGES_REQUESTED:
+        raise ValidationError("Changes have already been requested; wait for the author.")
+    if not note.strip():
+        raise ValidationError("Tell the author what to change.")
+    return _decide(actor, proposal, "request-changes", ProposalStatus.CHANGES_REQUESTED, moderator_note=note.strip())
+
+
+@use_case
+def merge(actor: User, proposal_id: int, into_id: int, note: str = "") -> Proposal:
+    """Fold a duplicate into another proposal of the same district."""
+    proposal = _reviewable(actor, proposal_id)
+    target = load(Proposal, into_id, "proposal")
+    if target.id == proposal.id:
+        raise ValidationError("A proposal cannot be merged into itself.")
+    if target.cycle_id != proposal.cycle_id or target.district_id != proposal.district_id:
+        raise ValidationError("Only proposals in the same district of the same cycle can be merged.")
+    if target.status not in (*_OPEN, ProposalStatus.ACCEPTED):
+        raise ValidationError(f"The other proposal cannot take a merge: {target.status.label.lower()}.")
+    note = note.strip() or f"Merged into “{target.title}” (a duplicate)."
+    return _decide(actor, proposal, "merge-proposal", ProposalStatus.MERGED, merged_into_id=target.id, moderator_note=note)
+
+
+def queue(cycle: Cycle, district_id: int | None = None) -> list[Proposal]:
+    """Proposals waiting for a decision, oldest first."""
+    query = (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status.in_(_OPEN))
+        .order_by(Proposal.created_at, Proposal.id)
+    )
+    if district_id is not None:
+        query = query.where(Proposal.district_id == district_id)
+    return list(db.session.scalars(query))
+
+
+def queue_sizes(cycle: Cycle) -> dict[int, int]:
+    rows = db.session.execute(
+        select(District.id, func.count(Proposal.id))
+        .join(Proposal, (Proposal.district_id == District.id) & Proposal.status.in_(_OPEN), isouter=True)
+        .where(District.cycle_id == cycle.id)
+        .group_by(District.id)
+    ).all()
+    return dict(rows)

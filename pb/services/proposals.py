@@ -1,0 +1,157 @@
+"""Residents proposing projects: submit, edit, revise after review, withdraw."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
+from pb.extensions import db
+from pb.models import Cycle, Proposal, ProposalStatus, User
+from pb.services import audit, load, use_case
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    title: str
+    summary: str
+    description: str
+    estimated_cost: int
+    district_id: int
+    category_id: int | None = None
+    location: str = ""
+
+
+_EDITABLE = ("title", "summary", "description", "estimated_cost", "district_id", "category_id", "location")
+
+
+def _check_draft(cycle: Cycle, draft: ProposalDraft) -> None:
+    if not draft.title.strip() or not draft.summary.strip() or not draft.description.strip():
+        raise ValidationError("A proposal needs a title, a summary and a description.")
+    district = next((d for d in cycle.districts if d.id == draft.district_id), None)
+    if district is None:
+        raise ValidationError("Choose one of this cycle's districts.")
+    if draft.category_id is not None and draft.category_id not in {c.id for c in cycle.categories}:
+        raise ValidationError("Choose one of this cycle's categories.")
+    if cycle.categories and draft.category_id is None:
+        raise ValidationError("Choose a category.")
+    if draft.estimated_cost <= 0:
+        raise ValidationError("The estimated cost must be more than zero.")
+    if draft.estimated_cost > district.budget:
+        raise ValidationError(
+            f"The estimated cost is more than the whole budget of {district.name}; such a project could never be funded."
+        )
+
+
+def _snapshot(proposal: Proposal) -> dict[str, object]:
+    return {name: getattr(proposal, name) for name in (*_EDITABLE, "status")}
+
+
+@use_case
+def submit_proposal(actor: User, cycle_id: int, draft: ProposalDraft) -> Proposal:
+    """A logged-in resident proposes a project while proposals are open."""
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("submit-proposal", cycle.phase)
+    _check_draft(cycle, draft)
+    proposal = Proposal(cycle=cycle, author=actor, status=ProposalStatus.SUBMITTED)
+    for name in _EDITABLE:
+        value = getattr(draft, name)
+        setattr(proposal, name, value.strip() if isinstance(value, str) else value)
+    db.session.add(proposal)
+    db.session.flush()
+    audit.record(actor, "submit-proposal", f"proposal:{proposal.id}", cycle_id=cycle.id, after=_snapshot(proposal))
+    return proposal
+
+
+def _own(actor: User, proposal_id: int) -> Proposal:
+    proposal = load(Proposal, proposal_id, "proposal")
+    if proposal.author_id != actor.id:
+        raise PermissionDenied("Only the author can change a proposal.")
+    return proposal
+
+
+def check_editable(actor: User, proposal: Proposal) -> None:
+    """Refuse, with the reason, unless the actor may edit this proposal now."""
+    if proposal.author_id != actor.id:
+        raise PermissionDenied("Only the author can change a proposal.")
+    if proposal.status is ProposalStatus.CHANGES_REQUESTED:
+        cycle_rules.require_phase("revise-proposal", proposal.cycle.phase)
+    elif proposal.status is ProposalStatus.SUBMITTED:
+        cycle_rules.require_phase("edit-proposal", proposal.cycle.phase)
+    else:
+        raise ValidationError(f"This proposal can no longer be edited: {proposal.status.label.lower()}.")
+
+
+@use_case
+def edit_proposal(actor: User, proposal_id: int, draft: ProposalDraft, version: int) -> Proposal:
+    """The author edits while proposals are open, or revises one sent back for changes during the review."""
+    proposal = _own(actor, proposal_id)
+    check_editable(actor, proposal)
+    if version != proposal.version:
+        raise ConflictError("The proposal was changed in the meantime; reload it and make your edits again.")
+    _check_draft(proposal.cycle, draft)
+    before = _snapshot(proposal)
+    for name in _EDITABLE:
+        value = getattr(draft, name)
+        setattr(proposal, name, value.strip() if isinstance(value, str) else value)
+    proposal.status = ProposalStatus.SUBMITTED
+    proposal.version += 1
+    audit.record(
+        actor, "edit-proposal", f"proposal:{proposal.id}", cycle_id=proposal.cycle_id,
+        before=before, after=_snapshot(proposal),
+    )
+    return proposal
+
+
+@use_case
+def withdraw_proposal(actor: User, proposal_id: int) -> Proposal:
+    """The author withdraws a proposal that is not decided yet."""
+    proposal = _own(actor, proposal_id)
+    cycle_rules.require_phase("withdraw-proposal", proposal.cycle.phase)
+    if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED):
+        raise ValidationError(f"This proposal can no longer be withdrawn: {proposal.status.label.lower()}.")
+    before = proposal.status.value
+    proposal.status = ProposalStatus.WITHDRAWN
+    proposal.version += 1
+    audit.record(
+        actor, "withdraw-proposal", f"proposal:{proposal.id}", cycle_id=proposal.cycle_id,
+        before={"status": before}, after={"status": proposal.status.value},
+    )
+    return proposal
+
+
+def proposals_by(actor: User, cycle_id: int | None = None) -> list[Proposal]:
+    query = select(Proposal).where(Proposal.author_id == actor.id).order_by(Proposal.created_at.desc())
+    if cycle_id is not None:
+        query = query.where(Proposal.cycle_id == cycle_id)
+    return list(db.session.scalars(query))
+
+
+def get_proposal(proposal_id: int) -> Proposal:
+    return load(Proposal, proposal_id, "proposal")
+
+
+def public_proposals(cycle: Cycle, district_id: int | None = None) -> list[Proposal]:
+    """What everyone may see: proposals once submitted, except withdrawn ones."""
+    query = (
+        select(Proposal)
+        .where(Proposal.cycle_id == cycle.id, Proposal.status != ProposalStatus.WITHDRAWN)
+        .order_by(Proposal.title)
+    )
+    if district_id is not None:
+        query = query.where(Proposal.district_id == district_id)
+    return list(db.session.scalars(query))
+
+
+def projects_on_ballot(cycle_id: int, district_id: int) -> list[Proposal]:
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(
+                Proposal.cycle_id == cycle_id,
+                Proposal.district_id == district_id,
+                Proposal.status == ProposalStatus.ACCEPTED,
+            )
+            .order_by(Proposal.title, Proposal.id)
+        )
+    )

@@ -1,0 +1,81 @@
+"""Counting the ballots of every district with the cycle's rule, and reading the stored outcome back."""
+
+import json
+
+from sqlalchemy import delete, select
+
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import PermissionDenied
+from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
+from pb.extensions import db
+from pb.models import Ballot, Cycle, District, ProjectResult, TallyRun, User
+from pb.services import audit, load, use_case
+from pb.services.proposals import projects_on_ballot
+
+
+def count_district(cycle: Cycle, district: District) -> tuple[Outcome, int]:
+    """Run the cycle's rule on one district's ballots; returns the outcome and the number of ballots read."""
+    projects = projects_on_ballot(cycle.id, district.id)
+    instance = Instance(
+        budget=district.budget,
+        projects=tuple(Project(id=str(p.id), cost=p.cost, name=p.title) for p in projects),
+    )
+    ballots = db.session.scalars(select(Ballot).where(Ballot.district_id == district.id)).all()
+    profile = ApprovalProfile.from_ballots([str(choice.project_id) for choice in ballot.choices] for ballot in ballots)
+    outcome = run_rule(cycle.rule, instance, profile, tie_break=seeded_tie_break(cycle.tie_break_seed))
+    return outcome, len(ballots)
+
+
+def _display_order(outcome: Outcome) -> list[str]:
+    funded = list(outcome.selected)
+    others = sorted(
+        (pid for pid in outcome.projects if pid not in outcome.selected),
+        key=lambda pid: (-outcome.votes.get(pid, 0), int(pid)),
+    )
+    return funded + others
+
+
+@use_case
+def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
+    """An official counts every district; running it again replaces the earlier count."""
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can run the count.")
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("tally", cycle.phase)
+    db.session.execute(delete(TallyRun).where(TallyRun.cycle_id == cycle.id))
+    runs = []
+    for district in cycle.districts:
+        outcome, ballot_count = count_district(cycle, district)
+        run = TallyRun(
+            cycle_id=cycle.id, district_id=district.id, rule=outcome.rule, tie_break=outcome.tie_break,
+            parameters=json.dumps(outcome.parameters, sort_keys=True), budget=outcome.budget,
+            spent=outcome.spent, ballot_count=ballot_count, run_by_id=actor.id,
+        )
+        for position, project_id in enumerate(_display_order(outcome), start=1):
+            result = outcome.projects[project_id]
+            run.results.append(
+                ProjectResult(
+                    project_id=int(project_id), votes=result.votes, is_funded=result.is_selected,
+                    position=position, explanation=result.explanation,
+                )
+            )
+        db.session.add(run)
+        runs.append(run)
+        audit.record(
+            actor, "run-tally", f"district:{district.id}", cycle_id=cycle.id,
+            after={"rule": outcome.rule, "selected": list(outcome.selected), "spent": outcome.spent,
+                   "ballots": ballot_count, "tie_break": outcome.tie_break},
+        )
+    return runs
+
+
+def tally_runs(cycle: Cycle) -> dict[int, TallyRun]:
+    """The stored count per district id."""
+    runs = db.session.scalars(select(TallyRun).where(TallyRun.cycle_id == cycle.id)).all()
+    return {run.district_id: run for run in runs}
+
+
+def published_runs(cycle: Cycle) -> dict[int, TallyRun]:
+    """The stored count per district, only once results are public."""
+    cycle_rules.require_phase("see-results", cycle.phase)
+    return tally_runs(cycle)

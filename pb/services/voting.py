@@ -1,0 +1,132 @@
+"""Verified residents casting and changing their secret ballot, one per district."""
+
+import hashlib
+import hmac
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from pb.domain import ballots as ballot_rules
+from pb.domain import cycle as cycle_rules
+from pb.domain.ballots import BallotRules
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied
+from pb.extensions import db
+from pb.models import Ballot, BallotChoice, Cycle, District, Participation, User, Verification
+from pb.services import audit, load, use_case
+from pb.services.proposals import projects_on_ballot
+
+
+def ballot_token(user_id: int, cycle_id: int, district_id: int) -> str:
+    """The key under which a voter's ballot is stored: only the server, holding the secret, can link it back."""
+    key = str(current_app.config["BALLOT_KEY"]).encode()
+    message = f"ballot|{user_id}|{cycle_id}|{district_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _district_of(cycle: Cycle, district_id: int) -> District:
+    district = db.session.get(District, district_id) if isinstance(district_id, int) else None
+    if district is None or district.cycle_id != cycle.id:
+        raise NotFound("There is no such district in this cycle.")
+    return district
+
+
+def is_verified(user: User, district_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Verification.id).where(Verification.user_id == user.id, Verification.district_id == district_id)
+        )
+        is not None
+    )
+
+
+def verified_district_ids(user: User, cycle_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(Verification.district_id).where(Verification.user_id == user.id, Verification.cycle_id == cycle_id)
+        )
+    )
+
+
+def rules_for(cycle: Cycle, district: District) -> BallotRules:
+    return BallotRules(
+        budget=district.budget, currency=cycle.currency,
+        min_projects=cycle.min_projects, max_projects=cycle.max_projects,
+    )
+
+
+@use_case
+def verify_resident(actor: User, user_id: int, district_id: int) -> Verification:
+    """A moderator or official confirms, after checking documents, that a resident may vote in a district."""
+    if not actor.is_moderator:
+        raise PermissionDenied("Only moderators and officials can verify residents.")
+    district = load(District, district_id, "district")
+    cycle_rules.require_phase("verify-resident", district.cycle.phase)
+    resident = load(User, user_id, "user")
+    if resident.id == actor.id:
+        raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
+    if is_verified(resident, district.id):
+        raise ConflictError(f"{resident.name} is already verified for {district.name}.")
+    verification = Verification(
+        user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
+        verified_by_id=actor.id, method="in-person",
+    )
+    db.session.add(verification)
+    audit.record(
+        actor, "verify-resident", f"user:{resident.id}", cycle_id=district.cycle_id,
+        after={"district": district.name, "method": "in-person"},
+    )
+    return verification
+
+
+@use_case
+def cast_ballot(actor: User, cycle_id: int, district_id: int, project_ids: list[int]) -> Ballot:
+    """Store the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing."""
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("vote", cycle.phase)
+    district = _district_of(cycle, district_id)
+    if not is_verified(actor, district.id):
+        raise PermissionDenied(
+            f"You are not verified to vote in {district.name} yet. A moderator or an official can verify you."
+        )
+    costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
+    choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
+    token = ballot_token(actor.id, cycle.id, district.id)
+    ballot = db.session.scalar(select(Ballot).where(Ballot.token == token))
+    if ballot is None:
+        ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token)
+        db.session.add(ballot)
+        db.session.add(Participation(user_id=actor.id, cycle_id=cycle.id, district_id=district.id))
+    else:
+        ballot.version += 1
+    ballot.choices = [BallotChoice(project_id=project_id) for project_id in sorted(choices)]
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Your ballot was changed at the same moment elsewhere; reload the page and check it.") from None
+    return ballot
+
+
+def current_choices(user: User, cycle_id: int, district_id: int) -> set[int] | None:
+    """The voter's own stored choices, or None if they have not voted in this district."""
+    ballot = db.session.scalar(select(Ballot).where(Ballot.token == ballot_token(user.id, cycle_id, district_id)))
+    return None if ballot is None else {choice.project_id for choice in ballot.choices}
+
+
+def turnout(cycle: Cycle) -> dict[int, int]:
+    """Number of voters per district id (never the choices)."""
+    rows = db.session.execute(
+        select(Participation.district_id, func.count()).where(Participation.cycle_id == cycle.id)
+        .group_by(Participation.district_id)
+    ).all()
+    counts = dict(rows)
+    return {district.id: counts.get(district.id, 0) for district in cycle.districts}
+
+
+def verified_counts(cycle: Cycle) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Verification.district_id, func.count()).where(Verification.cycle_id == cycle.id)
+        .group_by(Verification.district_id)
+    ).all()
+    counts = dict(rows)
+    return {district.id: counts.get(district.id, 0) for district in cycle.districts}

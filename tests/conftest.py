@@ -1,0 +1,195 @@
+"""Shared fixtures: an app on SQLite and (when PB_TEST_POSTGRES_URL is set) on PostgreSQL, clients and factories."""
+
+import itertools
+import os
+import re
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from pb import create_app
+from pb.database import create_schema
+from pb.domain.cycle import Phase
+from pb.extensions import db
+from pb.models import Cycle, District, Category, Proposal, ProposalStatus, Role, User, Verification
+from pb.security import hash_password
+
+PASSWORD = "correct-horse-battery"
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+POSTGRES_HELP = (
+    "PostgreSQL tests need PB_TEST_POSTGRES_URL, e.g. "
+    "PB_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test (bash .ci/run sets it)"
+)
+
+
+class PbClient(FlaskClient):
+    """A test client that fills in the CSRF token the way a browser submitting our forms would."""
+
+    def csrf_token(self) -> str:
+        page = self.get("/login").get_data(as_text=True)
+        match = _TOKEN.search(page)
+        assert match, "no CSRF token on the login page"
+        return match.group(1) or match.group(2)
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=payload, **kwargs)
+
+    def login(self, user: User, password: str = PASSWORD):
+        response = self.submit("/login", {"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+
+_pg_schema = f"pb_test_{uuid.uuid4().hex[:10]}"
+_pg_ready = False
+
+
+def _postgres_config() -> dict:
+    url = os.environ.get("PB_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip(POSTGRES_HELP)
+    return {
+        "DATABASE_URL": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={_pg_schema}"}},
+    }
+
+
+def _reset_postgres() -> None:
+    global _pg_ready
+    if not _pg_ready:
+        with db.engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{_pg_schema}"'))
+        create_schema()
+        _pg_ready = True
+        return
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_schema():
+    yield
+    url = os.environ.get("PB_TEST_POSTGRES_URL")
+    if url and _pg_ready:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{_pg_schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app(engine_name, tmp_path):
+    config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test"}
+    if engine_name == "postgresql":
+        config.update(_postgres_config())
+    else:
+        config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'pb.sqlite3'}"
+    app = create_app(config)
+    app.test_client_class = PbClient
+    with app.app_context():
+        if engine_name == "postgresql":
+            _reset_postgres()
+        else:
+            create_schema()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> PbClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role = Role.RESIDENT, **overrides) -> User:
+        number = next(_sequence)
+        values = {"email": f"user{number}@example.org", "name": f"User {number}", "role": role,
+                  "password_hash": hash_password(PASSWORD)}
+        values.update(overrides)
+        user = User(**values)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_cycle(app):
+    def make(phase: Phase = Phase.DRAFT, districts=(("North", 100_000), ("South", 50_000)), **overrides) -> Cycle:
+        number = next(_sequence)
+        values = {"name": f"Cycle {number}", "currency": "EUR", "phase": phase, "rule": "greedy",
+                  "total_budget": sum(budget for _, budget in districts)}
+        values.update(overrides)
+        cycle = Cycle(**values)
+        db.session.add(cycle)
+        for name, budget in districts:
+            db.session.add(District(cycle=cycle, name=name, budget=budget))
+        db.session.add(Category(cycle=cycle, name="Green spaces"))
+        db.session.commit()
+        return cycle
+
+    return make
+
+
+@pytest.fixture
+def make_proposal(app, make_user):
+    def make(cycle: Cycle, district: District | None = None, **overrides) -> Proposal:
+        district = district or cycle.districts[0]
+        values = {"cycle": cycle, "district": district, "category": cycle.categories[0] if cycle.categories else None,
+                  "title": f"Proposal {next(_sequence)}", "summary": "A short summary.", "description": "Details.",
+                  "estimated_cost": 10_000, "status": ProposalStatus.SUBMITTED}
+        values.update(overrides)
+        if "author" not in values:
+            values["author"] = make_user()
+        proposal = Proposal(**values)
+        db.session.add(proposal)
+        db.session.commit()
+        return proposal
+
+    return make
+
+
+@pytest.fixture
+def make_project(make_proposal):
+    """An accepted proposal: a project on the ballot."""
+
+    def make(cycle: Cycle, district: District | None = None, cost: int = 10_000, **overrides) -> Proposal:
+        return make_proposal(cycle, district, estimated_cost=cost, final_cost=cost, status=ProposalStatus.ACCEPTED, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def verify(app, make_user):
+    def verify_user(user: User, district: District) -> Verification:
+        official = db.session.query(User).filter_by(role=Role.OFFICIAL).first() or make_user(Role.OFFICIAL)
+        verification = Verification(user_id=user.id, cycle_id=district.cycle_id, district_id=district.id,
+                                    verified_by_id=official.id)
+        db.session.add(verification)
+        db.session.commit()
+        return verification
+
+    return verify_user
