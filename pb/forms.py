@@ -1,6 +1,7 @@
 """Flask-WTF forms: field-level validation only; the services own the rules."""
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import (
     DateField,
     EmailField,
@@ -16,6 +17,11 @@ from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
 from pb.models import Role
 from pb.services.cycles import RULE_NAMES, SUPPORTED_CURRENCIES
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class AmountField(StringField):
@@ -100,12 +106,12 @@ class VerifyForm(FlaskForm):
 class CycleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the cycle a name."), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    currency = SelectField("Currency", choices=[(c, c) for c in SUPPORTED_CURRENCIES])
+    currency = SelectField("Currency", choices=options((c, c) for c in SUPPORTED_CURRENCIES))
     total_budget = AmountField(
         "Total budget", currency_field="currency",
         validators=[DataRequired("Enter the total budget."), _positive_amount],
     )
-    rule = SelectField("Counting rule", choices=list(RULE_NAMES.items()))
+    rule = SelectField("Counting rule", choices=options(RULE_NAMES.items()))
     min_projects = IntegerField(
         "Fewest projects per ballot", default=1,
         validators=[InputRequired("Enter a number."), NumberRange(min=1, max=1000, message="Enter 1 to 1000.")],
@@ -131,7 +137,7 @@ class CategoryForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=options((r.value, r.value.capitalize()) for r in Role))
 
 
 class ActionForm(FlaskForm):

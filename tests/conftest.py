@@ -1,11 +1,13 @@
 """Shared fixtures: an app on SQLite and (when PB_TEST_POSTGRES_URL is set) on PostgreSQL, clients and factories."""
 
+import contextvars
 import itertools
 import os
 import re
 import uuid
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -25,7 +27,17 @@ POSTGRES_HELP = (
 
 
 class PbClient(FlaskClient):
-    """A test client that fills in the CSRF token the way a browser submitting our forms would."""
+    """A test client that fills in the CSRF token the way a browser submitting our forms would.
+
+    Each request runs in its own app context (as in a real server), not in the test's; afterwards the
+    test's own session forgets what it had loaded, so assertions read what the request stored.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.rollback()
+        return response
 
     def csrf_token(self) -> str:
         page = self.get("/login").get_data(as_text=True)

@@ -7,7 +7,7 @@ from pb.blueprints.guards import form_errors, moderator_required, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
-from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm
+from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm, options
 from pb.models import ProposalStatus
 from pb.services import cycles, moderation, proposals, users, voting
 
@@ -43,7 +43,7 @@ def _merge_form(proposal) -> MergeForm:
         p for p in proposals.public_proposals(proposal.cycle, proposal.district_id)
         if p.id != proposal.id and p.status in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED, ProposalStatus.ACCEPTED)
     ]
-    form.into_id.choices = [(p.id, f"#{p.id} {p.title}") for p in others]
+    form.into_id.choices = options((p.id, f"#{p.id} {p.title}") for p in others)
     return form
 
 
@@ -146,7 +146,7 @@ def residents(cycle_id: int):
     """Find residents and verify them, after checking their documents, for a district."""
     cycle = visible_cycle(cycle_id)
     form = VerifyForm()
-    form.district_id.choices = [(d.id, d.name) for d in cycle.districts]
+    form.district_id.choices = options((d.id, d.name) for d in cycle.districts)
     back = url_for("moderation.residents", cycle_id=cycle.id, q=request.args.get("q", ""))
     if request.method == "POST":
         if not form.validate_on_submit():

@@ -8,7 +8,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
-from pb.forms import ActionForm, ProposalForm
+from pb.forms import ActionForm, ProposalForm, options
 from pb.models import Cycle
 from pb.services import proposals
 from pb.services.proposals import ProposalDraft
@@ -18,8 +18,8 @@ bp = Blueprint("proposals", __name__)
 
 def _form_for(cycle: Cycle, proposal=None) -> ProposalForm:
     form = ProposalForm(obj=proposal)
-    form.district_id.choices = [(d.id, d.name) for d in cycle.districts]
-    form.category_id.choices = [(c.id, c.name) for c in cycle.categories]
+    form.district_id.choices = options((d.id, d.name) for d in cycle.districts)
+    form.category_id.choices = options((c.id, c.name) for c in cycle.categories)
     form.estimated_cost.currency = cycle.currency
     if proposal is not None and not form.is_submitted():
         form.estimated_cost.data = amount_for_input(proposal.estimated_cost, cycle.currency)
