@@ -1,9 +1,13 @@
 """Shared fixtures: an app on SQLite and (when PB_TEST_POSTGRES_URL is set) on PostgreSQL, clients and factories."""
 
 import contextvars
+import functools
 import itertools
 import os
+import pathlib
 import re
+import shutil
+import tempfile
 import uuid
 
 import pytest
@@ -16,7 +20,7 @@ from pb.database import create_schema
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Cycle, District, Category, Proposal, ProposalStatus, Role, User, Verification
-from pb.security import hash_password
+from werkzeug.security import generate_password_hash
 
 PASSWORD = "correct-horse-battery"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -56,6 +60,8 @@ class PbClient(FlaskClient):
         return response
 
 
+# Test databases are thrown away, so they live in memory-backed storage where the machine has it.
+_FAST_DISK = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 _pg_schema = f"pb_test_{uuid.uuid4().hex[:10]}"
 _pg_ready = False
 
@@ -96,28 +102,42 @@ def _drop_postgres_schema():
         engine.dispose()
 
 
+@functools.cache
+def _sqlite_template() -> pathlib.Path:
+    """An empty database with the schema, made once and copied for each test (DDL on SQLite is slow)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix="pb-test-", dir=_FAST_DISK)) / "template.sqlite3"
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        create_schema()
+        db.session.execute(text("PRAGMA journal_mode=DELETE"))
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine_name(request) -> str:
     return request.param
 
 
 @pytest.fixture
-def app(engine_name, tmp_path):
+def app(engine_name):
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test"}
     if engine_name == "postgresql":
         config.update(_postgres_config())
     else:
-        config["DATABASE_URL"] = f"sqlite:///{tmp_path / 'pb.sqlite3'}"
+        database = pathlib.Path(tempfile.mkdtemp(prefix="pb-test-", dir=_FAST_DISK)) / "pb.sqlite3"
+        shutil.copyfile(_sqlite_template(), database)
+        config["DATABASE_URL"] = f"sqlite:///{database}"
     app = create_app(config)
     app.test_client_class = PbClient
     with app.app_context():
         if engine_name == "postgresql":
             _reset_postgres()
-        else:
-            create_schema()
         yield app
         db.session.remove()
         db.engine.dispose()
+    if engine_name == "sqlite":
+        shutil.rmtree(database.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -133,12 +153,18 @@ def runner(app):
 _sequence = itertools.count(1)
 
 
+@functools.cache
+def password_hash() -> str:
+    """Real hashing is slow on purpose; test users share one cheap hash (checking reads the method from the hash)."""
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def make_user(app):
     def make(role: Role = Role.RESIDENT, **overrides) -> User:
         number = next(_sequence)
         values = {"email": f"user{number}@example.org", "name": f"User {number}", "role": role,
-                  "password_hash": hash_password(PASSWORD)}
+                  "password_hash": password_hash()}
         values.update(overrides)
         user = User(**values)
         db.session.add(user)

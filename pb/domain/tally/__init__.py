@@ -1,0 +1,32 @@
+"""The tally engine's public API: instances, approval profiles, tie-breaks, rules and their outcomes."""
+
+from pb.domain.tally.model import (
+    ApprovalProfile,
+    Instance,
+    Outcome,
+    Project,
+    ProjectResult,
+    TallyError,
+    format_money,
+)
+from pb.domain.tally.rules import RULES, greedy, mes, mes_add1, run_rule
+from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, LEXICOGRAPHIC, TieBreak, seeded_tie_break
+
+__all__ = [
+    "ApprovalProfile",
+    "DEFAULT_TIE_BREAK",
+    "Instance",
+    "LEXICOGRAPHIC",
+    "Outcome",
+    "Project",
+    "ProjectResult",
+    "RULES",
+    "TallyError",
+    "TieBreak",
+    "format_money",
+    "greedy",
+    "mes",
+    "mes_add1",
+    "run_rule",
+    "seeded_tie_break",
+]

@@ -1,0 +1,142 @@
+"""The tally's data: the instance (budget and projects), the approval profile, and the outcome that explains itself."""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from pb.domain.errors import DomainError
+
+
+class TallyError(DomainError):
+    """The tally cannot run on this input (bad instance, bad ballot, unknown rule)."""
+
+
+def format_money(amount: int | Fraction) -> str:
+    """Print an amount of the smallest currency unit with comma thousands: 12000 -> "12,000", 1000/3 -> "333.33"."""
+    if Fraction(amount).denominator == 1:
+        return f"{int(amount):,}"
+    # Equal Shares payments can be fractions of a unit; two decimals are plenty for a reader.
+    hundredths = round(Fraction(amount) * 100)
+    whole, cents = divmod(abs(hundredths), 100)
+    sign = "-" if hundredths < 0 else ""
+    return f"{sign}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project on the ballot; cost is a positive integer of the smallest currency unit."""
+
+    id: str
+    cost: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise TallyError(f"A project id must be a non-empty text, not {self.id!r}.")
+        if isinstance(self.cost, bool) or not isinstance(self.cost, int) or self.cost <= 0:
+            raise TallyError(f"Project {self.id!r} must cost a positive whole amount, not {self.cost!r}.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The budget to share out and the projects competing for it."""
+
+    budget: int
+    projects: tuple[Project, ...]
+    _by_id: dict[str, Project] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
+            raise TallyError(f"The budget must be a whole amount of at least 0, not {self.budget!r}.")
+        object.__setattr__(self, "projects", tuple(self.projects))
+        by_id: dict[str, Project] = {}
+        for project in self.projects:
+            if project.id in by_id:
+                raise TallyError(f"Two projects share the id {project.id!r}.")
+            by_id[project.id] = project
+        object.__setattr__(self, "_by_id", by_id)
+
+    def project(self, project_id: str) -> Project:
+        return self._by_id[project_id]
+
+    def __contains__(self, project_id: object) -> bool:
+        return project_id in self._by_id
+
+
+@dataclass(frozen=True)
+class ApprovalProfile:
+    """Approval ballots, identical ones grouped as (approved projects, how many voters cast it).
+
+    A voter with an empty ballot still counts as a voter: under Equal Shares they receive a share
+    that nobody spends, as pabutools does when it divides the budget by the number of ballots.
+    """
+
+    groups: tuple[tuple[frozenset[str], int], ...]
+
+    def __post_init__(self) -> None:
+        groups = tuple((frozenset(approved), multiplicity) for approved, multiplicity in self.groups)
+        for approved, multiplicity in groups:
+            if isinstance(multiplicity, bool) or not isinstance(multiplicity, int) or multiplicity <= 0:
+                raise TallyError(f"A ballot must be cast a positive number of times, not {multiplicity!r}.")
+            if not all(isinstance(project_id, str) for project_id in approved):
+                raise TallyError("A ballot must name projects by their id.")
+        object.__setattr__(self, "groups", groups)
+
+    @classmethod
+    def from_ballots(cls, ballots: Iterable[Iterable[str]]) -> "ApprovalProfile":
+        counts: Counter[frozenset[str]] = Counter()
+        for ballot in ballots:
+            if isinstance(ballot, str):
+                raise TallyError(f"A ballot must be a collection of project ids, not the text {ballot!r}.")
+            counts[frozenset(ballot)] += 1
+        return cls(tuple(counts.items()))
+
+    @property
+    def voter_count(self) -> int:
+        return sum(multiplicity for _, multiplicity in self.groups)
+
+    def approvals(self, project_id: str) -> int:
+        return sum(multiplicity for approved, multiplicity in self.groups if project_id in approved)
+
+    def validate(self, instance: Instance) -> None:
+        named = {project_id for approved, _ in self.groups for project_id in approved}
+        unknown = sorted(project_id for project_id in named if project_id not in instance)
+        if unknown:
+            names = ", ".join(repr(project_id) for project_id in unknown)
+            raise TallyError(f"A ballot approves project(s) that are not on the ballot paper: {names}.")
+
+
+@dataclass(frozen=True)
+class ProjectResult:
+    """What happened to one project and why, in words a resident can read."""
+
+    project_id: str
+    votes: int
+    is_selected: bool
+    round: int | None
+    phase: str | None
+    explanation: str
+    supporter_payment: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rule's result: the single source for the results page, charts, exports and the CLI."""
+
+    rule: str
+    tie_break: str
+    budget: int
+    selected: tuple[str, ...]
+    spent: int
+    votes: dict[str, int]
+    projects: dict[str, ProjectResult]
+    parameters: dict[str, str]
+
+    @property
+    def left(self) -> int:
+        return self.budget - self.spent

@@ -1,0 +1,102 @@
+"""Every route × every role: built from the app's own URL map, so a new route must be classified here."""
+
+import pytest
+
+from pb import create_app
+from pb.domain.cycle import Phase
+from pb.models import Role
+
+PUBLIC, LOGIN, MODERATOR, OFFICIAL = "public", "login", "moderator", "official"
+
+# Who may use each endpoint. A route missing from this table fails test_every_route_is_classified.
+ACCESS = {
+    "public.home": PUBLIC,
+    "public.cycle": PUBLIC,
+    "public.proposal_list": PUBLIC,
+    "public.proposal": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.register": PUBLIC,
+    "auth.logout": LOGIN,
+    "proposals.new": LOGIN,
+    "proposals.edit": LOGIN,
+    "proposals.withdraw": LOGIN,
+    "proposals.mine": LOGIN,
+    "voting.districts": LOGIN,
+    "voting.ballot": LOGIN,
+    "results.show": PUBLIC,
+    "results.export_csv": OFFICIAL,
+    "moderation.index": MODERATOR,
+    "moderation.queue": MODERATOR,
+    "moderation.review": MODERATOR,
+    "moderation.accept": MODERATOR,
+    "moderation.reject": MODERATOR,
+    "moderation.request_changes": MODERATOR,
+    "moderation.merge": MODERATOR,
+    "moderation.residents": MODERATOR,
+    "admin.index": OFFICIAL,
+    "admin.new_cycle": OFFICIAL,
+    "admin.cycle": OFFICIAL,
+    "admin.settings": OFFICIAL,
+    "admin.add_district": OFFICIAL,
+    "admin.remove_district": OFFICIAL,
+    "admin.add_category": OFFICIAL,
+    "admin.advance": OFFICIAL,
+    "admin.tally": OFFICIAL,
+    "admin.audit_log": OFFICIAL,
+    "admin.user_list": OFFICIAL,
+    "admin.change_role": OFFICIAL,
+}
+
+ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
+_RANK = {"anonymous": 0, "resident": 1, "moderator": 2, "official": 3}
+_NEEDED = {PUBLIC: 0, LOGIN: 1, MODERATOR: 2, OFFICIAL: 3}
+
+
+def _routes():
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, method, rule.rule))
+    return routes
+
+
+ROUTES = _routes()
+
+
+def test_every_route_is_classified():
+    assert {endpoint for endpoint, _, _ in ROUTES} == set(ACCESS)
+
+
+@pytest.fixture
+def world(make_user, make_cycle, make_project, verify):
+    resident = make_user(Role.RESIDENT)
+    users = {"resident": resident, "moderator": make_user(Role.MODERATOR), "official": make_user(Role.OFFICIAL)}
+    cycle = make_cycle(Phase.VOTING)
+    project = make_project(cycle, author=resident)
+    verify(resident, cycle.districts[0])
+    values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id}
+    return users, values
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "method", "rule"), ROUTES, ids=[f"{m} {r}" for _, m, r in ROUTES])
+def test_route_answers_each_role_as_classified(client, world, role, endpoint, method, rule):
+    users, values = world
+    if role != "anonymous":
+        client.login(users[role])
+    url = rule
+    for name, value in values.items():
+        url = url.replace(f"<int:{name}>", str(value))
+    response = client.get(url) if method == "GET" else client.submit(url, {})
+    allowed = _RANK[role] >= _NEEDED[ACCESS[endpoint]]
+    assert response.status_code < 500
+    if allowed:
+        assert response.status_code not in (401, 403)
+        assert "/login" not in (response.location or "") or endpoint == "auth.logout"
+    elif role == "anonymous":
+        assert response.status_code == 302 and response.location.startswith("/login")
+    else:
+        assert response.status_code == 403

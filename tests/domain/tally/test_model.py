@@ -1,0 +1,104 @@
+"""Instance, profile and outcome: validation, grouping of ballots, money formatting and the rule registry."""
+
+from fractions import Fraction
+
+import pytest
+
+from pb.domain.errors import DomainError
+from pb.domain.tally import (
+    RULES,
+    ApprovalProfile,
+    Instance,
+    Project,
+    TallyError,
+    format_money,
+    greedy,
+    run_rule,
+)
+
+
+@pytest.mark.parametrize("cost", [0, -5, 1.5, "10", True, None])
+def test_project_cost_must_be_a_positive_integer(cost):
+    with pytest.raises(TallyError, match="positive whole amount"):
+        Project("a", cost)
+
+
+@pytest.mark.parametrize("project_id", ["", None, 7])
+def test_project_id_must_be_non_empty_text(project_id):
+    with pytest.raises(TallyError):
+        Project(project_id, 10)
+
+
+def test_duplicate_project_ids_are_refused():
+    with pytest.raises(TallyError, match="'a'"):
+        Instance(100, (Project("a", 10), Project("a", 20)))
+
+
+@pytest.mark.parametrize("budget", [-1, 10.0, None])
+def test_budget_must_be_a_non_negative_integer(budget):
+    with pytest.raises(TallyError):
+        Instance(budget, (Project("a", 10),))
+
+
+def test_instance_accepts_a_list_and_looks_projects_up_by_id():
+    instance = Instance(0, [Project("a", 10, "Playground")])
+    assert instance.projects == (Project("a", 10, "Playground"),)
+    assert instance.project("a").label == "Playground"
+    assert "a" in instance and "b" not in instance
+
+
+def test_identical_ballots_are_grouped_whatever_their_order():
+    profile = ApprovalProfile.from_ballots([["a", "b"], ("b", "a"), {"c"}, [], []])
+    assert dict(profile.groups) == {frozenset("ab"): 2, frozenset("c"): 1, frozenset(): 2}
+    assert profile.voter_count == 5
+    assert [profile.approvals(project_id) for project_id in "abcd"] == [2, 2, 1, 0]
+
+
+def test_profile_from_groups_is_validated():
+    assert ApprovalProfile(((frozenset("a"), 3),)).voter_count == 3
+    with pytest.raises(TallyError):
+        ApprovalProfile(((frozenset("a"), 0),))
+
+
+def test_a_ballot_given_as_text_is_refused():
+    with pytest.raises(TallyError, match="collection of project ids"):
+        ApprovalProfile.from_ballots(["ab"])
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_rule_refuses_a_ballot_naming_an_unknown_project(rule):
+    instance = Instance(100, (Project("a", 10),))
+    profile = ApprovalProfile.from_ballots([["a"], ["a", "zebra"]])
+    with pytest.raises(TallyError, match="'zebra'"):
+        run_rule(rule, instance, profile)
+
+
+def test_unknown_rule_name_is_refused_and_the_error_is_a_domain_error():
+    with pytest.raises(TallyError, match="greedy, mes, mes-add1") as raised:
+        run_rule("borda", Instance(0, ()), ApprovalProfile(()))
+    assert isinstance(raised.value, DomainError)
+
+
+@pytest.mark.parametrize(
+    "amount, text",
+    [
+        (0, "0"),
+        (999, "999"),
+        (1234567, "1,234,567"),
+        (Fraction(1000, 3), "333.33"),
+        (Fraction(3, 2), "1.5"),
+        (Fraction(2000001, 1000), "2,000"),
+        (Fraction(12000), "12,000"),
+    ],
+)
+def test_format_money(amount, text):
+    assert format_money(amount) == text
+
+
+def test_outcome_covers_every_project_and_knows_what_is_left():
+    instance = Instance(100, (Project("a", 30), Project("b", 50), Project("c", 10)))
+    outcome = greedy(instance, ApprovalProfile.from_ballots([["a"], ["a", "b"]]))
+    assert outcome.selected == ("a", "b")
+    assert (outcome.spent, outcome.left) == (80, 20)
+    assert outcome.votes == {"a": 2, "b": 1, "c": 0}
+    assert set(outcome.projects) == {"a", "b", "c"}
