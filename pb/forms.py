@@ -24,6 +24,24 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+class ChoiceField(SelectField):
+    """A select whose refusals read the same whether the value was unknown or not even a number."""
+
+    MESSAGE = "Choose one of the listed options."
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.MESSAGE) from None
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(self.MESSAGE) from None
+
+
 class AmountField(StringField):
     """A money amount typed the way people write it; `.amount` holds the integer of minor units."""
 
@@ -78,8 +96,8 @@ class ProposalForm(FlaskForm):
     estimated_cost = AmountField(
         "Estimated cost", validators=[DataRequired("Enter the estimated cost."), _positive_amount]
     )
-    district_id = SelectField("District", coerce=int, validators=[InputRequired("Choose a district.")])
-    category_id = SelectField("Category", coerce=int, validators=[Optional()])
+    district_id = ChoiceField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+    category_id = ChoiceField("Category", coerce=int, validators=[Optional()])
     location = StringField("Location (optional)", validators=[Optional(), Length(max=200)])
     version = IntegerField(validators=[Optional()])
 
@@ -94,24 +112,24 @@ class ReasonForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    into_id = SelectField("Merge into", coerce=int, validators=[InputRequired("Choose the proposal to merge into.")])
+    into_id = ChoiceField("Merge into", coerce=int, validators=[InputRequired("Choose the proposal to merge into.")])
     note = TextAreaField("Public note", validators=[Optional(), Length(max=2000)])
 
 
 class VerifyForm(FlaskForm):
     user_id = IntegerField(validators=[InputRequired()])
-    district_id = SelectField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+    district_id = ChoiceField("District", coerce=int, validators=[InputRequired("Choose a district.")])
 
 
 class CycleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the cycle a name."), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    currency = SelectField("Currency", choices=options((c, c) for c in SUPPORTED_CURRENCIES))
+    currency = ChoiceField("Currency", choices=options((c, c) for c in SUPPORTED_CURRENCIES))
     total_budget = AmountField(
         "Total budget", currency_field="currency",
         validators=[DataRequired("Enter the total budget."), _positive_amount],
     )
-    rule = SelectField("Counting rule", choices=options(RULE_NAMES.items()))
+    rule = ChoiceField("Counting rule", choices=options(RULE_NAMES.items()))
     min_projects = IntegerField(
         "Fewest projects per ballot", default=1,
         validators=[InputRequired("Enter a number."), NumberRange(min=1, max=1000, message="Enter 1 to 1000.")],
@@ -137,7 +155,7 @@ class CategoryForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=options((r.value, r.value.capitalize()) for r in Role))
+    role = ChoiceField("Role", choices=options((r.value, r.value.capitalize()) for r in Role))
 
 
 class ActionForm(FlaskForm):

@@ -65,5 +65,6 @@ def format_amount(minor: int, currency: str, *, with_currency: bool = True) -> s
 def amount_for_input(minor: int, currency: str) -> str:
     """The amount as it should appear pre-filled in a form field (no grouping, no currency)."""
     exponent = minor_unit_exponent(currency)
-    major, fraction = divmod(minor, 10**exponent)
-    return f"{major}.{fraction:0{exponent}d}" if exponent and fraction else str(major)
+    sign = "-" if minor < 0 else ""
+    major, fraction = divmod(abs(minor), 10**exponent)
+    return f"{sign}{major}.{fraction:0{exponent}d}" if exponent and fraction else f"{sign}{major}"

@@ -25,8 +25,8 @@ def ballot_token(user_id: int, cycle_id: int, district_id: int) -> str:
 
 
 def _district_of(cycle: Cycle, district_id: int) -> District:
-    district = db.session.get(District, district_id) if isinstance(district_id, int) else None
-    if district is None or district.cycle_id != cycle.id:
+    district = load(District, district_id, "district")
+    if district.cycle_id != cycle.id:
         raise NotFound("There is no such district in this cycle.")
     return district
 
