@@ -231,3 +231,8 @@ def verify(app, make_user):
         return verification
 
     return verify_user
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not os.environ.get("PB_TEST_POSTGRES_URL"):
+        terminalreporter.write_line(f"PostgreSQL half of the suite skipped: {POSTGRES_HELP}", yellow=True)

@@ -1,0 +1,114 @@
+"""Officials' administration: set-up in draft, phases with blockers, the count, roles, the audit log."""
+
+from sqlalchemy import select
+
+from pb.domain.cycle import Phase
+from pb.extensions import db
+from pb.models import AuditEntry, Cycle, District, Role, TallyRun, User
+
+
+def test_settings_districts_and_categories_change_only_in_draft(client, make_user, make_cycle):
+    cycle = make_cycle(Phase.DRAFT)
+    client.login(make_user(Role.OFFICIAL))
+    response = client.submit(f"/admin/cycles/{cycle.id}/settings", {
+        "name": "Renamed", "currency": "PLN", "total_budget": "2 000 000", "rule": "mes-add1",
+        "min_projects": "1", "max_projects": "5",
+    })
+    assert response.status_code == 302
+    db.session.refresh(cycle)
+    assert (cycle.name, cycle.currency, cycle.total_budget, cycle.rule, cycle.max_projects) == (
+        "Renamed", "PLN", 200_000_000, "mes-add1", 5)
+    assert client.submit(f"/admin/cycles/{cycle.id}/districts",
+                         {"district-name": "Old Town", "district-budget": "500"}).status_code == 302
+    assert client.submit(f"/admin/cycles/{cycle.id}/categories", {"category-name": "Culture"}).status_code == 302
+    db.session.refresh(cycle)
+    old_town = next(d for d in cycle.districts if d.name == "Old Town")
+    assert old_town.budget == 50_000 and "Culture" in [c.name for c in cycle.categories]
+    old_town_id = old_town.id
+    assert client.submit(f"/admin/districts/{old_town_id}/remove").status_code == 302
+    assert db.session.get(District, old_town_id) is None
+
+
+def test_set_up_is_refused_once_the_cycle_has_opened(client, make_user, make_cycle):
+    cycle = make_cycle(Phase.PROPOSALS)
+    client.login(make_user(Role.OFFICIAL))
+    response = client.get(f"/admin/cycles/{cycle.id}/settings", follow_redirects=True)
+    assert "can only be changed while it is being prepared" in response.get_data(as_text=True)
+    client.submit(f"/admin/cycles/{cycle.id}/districts", {"district-name": "Late", "district-budget": "5"})
+    db.session.refresh(cycle)
+    assert [d.name for d in cycle.districts] == ["North", "South"]
+
+
+def test_a_duplicate_district_name_is_refused(client, make_user, make_cycle):
+    cycle = make_cycle(Phase.DRAFT)
+    client.login(make_user(Role.OFFICIAL))
+    response = client.submit(f"/admin/cycles/{cycle.id}/districts",
+                             {"district-name": "north", "district-budget": "5"}, follow_redirects=True)
+    assert "already has a district called" in response.get_data(as_text=True)
+
+
+def test_the_control_page_shows_why_the_cycle_cannot_move_on(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    make_proposal(cycle)
+    make_proposal(cycle)
+    client.login(make_user(Role.OFFICIAL))
+    page = client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
+    assert "2 proposals are still waiting for review." in page
+    assert "No project is on the ballot in: North, South." in page
+    response = client.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
+    assert "2 proposals are still waiting for review." in response.get_data(as_text=True)
+    db.session.refresh(cycle)
+    assert cycle.phase is Phase.REVIEW
+
+
+def test_the_count_is_visible_to_officials_only_until_published(client, app, make_user, make_cycle, make_project, verify):
+    cycle = make_cycle(Phase.TALLYING, districts=(("North", 30_000),))
+    project = make_project(cycle, cost=10_000, title="Swings")
+    official = make_user(Role.OFFICIAL)
+    client.login(official)
+    client.submit(f"/admin/cycles/{cycle.id}/tally")
+    run = db.session.scalars(select(TallyRun)).one()
+    assert run.run_by_id == official.id and run.ballot_count == 0
+    assert "Provisional" in client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
+    public = app.test_client()
+    assert public.get(f"/cycles/{cycle.id}/results").status_code == 302
+    assert "Swings" in public.get(f"/proposals/{project.id}").get_data(as_text=True)
+    assert "votes" not in public.get(f"/proposals/{project.id}").get_data(as_text=True)
+    client.submit(f"/admin/cycles/{cycle.id}/tally")  # counting again replaces the count
+    assert len(db.session.scalars(select(TallyRun)).all()) == 1
+
+
+def test_an_official_changes_a_role_but_not_their_own(client, make_user):
+    official = make_user(Role.OFFICIAL)
+    resident = make_user()
+    client.login(official)
+    assert client.submit(f"/admin/users/{resident.id}/role", {"role": "moderator"}).status_code == 302
+    assert db.session.get(User, resident.id).role is Role.MODERATOR
+    response = client.submit(f"/admin/users/{official.id}/role", {"role": "resident"}, follow_redirects=True)
+    assert "You cannot remove your own official role" in response.get_data(as_text=True)
+    assert db.session.get(User, official.id).role is Role.OFFICIAL
+    response = client.submit(f"/admin/users/{resident.id}/role", {"role": "emperor"}, follow_redirects=True)
+    assert "Choose one of the listed options." in response.get_data(as_text=True)
+    assert db.session.get(User, resident.id).role is Role.MODERATOR
+
+
+def test_the_audit_log_shows_who_did_what(client, make_user, make_cycle):
+    cycle = make_cycle(Phase.DRAFT)
+    official = make_user(Role.OFFICIAL, email="boss@city.example")
+    client.login(official)
+    client.submit(f"/admin/cycles/{cycle.id}/advance")
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "advance-phase")).one()
+    assert entry.cycle_id == cycle.id and entry.actor_id == official.id
+    page = client.get(f"/admin/cycles/{cycle.id}/audit").get_data(as_text=True)
+    assert "boss@city.example" in page and "advance-phase" in page and "proposals" in page
+
+
+def test_drafts_are_listed_for_officials_and_hidden_from_everyone_else(client, app, make_user, make_cycle):
+    draft = make_cycle(Phase.DRAFT, name="Secret plans")
+    make_cycle(Phase.PROPOSALS, name="Open cycle")
+    public_page = app.test_client().get("/").get_data(as_text=True)
+    assert "Open cycle" in public_page and "Secret plans" not in public_page
+    assert app.test_client().get(f"/cycles/{draft.id}").status_code == 404
+    client.login(make_user(Role.OFFICIAL))
+    assert "Secret plans" in client.get("/").get_data(as_text=True)
+    assert db.session.scalar(select(Cycle.name).where(Cycle.id == draft.id)) == "Secret plans"

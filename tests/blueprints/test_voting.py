@@ -1,0 +1,63 @@
+"""The ballot page: running total, casting and changing a ballot, refusals for the unverified."""
+
+import re
+
+from sqlalchemy import select
+
+from pb.domain.cycle import Phase
+from pb.extensions import db
+from pb.models import Ballot, Participation
+
+
+def test_cast_then_change_a_ballot(client, make_user, make_cycle, make_project, verify):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 50_000),))
+    district = cycle.districts[0]
+    swings = make_project(cycle, cost=20_000, title="Swings")
+    trees = make_project(cycle, cost=25_000, title="Trees")
+    verify(voter, district)
+    client.login(voter)
+    url = f"/cycles/{cycle.id}/vote/{district.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Swings" in page and "Trees" in page and "Cast my ballot" in page
+    assert 'data-cost="20000"' in page and "Left: <strong data-left>500 EUR" in page
+
+    response = client.submit(url, {"project": [str(swings.id)]}, follow_redirects=True)
+    assert "Your ballot is saved." in response.get_data(as_text=True)
+    response = client.submit(url, {"project": [str(swings.id), str(trees.id)]}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Your ballot is changed." in page and "Change my ballot" in page
+    assert re.search(r'value="%d"[^>]*checked' % trees.id, page)
+    assert "Chosen: <strong data-total>450 EUR" in page
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert sorted(c.project_id for c in ballot.choices) == sorted([swings.id, trees.id])
+    assert ballot.version == 2
+    assert len(db.session.scalars(select(Participation)).all()) == 1
+
+
+def test_the_ballot_needs_verification_for_that_district(client, make_user, make_cycle, make_project, verify):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING)
+    north, south = cycle.districts
+    project = make_project(cycle, south)
+    verify(voter, north)
+    client.login(voter)
+    response = client.get(f"/cycles/{cycle.id}/vote/{south.id}", follow_redirects=True)
+    assert "You are not verified to vote in South yet." in response.get_data(as_text=True)
+    client.submit(f"/cycles/{cycle.id}/vote/{south.id}", {"project": [str(project.id)]})
+    assert db.session.scalar(select(Ballot.id)) is None
+    page = client.get(f"/cycles/{cycle.id}/vote").get_data(as_text=True)
+    assert f"/cycles/{cycle.id}/vote/{north.id}" in page and f"/cycles/{cycle.id}/vote/{south.id}" not in page
+
+
+def test_the_ballot_page_has_no_inline_script_and_works_as_a_plain_form(client, make_user, make_cycle, make_project, verify):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING)
+    make_project(cycle)
+    verify(voter, cycle.districts[0])
+    client.login(voter)
+    page = client.get(f"/cycles/{cycle.id}/vote/{cycle.districts[0].id}").get_data(as_text=True)
+    assert '<form method="post"' in page and 'type="checkbox" name="project"' in page
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
+    assert scripts == [""]  # one external script, no inline code
+    assert client.get("/static/ballot.js").status_code == 200

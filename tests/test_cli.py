@@ -1,0 +1,97 @@
+"""The `flask pb` commands: thin wrappers that print plain words and fail with a clear message."""
+
+from sqlalchemy import func, select
+
+from pb.domain.cycle import Phase
+from pb.extensions import db
+from pb.models import Cycle, Proposal, User
+
+
+def _counts() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def test_init_db_creates_the_tables_and_keeps_data(runner, make_user):
+    user = make_user()
+    result = runner.invoke(args=["pb", "init-db"])
+    assert result.exit_code == 0 and "The database is ready." in result.output
+    assert db.session.get(User, user.id) is not None
+
+
+def test_demo_loads_once_and_prints_the_accounts(runner):
+    first = runner.invoke(args=["pb", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo cycles loaded." in first.output
+    for email in ("official@example.org", "moderator@example.org", "resident@example.org", "resident12@example.org"):
+        assert email in first.output
+    assert "demo-password" in first.output
+    counts = _counts()
+    assert counts["cycles"] == 2 and counts["users"] == 14 and counts["ballots"] > 0
+    second = runner.invoke(args=["pb", "demo"])
+    assert second.exit_code == 0 and "nothing changed" in second.output
+    assert _counts() == counts
+
+
+def test_demo_leaves_one_cycle_published_and_one_open_for_voting(runner):
+    runner.invoke(args=["pb", "demo"])
+    phases = {c.name: c.phase for c in db.session.scalars(select(Cycle))}
+    assert phases == {"Riverside 2025": Phase.RESULTS, "Riverside 2026": Phase.VOTING}
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 21
+
+
+def test_create_user_with_a_role(runner):
+    result = runner.invoke(
+        args=["pb", "create-user", "--email", "Ana@City.example", "--name", "Ana", "--role", "official"],
+        input="a-good-password\na-good-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User))
+    assert user.email == "ana@city.example" and user.role.value == "official"
+
+
+def test_create_user_refuses_a_duplicate_with_a_message(runner, make_user):
+    user = make_user()
+    result = runner.invoke(
+        args=["pb", "create-user", "--email", user.email, "--name", "Twin"], input="a-good-password\na-good-password\n"
+    )
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_create_user_refuses_an_unknown_role(runner):
+    result = runner.invoke(args=["pb", "create-user", "--email", "a@b.org", "--name", "A", "--role", "king"],
+                           input="a-good-password\na-good-password\n")
+    assert result.exit_code == 2
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_advance_phase_moves_a_cycle_on(runner, make_cycle):
+    cycle = make_cycle(Phase.DRAFT)
+    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id)])
+    assert result.exit_code == 0 and "proposals" in result.output
+    db.session.refresh(cycle)
+    assert cycle.phase is Phase.PROPOSALS
+
+
+def test_advance_phase_lists_the_blockers(runner, make_cycle):
+    cycle = make_cycle(Phase.PROPOSALS)
+    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id)])
+    assert result.exit_code == 1
+    assert "No proposal has been submitted yet." in result.output
+    db.session.refresh(cycle)
+    assert cycle.phase is Phase.PROPOSALS
+
+
+def test_advance_phase_of_an_unknown_cycle(runner):
+    result = runner.invoke(args=["pb", "advance-phase", "999"])
+    assert result.exit_code == 1 and "There is no such cycle." in result.output
+
+
+def test_list_cycles(runner, make_cycle):
+    cycle = make_cycle(Phase.VOTING, name="Springfield 2027")
+    result = runner.invoke(args=["pb", "list-cycles"])
+    assert f"{cycle.id}" in result.output and "voting" in result.output and "Springfield 2027" in result.output
