@@ -1,5 +1,7 @@
 """A demo town with one finished cycle and one open for voting, built through the real use cases."""
 
+from datetime import date
+
 from pb.domain.cycle import Phase
 from pb.models import Role, User
 from pb.services import cycles, moderation, proposals, tallying, users, voting
@@ -55,13 +57,15 @@ def _account(email: str, name: str, role: Role) -> User:
 def _run_cycle(
     official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
-    skip_voters: int = 0,
+    year: int, skip_voters: int = 0,
 ) -> None:
     cycle = cycles.create_cycle(
         official,
         CycleSettings(
             name=name, total_budget=sum(budgets.values()) * 100, currency="EUR", rule=rule,
             description="Residents propose and choose how to spend part of the town's budget.",
+            proposals_open_on=date(year, 1, 15), review_on=date(year, 4, 1), voting_open_on=date(year, 10, 15),
+            voting_close_on=date(year, 12, 15), results_on=date(year, 12, 20),
         ),
         districts=[(district, budget * 100) for district, budget in budgets.items()],
     )
@@ -112,12 +116,12 @@ def load_demo() -> bool:
     _run_cycle(
         official, moderator, residents, "Riverside 2025", "greedy",
         {"Northside": _NORTHSIDE_2025, "Southside": _SOUTHSIDE_2025}, {"Northside": 50_000, "Southside": 30_000},
-        stop_at=Phase.RESULTS,
+        stop_at=Phase.RESULTS, year=2025,
     )
     # resident@example.org (the first) is verified but has not voted, so a visitor can try the ballot.
     _run_cycle(
         official, moderator, residents, "Riverside 2026", "mes-add1",
         {"Northside": _NORTHSIDE_2026, "Southside": _SOUTHSIDE_2026}, {"Northside": 80_000, "Southside": 60_000},
-        stop_at=Phase.VOTING, skip_voters=1,
+        stop_at=Phase.VOTING, year=2026, skip_voters=1,
     )
     return True
