@@ -1,7 +1,7 @@
 """The tally's data: the instance (budget and projects), the approval profile, and the outcome that explains itself."""
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -30,6 +30,7 @@ class Project:
     id: str
     cost: int
     name: str = ""
+    categories: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
@@ -109,6 +110,58 @@ class ApprovalProfile:
         if unknown:
             names = ", ".join(repr(project_id) for project_id in unknown)
             raise TallyError(f"A ballot approves project(s) that are not on the ballot paper: {names}.")
+
+
+@dataclass(frozen=True)
+class PointsProfile:
+    """Cumulative or scoring ballots: each voter gives points to projects; identical ballots are grouped.
+
+    A ballot is a tuple of (project id, points) pairs sorted by project id, with points > 0; ordinal
+    ballots reach the rules already turned into points by the reader that knows the city's scoring.
+    """
+
+    groups: tuple[tuple[tuple[tuple[str, int], ...], int], ...]
+
+    def __post_init__(self) -> None:
+        groups = []
+        for ballot, multiplicity in self.groups:
+            if isinstance(multiplicity, bool) or not isinstance(multiplicity, int) or multiplicity <= 0:
+                raise TallyError(f"A ballot must be cast a positive number of times, not {multiplicity!r}.")
+            pairs = tuple(sorted(dict(ballot).items()))
+            for project_id, points in pairs:
+                if not isinstance(project_id, str):
+                    raise TallyError("A ballot must name projects by their id.")
+                if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+                    raise TallyError(f"Points must be positive whole numbers, not {points!r} for {project_id!r}.")
+            groups.append((pairs, multiplicity))
+        object.__setattr__(self, "groups", tuple(groups))
+
+    @classmethod
+    def from_ballots(cls, ballots: Iterable[Mapping[str, int]]) -> "PointsProfile":
+        counts: Counter[tuple[tuple[str, int], ...]] = Counter()
+        for ballot in ballots:
+            counts[tuple(sorted((pid, points) for pid, points in dict(ballot).items() if points))] += 1
+        return cls(tuple(counts.items()))
+
+    @property
+    def voter_count(self) -> int:
+        return sum(multiplicity for _, multiplicity in self.groups)
+
+    def points(self, project_id: str) -> int:
+        return sum(dict(ballot).get(project_id, 0) * multiplicity for ballot, multiplicity in self.groups)
+
+    def approvals(self, project_id: str) -> int:
+        """How many voters gave the project any points."""
+        return sum(multiplicity for ballot, multiplicity in self.groups if project_id in dict(ballot))
+
+    def as_approval(self) -> ApprovalProfile:
+        return ApprovalProfile(tuple((frozenset(pid for pid, _ in ballot), m) for ballot, m in self.groups))
+
+    def validate(self, instance: Instance) -> None:
+        self.as_approval().validate(instance)
+
+
+Profile = ApprovalProfile | PointsProfile
 
 
 @dataclass(frozen=True)
