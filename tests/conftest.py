@@ -234,5 +234,6 @@ def verify(app, make_user):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not os.environ.get("PB_TEST_POSTGRES_URL"):
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(POSTGRES_HELP in str(report.longrepr) for report in skipped):
         terminalreporter.write_line(f"PostgreSQL half of the suite skipped: {POSTGRES_HELP}", yellow=True)

@@ -49,6 +49,8 @@ class Instance:
 
     budget: int
     projects: tuple[Project, ...]
+    # Used only by greedy-threshold: a project needs at least this score (votes, or points) to be funded.
+    min_project_score: int = 0
     _by_id: dict[str, Project] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

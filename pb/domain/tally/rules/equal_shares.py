@@ -1,6 +1,4 @@
-"""The tally rules (greedy by votes, Method of Equal Shares, Equal Shares with Add1 completion) and their registry.
-
-Every rule has the signature ``rule(instance, profile, *, tie_break=DEFAULT_TIE_BREAK) -> Outcome``.
+"""The Method of Equal Shares with cost utilities, and its Add1 completion.
 
 Method of Equal Shares with cost utilities. Each voter receives an equal share ``budget / voter_count``
 (a Fraction; voters with an empty ballot get a share too). A supporter's utility from a project is its
@@ -22,112 +20,13 @@ overspends the real budget. What is left is then filled greedily by votes ("comp
 Projects nobody voted for are never funded by any rule.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, ProjectResult, TallyError, format_money
+from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, ProjectResult, format_money
+from pb.domain.tally.rules.common import Election, fill_by_votes, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
-
-
-@dataclass(frozen=True)
-class _Election:
-    """The instance and profile in the shape the rules work on, validated once."""
-
-    instance: Instance
-    votes: dict[str, int]
-    cost: dict[str, int]
-    by_votes: tuple[str, ...]  # projects with votes, most votes first, ties by the tie-break
-    rank: dict[str, int]  # position in the tie-break order
-    multiplicities: tuple[int, ...]
-    supporters: dict[str, tuple[int, ...]]  # project -> indices of the ballot groups approving it
-
-
-def _prepare(instance: Instance, profile: ApprovalProfile, tie_break: TieBreak) -> _Election:
-    profile.validate(instance)
-    ids = [project.id for project in instance.projects]
-    supporters: dict[str, list[int]] = {project_id: [] for project_id in ids}
-    for index, (approved, _) in enumerate(profile.groups):
-        for project_id in approved:
-            supporters[project_id].append(index)
-    multiplicities = tuple(multiplicity for _, multiplicity in profile.groups)
-    votes = {project_id: sum(multiplicities[index] for index in supporters[project_id]) for project_id in ids}
-    rank = {project_id: position for position, project_id in enumerate(tie_break.order(ids, instance, profile))}
-    by_votes = tuple(sorted((p for p in ids if votes[p] > 0), key=lambda p: (-votes[p], rank[p])))
-    return _Election(
-        instance=instance,
-        votes=votes,
-        cost={project.id: project.cost for project in instance.projects},
-        by_votes=by_votes,
-        rank=rank,
-        multiplicities=multiplicities,
-        supporters={project_id: tuple(indices) for project_id, indices in supporters.items()},
-    )
-
-
-def _supporters(votes: int, together: str) -> str:
-    return "its only supporter" if votes == 1 else f"its {votes:,} supporters{together}"
-
-
-def _fill_by_votes(election: _Election, left: int, skip: set[str]) -> list[tuple[str, int, bool]]:
-    """Walk the projects by votes, funding each that fits: (project, what was left at its turn, funded?)."""
-    steps = []
-    for project_id in election.by_votes:
-        if project_id in skip:
-            continue
-        is_funded = election.cost[project_id] <= left
-        steps.append((project_id, left, is_funded))
-        if is_funded:
-            left -= election.cost[project_id]
-    return steps
-
-
-def _not_voted(project_id: str, votes: int) -> ProjectResult:
-    return ProjectResult(project_id, votes, False, None, None, "Not funded: nobody voted for it.")
-
-
-def _outcome(
-    rule: str,
-    election: _Election,
-    tie_break: TieBreak,
-    selected: list[str],
-    results: dict[str, ProjectResult],
-    parameters: dict[str, str],
-) -> Outcome:
-    return Outcome(
-        rule=rule,
-        tie_break=tie_break.describe(),
-        budget=election.instance.budget,
-        selected=tuple(selected),
-        spent=sum(election.cost[project_id] for project_id in selected),
-        votes=dict(election.votes),
-        projects={project.id: results[project.id] for project in election.instance.projects},
-        parameters={**parameters, **tie_break.parameters()},
-    )
-
-
-def greedy(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
-    """Fund projects by votes, most first, skipping any that no longer fits in what is left."""
-    election = _prepare(instance, profile, tie_break)
-    budget, selected = instance.budget, []
-    results = {p: _not_voted(p, votes) for p, votes in election.votes.items() if votes == 0}
-    steps = _fill_by_votes(election, budget, set())
-    for place, (project_id, left, is_funded) in enumerate(steps, start=1):
-        cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
-        if is_funded:
-            selected.append(project_id)
-            explanation = (
-                f"Funded in place {place} of {len(steps)}: {format_money(left)} of the {format_money(budget)} budget "
-                f"was left when its turn came and it costs {cost}."
-            )
-            results[project_id] = ProjectResult(project_id, votes, True, len(selected), "greedy", explanation)
-        else:
-            explanation = (
-                f"Not funded: when its turn came (place {place} of {len(steps)}) "
-                f"only {format_money(left)} was left and it costs {cost}."
-            )
-            results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
-    return _outcome("greedy", election, tie_break, selected, results, {})
 
 
 @dataclass(frozen=True)
@@ -171,7 +70,7 @@ def _max_payment(
 
 
 def _equal_shares(
-    election: _Election, voter_budget: Fraction, spend_limit: int | None = None
+    election: Election, voter_budget: Fraction, spend_limit: int | None = None
 ) -> _EqualSharesRun | None:
     """One run of Equal Shares; None as soon as it spends more than spend_limit."""
     multiplicities = election.multiplicities
@@ -208,7 +107,7 @@ def _equal_shares(
             return None
 
 
-def _equal_shares_results(election: _Election, run: _EqualSharesRun) -> dict[str, ProjectResult]:
+def _equal_shares_results(election: Election, run: _EqualSharesRun) -> dict[str, ProjectResult]:
     """Explanations for a run: what each funded project's supporters paid, and why the others fell short."""
     results = {}
     multiplicities = election.multiplicities
@@ -217,7 +116,7 @@ def _equal_shares_results(election: _Election, run: _EqualSharesRun) -> dict[str
         paid_less = sum(multiplicities[group] for group, paid in purchase.payers.items() if paid < purchase.payment)
         each = "" if votes == 1 else " each"
         explanation = (
-            f"Funded in round {round_number} of Equal Shares: {_supporters(votes, '')} "
+            f"Funded in round {round_number} of Equal Shares: {supporters_phrase(votes, '')} "
             f"paid {format_money(purchase.payment)}{each}"
         )
         if paid_less:
@@ -231,7 +130,7 @@ def _equal_shares_results(election: _Election, run: _EqualSharesRun) -> dict[str
         groups, cost = election.supporters[project_id], election.cost[project_id]
         have = sum(run.money[group] * multiplicities[group] for group in groups)
         explanation = (
-            f"Not funded: {_supporters(election.votes[project_id], ' together')} had {format_money(have)} "
+            f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {format_money(have)} "
             f"left of their equal shares, {format_money(cost - have)} short of its cost of {format_money(cost)}."
         )
         spent_on = [
@@ -245,7 +144,7 @@ def _equal_shares_results(election: _Election, run: _EqualSharesRun) -> dict[str
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():
         if votes == 0:
-            results[project_id] = _not_voted(project_id, votes)
+            results[project_id] = not_voted(project_id, votes)
     return results
 
 
@@ -256,15 +155,15 @@ def _first_voter_budget(instance: Instance, profile: ApprovalProfile) -> Fractio
 
 def mes(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
     """Method of Equal Shares with cost utilities, without completion."""
-    election = _prepare(instance, profile, tie_break)
+    election = prepare(instance, profile, tie_break)
     run = _equal_shares(election, _first_voter_budget(instance, profile))
     assert run is not None  # without a spend limit a run always finishes
     selected = [purchase.project_id for purchase in run.purchases]
     parameters = {"voter_budget": str(run.voter_budget)}
-    return _outcome("mes", election, tie_break, selected, _equal_shares_results(election, run), parameters)
+    return outcome("mes", election, tie_break, selected, _equal_shares_results(election, run), parameters)
 
 
-def _is_exhaustive(election: _Election, run: _EqualSharesRun) -> bool:
+def _is_exhaustive(election: Election, run: _EqualSharesRun) -> bool:
     funded = {purchase.project_id for purchase in run.purchases}
     left = election.instance.budget - run.spent
     return all(election.cost[p] > left for p in election.by_votes if p not in funded)
@@ -272,7 +171,7 @@ def _is_exhaustive(election: _Election, run: _EqualSharesRun) -> bool:
 
 def mes_add1(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
     """Equal Shares, raising each voter's share one unit at a time (Add1), then filling what is left by votes."""
-    election = _prepare(instance, profile, tie_break)
+    election = prepare(instance, profile, tie_break)
     run = _equal_shares(election, _first_voter_budget(instance, profile))
     assert run is not None
     while not _is_exhaustive(election, run):
@@ -282,7 +181,7 @@ def mes_add1(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBrea
         run = raised
     results = _equal_shares_results(election, run)
     selected = [purchase.project_id for purchase in run.purchases]
-    for project_id, left, is_funded in _fill_by_votes(election, instance.budget - run.spent, set(selected)):
+    for project_id, left, is_funded in fill_by_votes(election, instance.budget - run.spent, set(selected)):
         cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
         if is_funded:
             selected.append(project_id)
@@ -298,20 +197,4 @@ def mes_add1(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBrea
             )
             results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
     parameters = {"voter_budget": str(run.voter_budget), "voter_budget_increment": "1", "completion": "add1+greedy"}
-    return _outcome("mes-add1", election, tie_break, selected, results, parameters)
-
-
-Rule = Callable[..., Outcome]
-
-RULES: dict[str, Rule] = {"greedy": greedy, "mes": mes, "mes-add1": mes_add1}
-
-
-def run_rule(
-    name: str, instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK
-) -> Outcome:
-    """Run the rule registered under name; TallyError if there is none."""
-    try:
-        rule = RULES[name]
-    except KeyError:
-        raise TallyError(f"Unknown tally rule {name!r}; choose one of {', '.join(RULES)}.") from None
-    return rule(instance, profile, tie_break=tie_break)
+    return outcome("mes-add1", election, tie_break, selected, results, parameters)
