@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pb.blueprints.guards import form_errors, official_required, refuse
+from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import TRANSITIONS, Phase
 from pb.domain.errors import DomainError
@@ -47,6 +47,10 @@ def new_cycle():
         flash("The cycle is created with one city-wide district; add districts and categories below.", "success")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
     return render_template("admin/cycle_form.html", form=form, cycle=None), 400 if form.errors else 200
+
+
+def _control_room(cycle_id: int) -> str:
+    return url_for("admin.cycle", cycle_id=cycle_id)
 
 
 def _district_form(cycle) -> DistrictForm:
@@ -97,32 +101,21 @@ def add_district(cycle_id: int):
     """Add a district with its own budget."""
     cycle = cycles.get_cycle(cycle_id)
     form = _district_form(cycle)
-    back = url_for("admin.cycle", cycle_id=cycle.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        cycles.add_district(current_user, cycle.id, form.name.data, form.budget.amount)
-    except DomainError as error:
-        return refuse(error, back)
-    flash(f"District “{form.name.data.strip()}” is added.", "success")
-    return redirect(back)
+    return perform(
+        form, lambda: cycles.add_district(current_user, cycle.id, form.name.data, form.budget.amount),
+        back=_control_room(cycle.id), success=lambda district: f"District “{district.name}” is added.",
+    )
 
 
 @bp.post("/districts/<int:district_id>/remove")
 @official_required
 def remove_district(district_id: int):
     """Remove a district from a draft cycle."""
-    form = ActionForm()
     district = cycles.get_district_by_id(district_id)
-    back = url_for("admin.cycle", cycle_id=district.cycle_id)
-    if form.validate_on_submit():
-        try:
-            cycles.remove_district(current_user, district.id)
-        except DomainError as error:
-            return refuse(error, back)
-        flash("The district is removed.", "success")
-    return redirect(back)
+    return perform(
+        ActionForm(), lambda: cycles.remove_district(current_user, district.id),
+        back=_control_room(district.cycle_id), success="The district is removed.",
+    )
 
 
 @bp.post("/cycles/<int:cycle_id>/categories")
@@ -131,46 +124,30 @@ def add_category(cycle_id: int):
     """Add a project category."""
     cycle = cycles.get_cycle(cycle_id)
     form = CategoryForm(prefix="category")
-    back = url_for("admin.cycle", cycle_id=cycle.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        cycles.add_category(current_user, cycle.id, form.name.data)
-    except DomainError as error:
-        return refuse(error, back)
-    flash(f"Category “{form.name.data.strip()}” is added.", "success")
-    return redirect(back)
+    return perform(
+        form, lambda: cycles.add_category(current_user, cycle.id, form.name.data),
+        back=_control_room(cycle.id), success=lambda category: f"Category “{category.name}” is added.",
+    )
 
 
 @bp.post("/cycles/<int:cycle_id>/advance")
 @official_required
 def advance(cycle_id: int):
     """Move the cycle to its next phase, or say what still blocks it."""
-    form = ActionForm()
-    back = url_for("admin.cycle", cycle_id=cycle_id)
-    if form.validate_on_submit():
-        try:
-            phase = cycles.advance_phase(current_user, cycle_id)
-        except DomainError as error:
-            return refuse(error, back)
-        flash(f"The cycle is now: {phase.label.lower()}.", "success")
-    return redirect(back)
+    return perform(
+        ActionForm(), lambda: cycles.advance_phase(current_user, cycle_id),
+        back=_control_room(cycle_id), success=lambda phase: f"The cycle is now: {phase.label.lower()}.",
+    )
 
 
 @bp.post("/cycles/<int:cycle_id>/tally")
 @official_required
 def tally(cycle_id: int):
     """Count the ballots of every district with the cycle's rule."""
-    form = ActionForm()
-    back = url_for("admin.cycle", cycle_id=cycle_id)
-    if form.validate_on_submit():
-        try:
-            runs = tallying.run_tally(current_user, cycle_id)
-        except DomainError as error:
-            return refuse(error, back)
-        flash(f"The votes are counted in {len(runs)} district(s). Check the outcome below, then publish.", "success")
-    return redirect(back)
+    return perform(
+        ActionForm(), lambda: tallying.run_tally(current_user, cycle_id), back=_control_room(cycle_id),
+        success=lambda runs: f"The votes are counted in {len(runs)} district(s). Check the outcome below, then publish.",
+    )
 
 
 @bp.get("/cycles/<int:cycle_id>/audit")
@@ -194,13 +171,8 @@ def user_list():
 def change_role(user_id: int):
     """Give a user another role."""
     form = RoleForm()
-    back = url_for("admin.user_list", q=request.args.get("q", ""))
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        user = users.change_role(current_user, user_id, Role(form.role.data))
-    except DomainError as error:
-        return refuse(error, back)
-    flash(f"{user.name} is now a {user.role.value}.", "success")
-    return redirect(back)
+    return perform(
+        form, lambda: users.change_role(current_user, user_id, Role(form.role.data)),
+        back=url_for("admin.user_list", q=request.args.get("q", "")),
+        success=lambda user: f"{user.name} is now a {user.role.value}.",
+    )

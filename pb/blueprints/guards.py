@@ -54,5 +54,23 @@ def form_errors(form) -> None:
             flash(f"{field.label.text}: {message}", "error")
 
 
+def perform(
+    form, action: Callable[[], object], *, back: str, success: str | Callable[[object], str], then: str | None = None
+):
+    """The shape of every small POST: check the form, run one service call, say what happened, redirect.
+
+    A refused form or service call goes back to `back` with the reason; success goes to `then` (or `back`).
+    """
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(back)
+    try:
+        result = action()
+    except DomainError as error:
+        return refuse(error, back)
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(then or back)
+
+
 def home() -> str:
     return url_for("public.home")

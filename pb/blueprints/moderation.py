@@ -1,11 +1,10 @@
 """Moderators' pages: the review queue per district, decisions on proposals, verifying residents."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from pb.blueprints.guards import form_errors, moderator_required, refuse
+from pb.blueprints.guards import moderator_required, perform
 from pb.blueprints.public import visible_cycle
-from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
 from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm, options
 from pb.models import ProposalStatus
@@ -67,77 +66,58 @@ def review(proposal_id: int):
     )
 
 
-def _decided(proposal, message: str):
-    flash(message, "success")
-    return redirect(url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id))
+def _decide(proposal_id: int, form_for, decision, success: str):
+    proposal = proposals.get_proposal(proposal_id)
+    form = form_for(proposal)
+    return perform(
+        form, lambda: decision(proposal, form), back=url_for("moderation.review", proposal_id=proposal.id),
+        success=success.format(title=proposal.title),
+        then=url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id),
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
 @moderator_required
 def accept(proposal_id: int):
     """Accept a proposal onto the ballot with its final cost."""
-    proposal = proposals.get_proposal(proposal_id)
-    form = _accept_form(proposal)
-    back = url_for("moderation.review", proposal_id=proposal.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        moderation.accept(current_user, proposal.id, form.final_cost.amount, form.note.data or "")
-    except DomainError as error:
-        return refuse(error, back)
-    return _decided(proposal, f"“{proposal.title}” is accepted and will be on the ballot.")
+    return _decide(
+        proposal_id, _accept_form,
+        lambda proposal, form: moderation.accept(current_user, proposal.id, form.final_cost.amount, form.note.data or ""),
+        "“{title}” is accepted and will be on the ballot.",
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/reject")
 @moderator_required
 def reject(proposal_id: int):
     """Reject a proposal with a reason for its author."""
-    proposal = proposals.get_proposal(proposal_id)
-    form = ReasonForm(prefix="reject")
-    back = url_for("moderation.review", proposal_id=proposal.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        moderation.reject(current_user, proposal.id, form.note.data)
-    except DomainError as error:
-        return refuse(error, back)
-    return _decided(proposal, f"“{proposal.title}” is rejected; the author will see your reason.")
+    return _decide(
+        proposal_id, lambda proposal: ReasonForm(prefix="reject"),
+        lambda proposal, form: moderation.reject(current_user, proposal.id, form.note.data),
+        "“{title}” is rejected; the author will see your reason.",
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/request-changes")
 @moderator_required
 def request_changes(proposal_id: int):
     """Send a proposal back to its author for changes."""
-    proposal = proposals.get_proposal(proposal_id)
-    form = ReasonForm(prefix="changes")
-    back = url_for("moderation.review", proposal_id=proposal.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        moderation.request_changes(current_user, proposal.id, form.note.data)
-    except DomainError as error:
-        return refuse(error, back)
-    return _decided(proposal, f"“{proposal.title}” is sent back to its author for changes.")
+    return _decide(
+        proposal_id, lambda proposal: ReasonForm(prefix="changes"),
+        lambda proposal, form: moderation.request_changes(current_user, proposal.id, form.note.data),
+        "“{title}” is sent back to its author for changes.",
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/merge")
 @moderator_required
 def merge(proposal_id: int):
     """Merge a duplicate proposal into another."""
-    proposal = proposals.get_proposal(proposal_id)
-    form = _merge_form(proposal)
-    back = url_for("moderation.review", proposal_id=proposal.id)
-    if not form.validate_on_submit():
-        form_errors(form)
-        return redirect(back)
-    try:
-        moderation.merge(current_user, proposal.id, form.into_id.data, form.note.data or "")
-    except DomainError as error:
-        return refuse(error, back)
-    return _decided(proposal, f"“{proposal.title}” is merged.")
+    return _decide(
+        proposal_id, _merge_form,
+        lambda proposal, form: moderation.merge(current_user, proposal.id, form.into_id.data, form.note.data or ""),
+        "“{title}” is merged.",
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/residents", methods=["GET", "POST"])
@@ -149,15 +129,10 @@ def residents(cycle_id: int):
     form.district_id.choices = options((d.id, d.name) for d in cycle.districts)
     back = url_for("moderation.residents", cycle_id=cycle.id, q=request.args.get("q", ""))
     if request.method == "POST":
-        if not form.validate_on_submit():
-            form_errors(form)
-            return redirect(back)
-        try:
-            verification = voting.verify_resident(current_user, form.user_id.data, form.district_id.data)
-        except DomainError as error:
-            return refuse(error, back)
-        flash(f"{verification.user.name} can now vote in {verification.district.name}.", "success")
-        return redirect(back)
+        return perform(
+            form, lambda: voting.verify_resident(current_user, form.user_id.data, form.district_id.data),
+            back=back, success=lambda verification: f"{verification.user.name} can now vote in {verification.district.name}.",
+        )
     search = request.args.get("q", "")[:100]
     found = users.list_users(search, limit=50) if search.strip() else []
     verified = {user.id: voting.verified_district_ids(user, cycle.id) for user in found}

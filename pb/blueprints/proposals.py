@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from pb.blueprints.guards import refuse
+from pb.blueprints.guards import perform, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError
@@ -84,15 +84,10 @@ def edit(proposal_id: int):
 @login_required
 def withdraw(proposal_id: int):
     """Withdraw one's own proposal before it is decided."""
-    form = ActionForm()
-    back = url_for("proposals.mine")
-    if form.validate_on_submit():
-        try:
-            proposals.withdraw_proposal(current_user, proposal_id)
-        except DomainError as error:
-            return refuse(error, back)
-        flash("Your proposal is withdrawn.", "success")
-    return redirect(back)
+    return perform(
+        ActionForm(), lambda: proposals.withdraw_proposal(current_user, proposal_id),
+        back=url_for("proposals.mine"), success="Your proposal is withdrawn.",
+    )
 
 
 @bp.get("/my/proposals")

@@ -1,29 +1,91 @@
-"""The standard greedy count: projects by votes, funded while they fit, skipping those that do not."""
+"""The greedy counts cities use: projects by votes (or points), funded while they fit, and two city variants.
 
-from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, ProjectResult, format_money
-from pb.domain.tally.rules.common import fill_by_votes, not_voted, outcome, prepare
+- ``greedy``: projects from the highest score down, each funded if it fits in what is left; one that does
+  not fit is skipped and the count goes on. The score is the number of votes for approval and choose-1
+  ballots, the total points for cumulative, scoring and ordinal-as-points ballots (the Outcome's ``votes``
+  then hold points and its parameters say ``score: points``). Ties on score follow the tie-break.
+- ``greedy-threshold`` (Łódź, Warszawa, Katowice): as greedy, but a project whose score is below the
+  instance's ``min_project_score`` is never funded, even with money left.
+- ``greedy-no-skip`` (Wrocław 2015): as greedy, but the count stops at the first project that does not fit.
+
+Projects nobody voted for are never funded. All arithmetic is on integers.
+"""
+
+from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, format_money
+from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, score_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 
-def greedy(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
-    """Fund projects by votes, most first, skipping any that no longer fits in what is left."""
+def greedy(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Fund projects by votes (or points), most first, skipping any that no longer fits in what is left."""
     election = prepare(instance, profile, tie_break)
-    budget, selected = instance.budget, []
-    results = {p: not_voted(p, votes) for p, votes in election.votes.items() if votes == 0}
-    steps = fill_by_votes(election, budget, set())
+    return _count("greedy", election, tie_break, election.by_score, {})
+
+
+def greedy_threshold(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Greedy among the projects that reached the instance's minimum score; the others are never funded."""
+    election = prepare(instance, profile, tie_break)
+    minimum = instance.min_project_score
+    eligible = tuple(p for p in election.by_score if election.score[p] >= minimum)
+    results = {}
+    needed = f"{minimum:,} {'points' if election.is_points else 'votes'}"
+    for project_id in election.by_score:
+        if election.score[project_id] < minimum:
+            explanation = (
+                f"Not funded: it received {score_phrase(election, project_id)}, fewer than the {needed} "
+                f"a project needs to be funded."
+            )
+            results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
+    return _count("greedy-threshold", election, tie_break, eligible, {"min_project_score": str(minimum)}, results)
+
+
+def greedy_no_skip(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Fund projects by votes (or points), most first, stopping at the first one that does not fit."""
+    election = prepare(instance, profile, tie_break)
+    return _count("greedy-no-skip", election, tie_break, election.by_score, {}, is_no_skip=True)
+
+
+def _count(
+    rule: str,
+    election: Election,
+    tie_break: TieBreak,
+    order: tuple[str, ...],
+    parameters: dict[str, str],
+    results: dict[str, ProjectResult] | None = None,
+    *,
+    is_no_skip: bool = False,
+) -> Outcome:
+    budget, selected = election.instance.budget, []
+    results = dict(results or {})
+    for project_id, score in election.score.items():
+        if score == 0:
+            results[project_id] = not_voted(project_id, 0, is_points=election.is_points)
+    steps = fill_in_order(election, order, budget, set(), stop_at_first_misfit=is_no_skip)
+    total = len(order)
     for place, (project_id, left, is_funded) in enumerate(steps, start=1):
-        cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
+        cost, score = format_money(election.cost[project_id]), election.score[project_id]
+        turn = f"place {place} of {total}, {score_phrase(election, project_id)}"
         if is_funded:
             selected.append(project_id)
             explanation = (
-                f"Funded in place {place} of {len(steps)}: {format_money(left)} of the {format_money(budget)} budget "
+                f"Funded in {turn}: {format_money(left)} of the {format_money(budget)} budget "
                 f"was left when its turn came and it costs {cost}."
             )
-            results[project_id] = ProjectResult(project_id, votes, True, len(selected), "greedy", explanation)
+            results[project_id] = ProjectResult(project_id, score, True, len(selected), "greedy", explanation)
         else:
+            explanation = f"Not funded: when its turn came ({turn}) only {format_money(left)} was left and it costs {cost}."
+            if is_no_skip:
+                explanation += " The count stops at the first project that does not fit."
+            results[project_id] = ProjectResult(project_id, score, False, None, None, explanation)
+    if is_no_skip and len(steps) < total:
+        stopper, left, _ = steps[-1]
+        for project_id in order[len(steps) :]:
             explanation = (
-                f"Not funded: when its turn came (place {place} of {len(steps)}) "
-                f"only {format_money(left)} was left and it costs {cost}."
+                f"Not funded: the count stopped at place {len(steps)} of {total}, when "
+                f"{election.instance.project(stopper).label} (costing {format_money(election.cost[stopper])}) "
+                f"did not fit in the {format_money(left)} left; no project after it is funded."
             )
-            results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
-    return outcome("greedy", election, tie_break, selected, results, {})
+            results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
+    if election.is_points:
+        parameters = {"score": "points", **parameters}
+    return outcome(rule, election, tie_break, selected, results, parameters)
