@@ -17,6 +17,10 @@ class BallotRules:
     max_projects: int | None = None
 
 
+def _projects(count: int) -> str:
+    return f"{count} project" if count == 1 else f"{count} projects"
+
+
 def problems(choices: Iterable[int], costs: Mapping[int, int], rules: BallotRules) -> list[str]:
     """Everything wrong with a ballot choosing `choices` among projects with `costs` (empty: valid)."""
     chosen = list(choices)
@@ -37,9 +41,9 @@ def problems(choices: Iterable[int], costs: Mapping[int, int], rules: BallotRule
     if not chosen:
         found.append("Choose at least one project.")
     elif len(known) < rules.min_projects:
-        found.append(f"Choose at least {rules.min_projects} projects (you chose {len(known)}).")
+        found.append(f"Choose at least {_projects(rules.min_projects)} (you chose {len(known)}).")
     if rules.max_projects is not None and len(known) > rules.max_projects:
-        found.append(f"Choose at most {rules.max_projects} projects (you chose {len(known)}).")
+        found.append(f"Choose at most {_projects(rules.max_projects)} (you chose {len(known)}).")
     return found
 
 

@@ -31,14 +31,20 @@ def parse_amount(text: str, currency: str) -> int:
         raise ValidationError("The amount cannot be negative.")
     if "," in cleaned and "." in cleaned:
         decimal_mark = "." if cleaned.rfind(".") > cleaned.rfind(",") else ","
+    elif cleaned.count(".") > 1:
+        decimal_mark = ","  # "1.000.000": the repeated mark can only be grouping thousands
     elif cleaned.count(",") == 1 and len(cleaned.split(",")[1]) in (1, 2):
         decimal_mark = ","
     else:
         decimal_mark = "."
     grouping = "," if decimal_mark == "." else "."
-    normalised = cleaned.replace(grouping, "").replace(decimal_mark, ".")
-    if not re.fullmatch(r"\d+(\.\d*)?", normalised):
+    whole, _, fraction = cleaned.partition(decimal_mark)
+    # Thousands separators must group digits in threes, so "1,2,3" is a typo, not 123.
+    if not re.fullmatch(r"\d+|\d{1,3}(%s\d{3})+" % re.escape(grouping), whole) or not re.fullmatch(r"\d*", fraction):
         raise ValidationError(f"“{text.strip()[:40]}” is not an amount; write it like 12 500.50.")
+    if len(fraction) > exponent:
+        raise ValidationError(f"Use at most {exponent} decimal places for {currency.upper()}.")
+    normalised = whole.replace(grouping, "") + ("." + fraction if fraction else "")
     try:
         value = Decimal(normalised)
     except InvalidOperation:  # pragma: no cover - the pattern above already rules this out

@@ -1,6 +1,6 @@
 """Setting up a budget cycle (districts, categories, rule) and moving it through its phases."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import func, select
@@ -68,6 +68,11 @@ def _check_settings(settings: CycleSettings, cycle_id: int | None) -> None:
         raise ValidationError("Another cycle already has this name.")
 
 
+def _settings_of(cycle: Cycle) -> dict[str, object]:
+    """The settings as stored (names trimmed), which is what the audit log must show."""
+    return {name: getattr(cycle, name) for name in (field.name for field in fields(CycleSettings))}
+
+
 def _apply(cycle: Cycle, settings: CycleSettings) -> None:
     for field_name, value in vars(settings).items():
         setattr(cycle, field_name, value.strip() if isinstance(value, str) else value)
@@ -84,7 +89,7 @@ def create_cycle(actor: User, settings: CycleSettings, districts: list[tuple[str
     db.session.flush()
     for name, budget in districts or [("Whole city", settings.total_budget)]:
         _add_district(cycle, name, budget)
-    audit.record(actor, "create-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, after=vars(settings))
+    audit.record(actor, "create-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, after=_settings_of(cycle))
     return cycle
 
 
@@ -94,9 +99,9 @@ def update_cycle(actor: User, cycle_id: int, settings: CycleSettings) -> Cycle:
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("edit-setup", cycle.phase)
     _check_settings(settings, cycle.id)
-    before = {name: getattr(cycle, name) for name in vars(settings)}
+    before = _settings_of(cycle)
     _apply(cycle, settings)
-    audit.record(actor, "update-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, before=before, after=vars(settings))
+    audit.record(actor, "update-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, before=before, after=_settings_of(cycle))
     return cycle
 
 
@@ -120,7 +125,7 @@ def add_district(actor: User, cycle_id: int, name: str, budget: int) -> District
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("edit-setup", cycle.phase)
     district = _add_district(cycle, name, budget)
-    audit.record(actor, "add-district", f"district:{district.id}", cycle_id=cycle.id, after={"name": name, "budget": budget})
+    audit.record(actor, "add-district", f"district:{district.id}", cycle_id=cycle.id, after={"name": district.name, "budget": budget})
     return district
 
 
@@ -171,7 +176,7 @@ def facts(cycle: Cycle) -> CycleFacts:
     return CycleFacts(
         total_budget=cycle.total_budget,
         district_budgets={d.name: d.budget for d in cycle.districts},
-        proposals_submitted=sum(counts.values()),
+        proposals_submitted=sum(count for status, count in counts.items() if status is not ProposalStatus.WITHDRAWN),
         proposals_waiting_review=counts.get(ProposalStatus.SUBMITTED, 0),
         proposals_waiting_changes=counts.get(ProposalStatus.CHANGES_REQUESTED, 0),
         projects_by_district={d.name: on_ballot.get(d.id, 0) for d in cycle.districts},

@@ -1,0 +1,1 @@
+"""Tests of the use cases, each against SQLite and (when configured) PostgreSQL."""

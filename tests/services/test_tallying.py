@@ -1,0 +1,110 @@
+"""Counting every district with the cycle's rule, storing the outcome, and publishing it."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from pb.domain.cycle import Phase
+from pb.domain.errors import NotFound, PermissionDenied, PhaseError
+from pb.extensions import db
+from pb.models import ProjectResult, Role, TallyRun
+from pb.services import tallying, voting
+
+
+@pytest.fixture
+def official(make_user):
+    return make_user(Role.OFFICIAL)
+
+
+@pytest.fixture
+def counted_cycle(make_cycle, make_project, make_user, verify):
+    """North (budget 1,000 EUR): big 600 EUR with 3 votes, mid 500 EUR with 2, small 300 EUR with 1, unloved with 0."""
+    cycle = make_cycle(Phase.VOTING)
+    north, south = cycle.districts
+    big, mid, small = (make_project(cycle, north, cost=cost, title=title)
+                       for cost, title in [(60_000, "big"), (50_000, "mid"), (30_000, "small")])
+    make_project(cycle, north, cost=10_000, title="unloved")
+    make_project(cycle, south, cost=10_000, title="south")
+    for choice in [[big, small], [big], [big], [mid], [mid]]:
+        resident = make_user()
+        verify(resident, north)
+        voting.cast_ballot(resident, cycle.id, north.id, [project.id for project in choice])
+    cycle.phase = Phase.TALLYING
+    db.session.commit()
+    return cycle
+
+
+def _runs() -> dict[str, tuple]:
+    db.session.expire_all()
+    return {
+        run.district_id: (run.rule, run.budget, run.spent, run.ballot_count,
+                          [(r.project.title, r.votes, r.is_funded, r.position) for r in run.results])
+        for run in db.session.scalars(select(TallyRun))
+    }
+
+
+def test_run_tally_stores_one_run_per_district_with_funded_projects_first(official, counted_cycle, audit_log):
+    north, south = counted_cycle.districts
+    tallying.run_tally(official, counted_cycle.id)
+    assert _runs() == {
+        north.id: ("greedy", 100_000, 90_000, 5, [("big", 3, True, 1), ("small", 1, True, 2),
+                                                  ("mid", 2, False, 3), ("unloved", 0, False, 4)]),
+        south.id: ("greedy", 50_000, 0, 0, [("south", 0, False, 1)]),
+    }
+    entries = audit_log("run-tally")
+    assert [(actor, subject) for actor, _, subject, _, _ in entries] == [
+        (official.id, f"district:{north.id}"), (official.id, f"district:{south.id}")]
+    assert (entries[0][4]["spent"], entries[0][4]["ballots"], len(entries[0][4]["selected"])) == (90_000, 5, 2)
+    run = db.session.scalar(select(TallyRun).where(TallyRun.district_id == north.id))
+    assert (run.run_by_id, json.loads(run.parameters) is not None, run.tie_break != "") == (official.id, True, True)
+
+
+def test_running_the_tally_again_replaces_the_earlier_count(official, counted_cycle):
+    tallying.run_tally(official, counted_cycle.id)
+    counted_cycle.rule = "mes-add1"
+    db.session.commit()
+    tallying.run_tally(official, counted_cycle.id)
+    assert {rule for rule, *_ in _runs().values()} == {"mes-add1"}
+    assert db.session.scalar(select(func.count()).select_from(TallyRun)) == 2
+    assert db.session.scalar(select(func.count()).select_from(ProjectResult)) == 5
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [("moderator", PermissionDenied), ("unknown", NotFound)]
+    + [(Phase.VOTING, PhaseError), (Phase.RESULTS, PhaseError)],
+    ids=str,
+)
+def test_run_tally_refusals_change_nothing(official, make_user, counted_cycle, snapshot, case, error):
+    if isinstance(case, Phase):
+        counted_cycle.phase = case
+        db.session.commit()
+    actor = make_user(Role.MODERATOR) if case == "moderator" else official
+    before = snapshot()
+    with pytest.raises(error):
+        tallying.run_tally(actor, 10_000 if case == "unknown" else counted_cycle.id)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("phase", [Phase.RESULTS, Phase.CLOSED])
+def test_published_runs_gives_the_stored_count_per_district_once_results_are_public(official, counted_cycle, phase):
+    tallying.run_tally(official, counted_cycle.id)
+    counted_cycle.phase = phase
+    db.session.commit()
+    assert tallying.published_runs(counted_cycle) == tallying.tally_runs(counted_cycle)
+    assert set(tallying.published_runs(counted_cycle)) == {d.id for d in counted_cycle.districts}
+
+
+@pytest.mark.parametrize("phase", [Phase.VOTING, Phase.TALLYING])
+def test_published_runs_is_refused_before_the_results_phase(make_cycle, phase):
+    with pytest.raises(PhaseError, match="Results are not published yet."):
+        tallying.published_runs(make_cycle(phase))
+
+
+def test_equal_shares_cycles_are_counted_with_their_rule(official, counted_cycle):
+    counted_cycle.rule = "mes-add1"
+    db.session.commit()
+    [run] = [run for run in tallying.run_tally(official, counted_cycle.id) if run.district_id == counted_cycle.districts[0].id]
+    assert run.rule == "mes-add1" and run.spent <= run.budget
+    assert [r.position for r in run.results] == [1, 2, 3, 4]

@@ -1,0 +1,123 @@
+"""Accounts: registration, accounts created by officials or the command line, logging in, changing roles."""
+
+import pytest
+from sqlalchemy import select
+
+from pb.domain.errors import NotFound, PermissionDenied, ValidationError
+from pb.extensions import db
+from pb.models import Role, User
+from pb.security import password_matches
+from pb.services import users
+
+GOOD = {"email": "rita@example.org", "name": "Rita", "password": "a-long-password"}
+
+
+def test_register_resident_stores_an_unverified_resident_with_a_hashed_password(app, audit_log):
+    user = users.register_resident("  Rita@Example.ORG ", " Rita ", "a-long-password")
+    stored = db.session.scalar(select(User).where(User.id == user.id))
+    assert (stored.email, stored.name, stored.role, stored.is_enabled) == ("rita@example.org", "Rita", Role.RESIDENT, True)
+    assert stored.password_hash != "a-long-password" and password_matches(stored.password_hash, "a-long-password")
+    assert audit_log() == [(user.id, "register", f"user:{user.id}", {}, {"email": "rita@example.org", "role": "resident"})]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"email": "a@b"}, "Enter a valid email address."),
+        ({"email": "x" * 250 + "@example.org"}, "Enter a valid email address."),
+        ({"name": "   "}, "Enter your name."),
+        ({"password": "short"}, "Choose a password of at least 10 characters."),
+        ({"email": "TAKEN@example.org"}, "An account with this email address already exists; log in instead."),
+    ],
+)
+def test_register_resident_refuses_bad_values_and_changes_nothing(make_user, snapshot, overrides, message):
+    make_user(email="taken@example.org")
+    before = snapshot()
+    with pytest.raises(ValidationError, match=message):
+        users.register_resident(**{**GOOD, **overrides})
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("actor_role", [None, Role.OFFICIAL])
+def test_create_user_gives_any_role_for_an_official_or_the_command_line(make_user, audit_log, actor_role):
+    actor = make_user(actor_role) if actor_role else None
+    user = users.create_user("mo@example.org", "Mo", "a-long-password", Role.MODERATOR, actor=actor)
+    assert db.session.get(User, user.id).role is Role.MODERATOR
+    assert audit_log("create-user") == [
+        (actor.id if actor else None, "create-user", f"user:{user.id}", {}, {"email": "mo@example.org", "role": "moderator"})
+    ]
+
+
+@pytest.mark.parametrize("actor_role", [Role.RESIDENT, Role.MODERATOR])
+def test_create_user_refuses_anyone_but_an_official(make_user, snapshot, actor_role):
+    actor = make_user(actor_role)
+    before = snapshot()
+    with pytest.raises(PermissionDenied):
+        users.create_user("mo@example.org", "Mo", "a-long-password", Role.OFFICIAL, actor=actor)
+    assert snapshot() == before
+
+
+def test_create_user_refuses_an_email_already_taken_in_another_case(make_user, snapshot):
+    make_user(email="mo@example.org")
+    before = snapshot()
+    with pytest.raises(ValidationError, match="already exists"):
+        users.create_user("MO@example.org", "Mo", "a-long-password", Role.RESIDENT)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "is_enabled", "is_accepted"),
+    [
+        ("mo@example.org", "correct-horse-battery", True, True),
+        (" MO@Example.org ", "correct-horse-battery", True, True),
+        ("mo@example.org", "wrong-password", True, False),
+        ("nobody@example.org", "correct-horse-battery", True, False),
+        ("mo@example.org", "correct-horse-battery", False, False),
+    ],
+)
+def test_authenticate_returns_the_user_only_for_enabled_matching_credentials(make_user, email, password, is_enabled, is_accepted):
+    user = make_user(email="mo@example.org", is_enabled=is_enabled)
+    assert users.authenticate(email, password) == (user if is_accepted else None)
+
+
+def test_change_role_stores_the_role_and_audits_before_and_after(make_user, audit_log):
+    official, resident = make_user(Role.OFFICIAL), make_user()
+    users.change_role(official, resident.id, Role.MODERATOR)
+    db.session.expire_all()
+    assert db.session.get(User, resident.id).role is Role.MODERATOR
+    assert audit_log() == [
+        (official.id, "change-role", f"user:{resident.id}", {"role": "resident"}, {"role": "moderator"})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("actor_role", "target", "role", "error"),
+    [
+        (Role.MODERATOR, "other", Role.MODERATOR, PermissionDenied),
+        (Role.RESIDENT, "self", Role.OFFICIAL, PermissionDenied),
+        (Role.OFFICIAL, "self", Role.RESIDENT, ValidationError),
+        (Role.OFFICIAL, "missing", Role.MODERATOR, NotFound),
+        (Role.OFFICIAL, "huge-id", Role.MODERATOR, NotFound),
+        (Role.OFFICIAL, "text-id", Role.MODERATOR, NotFound),
+    ],
+)
+def test_change_role_refusals_change_nothing(make_user, snapshot, actor_role, target, role, error):
+    actor, other = make_user(actor_role), make_user()
+    user_id = {"other": other.id, "self": actor.id, "missing": 10_000, "huge-id": 2**63, "text-id": str(other.id)}[target]
+    before = snapshot()
+    with pytest.raises(error):
+        users.change_role(actor, user_id, role)
+    assert snapshot() == before
+
+
+def test_an_official_may_keep_their_own_official_role(make_user):
+    official = make_user(Role.OFFICIAL)
+    assert users.change_role(official, official.id, Role.OFFICIAL).role is Role.OFFICIAL
+
+
+def test_list_users_searches_email_and_name_without_case(make_user):
+    make_user(email="anna@example.org", name="Anna"), make_user(email="bob@example.org", name="Bob Annan")
+    make_user(email="carl@example.org", name="Carl")
+    assert [u.email for u in users.list_users("ANN")] == ["anna@example.org", "bob@example.org"]
+    assert len(users.list_users()) == 3

@@ -1,0 +1,176 @@
+"""Verifying residents and their secret ballots: stored under a token, replaceable, never linked to the voter."""
+
+import pytest
+from sqlalchemy import func, select
+
+from pb.domain.cycle import Phase
+from pb.domain.errors import BallotError, ConflictError, NotFound, PermissionDenied, PhaseError
+from pb.extensions import db
+from pb.models import Ballot, BallotChoice, Participation, Role, Verification
+from pb.services import voting
+
+
+@pytest.fixture
+def cycle(make_cycle):
+    return make_cycle(Phase.VOTING, max_projects=2)
+
+
+@pytest.fixture
+def projects(cycle, make_project):
+    """Three projects in North (budget 1,000 EUR) and one in South."""
+    north, south = cycle.districts
+    return [make_project(cycle, north, cost=60_000), make_project(cycle, north, cost=40_000),
+            make_project(cycle, north, cost=10_000), make_project(cycle, south, cost=10_000)]
+
+
+@pytest.fixture
+def voter(make_user, verify, cycle):
+    resident = make_user()
+    verify(resident, cycle.districts[0])
+    return resident
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _ballots() -> list[tuple[str, int, list[int]]]:
+    db.session.expire_all()
+    return [(b.token, b.version, [c.project_id for c in b.choices]) for b in db.session.scalars(select(Ballot))]
+
+
+def test_verify_resident_stores_the_verification_and_audits_it(make_user, cycle, audit_log):
+    moderator, resident = make_user(Role.MODERATOR), make_user()
+    north = cycle.districts[0]
+    voting.verify_resident(moderator, resident.id, north.id)
+    stored = db.session.scalar(select(Verification))
+    assert (stored.user_id, stored.cycle_id, stored.district_id, stored.verified_by_id) == (resident.id, cycle.id, north.id, moderator.id)
+    assert voting.is_verified(resident, north.id) and voting.verified_district_ids(resident, cycle.id) == {north.id}
+    assert audit_log() == [(moderator.id, "verify-resident", f"user:{resident.id}", {}, {"district": "North", "method": "in-person"})]
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [("resident-actor", PermissionDenied), ("self", PermissionDenied), ("already", ConflictError),
+     ("unknown-district", NotFound), ("unknown-user", NotFound), (Phase.DRAFT, PhaseError), (Phase.TALLYING, PhaseError)],
+    ids=str,
+)
+def test_verify_resident_refusals_change_nothing(make_user, make_cycle, verify, snapshot, case, error):
+    cycle = make_cycle(case if isinstance(case, Phase) else Phase.VOTING)
+    moderator, resident = make_user(Role.MODERATOR), make_user()
+    if case == "already":
+        verify(resident, cycle.districts[0])
+    actor = make_user() if case == "resident-actor" else moderator
+    user_id = {"self": moderator.id, "unknown-user": 10_000}.get(case, resident.id)
+    district_id = 10_000 if case == "unknown-district" else cycle.districts[0].id
+    before = snapshot()
+    with pytest.raises(error):
+        voting.verify_resident(actor, user_id, district_id)
+    assert snapshot() == before
+
+
+def test_a_ballot_is_stored_under_a_token_without_the_voter(app, cycle, projects, voter, audit_log):
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[2].id, projects[0].id])
+    token = voting.ballot_token(voter.id, cycle.id, north.id)
+    assert _ballots() == [(token, 1, sorted([projects[0].id, projects[2].id]))]
+    assert "user_id" not in Ballot.__table__.columns and str(voter.id) != token
+    participation = db.session.scalar(select(Participation))
+    assert (participation.user_id, participation.district_id) == (voter.id, north.id)
+    assert audit_log() == []  # the log must not link a voter to a moment of voting beyond Participation
+
+
+def test_the_token_differs_per_voter_district_and_secret_key(app, cycle):
+    north, south = cycle.districts
+    tokens = {voting.ballot_token(1, cycle.id, north.id), voting.ballot_token(2, cycle.id, north.id),
+              voting.ballot_token(1, cycle.id, south.id)}
+    app.config["BALLOT_KEY"] = "another-secret"
+    tokens.add(voting.ballot_token(1, cycle.id, north.id))
+    assert len(tokens) == 4 and all(len(token) == 64 for token in tokens)
+
+
+@pytest.mark.parametrize("second", [[0, 2], [2, 0]], ids=["overlapping", "same-reordered"])
+def test_voting_again_replaces_the_ballot_and_keeps_one_participation(cycle, projects, voter, second):
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id, projects[2].id])
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[i].id for i in second])
+    [(_, version, choices)] = _ballots()
+    assert (version, choices) == (2, sorted(projects[i].id for i in second))
+    assert (_count(Participation), _count(BallotChoice)) == (1, len(second))
+    assert voting.current_choices(voter, cycle.id, north.id) == {projects[i].id for i in second}
+
+
+@pytest.mark.parametrize(
+    ("choice", "message"),
+    [([0, 1, 2], r"cost 1,100 EUR, 100 EUR more than the budget of 1,000 EUR"),
+     ([], "Choose at least one project."),
+     ([3], "not projects on this ballot")],  # South's project on North's ballot; the other rules: tests/domain/test_ballots.py
+    ids=["over-budget", "empty", "other-district"],
+)
+def test_an_invalid_ballot_leaves_the_previous_one_intact(cycle, projects, voter, snapshot, choice, message):
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id])
+    before = snapshot()
+    with pytest.raises(BallotError, match=message):
+        voting.cast_ballot(voter, cycle.id, north.id, [projects[i].id for i in choice])
+    assert snapshot() == before
+    assert voting.current_choices(voter, cycle.id, north.id) == {projects[0].id}
+
+
+def test_exactly_the_budget_is_accepted(cycle, projects, voter):
+    voting.cast_ballot(voter, cycle.id, cycle.districts[0].id, [projects[0].id, projects[1].id])
+    assert _ballots()[0][2] == sorted([projects[0].id, projects[1].id])
+
+
+@pytest.mark.parametrize(
+    ("case", "error", "message"),
+    [
+        ("unverified", PermissionDenied, "not verified to vote in North"),
+        ("verified-elsewhere", PermissionDenied, "not verified to vote in South"),
+        ("district-of-another-cycle", NotFound, "no such district in this cycle"),
+        ("unknown-cycle", NotFound, "no such cycle"),
+    ]
+    + [(Phase.REVIEW, PhaseError, "Voting is not open."), (Phase.TALLYING, PhaseError, "Voting is not open.")],
+    ids=str,
+)
+def test_cast_ballot_refusals_change_nothing(cycle, make_cycle, make_user, projects, voter, snapshot, case, error, message):
+    north, south = cycle.districts
+    actor, cycle_id, district_id, choice = voter, cycle.id, north.id, [projects[2].id]
+    if case == "unverified":
+        actor = make_user()
+    elif case == "verified-elsewhere":
+        district_id, choice = south.id, [projects[3].id]
+    elif case == "district-of-another-cycle":
+        district_id = make_cycle(Phase.VOTING).districts[0].id
+    elif case == "unknown-cycle":
+        cycle_id = 10_000
+    else:
+        cycle.phase = case
+        db.session.commit()
+    before = snapshot()
+    with pytest.raises(error, match=message):
+        voting.cast_ballot(actor, cycle_id, district_id, choice)
+    assert snapshot() == before
+
+
+def test_current_choices_is_none_before_voting_and_only_ever_the_voters_own(cycle, projects, voter, make_user, verify):
+    north = cycle.districts[0]
+    neighbour = make_user()
+    verify(neighbour, north)
+    assert voting.current_choices(voter, cycle.id, north.id) is None
+    voting.cast_ballot(neighbour, cycle.id, north.id, [projects[1].id])
+    assert voting.current_choices(voter, cycle.id, north.id) is None
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[2].id])
+    assert voting.current_choices(voter, cycle.id, north.id) == {projects[2].id}
+
+
+def test_turnout_and_verified_counts_are_per_district(cycle, projects, make_user, verify):
+    north, south = cycle.districts
+    voters = [make_user() for _ in range(3)]
+    for resident in voters:
+        verify(resident, north)
+    for resident in voters[:2]:
+        voting.cast_ballot(resident, cycle.id, north.id, [projects[2].id])
+    voting.cast_ballot(voters[0], cycle.id, north.id, [projects[1].id])
+    assert voting.turnout(cycle) == {north.id: 2, south.id: 0}
+    assert voting.verified_counts(cycle) == {north.id: 3, south.id: 0}
