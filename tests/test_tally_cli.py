@@ -1,0 +1,313 @@
+"""The `pb-tally` command: tables, JSON, explanations, the file's own rule, and one-line refusals with exit 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pb.domain.tally import LEXICOGRAPHIC, RULES, run_rule, seeded_tie_break
+from pb.domain.tally.pabulib import read
+from pb.tally_cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+# Greedy by hand: a (3 votes, 60) fits in 100 and leaves 40; b (2 votes, 50) does not fit; c (1 vote, 40) does.
+CITY = """META
+key;value
+description;Hand-counted city
+budget;100
+vote_type;approval
+rule;{rule}
+PROJECTS
+project_id;cost;votes;name;selected
+a;60;3;Alpha park;1
+b;50;2;Beta library;0
+c;40;1;Gamma lamps;1
+VOTES
+voter_id;vote
+1;a,b
+2;a,b
+3;a,c
+"""
+
+
+@pytest.fixture
+def city_file(tmp_path):
+    """Write the hand-counted city with the given META rule (and, optionally, other text replaced)."""
+
+    def write(rule: str = "greedy", old: str = "", new: str = "") -> str:
+        path = tmp_path / "city.pb"
+        path.write_text(CITY.format(rule=rule).replace(old, new), encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def tally(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def tally_json(capsys, *argv: str) -> dict:
+    status, out, err = tally(capsys, *argv, "--json")
+    assert (status, err) == (0, "")
+    return json.loads(out)
+
+
+def test_the_table_lists_funded_projects_in_order_then_the_rest(capsys, city_file):
+    status, out, err = tally(capsys, city_file())
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "Rule: greedy (the file's rule: greedy)"
+    assert lines[1] == "Tie-break: lower cost, then more votes, then lottery (seed 0)"
+    table = lines[lines.index("") + 1 :]
+    assert table[0].split() == ["#", "project", "name", "cost", "votes", "selected"]
+    assert table[1].split() == ["1", "a", "Alpha", "park", "60", "3", "yes"]
+    assert table[2].split() == ["2", "c", "Gamma", "lamps", "40", "1", "yes"]
+    assert table[3].split() == ["b", "Beta", "library", "50", "2", "no"]
+    assert "Budget 100, spent 100, left 0." in lines
+    assert "2 of 3 projects funded; 3 voters." in lines
+    assert lines[-1] == "Matches the published selection (2 projects)."
+
+
+def test_a_different_selection_names_the_differences(capsys, city_file):
+    status, out, _ = tally(capsys, city_file(old="b;50;2;Beta library;0", new="b;50;2;Beta library;1"))
+    assert status == 0
+    assert out.splitlines()[-2:] == [
+        "Differs from the published selection:",
+        "  funded by the city, not by pb: b",
+    ]
+
+
+def test_json_has_the_outcome_and_the_comparison(capsys, city_file):
+    document = tally_json(capsys, city_file())
+    assert document["rule"] == "greedy"
+    assert document["tie_break"] == "default"
+    assert document["selected"] == ["a", "c"]
+    assert (document["spent"], document["budget"], document["left"], document["voters"]) == (100, 100, 0, 3)
+    assert document["parameters"]["seed"] == "0"
+    assert document["matches_published"] is True
+    assert document["published_selected"] == ["a", "c"]
+    assert document["votes"] == {"a": 3, "b": 2, "c": 1}
+    assert document["notes"] == []
+
+
+@pytest.mark.parametrize(
+    "old, new, matches",
+    [
+        ("", "", True),
+        ("b;50;2;Beta library;0", "b;50;2;Beta library;1", False),
+        (";selected", "", None),
+    ],
+)
+def test_json_says_whether_the_published_selection_matches(capsys, city_file, old, new, matches):
+    path = city_file(old=old, new=new)
+    if matches is None:
+        Path(path).write_text(Path(path).read_text().replace(";1\n", "\n").replace(";0\n", "\n"))
+    assert tally_json(capsys, path)["matches_published"] is matches
+
+
+@pytest.mark.parametrize(
+    "file_rule, expected_rule",
+    [
+        ("greedy", "greedy"),
+        ("equalshares", "mes"),
+        ("equalshares/add1", "mes-add1"),
+    ],
+)
+def test_auto_runs_the_rule_the_file_names(capsys, city_file, file_rule, expected_rule):
+    document = tally_json(capsys, city_file(file_rule))
+    assert document["rule"] == expected_rule
+    assert document["file_rule"] == file_rule
+    assert document["notes"] == []
+
+
+@pytest.mark.parametrize("file_rule", ["unknown", "borda-someday"])
+def test_auto_falls_back_to_greedy_and_says_so(capsys, city_file, file_rule):
+    status, out, _ = tally(capsys, city_file(file_rule))
+    assert status == 0
+    assert out.splitlines()[:3] == [
+        "Rule: greedy",
+        "Tie-break: lower cost, then more votes, then lottery (seed 0)",
+        f"The file's rule is {file_rule!r}, which pb does not run; counted with greedy.",
+    ]
+    assert tally_json(capsys, city_file(file_rule))["notes"] == [
+        f"The file's rule is {file_rule!r}, which pb does not run; counted with greedy."
+    ]
+
+
+def test_auto_without_a_rule_in_the_file_uses_greedy(capsys, city_file):
+    document = tally_json(capsys, city_file(old="rule;greedy\n", new=""))
+    assert document["rule"] == "greedy"
+    assert document["notes"] == ["The file names no rule; counted with greedy."]
+
+
+def test_auto_falls_back_when_the_named_rule_is_not_installed(capsys, city_file, monkeypatch):
+    # A copy, not RULES itself: restoring a deleted key would move it to the end of the shared registry.
+    monkeypatch.setattr("pb.tally_cli.RULES", {name: rule for name, rule in RULES.items() if name != "mes"})
+    document = tally_json(capsys, city_file("equalshares"))
+    assert document["rule"] == "greedy"
+    assert document["notes"] == ["The file's rule 'equalshares' (mes) is not installed; counted with greedy."]
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_registered_rule_can_be_asked_for(capsys, city_file, rule):
+    path = city_file()
+    election = read(Path(path).read_text())
+    expected = run_rule(rule, election.instance(), election.profile(), tie_break=LEXICOGRAPHIC)
+    document = tally_json(capsys, path, "--rule", rule, "--tie-break", "lexicographic")
+    assert document["rule"] == expected.rule
+    assert document["selected"] == list(expected.selected)
+    assert document["tie_break"] == "lexicographic"
+    assert document["tie_break_description"] == "lexicographic (by project id)"
+
+
+def test_the_seed_reaches_the_tie_break(capsys, city_file):
+    path = city_file()
+    document = tally_json(capsys, path, "--seed", "42")
+    election = read(Path(path).read_text())
+    expected = run_rule("greedy", election.instance(), election.profile(), tie_break=seeded_tie_break(42))
+    assert document["parameters"] == expected.parameters
+    assert document["parameters"]["seed"] == "42"
+
+
+@pytest.mark.parametrize("project_id, status", [("a", "funded (position 1)"), ("b", "not funded")])
+def test_explain_prints_the_project_explanation(capsys, city_file, project_id, status):
+    path = city_file()
+    election = read(Path(path).read_text())
+    expected = run_rule("greedy", election.instance(), election.profile()).projects[project_id]
+    code, out, err = tally(capsys, path, "--explain", project_id)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert status in lines[-2]
+    assert lines[-2].startswith(f"Project {project_id} (")
+    assert lines[-1] == expected.explanation
+    assert "selected" not in out  # the explanation replaces the table
+
+
+def test_explain_with_json_adds_the_explanation(capsys, city_file):
+    document = tally_json(capsys, city_file(), "--explain", "b")
+    explanation = document["explanation"]
+    assert (explanation["project_id"], explanation["name"], explanation["cost"]) == ("b", "Beta library", 50)
+    assert (explanation["votes"], explanation["is_selected"]) == (2, False)
+    assert "40" in explanation["explanation"]  # 40 was left when b's turn came
+
+
+def test_points_ballots_show_points(capsys):
+    status, out, _ = tally(capsys, str(DATA / "Switzerland_Zurich_D10.pb"), "--rule", "greedy")
+    assert status == 0
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("#"))
+    assert header.split()[4] == "points"
+
+
+def test_a_real_file_runs_with_its_published_selection(capsys):
+    document = tally_json(capsys, str(DATA / "Netherlands_Assen_2025.pb"), "--rule", "greedy")
+    assert document["voters"] == 332
+    assert document["budget"] == 100_000
+    assert document["spent"] <= document["budget"]
+    assert len(document["published_selected"]) == 13
+    assert isinstance(document["matches_published"], bool)
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def one_line_refusal(capsys, *argv: str) -> str:
+    status, out, err = tally(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("pb-tally: ")
+    assert "Traceback" not in err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.pb"], "pb-tally: cannot read missing.pb: No such file or directory"),
+        ([], "pb-tally: the following arguments are required: FILE"),
+        (["{file}", "--rule", "borda"], "pb-tally: argument --rule: invalid choice: 'borda'"),
+        (["{file}", "--tie-break", "coin"], "pb-tally: argument --tie-break: invalid choice: 'coin'"),
+        (["{file}", "--seed", "seven"], "pb-tally: argument --seed: invalid int value: 'seven'"),
+        (["{file}", "--tie-break", "lexicographic", "--seed", "3"], "pb-tally: --seed applies to the default"),
+        (["{file}", "--explain", "zz"], "pb-tally: project 'zz' is not in {file}"),
+        (["{file}", "--colour"], "pb-tally: unrecognized arguments: --colour"),
+    ],
+)
+def test_bad_command_lines_exit_2_with_one_line(capsys, city_file, argv, message):
+    file = city_file()
+    error = one_line_refusal(capsys, *(argument.format(file=file) for argument in argv))
+    assert error.startswith(message.format(file=file))
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("a;60;", "a;6o;", "line 9: project 'a' has cost '6o', not a whole number"),
+        ("3;a,c", "3;a,z", "line 16: voter '3' votes for 'z', which is not in PROJECTS"),
+        ("budget;100\n", "", "line 1: META has no budget"),
+        ("VOTES\n", "", "line 12: PROJECTS rows have 5 fields"),
+    ],
+)
+def test_a_bad_file_exits_2_with_the_line(capsys, city_file, old, new, message):
+    file = city_file(old=old, new=new)
+    assert one_line_refusal(capsys, file).startswith(f"pb-tally: {file}: {message}")
+
+
+def test_a_directory_is_not_a_file(capsys, tmp_path):
+    assert one_line_refusal(capsys, str(tmp_path)) == f"pb-tally: cannot read {tmp_path}: Is a directory"
+
+
+# ---------------------------------------------------------------- as a program
+
+
+def run_program(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pb.tally_cli", *argv],
+        input=stdin,
+        check=False,
+        capture_output=True,
+        cwd=REPOSITORY,
+        timeout=120,
+    )
+
+
+def test_standard_input_is_read_with_a_dash():
+    result = run_program("-", "--json", stdin=CITY.format(rule="greedy").encode("utf-8"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["selected"] == ["a", "c"]
+
+
+def test_bad_bytes_on_standard_input_exit_2_without_a_traceback():
+    data = CITY.format(rule="greedy").encode("utf-8").replace(b"Gamma", b"Gamm\xe9")
+    result = run_program("-", stdin=data)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode() == "pb-tally: -: line 11: the file is not UTF-8 text (byte 0xe9)\n"
+
+
+def test_the_program_prints_its_help():
+    result = run_program("--help")
+    assert result.returncode == 0
+    assert b"--explain PROJECT_ID" in result.stdout
+    # argparse wraps the help text (even at hyphens), so compare with the white space taken out.
+    squashed = "".join(result.stdout.decode().split())
+    assert ",".join(RULES) in squashed
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pb.tally_cli", str(DATA / "Netherlands_Assen_2025.pb"), "--rule", "greedy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPOSITORY,
+    )
+    process.stdout.close()  # like `pb-tally FILE | head` once head has had enough
+    assert process.wait(timeout=120) == 1
+    assert process.stderr.read() == b""
+    process.stderr.close()
