@@ -48,7 +48,8 @@ def _csrf_error(error: CSRFError):  # noqa: ARG001
 
 def _http_error(error: HTTPException):
     status = error.code or 500
-    return _page(error.name, _HTTP_MESSAGES.get(status, error.description or ""), status)
+    message = error.description if status == 400 and error.description and "Nothing" in error.description else None
+    return _page(error.name, message or _HTTP_MESSAGES.get(status, error.description or ""), status)
 
 
 def _unexpected(error: Exception):  # pragma: no cover - reached only by bugs; kept so no one sees a stack trace

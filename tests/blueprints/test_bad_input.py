@@ -217,3 +217,11 @@ def test_accepting_with_a_cost_above_the_district_budget_is_refused(client, make
                              {"accept-final_cost": "5000", "accept-note": "more"}, follow_redirects=True)
     assert "more than the district&#39;s whole budget" in response.get_data(as_text=True)
     assert db.session.get(Proposal, proposal.id).status is ProposalStatus.SUBMITTED
+
+
+def test_a_nul_character_in_a_form_is_refused_before_it_reaches_the_database(client, proposal_world):
+    cycle, _, good = proposal_world
+    response = client.submit(f"/cycles/{cycle.id}/proposals/new", {**good, "title": "Bench\x00es"})
+    assert response.status_code == 400
+    assert "characters that are not allowed" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Proposal.id)) is None
