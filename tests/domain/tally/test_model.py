@@ -74,7 +74,9 @@ def test_every_rule_refuses_a_ballot_naming_an_unknown_project(rule):
 
 
 def test_unknown_rule_name_is_refused_and_the_error_is_a_domain_error():
-    with pytest.raises(TallyError, match="greedy, mes, mes-add1") as raised:
+    with pytest.raises(
+        TallyError, match="greedy, greedy-threshold, greedy-no-skip, mes, mes-add1, mes-add1-comparison, phragmen"
+    ) as raised:
         run_rule("borda", Instance(0, ()), ApprovalProfile(()))
     assert isinstance(raised.value, DomainError)
 

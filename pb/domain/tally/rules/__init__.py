@@ -2,19 +2,28 @@
 
 from collections.abc import Callable
 
-from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, TallyError
+from pb.domain.tally.model import Instance, Outcome, Profile, TallyError
+from pb.domain.tally.rules.comparison import mes_add1_comparison
 from pb.domain.tally.rules.equal_shares import mes, mes_add1
-from pb.domain.tally.rules.greedy import greedy
+from pb.domain.tally.rules.greedy import greedy, greedy_no_skip, greedy_threshold
+from pb.domain.tally.rules.phragmen import phragmen
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 Rule = Callable[..., Outcome]
 
-RULES: dict[str, Rule] = {"greedy": greedy, "mes": mes, "mes-add1": mes_add1}
+# The names are those of pabulib's META `rule` field where a city's rule has one there.
+RULES: dict[str, Rule] = {
+    "greedy": greedy,
+    "greedy-threshold": greedy_threshold,
+    "greedy-no-skip": greedy_no_skip,
+    "mes": mes,
+    "mes-add1": mes_add1,
+    "mes-add1-comparison": mes_add1_comparison,
+    "phragmen": phragmen,
+}
 
 
-def run_rule(
-    name: str, instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK
-) -> Outcome:
+def run_rule(name: str, instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
     """Run the rule registered under name; TallyError if there is none."""
     try:
         rule = RULES[name]

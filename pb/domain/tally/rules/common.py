@@ -74,7 +74,9 @@ def prepare(instance: Instance, profile: Profile, tie_break: TieBreak) -> Electi
     votes = {project_id: sum([multiplicities[index] for index in supporters[project_id]]) for project_id in ids}
     if is_points:
         score = {
-            project_id: sum([multiplicities[index] * given for index, given in zip(supporters[project_id], points[project_id])])
+            project_id: sum(
+                [multiplicities[index] * given for index, given in zip(supporters[project_id], points[project_id])]
+            )
             for project_id in ids
         }
         points_of = {project_id: tuple(given) for project_id, given in points.items()}
@@ -110,7 +112,7 @@ def supporters_phrase(votes: int, together: str) -> str:
 
 
 def score_phrase(election: Election, project_id: str) -> str:
-    """"1,234 votes" or "3,456 points", as the greedy count saw the project."""
+    """ "1,234 votes" or "3,456 points", as the greedy count saw the project."""
     score = election.score[project_id]
     unit = ("point" if election.is_points else "vote") + ("" if score == 1 else "s")
     return f"{score:,} {unit}"

@@ -73,7 +73,9 @@ def _count(
             )
             results[project_id] = ProjectResult(project_id, score, True, len(selected), "greedy", explanation)
         else:
-            explanation = f"Not funded: when its turn came ({turn}) only {format_money(left)} was left and it costs {cost}."
+            explanation = (
+                f"Not funded: when its turn came ({turn}) only {format_money(left)} was left and it costs {cost}."
+            )
             if is_no_skip:
                 explanation += " The count stops at the first project that does not fit."
             results[project_id] = ProjectResult(project_id, score, False, None, None, explanation)

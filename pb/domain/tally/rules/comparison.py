@@ -1,0 +1,82 @@
+"""Equal Shares with Add1, checked against the greedy count by the voters' own preference (Wieliczka's add1-comparison).
+
+``mes-add1-comparison`` computes two outcomes with the same tie-break: Equal Shares with Add1 completion
+(the variant that keeps raising the per-voter budget until the next raise would overspend, then fills
+what is left greedily) and the plain greedy count. Each voter prefers the outcome that funds more of the
+projects they voted for (for points ballots, the projects they gave any points to). Equal Shares is kept
+unless strictly more voters prefer the greedy outcome. The counts are recorded in the Outcome's
+parameters and in every explanation.
+
+The number of funded projects, not their cost, is what reproduces the published counts: on Wieliczka's
+2023 green budget it gives exactly 1,615 voters preferring Equal Shares and 873 greedy (4,098 indifferent),
+while the total cost of their funded projects would give 1,576 and 1,050.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from pb.domain.tally.model import Instance, Outcome, Profile
+from pb.domain.tally.rules.common import Election, prepare
+from pb.domain.tally.rules.equal_shares import mes_add1_run
+from pb.domain.tally.rules.greedy import greedy
+from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """How many voters have more of their projects funded by each of two outcomes, or as many by both."""
+
+    prefer_first: int
+    prefer_second: int
+    indifferent: int
+
+
+def compare(election: Election, first: Iterable[str], second: Iterable[str]) -> Preferences:
+    """Count the voters who have more of the projects they voted for funded by first, by second, or as many by both."""
+    utility = [[0] * len(election.multiplicities), [0] * len(election.multiplicities)]
+    for side, selected in enumerate((first, second)):
+        funded = utility[side]
+        for project_id in selected:
+            for group in election.supporters[project_id]:
+                funded[group] += 1
+    counts = [0, 0, 0]
+    for first_gain, second_gain, multiplicity in zip(*utility, election.multiplicities):
+        counts[0 if first_gain > second_gain else 1 if second_gain > first_gain else 2] += multiplicity
+    return Preferences(*counts)
+
+
+def mes_add1_comparison(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Equal Shares with Add1 and greedy completion, unless strictly more voters prefer the greedy count's outcome."""
+    election = prepare(instance, profile, tie_break)
+    equal_shares = mes_add1_run(instance, profile, tie_break=tie_break, exhaustive_stop=False, completion=True)
+    by_votes = greedy(instance, profile, tie_break=tie_break)
+    preferences = compare(election, equal_shares.selected, by_votes.selected)
+    is_greedy_kept = preferences.prefer_second > preferences.prefer_first
+    chosen = by_votes if is_greedy_kept else equal_shares
+    if is_greedy_kept:
+        more, fewer = preferences.prefer_second, preferences.prefer_first
+        reason = "The greedy count's outcome was used instead of Equal Shares'"
+    else:
+        more, fewer = preferences.prefer_first, preferences.prefer_second
+        reason = "Equal Shares' outcome was kept rather than the greedy count's"
+    reason += (
+        f": {more:,} {_voters(more)} preferred it and {fewer:,} the other "
+        f"({preferences.indifferent:,} got the same from both)."
+    )
+    projects = {
+        project_id: replace(result, explanation=f"{result.explanation} {reason}")
+        for project_id, result in chosen.projects.items()
+    }
+    parameters = {
+        **chosen.parameters,
+        "compared_with": "greedy",
+        "prefer_equal_shares": str(preferences.prefer_first),
+        "prefer_greedy": str(preferences.prefer_second),
+        "indifferent": str(preferences.indifferent),
+        "kept": "greedy" if is_greedy_kept else "equal-shares",
+    }
+    return replace(chosen, rule="mes-add1-comparison", projects=projects, parameters=parameters)
+
+
+def _voters(count: int) -> str:
+    return "voter" if count == 1 else "voters"
