@@ -1,5 +1,7 @@
 """Method of Equal Shares and its Add1 completion, on cases computed by hand with exact fractions."""
 
+from pathlib import Path
+
 import pytest
 
 from pb.domain.tally import (
@@ -8,11 +10,14 @@ from pb.domain.tally import (
     RULES,
     ApprovalProfile,
     Instance,
+    PointsProfile,
     Project,
     mes,
     mes_add1,
     run_rule,
 )
+from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules.equal_shares import mes_add1_run
 
 # 100 voters share 1,000 (10 each). 60 approve A, B and C (300 each); 40 approve D (400).
 # Greedy lets the majority take 900; Equal Shares gives the minority its 400.
@@ -151,3 +156,82 @@ def test_no_voters_or_no_money_funds_nothing(rule):
     instance = Instance(100, (Project("X", 10),))
     assert run_rule(rule, instance, ApprovalProfile(())).selected == ()
     assert run_rule(rule, Instance(0, instance.projects), ApprovalProfile.from_ballots([["X"]])).selected == ()
+
+
+# Two voters with 5 each: A (6) for voter 1, B (4) for voter 2, C (5) for voter 2. Shares 5 fund B only;
+# share 6 funds B and A (10 spent, exhaustive: the first-exhaustive stop keeps it); share 9 would also
+# fund C and overspend, so raising "until the next step overspends" keeps share 8, which funds the same.
+STOP_CITY = Instance(10, (Project("A", 6), Project("B", 4), Project("C", 5)))
+STOP_BALLOTS = ApprovalProfile.from_ballots([["A"], ["B", "C"]])
+
+
+@pytest.mark.parametrize(
+    "exhaustive_stop, voter_budget, add1_stop", [(True, "6", "first-exhaustive"), (False, "8", "before-overspending")]
+)
+def test_add1_stops_at_the_first_exhaustive_outcome_or_before_overspending(exhaustive_stop, voter_budget, add1_stop):
+    outcome = mes_add1_run(
+        STOP_CITY, STOP_BALLOTS, tie_break=LEXICOGRAPHIC, exhaustive_stop=exhaustive_stop, completion=False
+    )
+    assert (set(outcome.selected), outcome.spent) == ({"A", "B"}, 10)
+    assert outcome.parameters["voter_budget"] == voter_budget
+    assert outcome.parameters["add1_stop"] == add1_stop
+    assert outcome.parameters["completion"] == "add1"
+
+
+def test_points_ballots_pay_per_point():
+    # Budget 30, three voters with 10 each. X (12): voter 1 gives 3 points, voter 2 gives 1.
+    # q = 12 / 4 = 3 per point: voter 1 would owe 9, voter 2 owes 3. Y (9) gets 1 point from voters 2 and 3:
+    # q = 9 / 2 = 4.5. X goes first (3 < 4.5). Then voter 2 has 7 and voter 3 has 10: Y at 4.5 each.
+    instance = Instance(30, (Project("X", 12), Project("Y", 9)))
+    profile = PointsProfile.from_ballots([{"X": 3}, {"X": 1, "Y": 1}, {"Y": 1}])
+    outcome = mes(instance, profile, tie_break=LEXICOGRAPHIC)
+    assert outcome.selected == ("X", "Y")
+    assert [outcome.projects[p].supporter_payment for p in ("X", "Y")] == ["3", "9/2"]
+    assert outcome.projects["X"].explanation == (
+        "Funded in round 1 of Equal Shares: its 2 supporters paid 3 per point they gave it."
+    )
+    assert outcome.votes == {"X": 4, "Y": 2}
+
+
+def test_points_ballots_with_add1_accept_a_points_profile():
+    instance = Instance(10, (Project("A", 6), Project("B", 4)))
+    outcome = mes_add1(instance, PointsProfile.from_ballots([{"A": 2}, {"B": 5}]), tie_break=LEXICOGRAPHIC)
+    assert set(outcome.selected) == {"A", "B"}
+
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.mark.parametrize("tie_break", [LEXICOGRAPHIC, DEFAULT_TIE_BREAK])
+@pytest.mark.parametrize(
+    "file, variants",
+    [
+        ("Poland_Swiecie_2023.pb", [(True, True), (True, False), (False, True), (False, False)]),
+        ("Netherlands_Assen_2025.pb", [(True, True), (True, False), (False, True), (False, False)]),
+        # Assen 2024 published Equal Shares without the greedy fill-up (it would add project 7).
+        ("Netherlands_Assen_2024.pb", [(True, False), (False, False)]),
+        # Wieliczka raised the share until the next step would overspend (306 to 315 zl give its set).
+        ("Poland_Wieliczka_2023_Green_Budget.pb", [(False, True), (False, False)]),
+    ],
+)
+def test_add1_reproduces_the_published_winners(file, variants, tie_break):
+    election = read_file(DATA / file)
+    for exhaustive_stop, completion in variants:
+        outcome = mes_add1_run(
+            election.instance(),
+            election.profile(),
+            tie_break=tie_break,
+            exhaustive_stop=exhaustive_stop,
+            completion=completion,
+        )
+        assert set(outcome.selected) == set(election.published_selection()), (exhaustive_stop, completion)
+
+
+def test_wieliczka_first_exhaustive_stop_differs_from_the_published_winners():
+    election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
+    outcome = mes_add1_run(
+        election.instance(), election.profile(), tie_break=LEXICOGRAPHIC, exhaustive_stop=True, completion=True
+    )
+    published = set(election.published_selection())
+    assert set(outcome.selected) ^ published == {"46", "66", "67"}
+    assert outcome.parameters["voter_budget"] == "993950/3293"  # 301.84 zl

@@ -1,200 +1,233 @@
-"""The Method of Equal Shares with cost utilities, and its Add1 completion.
+"""The Method of Equal Shares (cost utilities, or points for points ballots) and its Add1 completion.
 
-Method of Equal Shares with cost utilities. Each voter receives an equal share ``budget / voter_count``
-(a Fraction; voters with an empty ballot get a share too). A supporter's utility from a project is its
-cost. A project ``p`` is ``q``-affordable when its supporters can cover its cost paying at most ``q``
-per unit of utility each, i.e. ``sum(min(money_i, q * cost(p))) == cost(p)``. Writing
-``rho = q * cost(p)`` for the most any supporter pays, each round funds the project with the smallest
-``q = rho / cost(p)``: the lowest price per unit of utility. Equivalently it maximises the "effective
-vote count" ``cost(p) / rho``, which is simply the number of supporters while none of them has run
-short; so with cost utilities a project's size does not count against it, unlike approval utilities,
-which would minimise ``rho`` itself. Ties on ``q`` go to the tie-break; each supporter pays
-``min(money_i, rho)``; rounds end when no project's supporters can cover its cost. All arithmetic is
-exact (Fraction); no float enters a decision.
+Method of Equal Shares. Each voter receives an equal share ``budget / voter_count`` (a Fraction; voters
+with an empty ballot get a share too). A supporter's utility from a project is its cost (approval
+ballots: cost utilities) or the points they gave it (points ballots, as pabutools'
+``Additive_Cardinal_Sat``). A project ``p`` is ``q``-affordable when its supporters can cover its cost
+paying at most ``q`` per unit of utility each: ``sum(min(money_i, q * utility_i(p))) == cost(p)``. Each
+round funds the project with the smallest such ``q``; ties go to the tie-break; each supporter pays
+``min(money_i, q * utility_i(p))``; rounds end when no project's supporters can cover its cost. With
+cost utilities ``q * cost(p)`` is simply what each supporter pays (``rho``), so the round maximises the
+"effective vote count" ``cost / rho`` and a project's size does not count against it.
 
-Add1 (as pabutools' ``method_of_equal_shares(..., voter_budget_increment=1)``): rerun Equal Shares with
-the per-voter share raised by one currency unit at a time; keep the first outcome that is exhaustive
-(no unfunded project with votes fits in the real budget left), or the last one before a run
-overspends the real budget. What is left is then filled greedily by votes ("completion").
+Add1 (pabutools' ``method_of_equal_shares(..., voter_budget_increment=1)``): rerun Equal Shares with the
+per-voter share raised by one currency unit at a time. ``exhaustive_stop=True`` (pabutools' default,
+``mes-add1``) keeps the first outcome that is exhaustive (no unfunded project with votes fits in the
+real budget left) or the last one before a run overspends the real budget; ``exhaustive_stop=False``
+(what reproduces Wieliczka 2023) ignores exhaustiveness and keeps the last outcome before the first run
+that overspends, stopping at the latest when the share has been raised by the whole budget (as
+pabutools' ``exhaustion_by_budget_increase``). What is left is then filled greedily by votes (points for
+points ballots), the "completion".
+
+Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact
+arithmetic decides. Add1 does not rerun every share: a run at share ``b`` and a check at ``b + d``
+prove (by monotonicity, see ``same_for_all_budgets_up_to``) that every share in between makes the same
+decisions, so whole ranges are skipped; the step doubles while that works and halves when it does not.
 
 Projects nobody voted for are never funded by any rule.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
-from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, ProjectResult, format_money
-from pb.domain.tally.rules.common import Election, fill_by_votes, not_voted, outcome, prepare, supporters_phrase
+import numpy as np
+
+from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, format_money
+from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
+from pb.domain.tally.rules.equal_shares_engine import (
+    EngineElection,
+    Run,
+    engine_election,
+    run_equal_shares,
+    same_for_all_budgets_up_to,
+)
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 
-@dataclass(frozen=True)
-class _Purchase:
-    project_id: str
-    payment: Fraction  # rho: the most any supporter paid
-    payers: dict[int, Fraction]  # ballot group -> what each of its voters paid
+def _engine(election: Election) -> EngineElection:
+    ids = [project.id for project in election.instance.projects]
+    return engine_election(
+        ids,
+        election.cost,
+        election.rank,
+        election.supporters,
+        election.points if election.is_points else None,
+        election.multiplicities,
+    )
 
 
-@dataclass(frozen=True)
-class _EqualSharesRun:
-    voter_budget: Fraction
-    purchases: tuple[_Purchase, ...]
-    money: tuple[Fraction, ...]  # what each voter of each ballot group had left at the end
-    spent: int
+def _first_voter_budget(election: Election) -> Fraction:
+    voters = sum(election.multiplicities)
+    # With no voters nobody can pay for anything; any share gives the same empty outcome.
+    return Fraction(election.instance.budget, voters) if voters else Fraction(0)
 
 
-def _max_payment(
-    cost: int, groups: Sequence[int], money: list[Fraction], multiplicities: tuple[int, ...]
-) -> Fraction | None:
-    """The smallest rho with sum(min(money, rho)) == cost over the supporters; None if they cannot afford it."""
-    remaining_cost = Fraction(cost)
-    remaining_voters = sum(multiplicities[group] for group in groups)
-    # Water-filling: whoever has less than an equal split pays all they have; repeat for the rest.
-    # Usually two or three passes, cheaper than sorting the supporters by money every time.
-    while remaining_voters:
-        share = remaining_cost / remaining_voters
-        poor, rich = [], []
-        # Cross-multiplied integers: the same exact comparison as Fraction's, without its dispatch cost.
-        share_numerator, share_denominator = share.numerator, share.denominator
-        for group in groups:
-            has = money[group]
-            is_poor = has.numerator * share_denominator < share_numerator * has.denominator
-            (poor if is_poor else rich).append(group)
-        if not poor:
-            return share
-        remaining_cost -= sum(money[group] * multiplicities[group] for group in poor)
-        remaining_voters -= sum(multiplicities[group] for group in poor)
-        groups = rich
-    return None
+def _paid_by_supporters_of(
+    engine: EngineElection, run: Run, losing: int, mask: np.ndarray
+) -> list[tuple[Fraction, int]]:
+    """Exact amounts the losing project's supporters paid towards each purchase, the two biggest."""
+    money = run.state
+    estimates = []
+    for index, purchase in enumerate(run.purchases):
+        p = purchase.project
+        inside = mask[engine.supporters[p]]
+        if not inside.any():
+            continue
+        u = engine.utility_float[p][inside]
+        poor = purchase.poor[inside]
+        paid = np.where(poor, money.value[purchase.poor_class[inside]], float(purchase.price) * u)
+        estimates.append((float(np.dot(engine.weight_float[p][inside], paid)), index, inside))
+    if not estimates:
+        return []
+    estimates.sort(key=lambda item: -item[0])
+    # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
+    cutoff = estimates[min(1, len(estimates) - 1)][0] * (1 - 1e-6)
+    exact = []
+    for _, index, inside in (item for item in estimates if item[0] >= cutoff):
+        purchase = run.purchases[index]
+        p = purchase.project
+        poor = purchase.poor[inside]
+        weights, utilities = engine.weight[p][inside], engine.utility[p][inside]
+        rich_utility = int(np.dot(weights[~poor], utilities[~poor]))
+        amount = purchase.price * rich_utility + money.exact_sum(purchase.poor_class[inside][poor], weights[poor])
+        if amount > 0:
+            exact.append((amount, index))
+    exact.sort(key=lambda item: (-item[0], item[1]))
+    return exact[:2]
 
 
-def _equal_shares(
-    election: Election, voter_budget: Fraction, spend_limit: int | None = None
-) -> _EqualSharesRun | None:
-    """One run of Equal Shares; None as soon as it spends more than spend_limit."""
-    multiplicities = election.multiplicities
-    money = [voter_budget] * len(multiplicities)
-    # Money only falls, so a project's price per unit of utility only rises: last round's value is a
-    # lower bound, and visiting projects by it lets a round stop once no project can beat the best.
-    lower_bound = {project_id: Fraction(1, election.votes[project_id]) for project_id in election.by_votes}
-    purchases: list[_Purchase] = []
-    spent = 0
-    while True:
-        best: tuple[Fraction, int, str, Fraction] | None = None
-        for project_id in sorted(lower_bound, key=lambda p: (lower_bound[p], election.rank[p])):
-            if best is not None and lower_bound[project_id] > best[0]:
-                break
-            cost = election.cost[project_id]
-            payment = _max_payment(cost, election.supporters[project_id], money, multiplicities)
-            if payment is None:
-                del lower_bound[project_id]  # for good: its supporters will never have more
-                continue
-            lower_bound[project_id] = payment / cost
-            candidate = (payment / cost, election.rank[project_id], project_id, payment)
-            if best is None or candidate[:2] < best[:2]:
-                best = candidate
-        if best is None:
-            return _EqualSharesRun(voter_budget, tuple(purchases), tuple(money), spent)
-        _, _, project_id, payment = best
-        payers = {group: min(money[group], payment) for group in election.supporters[project_id]}
-        for group, paid in payers.items():
-            money[group] -= paid
-        purchases.append(_Purchase(project_id, payment, payers))
-        del lower_bound[project_id]
-        spent += election.cost[project_id]
-        if spend_limit is not None and spent > spend_limit:
-            return None
-
-
-def _equal_shares_results(election: Election, run: _EqualSharesRun) -> dict[str, ProjectResult]:
+def _equal_shares_results(election: Election, engine: EngineElection, run: Run) -> dict[str, ProjectResult]:
     """Explanations for a run: what each funded project's supporters paid, and why the others fell short."""
     results = {}
-    multiplicities = election.multiplicities
     for round_number, purchase in enumerate(run.purchases, start=1):
-        project_id, votes = purchase.project_id, election.votes[purchase.project_id]
-        paid_less = sum(multiplicities[group] for group, paid in purchase.payers.items() if paid < purchase.payment)
-        each = "" if votes == 1 else " each"
+        p = purchase.project
+        project_id, votes = engine.ids[p], election.votes[engine.ids[p]]
+        paid_less = int(engine.weight[p][purchase.poor].sum())
+        each = " per point they gave it" if election.is_points else ("" if votes == 1 else " each")
         explanation = (
             f"Funded in round {round_number} of Equal Shares: {supporters_phrase(votes, '')} "
-            f"paid {format_money(purchase.payment)}{each}"
+            f"paid {format_money(purchase.price)}{each}"
         )
         if paid_less:
             explanation += f", except {paid_less:,} who paid less because they had run out of money"
         results[project_id] = ProjectResult(
-            project_id, votes, True, round_number, "equal-shares", explanation + ".", str(purchase.payment)
+            project_id, votes, True, round_number, "equal-shares", explanation + ".", str(purchase.price)
         )
-    for project_id in election.by_votes:
+    mask = np.zeros(engine.group_count, dtype=bool)
+    for p, project_id in enumerate(engine.ids):
         if project_id in results:
             continue
-        groups, cost = election.supporters[project_id], election.cost[project_id]
-        have = sum(run.money[group] * multiplicities[group] for group in groups)
+        groups, cost = engine.supporters[p], engine.cost[p]
+        have = run.state.exact_sum(run.money_class[groups], engine.weight[p])
         explanation = (
             f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {format_money(have)} "
             f"left of their equal shares, {format_money(cost - have)} short of its cost of {format_money(cost)}."
         )
-        spent_on = [
-            (sum(purchase.payers.get(group, 0) * multiplicities[group] for group in groups), purchase.project_id)
-            for purchase in run.purchases
-        ]
-        biggest = sorted((item for item in spent_on if item[0] > 0), key=lambda item: -item[0])[:2]
+        mask[groups] = True
+        biggest = _paid_by_supporters_of(engine, run, p, mask)
+        mask[groups] = False
         if biggest:
-            labels = [f"{election.instance.project(other).label} ({format_money(amount)})" for amount, other in biggest]
+            labels = [
+                f"{election.instance.project(engine.ids[run.purchases[index].project]).label} ({format_money(amount)})"
+                for amount, index in biggest
+            ]
             explanation += f" They had spent their shares mainly on {' and '.join(labels)}."
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():
         if votes == 0:
-            results[project_id] = not_voted(project_id, votes)
+            results[project_id] = not_voted(project_id, votes, is_points=election.is_points)
     return results
 
 
-def _first_voter_budget(instance: Instance, profile: ApprovalProfile) -> Fraction:
-    # With no voters nobody can pay for anything; any share gives the same empty outcome.
-    return Fraction(instance.budget, profile.voter_count) if profile.voter_count else Fraction(0)
-
-
-def mes(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
-    """Method of Equal Shares with cost utilities, without completion."""
+def mes(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Method of Equal Shares with cost utilities (points for points ballots), without completion."""
     election = prepare(instance, profile, tie_break)
-    run = _equal_shares(election, _first_voter_budget(instance, profile))
-    assert run is not None  # without a spend limit a run always finishes
-    selected = [purchase.project_id for purchase in run.purchases]
+    engine = _engine(election)
+    run = run_equal_shares(engine, _first_voter_budget(election))
+    selected = [engine.ids[p] for p in run.selected()]
     parameters = {"voter_budget": str(run.voter_budget)}
-    return outcome("mes", election, tie_break, selected, _equal_shares_results(election, run), parameters)
+    return outcome("mes", election, tie_break, selected, _equal_shares_results(election, engine, run), parameters)
 
 
-def _is_exhaustive(election: Election, run: _EqualSharesRun) -> bool:
-    funded = {purchase.project_id for purchase in run.purchases}
-    left = election.instance.budget - run.spent
-    return all(election.cost[p] > left for p in election.by_votes if p not in funded)
+def _is_exhaustive(engine: EngineElection, run: Run, budget: int) -> bool:
+    funded = set(run.selected())
+    left = budget - run.spent
+    return all(engine.cost[p] > left for p in range(len(engine.ids)) if p not in funded)
 
 
-def mes_add1(instance: Instance, profile: ApprovalProfile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
-    """Equal Shares, raising each voter's share one unit at a time (Add1), then filling what is left by votes."""
-    election = prepare(instance, profile, tie_break)
-    run = _equal_shares(election, _first_voter_budget(instance, profile))
-    assert run is not None
-    while not _is_exhaustive(election, run):
-        raised = _equal_shares(election, run.voter_budget + 1, spend_limit=instance.budget)
-        if raised is None:
-            break
-        run = raised
-    results = _equal_shares_results(election, run)
-    selected = [purchase.project_id for purchase in run.purchases]
-    for project_id, left, is_funded in fill_by_votes(election, instance.budget - run.spent, set(selected)):
-        cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
-        if is_funded:
-            selected.append(project_id)
-            explanation = (
-                f"Funded when the budget left after Equal Shares was filled by votes: {format_money(left)} "
-                f"was left when its turn came and it costs {cost}."
-            )
-            results[project_id] = ProjectResult(project_id, votes, True, len(selected), "completion", explanation)
+def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
+    """The Equal Shares run Add1 keeps (see the module docstring), skipping shares proven to change nothing."""
+
+    def run_at(k: int) -> Run:
+        return run_equal_shares(engine, first_voter_budget + k, spend_limit=budget)
+
+    last_k = None if exhaustive_stop else budget
+    k, run = 0, run_at(0)
+    # A check of [k, k + step] costs about one run and saves step - 1 runs when it succeeds, so it starts
+    # at 2, doubles on success, and after a failure waits (longer after each failure in a row).
+    step, wait, patience = 2, 0, 1
+    good_k, good_run = None, None  # the last share known to give a feasible outcome, and its run if computed
+    while True:
+        if run.is_overspent:
+            # k > 0 here: the first share is budget / voters, which can never overspend.
+            return good_run if good_run is not None and good_k == k - 1 else run_at(k - 1)
+        if (exhaustive_stop and _is_exhaustive(engine, run, budget)) or (last_k is not None and k >= last_k):
+            return run
+        good_k, good_run = k, run
+        following = k + 1
+        if wait > 0:
+            wait -= 1
         else:
-            explanation = (
-                f"{results[project_id].explanation} When the budget left after Equal Shares was filled by votes, "
-                f"only {format_money(left)} was left when its turn came."
-            )
-            results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
-    parameters = {"voter_budget": str(run.voter_budget), "voter_budget_increment": "1", "completion": "add1+greedy"}
+            high = k + step if last_k is None else min(k + step, last_k)
+            if high > k + 1 and same_for_all_budgets_up_to(engine, run, first_voter_budget + high):
+                good_k, good_run, following = high, None, high + 1
+                step, patience = 2 * step, 1
+            else:
+                step, wait, patience = max(2, step // 2), patience, 2 * patience
+        if last_k is not None and following > last_k:
+            return run_at(last_k)
+        k, run = following, run_at(following)
+
+
+def mes_add1_run(
+    instance: Instance,
+    profile: Profile,
+    *,
+    tie_break: TieBreak = DEFAULT_TIE_BREAK,
+    exhaustive_stop: bool = True,
+    completion: bool = True,
+) -> Outcome:
+    """Equal Shares with Add1 (either stopping rule), optionally filling what is left by votes."""
+    election = prepare(instance, profile, tie_break)
+    engine = _engine(election)
+    run = add1_run(engine, instance.budget, _first_voter_budget(election), exhaustive_stop=exhaustive_stop)
+    results = _equal_shares_results(election, engine, run)
+    selected = [engine.ids[p] for p in run.selected()]
+    if completion:
+        order = election.by_score if election.is_points else election.by_votes
+        for project_id, left, is_funded in fill_in_order(election, order, instance.budget - run.spent, set(selected)):
+            cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
+            if is_funded:
+                selected.append(project_id)
+                explanation = (
+                    f"Funded when the budget left after Equal Shares was filled by votes: {format_money(left)} "
+                    f"was left when its turn came and it costs {cost}."
+                )
+                results[project_id] = ProjectResult(project_id, votes, True, len(selected), "completion", explanation)
+            else:
+                explanation = (
+                    f"{results[project_id].explanation} When the budget left after Equal Shares was filled by votes, "
+                    f"only {format_money(left)} was left when its turn came."
+                )
+                results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
+    parameters = {
+        "voter_budget": str(run.voter_budget),
+        "voter_budget_increment": "1",
+        "add1_stop": "first-exhaustive" if exhaustive_stop else "before-overspending",
+        "completion": "add1+greedy" if completion else "add1",
+    }
     return outcome("mes-add1", election, tie_break, selected, results, parameters)
+
+
+def mes_add1(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Equal Shares, raising each voter's share one unit at a time (Add1), then filling what is left by votes."""
+    return mes_add1_run(instance, profile, tie_break=tie_break, exhaustive_stop=True, completion=True)

@@ -1,0 +1,223 @@
+"""Benchmark: every registered tally rule on the pabulib files and on synthetic city-wide elections,
+timed side by side with pabutools (the oracle) in the same run, with agreement and peak memory.
+
+    .venv/bin/python bench/tally.py --quick
+    .venv/bin/python bench/tally.py --rules mes,mes-add1 --instances Warszawa,Budapest --pabutools-timeout 120
+
+pabutools runs in a child process with a time limit, so one 600 s run does not block the table;
+it is shown as "> N s" when it runs out. Outcomes are compared as selected sets, with the
+lexicographic tie-break on our side (pabutools' default). Rules pabutools has no counterpart for,
+or vote types where its counterpart differs from ours, show "-" in the pabutools column.
+"""
+
+import argparse
+import multiprocessing
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pb.domain.tally import LEXICOGRAPHIC, RULES, ApprovalProfile, Instance, Project  # noqa: E402
+from pb.domain.tally.pabulib import read_file  # noqa: E402
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "pabulib"
+QUICK_FILES = ("Netherlands_Assen_2024", "Poland_Swiecie_2023", "Switzerland_Zurich")
+SYNTHETIC = {"synthetic-100k": 100_000, "synthetic-1M": 1_000_000}
+
+
+# ---------------------------------------------------------------------------------------------- synthetic
+def synthetic_ballots(voters: int, seed: int = 2024, projects: int = 100) -> tuple[int, np.ndarray, np.ndarray]:
+    """A city-wide election: 100 projects with skewed popularity, about 5 approvals per voter.
+
+    Returns the budget, the costs, and the distinct ballots as a (groups x projects) boolean matrix
+    with their multiplicities appended as the last column.
+    """
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(20, 400, size=projects) * 1_000
+    popularity = rng.pareto(1.5, size=projects) + 0.2
+    popularity /= popularity.sum()
+    sizes = np.clip(rng.poisson(5, size=voters), 1, 12)
+    chosen = np.zeros((voters, projects), dtype=bool)
+    # Draw with replacement and keep the distinct picks: cheap, and still about five approvals each.
+    for slot in range(12):
+        active = sizes > slot
+        picks = rng.choice(projects, size=int(active.sum()), p=popularity)
+        chosen[np.nonzero(active)[0], picks] = True
+    packed = np.packbits(chosen, axis=1)
+    unique, counts = np.unique(packed, axis=0, return_counts=True)
+    ballots = np.unpackbits(unique, axis=1)[:, :projects].astype(bool)
+    budget = int(costs.sum() * 0.3)
+    return budget, costs, np.column_stack([ballots, counts])
+
+
+def synthetic_election(voters: int) -> tuple[Instance, ApprovalProfile]:
+    budget, costs, table = synthetic_ballots(voters)
+    ids = [f"p{index:03d}" for index in range(len(costs))]
+    instance = Instance(budget, tuple(Project(pid, int(cost)) for pid, cost in zip(ids, costs)))
+    groups = tuple(
+        (frozenset(ids[j] for j in np.nonzero(row[:-1])[0]), int(row[-1])) for row in table
+    )
+    return instance, ApprovalProfile(groups)
+
+
+# ---------------------------------------------------------------------------------------------- pabutools side
+def _pabutools_election(source: str):
+    from pabutools.election import ApprovalBallot, ApprovalMultiProfile, parse_pabulib
+    from pabutools.election import Instance as PInstance
+    from pabutools.election import Project as PProject
+
+    if source in SYNTHETIC:
+        budget, costs, table = synthetic_ballots(SYNTHETIC[source])
+        projects = [PProject(f"p{index:03d}", int(cost)) for index, cost in enumerate(costs)]
+        instance = PInstance(projects, budget_limit=budget)
+        profile = ApprovalMultiProfile(instance=instance)
+        for row in table:
+            # A multi-profile is a Counter of frozen ballots: the multiplicity is the count.
+            profile[ApprovalBallot([projects[j] for j in np.nonzero(row[:-1])[0]]).frozen()] = int(row[-1])
+        return instance, profile, "approval"
+    instance, profile = parse_pabulib(source)
+    return instance, profile, instance.meta.get("vote_type", "approval")
+
+
+def pabutools_counterpart(rule: str, vote_type: str):
+    """The pabutools call that should give our rule's selected set, or None."""
+    from pabutools.election import Additive_Cardinal_Sat, Cost_Sat
+    from pabutools.rules import greedy_utilitarian_welfare, method_of_equal_shares, sequential_phragmen
+
+    is_approval = vote_type in ("approval", "choose-1")
+    if rule == "greedy" and is_approval:
+        return lambda i, p: greedy_utilitarian_welfare(i, p, sat_class=Cost_Sat)
+    if rule == "mes":
+        sat = Cost_Sat if is_approval else Additive_Cardinal_Sat
+        return None if vote_type == "ordinal" else (lambda i, p: method_of_equal_shares(i, p, sat_class=sat))
+    if rule == "mes-add1" and is_approval:
+
+        def add1(i, p):
+            raised = method_of_equal_shares(i, p, sat_class=Cost_Sat, voter_budget_increment=1)
+            return greedy_utilitarian_welfare(i, p, sat_class=Cost_Sat, initial_budget_allocation=raised)
+
+        return add1
+    if rule == "phragmen" and is_approval:
+        return lambda i, p: sequential_phragmen(i, p)
+    return None
+
+
+def _pabutools_child(source: str, rule: str, connection) -> None:
+    try:
+        instance, profile, vote_type = _pabutools_election(source)
+        call = pabutools_counterpart(rule, vote_type)
+        if call is None:
+            connection.send(None)
+            return
+        start = time.perf_counter()
+        allocation = call(instance, profile)
+        connection.send((time.perf_counter() - start, sorted(project.name for project in allocation)))
+    except Exception as error:  # reported in the table, never fatal for the benchmark
+        connection.send(("error", repr(error)))
+
+
+def run_pabutools(source: str, rule: str, timeout: float):
+    """(seconds, selected) | None (no counterpart) | "timeout" | ("error", message)."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_pabutools_child, args=(source, rule, sender), daemon=True)
+    child.start()
+    # The clock includes parsing; the reported time is the rule's own, measured in the child.
+    if receiver.poll(timeout + 30):
+        answer = receiver.recv()
+        child.join(5)
+        return answer
+    child.terminate()
+    child.join(5)
+    return "timeout"
+
+
+# ---------------------------------------------------------------------------------------------- pb side
+def _pb_synthetic_child(voters: int, rule: str, connection) -> None:
+    instance, profile = synthetic_election(voters)
+    start = time.perf_counter()
+    outcome = RULES[rule](instance, profile, tie_break=LEXICOGRAPHIC)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    connection.send((seconds, sorted(outcome.selected), peak_mb))
+
+
+def run_pb_synthetic(voters: int, rule: str):
+    """Run in a fresh process so that its peak memory is the tally's (plus Python and the profile)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_pb_synthetic_child, args=(voters, rule, sender))
+    child.start()
+    answer = receiver.recv()
+    child.join()
+    return answer
+
+
+# ---------------------------------------------------------------------------------------------- table
+def fmt_seconds(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--quick", action="store_true", help="a small subset (under a minute)")
+    parser.add_argument("--rules", help="comma-separated rule names (default: every registered rule)")
+    parser.add_argument("--instances", help="comma-separated substrings of file names, or synthetic-100k/synthetic-1M")
+    parser.add_argument("--pabutools-timeout", type=float, default=60.0)
+    parser.add_argument("--no-pabutools", action="store_true")
+    parser.add_argument("--no-synthetic", action="store_true")
+    args = parser.parse_args()
+
+    rules = args.rules.split(",") if args.rules else list(RULES)
+    files = sorted(args.data.glob("*.pb"))
+    wanted = args.instances.split(",") if args.instances else None
+    if args.quick and wanted is None:
+        wanted = list(QUICK_FILES)
+        args.pabutools_timeout = min(args.pabutools_timeout, 5.0)
+    if wanted is not None:
+        files = [path for path in files if any(part in path.stem for part in wanted)]
+    synthetic = [] if args.no_synthetic else [name for name in SYNTHETIC if wanted is None or name in wanted]
+
+    header = f"{'instance':42} {'rule':20} {'pb s':>8} {'pabutools s':>12} {'ratio':>8} {'agree':>6} {'peak MB':>8}"
+    print(header)
+    print("-" * len(header))
+    for path in files:
+        election = read_file(path)
+        instance, profile = election.instance(), election.profile()
+        for rule in rules:
+            start = time.perf_counter()
+            outcome = RULES[rule](instance, profile, tie_break=LEXICOGRAPHIC)
+            pb_seconds = time.perf_counter() - start
+            report(path.stem, rule, pb_seconds, sorted(outcome.selected), None, str(path), args)
+    for name in synthetic:
+        for rule in rules:
+            pb_seconds, selected, peak = run_pb_synthetic(SYNTHETIC[name], rule)
+            report(name, rule, pb_seconds, selected, peak, name, args)
+
+
+def report(name: str, rule: str, pb_seconds: float, selected: list[str], peak, source: str, args) -> None:
+    theirs = None if args.no_pabutools else run_pabutools(source, rule, args.pabutools_timeout)
+    if theirs is None:
+        their_time, ratio, agree = "-", "-", "-"
+    elif theirs == "timeout":
+        their_time = f"> {args.pabutools_timeout:.0f}"
+        ratio, agree = f"> {args.pabutools_timeout / pb_seconds:.0f}", "?"
+    elif theirs[0] == "error":
+        their_time, ratio, agree = "error", "-", "?"
+        print(f"   pabutools error on {name} {rule}: {theirs[1]}", file=sys.stderr)
+    else:
+        their_time = fmt_seconds(theirs[0])
+        ratio = f"{theirs[0] / pb_seconds:.0f}"
+        agree = "yes" if theirs[1] == selected else "NO"
+    peak_text = f"{peak:.0f}" if peak is not None else ""
+    seconds = fmt_seconds(pb_seconds)
+    print(f"{name[:42]:42} {rule:20} {seconds:>8} {their_time:>12} {ratio:>8} {agree:>6} {peak_text:>8}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,480 @@
+"""One run of Equal Shares, fast and exact: floats find the decision, integers and Fractions settle it.
+
+Notation. Each ballot group ``i`` (multiplicity ``w_i``) gives project ``p`` a utility ``u_ip``: 1 for an
+approval ballot (the price ``pi`` is then what each supporter pays, and projects compete on
+``pi / cost``, i.e. cost utilities) or the points given on a points ballot (each supporter pays
+``pi * u_ip`` and projects compete on ``pi``). A project's price solves
+``sum_i w_i * min(m_i, pi * u_ip) == cost`` over its supporters' money ``m_i``; each round funds the
+project with the lowest key ``pi / scale`` (ties: tie-break rank), until no project is affordable.
+
+Exactness argument (why no float can change a decision):
+
+* Money is kept exactly. A group's money is its "money class": either exhausted (exactly 0) or
+  ``b - sum_r pi_r * H[k, r]``, where ``b`` is the exact voter budget, ``pi_r`` the exact price paid in
+  round ``r`` and ``H[k, r]`` the integer utility the class paid in round ``r``. Classes never change
+  value; paying creates new ones. Exact sums over any set of groups are therefore integer matrix
+  products ``counts @ H`` followed by one exact dot product with the prices, kept as integer numerators
+  over one common denominator ``D``. Every funded project's price is computed this way, exactly.
+* Floats are only used to choose. A class's float money is within ``e_m = (2R + 4) * 2**-53 * b`` of
+  its exact value after ``R`` rounds (each of its at most ``R`` subtractions rounds once, each price is
+  the correctly rounded exact one and ``pi * u <= m <= b``). For a candidate, ``g(pi) = sum w min(m,
+  pi u)`` moves by at most ``W * e_m`` between float and exact money, the float solution solves the
+  float equation up to ``rho`` (a bound on the rounding of its sums), and ``g`` rises at least as fast
+  as the total utility ``s`` of the supporters that stay rich over the whole error interval; so the
+  exact price is within ``(W * e_m + rho) / s`` of the float one (``infinite`` when that cannot be
+  shown). A candidate is decided in floats only when its interval cannot reach the best one's; all
+  others within reach are re-priced exactly and compared as Fractions with the tie-break. Affordability
+  ``sum w m >= cost`` is decided the same way, exactly when within ``W * e_m`` plus rounding.
+* Who pays all they have (``m < pi * u``) is re-checked against the exact price: groups whose float
+  margin is within ``e_m`` plus rounding are compared exactly; any disagreement re-solves the price
+  with exact water-filling.
+"""
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import gcd
+
+import numpy as np
+
+_UNIT = 2.0**-53
+_EXHAUSTED, _FRESH = 0, 1  # the two classes every run starts with
+
+
+@dataclass
+class EngineElection:
+    """The election in array form, built once and shared by every run (Add1 reruns many)."""
+
+    ids: list[str]  # engine index -> project id (projects with at least one supporter)
+    cost: list[int]
+    scale: list[int]  # key = price / scale: the cost for approval ballots (cost utilities), 1 for points
+    rank: list[int]  # tie-break position, lower wins
+    supporters: list[np.ndarray]  # group indices (int64)
+    utility: list[np.ndarray]  # int64 utilities aligned with supporters
+    utility_float: list[np.ndarray]
+    weight: list[np.ndarray]  # int64 multiplicities aligned with supporters
+    weight_float: list[np.ndarray]
+    weighted_utility: list[np.ndarray]  # float w * u
+    total_utility: list[int]  # sum w * u
+    supporter_count: list[int]  # sum w
+    group_count: int
+    voter_count: int
+    is_points: bool
+    incidences: int  # how many (group, project) supports there are
+
+
+def engine_election(
+    ids: list[str],
+    cost: dict[str, int],
+    rank: dict[str, int],
+    supporters: dict[str, tuple[int, ...]],
+    points: dict[str, tuple[int, ...]] | None,
+    multiplicities: tuple[int, ...],
+) -> EngineElection:
+    weights = np.asarray(multiplicities, dtype=np.int64)
+    kept = [p for p in ids if supporters[p]]
+    sup = [np.asarray(supporters[p], dtype=np.int64) for p in kept]
+    if points is None:
+        util = [np.ones(len(s), dtype=np.int64) for s in sup]
+    else:
+        util = [np.asarray(points[p], dtype=np.int64) for p in kept]
+    wts = [weights[s] for s in sup]
+    return EngineElection(
+        ids=kept,
+        cost=[cost[p] for p in kept],
+        scale=[1 if points is not None else cost[p] for p in kept],
+        rank=[rank[p] for p in kept],
+        supporters=sup,
+        utility=util,
+        utility_float=[u.astype(np.float64) for u in util],
+        weight=wts,
+        weight_float=[w.astype(np.float64) for w in wts],
+        weighted_utility=[(w * u).astype(np.float64) for w, u in zip(wts, util)],
+        total_utility=[int(np.dot(w, u)) for w, u in zip(wts, util)],
+        supporter_count=[int(w.sum()) for w in wts],
+        group_count=len(multiplicities),
+        voter_count=int(weights.sum()),
+        is_points=points is not None,
+        incidences=sum(len(s) for s in sup),
+    )
+
+
+@dataclass
+class Purchase:
+    """One round: the project (engine index), its exact price and who paid how."""
+
+    project: int
+    price: Fraction  # per unit of utility (per supporter for approval ballots)
+    poor: np.ndarray  # bool, aligned with the project's supporters: paid all they had (less than price * u)
+    poor_class: np.ndarray  # money class of each supporter just before paying
+
+
+@dataclass
+class Run:
+    voter_budget: Fraction
+    purchases: list[Purchase]
+    spent: int
+    is_overspent: bool
+    money_class: np.ndarray  # final class of every group
+    state: "_Money" = field(repr=False)
+
+    def selected(self) -> list[int]:
+        return [purchase.project for purchase in self.purchases]
+
+
+class _Money:
+    """Money classes: exact values as integer histories over exact prices, plus float copies."""
+
+    def __init__(self, election: EngineElection, voter_budget: Fraction) -> None:
+        rounds = max(1, len(election.ids))
+        # Approval classes pay 0 or 1 unit of utility per round; zeroed memory is allocated lazily.
+        dtype = np.int64 if election.is_points else np.uint8
+        capacity = 2 + min(election.incidences, 4 * election.group_count + 1024)
+        self.history = np.zeros((capacity, rounds), dtype=dtype)
+        self.value = np.zeros(capacity, dtype=np.float64)
+        self.value[_FRESH] = float(voter_budget)
+        self.count = 2
+        self.group_class = np.full(election.group_count, _FRESH, dtype=np.int64)
+        self.denominator = voter_budget.denominator  # D: every exact price and b are numerators over it
+        self.budget_numerator = voter_budget.numerator
+        self.price_numerators: list[int] = []
+        self.budget_float = float(voter_budget)
+        self.rounds = 0
+
+    def error(self) -> float:
+        """e_m: how far any class's float money can be from its exact value."""
+        return (2 * self.rounds + 4) * _UNIT * self.budget_float * 1.01
+
+    def exact_sum(self, classes: np.ndarray, weights: np.ndarray) -> Fraction:
+        """Exact sum of w * money over groups in the given classes."""
+        keep = classes != _EXHAUSTED
+        if not keep.any():
+            return Fraction(0)
+        classes, weights = classes[keep], weights[keep]
+        unique, inverse = np.unique(classes, return_inverse=True)
+        counts = np.bincount(inverse, weights=weights).astype(np.int64)
+        paid = counts @ self.history[unique, : self.rounds].astype(np.int64)
+        numerator = self.budget_numerator * int(counts.sum()) - sum(
+            n * int(a) for n, a in zip(self.price_numerators, paid.tolist()) if a
+        )
+        return Fraction(numerator, self.denominator)
+
+    def exact_values(self, classes: np.ndarray) -> list[Fraction]:
+        paid = self.history[classes, : self.rounds].astype(np.int64).tolist()
+        out = []
+        for cls, row in zip(classes.tolist(), paid):
+            if cls == _EXHAUSTED:
+                out.append(Fraction(0))
+                continue
+            numerator = self.budget_numerator - sum(n * a for n, a in zip(self.price_numerators, row) if a)
+            out.append(Fraction(numerator, self.denominator))
+        return out
+
+    def add_price(self, price: Fraction) -> None:
+        lcm = self.denominator * price.denominator // gcd(self.denominator, price.denominator)
+        factor = lcm // self.denominator
+        if factor != 1:
+            self.price_numerators = [n * factor for n in self.price_numerators]
+            self.budget_numerator *= factor
+            self.denominator = lcm
+        self.price_numerators.append(price.numerator * (lcm // price.denominator))
+
+    def pay(
+        self, supporters: np.ndarray, utility: np.ndarray, payers: np.ndarray, zeroed: np.ndarray, price: Fraction
+    ) -> None:
+        """Round r: groups in payers pay price * u (new classes); zeroed ones end exhausted."""
+        r = self.rounds
+        self.add_price(price)
+        price_float = float(price)
+        classes = self.group_class
+        if zeroed.any():
+            classes[supporters[zeroed]] = _EXHAUSTED
+        if payers.any():
+            groups = supporters[payers]
+            u = utility[payers]
+            old = classes[groups]
+            key = old * (int(u.max()) + 1) + u
+            unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            parents, amounts = old[first], u[first]
+            new = self.count + np.arange(len(unique))
+            self._grow(self.count + len(unique))
+            self.history[new] = self.history[parents]
+            self.history[new, r] = amounts
+            self.value[new] = self.value[parents] - price_float * amounts
+            self.count += len(unique)
+            classes[groups] = new[inverse]
+        self.rounds += 1
+
+    def _grow(self, needed: int) -> None:
+        if needed <= len(self.value):
+            return
+        size = max(needed, 2 * len(self.value))
+        history = np.zeros((size, self.history.shape[1]), dtype=self.history.dtype)
+        history[: self.count] = self.history[: self.count]
+        value = np.zeros(size, dtype=np.float64)
+        value[: self.count] = self.value[: self.count]
+        self.history, self.value = history, value
+
+
+def _sorted_price(
+    cost: int, money: np.ndarray, u: np.ndarray, w: np.ndarray, wu: np.ndarray
+) -> tuple[float | None, np.ndarray, float]:
+    """Float water-filling by one sort: the first supporter (by money per utility) who can pay the price."""
+    order = np.argsort(money / u, kind="stable")
+    paid_before = np.concatenate(([0.0], np.cumsum((w * money)[order])[:-1]))
+    utility_from = float(wu.sum()) - np.concatenate(([0.0], np.cumsum(wu[order])[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prices = (cost - paid_before) / utility_from
+    fits = (utility_from > 0) & (money[order] >= prices * u[order])
+    if not fits.any():
+        return None, np.ones(len(money), dtype=bool), 0.0
+    k = int(np.argmax(fits))
+    poor = np.zeros(len(money), dtype=bool)
+    poor[order[:k]] = True
+    return float(prices[k]), poor, float(paid_before[k])
+
+
+@dataclass
+class _Quote:
+    """A candidate priced in floats: key = price / scale, with a proven bound on its error."""
+
+    project: int
+    key: float
+    error: float  # |exact key - key| <= error (inf when not shown)
+    price: float
+    poor: np.ndarray
+    money: np.ndarray
+    classes: np.ndarray
+
+
+class _Search:
+    """One run's round loop."""
+
+    def __init__(self, election: EngineElection, voter_budget: Fraction) -> None:
+        self.election = election
+        self.money = _Money(election, voter_budget)
+        self.remaining = set(range(len(election.ids)))
+        # Stale keys only rise (money only falls): a conservative lower bound orders the scan.
+        self.lower_bound = {p: 0.0 for p in self.remaining}
+
+    # ---- affordability -------------------------------------------------------------------------
+    def is_affordable(self, p: int, money: np.ndarray, classes: np.ndarray) -> bool:
+        e = self.election
+        available = float(np.dot(e.weight_float[p], money))
+        slack = e.supporter_count[p] * self.money.error() + (len(money) + 4) * _UNIT * 2 * (available + e.cost[p])
+        if available >= e.cost[p] + slack:
+            return True
+        if available <= e.cost[p] - slack:
+            return False
+        return self.money.exact_sum(classes, e.weight[p]) >= e.cost[p]
+
+    # ---- float pricing -------------------------------------------------------------------------
+    def quote(self, p: int) -> _Quote | None:
+        """Price p in floats with an error bound; None if its supporters cannot afford it (exactly)."""
+        e = self.election
+        classes = self.money.group_class[e.supporters[p]]
+        money = self.money.value[classes]
+        if not self.is_affordable(p, money, classes):
+            return None
+        cost, u, w, wu = e.cost[p], e.utility_float[p], e.weight_float[p], e.weighted_utility[p]
+        poor = np.zeros(len(money), dtype=bool)
+        poor_money = 0.0
+        rich_utility = float(wu.sum())
+        # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
+        # passes, cheaper than sorting; a long chain falls back to one sort.
+        for passes in range(8):
+            price = (cost - poor_money) / rich_utility
+            newly = (~poor) & (money < price * u)
+            if not newly.any():
+                break
+            poor |= newly
+            poor_money = float(np.dot(w[poor], money[poor]))
+            rich_utility = float(wu[~poor].sum())
+            if rich_utility <= 0.0:
+                # Rounding put everyone among the poor; only exact arithmetic can price this one.
+                return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
+        else:
+            price, poor, poor_money = _sorted_price(cost, money, u, w, wu)
+            if price is None:
+                return _Quote(p, 0.0, float("inf"), 0.0, np.ones(len(money), dtype=bool), money, classes)
+        e_m = self.money.error()
+        margin = money - price * u
+        band = 2 * e_m + 8 * _UNIT * (np.abs(money) + price * u)
+        clear_rich = margin > band
+        s = float(wu[clear_rich].sum())
+        rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * float(wu.sum()))
+        error = float("inf")
+        if s > 0:
+            # Supporters whose margin covers twice the first estimate stay rich over the whole error
+            # interval; if their utility alone still gives an error within that, the bound holds.
+            first = (e.supporter_count[p] * e_m + rho) / s * 1.01
+            steady = margin >= 2 * e_m + 2 * first * u
+            s_steady = float(wu[steady].sum())
+            if s_steady > 0:
+                delta = (e.supporter_count[p] * e_m + rho) / s_steady * 1.01
+                if delta <= 2 * first:
+                    error = delta + 4 * _UNIT * price
+        scale = e.scale[p]
+        return _Quote(p, price / scale, error / scale + 4 * _UNIT * price / scale, price, poor, money, classes)
+
+    # ---- exact pricing -------------------------------------------------------------------------
+    def exact_price(self, quote: _Quote) -> tuple[Fraction, np.ndarray, np.ndarray]:
+        """The exact price, who pays all they have (poor) and which payers end with exactly 0."""
+        e, p = self.election, quote.project
+        cost, u_int, w = e.cost[p], e.utility[p], e.weight[p]
+        poor = quote.poor.copy()
+        for _ in range(3):
+            price = self._price_for(p, poor, quote.classes)
+            ok, poor_new, zero = self._check_classification(p, price, poor, quote)
+            if ok:
+                return price, poor, zero
+            poor = poor_new
+        return self._exact_water_filling(p, quote.classes)
+
+    def _price_for(self, p: int, poor: np.ndarray, classes: np.ndarray) -> Fraction | None:
+        e = self.election
+        rich_utility = int(np.dot(e.weight[p][~poor], e.utility[p][~poor]))
+        if rich_utility == 0:
+            return None
+        paid = self.money.exact_sum(classes[poor], e.weight[p][poor]) if poor.any() else Fraction(0)
+        return (e.cost[p] - paid) / rich_utility
+
+    def _check_classification(
+        self, p: int, price: Fraction | None, poor: np.ndarray, quote: _Quote
+    ) -> tuple[bool, np.ndarray, np.ndarray]:
+        e = self.election
+        if price is None or price < 0:
+            return False, poor, poor
+        u = e.utility_float[p]
+        price_float = float(price)
+        margin = quote.money - price_float * u
+        tolerance = 2 * self.money.error() + 8 * _UNIT * (np.abs(quote.money) + price_float * u)
+        unclear = np.abs(margin) <= tolerance
+        is_poor = margin < 0
+        zero = np.zeros(len(poor), dtype=bool)
+        if unclear.any():
+            where = np.nonzero(unclear)[0]
+            values = self.money.exact_values(quote.classes[where])
+            utilities = e.utility[p][where].tolist()
+            for index, value, utility in zip(where.tolist(), values, utilities):
+                owed = price * utility
+                is_poor[index] = value < owed
+                zero[index] = value == owed
+        # Exhausted groups pay 0 and count among those who paid less, whatever the price.
+        is_poor |= quote.classes == _EXHAUSTED
+        zero &= ~is_poor
+        if np.array_equal(is_poor, poor):
+            return True, poor, zero
+        return False, is_poor, zero
+
+    def _exact_water_filling(self, p: int, classes: np.ndarray) -> tuple[Fraction, np.ndarray, np.ndarray]:
+        e = self.election
+        values = self.money.exact_values(classes)
+        utilities = e.utility[p].tolist()
+        weights = e.weight[p].tolist()
+        order = sorted(range(len(values)), key=lambda i: values[i] / utilities[i])
+        remaining_cost = Fraction(e.cost[p])
+        rich_utility = sum(w * u for w, u in zip(weights, utilities))
+        poor = np.zeros(len(values), dtype=bool)
+        for i in order:
+            price = remaining_cost / rich_utility
+            if values[i] >= price * utilities[i]:
+                break
+            poor[i] = True
+            remaining_cost -= weights[i] * values[i]
+            rich_utility -= weights[i] * utilities[i]
+        price = remaining_cost / rich_utility
+        zero = np.array([not poor[i] and values[i] == price * utilities[i] for i in range(len(values))], dtype=bool)
+        poor |= classes == _EXHAUSTED
+        return price, poor, zero
+
+    def exact_key(self, quote: _Quote) -> tuple[Fraction, tuple[Fraction, np.ndarray, np.ndarray]]:
+        priced = self.exact_price(quote)
+        return priced[0] / self.election.scale[quote.project], priced
+
+    # ---- rounds --------------------------------------------------------------------------------
+    def candidates(self, bound: float, *, is_fixed_bound: bool = False) -> list[_Quote]:
+        """Quote remaining projects by rising lower bound until none can come within reach.
+
+        Within reach means a key possibly at most `bound`, and unless is_fixed_bound, at most the best
+        upper bound found so far (the usual search for the cheapest key).
+        """
+        quotes: list[_Quote] = []
+        best_upper = bound
+        for p in sorted(self.remaining, key=lambda q: (self.lower_bound[q], self.election.rank[q])):
+            if self.lower_bound[p] > best_upper:
+                break
+            quote = self.quote(p)
+            if quote is None:
+                self.remaining.discard(p)
+                continue
+            self.lower_bound[p] = max(self.lower_bound[p], quote.key - quote.error)
+            quotes.append(quote)
+            if not is_fixed_bound:
+                best_upper = min(best_upper, quote.key + quote.error)
+        return [q for q in quotes if q.key - q.error <= best_upper]
+
+    def choose(self) -> tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]] | None:
+        quotes = self.candidates(float("inf"))
+        if not quotes:
+            return None
+        if len(quotes) == 1:
+            return quotes[0], self.exact_price(quotes[0])
+        rank = self.election.rank
+        keyed = [(*self.exact_key(q), q) for q in quotes]
+        key, priced, quote = min(keyed, key=lambda item: (item[0], rank[item[2].project]))
+        return quote, priced
+
+    def buy(self, quote: _Quote, priced: tuple[Fraction, np.ndarray, np.ndarray]) -> Purchase:
+        e, p = self.election, quote.project
+        price, poor, zero = priced
+        payers = ~poor & ~zero
+        purchase = Purchase(p, price, poor, quote.classes.copy())
+        self.money.pay(e.supporters[p], e.utility[p], payers, poor | zero, price)
+        self.remaining.discard(p)
+        return purchase
+
+
+def run_equal_shares(election: EngineElection, voter_budget: Fraction, spend_limit: int | None = None) -> Run:
+    """One run of Equal Shares; stops as soon as it has spent more than spend_limit."""
+    search = _Search(election, voter_budget)
+    purchases, spent = [], 0
+    while True:
+        chosen = search.choose()
+        if chosen is None:
+            break
+        purchase = search.buy(*chosen)
+        purchases.append(purchase)
+        spent += election.cost[purchase.project]
+        if spend_limit is not None and spent > spend_limit:
+            return Run(voter_budget, purchases, spent, True, search.money.group_class, search.money)
+    return Run(voter_budget, purchases, spent, False, search.money.group_class, search.money)
+
+
+def same_for_all_budgets_up_to(election: EngineElection, low: Run, voter_budget: Fraction) -> bool:
+    """True when every voter budget from low's up to voter_budget makes exactly low's decisions.
+
+    Paying for a fixed project is monotone: with more money before a round, every group has at least as
+    much after it, and every price is at most as high. So a run at any budget in between, making the
+    same decisions, has money between low's and this run's; if at every round low's winner at LOW money
+    still beats (key, then tie-break) every other project at HIGH money, every budget in between picks
+    it too, and if nothing is affordable at the end with high money, nothing is in between either.
+    """
+    search = _Search(election, voter_budget)
+    rank = election.rank
+    for purchase in low.purchases:
+        winner = purchase.project
+        bar = purchase.price / election.scale[winner]
+        bar_float = float(bar)
+        for quote in search.candidates(bar_float * (1 + 8 * _UNIT), is_fixed_bound=True):
+            if quote.project == winner:
+                continue
+            if quote.key - quote.error > bar_float * (1 + 8 * _UNIT):
+                continue
+            key, _ = search.exact_key(quote)
+            if key < bar or (key == bar and rank[quote.project] < rank[winner]):
+                return False
+        quote = search.quote(winner)
+        if quote is None:  # cannot happen (more money than low, which afforded it); refuse rather than assume
+            return False
+        search.buy(quote, search.exact_price(quote))
+    return not search.candidates(float("inf"))
