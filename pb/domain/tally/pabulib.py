@@ -28,7 +28,7 @@ RULE_NAMES = {
     "greedy-threshold": "greedy-threshold",
     "greedy-no-skip": "greedy-no-skip",
     "equalshares": "mes",
-    "equalshares/add1": "mes-add1",
+    "equalshares/add1": "mes-add1-no-completion",
     "equalshares/add1-comparison": "mes-add1-comparison",
 }
 

@@ -65,9 +65,9 @@ def election_text(base: str = APPROVAL, old: str = "", new: str = "") -> str:
 @pytest.mark.parametrize(
     "name, vote_type, projects, voters, budget, rule, published",
     [
-        ("Netherlands_Assen_2024.pb", "approval", 14, 84, 100_000, "mes-add1", 9),
-        ("Netherlands_Assen_2025.pb", "approval", 32, 332, 100_000, "mes-add1", 13),
-        ("Poland_Swiecie_2023.pb", "approval", 22, 2553, 1_070_000, "mes-add1", 17),
+        ("Netherlands_Assen_2024.pb", "approval", 14, 84, 100_000, "mes-add1-no-completion", 9),
+        ("Netherlands_Assen_2025.pb", "approval", 32, 332, 100_000, "mes-add1-no-completion", 13),
+        ("Poland_Swiecie_2023.pb", "approval", 22, 2553, 1_070_000, "mes-add1-no-completion", 17),
         ("Switzerland_Zurich_D10.pb", "cumulative", 24, 180, 60_000, None, None),
     ],
 )
@@ -235,7 +235,7 @@ def test_an_empty_vote_is_a_voter_with_an_empty_ballot():
         ("greedy-threshold", "greedy-threshold"),
         ("greedy-no-skip", "greedy-no-skip"),
         ("equalshares", "mes"),
-        ("equalshares/add1", "mes-add1"),
+        ("equalshares/add1", "mes-add1-no-completion"),
         ("equalshares/add1-comparison", "mes-add1-comparison"),
         ("unknown", None),
         ("sequential-phragmen-someday", None),
