@@ -222,11 +222,14 @@ class Ballot(db.Model):
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The voter's receipt code for this version of the ballot: public after results, linked to no one.
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     choices: Mapped[list[BallotChoice]] = relationship(
         back_populates="ballot", cascade="all, delete-orphan", order_by="BallotChoice.project_id"
     )
+    district: Mapped[District] = relationship()
 
 
 class BallotChoice(db.Model):
@@ -236,6 +239,7 @@ class BallotChoice(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
 
     ballot: Mapped[Ballot] = relationship(back_populates="choices")
+    project: Mapped[Proposal] = relationship()
 
 
 class TallyRun(db.Model):

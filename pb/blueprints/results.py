@@ -3,12 +3,12 @@
 import csv
 import io
 
-from flask import Blueprint, Response, render_template, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from pb.blueprints.guards import official_required, refuse
 from pb.blueprints.public import visible_cycle
-from pb.domain.errors import DomainError
+from pb.domain.errors import DomainError, NotFound
 from pb.domain.money import amount_for_input
 from pb.services import tallying, voting
 
@@ -27,6 +27,20 @@ def show(cycle_id: int):
         "results/show.html", cycle=cycle, runs=runs, turnout=voting.turnout(cycle),
         verified=voting.verified_counts(cycle), can_export=current_user.is_authenticated and current_user.is_official,
     )
+
+
+@bp.get("/cycles/<int:cycle_id>/receipt")
+def receipt(cycle_id: int):
+    """Check a receipt code against the counted ballots, once results are published."""
+    cycle = visible_cycle(cycle_id)
+    code = request.args.get("code", "")[:40]
+    try:
+        ballot = voting.look_up_receipt(cycle, code) if code.strip() else None
+    except NotFound as error:
+        return render_template("results/receipt.html", cycle=cycle, code=code, ballot=None, problem=error.message), 404
+    except DomainError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    return render_template("results/receipt.html", cycle=cycle, code=code, ballot=ballot, problem=None)
 
 
 def _spreadsheet_safe(value: object) -> object:

@@ -75,7 +75,9 @@ def ballot(cycle_id: int, district_id: int):
             )
             return redirect(url_for("voting.ballot", cycle_id=cycle.id, district_id=district.id))
     total = sum(p.cost for p in projects if p.id in chosen)
+    receipt = voting.current_receipt(current_user, cycle.id, district.id)
     return render_template(
         "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,
         has_voted=stored is not None, total=total, form=form, rules=voting.rules_for(cycle, district),
+        receipt=voting.format_receipt(receipt) if receipt else None,
     ), status

@@ -24,6 +24,29 @@ def ballot_token(user_id: int, cycle_id: int, district_id: int) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read aloud and copy
+RECEIPT_LENGTH = 12
+
+
+def _receipt_for(token: str, version: int) -> str:
+    """A receipt code derived from the ballot's token and version: a changed ballot gets a new one."""
+    key = str(current_app.config["BALLOT_KEY"]).encode()
+    digest = int.from_bytes(hmac.new(key, f"receipt|{token}|{version}".encode(), hashlib.sha256).digest(), "big")
+    letters = []
+    for _ in range(RECEIPT_LENGTH):
+        digest, index = divmod(digest, len(RECEIPT_ALPHABET))
+        letters.append(RECEIPT_ALPHABET[index])
+    return "".join(letters)
+
+
+def format_receipt(receipt: str) -> str:
+    return "-".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
+
+
+def normalise_receipt(text: str) -> str:
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())[: RECEIPT_LENGTH + 4]
+
+
 def _district_of(cycle: Cycle, district_id: int) -> District:
     district = load(District, district_id, "district")
     if district.cycle_id != cycle.id:
@@ -94,11 +117,12 @@ def cast_ballot(actor: User, cycle_id: int, district_id: int, project_ids: list[
     token = ballot_token(actor.id, cycle.id, district.id)
     ballot = db.session.scalar(select(Ballot).where(Ballot.token == token))
     if ballot is None:
-        ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token)
+        ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token, version=1)
         db.session.add(ballot)
         db.session.add(Participation(user_id=actor.id, cycle_id=cycle.id, district_id=district.id))
     else:
         ballot.version += 1
+    ballot.receipt = _receipt_for(token, ballot.version)  # the old receipt stops matching any ballot
     ballot.choices = [BallotChoice(project_id=project_id) for project_id in sorted(choices)]
     try:
         db.session.flush()
@@ -111,6 +135,27 @@ def current_choices(user: User, cycle_id: int, district_id: int) -> set[int] | N
     """The voter's own stored choices, or None if they have not voted in this district."""
     ballot = db.session.scalar(select(Ballot).where(Ballot.token == ballot_token(user.id, cycle_id, district_id)))
     return None if ballot is None else {choice.project_id for choice in ballot.choices}
+
+
+def current_receipt(user: User, cycle_id: int, district_id: int) -> str | None:
+    """The voter's own receipt code for their current ballot in a district, if they voted there."""
+    return db.session.scalar(
+        select(Ballot.receipt).where(Ballot.token == ballot_token(user.id, cycle_id, district_id))
+    )
+
+
+def look_up_receipt(cycle: Cycle, code: str) -> Ballot:
+    """The counted ballot behind a receipt, once results are public; NotFound for an unknown or replaced one."""
+    cycle_rules.require_phase("see-results", cycle.phase)
+    receipt = normalise_receipt(code)
+    ballot = None
+    if len(receipt) == RECEIPT_LENGTH:
+        ballot = db.session.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.receipt == receipt))
+    if ballot is None:
+        raise NotFound(
+            "No counted ballot has this receipt. Check the code; a receipt stops counting when its ballot is changed."
+        )
+    return ballot
 
 
 def turnout(cycle: Cycle) -> dict[int, int]:

@@ -25,6 +25,7 @@ ACCESS = {
     "voting.ballot": LOGIN,
     "results.show": PUBLIC,
     "results.export_csv": OFFICIAL,
+    "results.receipt": PUBLIC,
     "moderation.index": MODERATOR,
     "moderation.queue": MODERATOR,
     "moderation.review": MODERATOR,
