@@ -2,13 +2,13 @@
 
 import json
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
-from pb.domain.errors import PermissionDenied
+from pb.domain.errors import ConflictError, PermissionDenied
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
 from pb.extensions import db
-from pb.models import Ballot, Cycle, District, ProjectResult, TallyRun, User
+from pb.models import Ballot, Cycle, District, Participation, ProjectResult, TallyRun, User
 from pb.services import audit, load, use_case
 from pb.services.proposals import projects_on_ballot
 
@@ -24,6 +24,21 @@ def count_district(cycle: Cycle, district: District) -> tuple[Outcome, int]:
     profile = ApprovalProfile.from_ballots([str(choice.project_id) for choice in ballot.choices] for ballot in ballots)
     outcome = run_rule(cycle.rule, instance, profile, tie_break=seeded_tie_break(cycle.tie_break_seed))
     return outcome, len(ballots)
+
+
+def _check_ballots_add_up(district: District, read: int) -> None:
+    """Refuse to count if any ballot was acknowledged but not stored, stored but not read, or the reverse."""
+    acknowledged = db.session.scalar(
+        select(func.count()).select_from(Participation).where(Participation.district_id == district.id)
+    )
+    stored = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.district_id == district.id))
+    if acknowledged == stored == read:
+        return
+    raise ConflictError(
+        f"The count in {district.name} was stopped because the ballots do not add up: {acknowledged} voters were "
+        f"told their ballot was saved, {stored} ballots are stored and {read} were read for the count. "
+        "Nothing was counted; ask the system administrator to investigate before counting again."
+    )
 
 
 def _display_order(outcome: Outcome) -> list[str]:
@@ -46,6 +61,7 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
     runs = []
     for district in cycle.districts:
         outcome, ballot_count = count_district(cycle, district)
+        _check_ballots_add_up(district, ballot_count)
         run = TallyRun(
             cycle_id=cycle.id, district_id=district.id, rule=outcome.rule, tie_break=outcome.tie_break,
             parameters=json.dumps(outcome.parameters, sort_keys=True), budget=outcome.budget,

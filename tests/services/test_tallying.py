@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import NotFound, PermissionDenied, PhaseError
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.extensions import db
-from pb.models import ProjectResult, Role, TallyRun
+from pb.models import Ballot, ProjectResult, Role, TallyRun
 from pb.services import tallying, voting
 
 
@@ -108,3 +108,21 @@ def test_equal_shares_cycles_are_counted_with_their_rule(official, counted_cycle
     [run] = [run for run in tallying.run_tally(official, counted_cycle.id) if run.district_id == counted_cycle.districts[0].id]
     assert run.rule == "mes-add1" and run.spent <= run.budget
     assert [r.position for r in run.results] == [1, 2, 3, 4]
+
+
+def test_the_count_stops_when_acknowledged_and_stored_ballots_differ(app, make_user, make_cycle, make_project, verify):
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 100_000),))
+    district = cycle.districts[0]
+    project = make_project(cycle, cost=10_000)
+    for _ in range(3):
+        voter = make_user()
+        verify(voter, district)
+        voting.cast_ballot(voter, cycle.id, district.id, [project.id])
+    cycle.phase = Phase.TALLYING
+    lost = db.session.scalars(select(Ballot.id)).first()
+    db.session.execute(delete(Ballot).where(Ballot.id == lost))  # a ballot vanishes behind the app's back
+    db.session.commit()
+    with pytest.raises(ConflictError) as refusal:
+        tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
+    assert "3 voters were told their ballot was saved, 2 ballots are stored and 2 were read" in refusal.value.message
+    assert db.session.scalar(select(func.count()).select_from(TallyRun)) == 0
