@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from pb.database import create_schema
 from pb.domain.errors import DomainError
 from pb.models import Role
-from pb.services import cycles, demo, users
+from pb.services import audit, cycles, demo, users
 
 pb_group = AppGroup("pb", help="Run and administer pb budget cycles.")
 
@@ -64,6 +64,25 @@ def list_cycles() -> None:
     """List every cycle with its id and phase."""
     for cycle in cycles.list_cycles(include_drafts=True):
         click.echo(f"{cycle.id:>4}  {cycle.phase.value:<10} {cycle.name}")
+
+
+@pb_group.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain and name the first broken entry."""
+    check = audit.verify_chain()
+    if not check.is_intact:
+        first, *later = check.problems
+        message = f"The audit log is broken. {first}"
+        if later:
+            shown = later[:20]
+            message += "\nFurther problems after it:" + "".join(f"\n  {problem}" for problem in shown)
+            if len(later) > len(shown):
+                message += f"\n  ... and {len(later) - len(shown)} more."
+        raise click.ClickException(message)
+    if check.entry_count == 0:
+        click.echo("The audit log is empty: there is nothing to check yet.")
+        return
+    click.echo(f"The audit log is intact: {check.entry_count} entries, last hash {check.last_hash}.")
 
 
 def init_app(app: Flask) -> None:

@@ -281,11 +281,17 @@ class ProjectResult(db.Model):
 
 
 class AuditEntry(db.Model):
-    """One line of the append-only audit log: who did what to what, when, with before and after."""
+    """One line of the append-only audit log: who did what to what, when, with before and after.
+
+    The entries form a hash chain: each carries the hash of the one before it (pb.services.audit documents
+    the hashed form), so a changed, removed or inserted entry shows in `flask pb audit-verify`.
+    """
 
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The chain's own numbering, 1, 2, 3, ...: ids are handed out by the database and may skip.
+    sequence: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), index=True)
@@ -293,6 +299,8 @@ class AuditEntry(db.Model):
     subject: Mapped[str] = mapped_column(String(60))
     before: Mapped[str] = mapped_column(Text, default="")
     after: Mapped[str] = mapped_column(Text, default="")
+    previous_hash: Mapped[str] = mapped_column(String(64))  # "0" * 64 for the first entry
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     actor: Mapped[User | None] = relationship()
 

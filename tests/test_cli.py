@@ -1,10 +1,11 @@
 """The `flask pb` commands: thin wrappers that print plain words and fail with a clear message."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, Proposal, User
+from pb.models import AuditEntry, Cycle, Proposal, User
+from pb.services import audit
 
 
 def _counts() -> dict[str, int]:
@@ -95,3 +96,45 @@ def test_list_cycles(runner, make_cycle):
     cycle = make_cycle(Phase.VOTING, name="Springfield 2027")
     result = runner.invoke(args=["pb", "list-cycles"])
     assert f"{cycle.id}" in result.output and "voting" in result.output and "Springfield 2027" in result.output
+
+
+def _three_audit_entries(cycle: Cycle) -> list[AuditEntry]:
+    for action in ("create-cycle", "add-district", "advance-phase"):
+        audit.record(None, action, f"cycle:{cycle.id}", cycle_id=cycle.id, after={"step": action})
+        db.session.commit()
+    return list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.sequence)))
+
+
+def test_audit_verify_reports_an_intact_log(runner, make_cycle):
+    entries = _three_audit_entries(make_cycle())
+    result = runner.invoke(args=["pb", "audit-verify"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"The audit log is intact: 3 entries, last hash {entries[-1].entry_hash}.\n"
+
+
+def test_audit_verify_on_an_empty_log(runner):
+    result = runner.invoke(args=["pb", "audit-verify"])
+    assert result.exit_code == 0 and "The audit log is empty" in result.output
+
+
+def test_audit_verify_names_the_first_altered_entry(runner, make_cycle):
+    entries = _three_audit_entries(make_cycle())
+    db.session.execute(text("UPDATE audit_entries SET after = '{}' WHERE sequence IN (2, 3)"))
+    db.session.commit()
+    result = runner.invoke(args=["pb", "audit-verify"])
+    assert result.exit_code == 1
+    second = entries[1]
+    assert (
+        f"Error: The audit log is broken. Entry 2 (add-district cycle:{second.cycle_id} "
+        f"at {second.at:%Y-%m-%d %H:%M:%S} UTC) was altered: its hash does not match its contents.\n"
+    ) in result.output
+    assert "Further problems after it:\n  Entry 3 (advance-phase" in result.output
+
+
+def test_audit_verify_names_a_deleted_entry(runner, make_cycle):
+    _three_audit_entries(make_cycle())
+    db.session.execute(text("DELETE FROM audit_entries WHERE sequence = 2"))
+    db.session.commit()
+    result = runner.invoke(args=["pb", "audit-verify"])
+    assert result.exit_code == 1
+    assert "Error: The audit log is broken. Entry 2 is missing: sequence jumps from 1 to 3." in result.output

@@ -74,11 +74,10 @@ def test_every_rule_refuses_a_ballot_naming_an_unknown_project(rule):
 
 
 def test_unknown_rule_name_is_refused_and_the_error_is_a_domain_error():
-    with pytest.raises(
-        TallyError, match="greedy, greedy-threshold, greedy-no-skip, mes, mes-add1, mes-add1-comparison, phragmen"
-    ) as raised:
+    with pytest.raises(TallyError, match="Unknown tally rule 'borda'; choose one of greedy, ") as raised:
         run_rule("borda", Instance(0, ()), ApprovalProfile(()))
     assert isinstance(raised.value, DomainError)
+    assert all(name in raised.value.message for name in RULES)
 
 
 @pytest.mark.parametrize(
