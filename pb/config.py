@@ -1,5 +1,7 @@
 """Configuration layering: defaults, then instance/config.py, then PB_* environment variables, then test overrides."""
 
+import hashlib
+import hmac
 import os
 
 from flask import Flask
@@ -32,3 +34,7 @@ def load(app: Flask, test_config: dict | None) -> None:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config.setdefault("BALLOT_KEY", app.config["SECRET_KEY"])
+    # A key of its own, derived so that knowing one hashed register tells nothing about the other keys.
+    app.config.setdefault(
+        "REGISTER_KEY", hmac.new(str(app.config["SECRET_KEY"]).encode(), b"pb register key", hashlib.sha256).hexdigest()
+    )

@@ -1,8 +1,10 @@
 """Flask-WTF forms: field-level validation only; the services own the rules."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -160,3 +162,60 @@ class RoleForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: carries only the CSRF token."""
+
+
+class RegisterFileForm(FlaskForm):
+    """A register file and, optionally, which of its columns holds which detail (empty: guessed from the headers)."""
+
+    file = FileField("Register file (CSV, at most 5 MB)", validators=[
+        FileRequired("Choose a CSV file."),
+        FileAllowed(["csv", "txt", "tsv"], "Upload a CSV file (.csv or .txt), as saved from a spreadsheet."),
+    ])
+    document_column = StringField("Column with the document number", validators=[Optional(), Length(max=200)])
+    birth_date_column = StringField("Column with the date of birth", validators=[Optional(), Length(max=200)])
+    postcode_column = StringField("Column with the postcode", validators=[Optional(), Length(max=200)])
+    district_column = StringField("Column with the district", validators=[Optional(), Length(max=200)])
+
+
+class UploadChoiceForm(FlaskForm):
+    upload_id = IntegerField(validators=[InputRequired("The upload is missing; upload the file again.")])
+
+
+class RegisterDetailsForm(FlaskForm):
+    document = StringField("Document number", validators=[DataRequired("Enter your document number."), Length(max=60)])
+    birth_date = DateField("Date of birth", validators=[InputRequired("Enter your date of birth.")])
+    postcode = StringField("Postcode", validators=[DataRequired("Enter your postcode."), Length(max=20)])
+
+
+class VotingCodeForm(FlaskForm):
+    code = StringField("Voting code", validators=[DataRequired("Enter the code from your letter."), Length(max=40)])
+
+
+class GenerateCodesForm(FlaskForm):
+    district_id = ChoiceField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+    count = IntegerField(
+        "Number of codes", default=10,
+        validators=[InputRequired("Enter a number."), NumberRange(min=1, max=1000, message="Enter 1 to 1000.")],
+    )
+
+
+class VoidCodeForm(FlaskForm):
+    code_id = IntegerField(validators=[InputRequired("Choose a code to void.")])
+
+
+class PaperSheetForm(FlaskForm):
+    """A paper sheet as typed in by an official; the ticked projects are read from the "project" checkboxes."""
+
+    polling_station = StringField(
+        "Polling station", validators=[DataRequired("Enter the polling station's name."), Length(max=60)]
+    )
+    number = IntegerField(
+        "Sheet number",
+        validators=[InputRequired("Enter the sheet number."), NumberRange(min=1, max=1_000_000, message="Enter 1 to 1,000,000.")],
+    )
+    is_spoilt = BooleanField("The sheet is spoilt (unreadable or breaking the rules): record it, but do not count it")
+
+
+class PaperVoterForm(FlaskForm):
+    user_id = IntegerField(validators=[InputRequired()])
+    district_id = ChoiceField("District", coerce=int, validators=[InputRequired("Choose a district.")])

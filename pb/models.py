@@ -309,3 +309,122 @@ class AuditEntry(db.Model):
 @event.listens_for(AuditEntry, "before_delete")
 def _refuse_audit_change(mapper, connection, target) -> None:  # noqa: ARG001
     raise RuntimeError("The audit log is append-only.")
+
+
+class RegisterEntry(db.Model):
+    """One eligible resident in a cycle's register, kept only as a keyed hash of their normalised details."""
+
+    __tablename__ = "register_entries"
+    __table_args__ = (UniqueConstraint("cycle_id", "entry_hash", name="uq_register_entry"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    # The one account this entry verified, ever: set once, never cleared.
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    district: Mapped[District] = relationship()
+
+
+class RegisterUpload(db.Model):
+    """A checked register file waiting for an official's confirmation: hashes, counts and errors, no plain data."""
+
+    __tablename__ = "register_uploads"
+    # Ids are never reused, so a stale preview's confirm button can never confirm a later file.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    headers: Mapped[str] = mapped_column(Text, default="[]")  # JSON list: the file's column headers
+    mapping: Mapped[str] = mapped_column(Text, default="{}")  # JSON: field name -> header used
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of [line number, message]
+    entries: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of [entry hash, district id]
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VotingCode(db.Model):
+    """A one-time code that verifies one account for a district; only its keyed hash and a number are kept."""
+
+    __tablename__ = "voting_codes"
+    __table_args__ = (UniqueConstraint("cycle_id", "number", name="uq_voting_code_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    number: Mapped[int] = mapped_column(Integer)  # printed next to the code: lets an official void a lost letter
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    district: Mapped[District] = relationship()
+
+
+class VerificationAttempt(db.Model):
+    """A failed self-verification (register details or code), counted for the per-account and per-address limits."""
+
+    __tablename__ = "verification_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash: the limit needs no plain address
+    method: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when an official lifts the account's lockout; the address limit still counts the attempt.
+    is_lifted: Mapped[bool] = mapped_column(default=False)
+
+
+class PaperSheet(db.Model):
+    """One paper ballot sheet from a polling station, typed in twice by different officials before it counts.
+
+    It names no voter: the resident who cast it was only marked as a paper voter (a Participation), and the
+    ballot made from it once the entries agree is as anonymous as any other.
+    """
+
+    __tablename__ = "paper_sheets"
+    __table_args__ = (UniqueConstraint("district_id", "polling_station", "number", name="uq_paper_sheet"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    polling_station: Mapped[str] = mapped_column(String(60))
+    number: Mapped[int] = mapped_column(Integer)  # the sheet's number within its polling station's box
+    # "pending" (one entry), "disagreed" (entries differ), "agreed" (counted) or "spoilt" (agreed as not countable)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballots.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    district: Mapped[District] = relationship()
+    ballot: Mapped[Ballot | None] = relationship()
+    entries: Mapped[list[PaperEntry]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="PaperEntry.id"
+    )
+
+
+class PaperEntry(db.Model):
+    """What one official read on a paper sheet; the database refuses a second entry by the same official."""
+
+    __tablename__ = "paper_entries"
+    __table_args__ = (UniqueConstraint("sheet_id", "entered_by_id", name="uq_paper_entry_official"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("paper_sheets.id", ondelete="CASCADE"), index=True)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # JSON list of the chosen project ids, sorted, so two entries agree exactly when the texts are equal.
+    choices: Mapped[str] = mapped_column(Text, default="[]")
+    is_spoilt: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    sheet: Mapped[PaperSheet] = relationship(back_populates="entries")
+    entered_by: Mapped[User] = relationship()

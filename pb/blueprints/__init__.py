@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from pb.blueprints import admin, auth, moderation, proposals, public, results, voting
+    from pb.blueprints import admin, auth, moderation, paper, proposals, public, results, verification, voting
 
-    for module in (public, auth, proposals, moderation, voting, results, admin):
+    for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin):
         app.register_blueprint(module.bp)

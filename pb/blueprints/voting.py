@@ -52,6 +52,10 @@ def ballot(cycle_id: int, district_id: int):
             "error",
         )
         return redirect(back)
+    if voting.has_voted_on_paper(current_user, district.id):
+        flash(f"You have already voted on paper at a polling station in {district.name}; "
+              "you cannot also vote online.", "error")
+        return redirect(back)
     form = ActionForm()
     projects = proposals.projects_on_ballot(cycle.id, district.id)
     stored = voting.current_choices(current_user, cycle.id, district.id)

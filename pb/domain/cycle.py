@@ -50,6 +50,8 @@ ACTION_PHASES: dict[str, frozenset[Phase]] = {
     "moderate": frozenset({Phase.REVIEW}),
     "verify-resident": frozenset({Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING}),
     "vote": frozenset({Phase.VOTING}),
+    # Polling stations close with online voting; their sheets and marked voters are typed in until the count.
+    "enter-paper-ballot": frozenset({Phase.VOTING, Phase.TALLYING}),
     "tally": frozenset({Phase.TALLYING}),
     "see-results": frozenset({Phase.RESULTS, Phase.CLOSED}),
 }
@@ -63,6 +65,9 @@ _ACTION_WORDS = {
     "moderate": "Proposals can only be reviewed during the review phase.",
     "verify-resident": "Residents can be verified from the opening of proposals until voting closes.",
     "vote": "Voting is not open.",
+    "enter-paper-ballot": (
+        "Paper ballots and paper voters can only be entered from the opening of voting until the results are published."
+    ),
     "tally": "The votes can only be counted once voting has closed and before results are published.",
     "see-results": "Results are not published yet.",
 }

@@ -8,8 +8,8 @@ from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, PermissionDenied
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
 from pb.extensions import db
-from pb.models import Ballot, Cycle, District, Participation, ProjectResult, TallyRun, User
-from pb.services import audit, load, use_case
+from pb.models import Ballot, Cycle, District, PaperSheet, Participation, ProjectResult, TallyRun, User
+from pb.services import audit, load, paper, use_case
 from pb.services.proposals import projects_on_ballot
 
 
@@ -27,18 +27,41 @@ def count_district(cycle: Cycle, district: District) -> tuple[Outcome, int]:
 
 
 def _check_ballots_add_up(district: District, read: int) -> None:
-    """Refuse to count if any ballot was acknowledged but not stored, stored but not read, or the reverse."""
+    """Refuse to count if any ballot was acknowledged but not stored, stored but not read, or the reverse.
+
+    Online, each acknowledged voter has exactly one stored ballot. Paper is checked apart: the residents marked at
+    a polling station and the sheets in its box are counted by different people and differ by every spoilt or
+    missing sheet, so marked paper voters are turnout, and each agreed (not spoilt) sheet must have one ballot.
+    """
     acknowledged = db.session.scalar(
-        select(func.count()).select_from(Participation).where(Participation.district_id == district.id)
+        select(func.count()).select_from(Participation)
+        .where(Participation.district_id == district.id, Participation.channel != "paper")
     )
     stored = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.district_id == district.id))
-    if acknowledged == stored == read:
+    agreed_sheets = db.session.scalar(
+        select(func.count()).select_from(PaperSheet)
+        .where(PaperSheet.district_id == district.id, PaperSheet.status == paper.AGREED)
+    )
+    paper_stored = db.session.scalar(
+        select(func.count()).select_from(PaperSheet).join(Ballot, PaperSheet.ballot_id == Ballot.id)
+        .where(PaperSheet.district_id == district.id, PaperSheet.status == paper.AGREED)
+    )
+    online_stored, online_read = stored - paper_stored, read - paper_stored
+    if acknowledged == online_stored == online_read and agreed_sheets == paper_stored:
         return
+    paper_words = (
+        f" Besides these, {agreed_sheets} paper sheets are agreed and {paper_stored} ballots are stored for them."
+        if agreed_sheets or paper_stored else ""
+    )
     raise ConflictError(
         f"The count in {district.name} was stopped because the ballots do not add up: {acknowledged} voters were "
-        f"told their ballot was saved, {stored} ballots are stored and {read} were read for the count. "
-        "Nothing was counted; ask the system administrator to investigate before counting again."
+        f"told their ballot was saved, {online_stored} ballots are stored and {online_read} were read for the "
+        f"count.{paper_words} Nothing was counted; ask the system administrator to investigate before counting again."
     )
+
+
+def _paper_report(sheets: paper.DistrictSheets) -> dict[str, int]:
+    return {"entered": sheets.entered, "agreed": sheets.agreed, "spoilt": sheets.spoilt}
 
 
 def _display_order(outcome: Outcome) -> list[str]:
@@ -57,7 +80,15 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
         raise PermissionDenied("Only officials can run the count.")
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("tally", cycle.phase)
+    unresolved = paper.unresolved_problems(cycle)
+    if unresolved:
+        raise ConflictError(
+            "The votes were not counted: " + " ".join(unresolved)
+            + " Every paper sheet needs two entries that agree (or a correction) before the count.",
+            problems=unresolved,
+        )
     db.session.execute(delete(TallyRun).where(TallyRun.cycle_id == cycle.id))
+    sheets = paper.sheet_counts(cycle)
     runs = []
     for district in cycle.districts:
         outcome, ballot_count = count_district(cycle, district)
@@ -80,7 +111,8 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
         audit.record(
             actor, "run-tally", f"district:{district.id}", cycle_id=cycle.id,
             after={"rule": outcome.rule, "selected": list(outcome.selected), "spent": outcome.spent,
-                   "ballots": ballot_count, "tie_break": outcome.tie_break},
+                   "ballots": ballot_count, "tie_break": outcome.tie_break,
+                   "paper_sheets": _paper_report(sheets[district.id])},
         )
     return runs
 

@@ -63,6 +63,19 @@ def is_verified(user: User, district_id: int) -> bool:
     )
 
 
+def has_voted_on_paper(user: User, district_id: int) -> bool:
+    """Whether an official marked this resident as having voted at a polling station in the district."""
+    return (
+        db.session.scalar(
+            select(Participation.id).where(
+                Participation.user_id == user.id, Participation.district_id == district_id,
+                Participation.channel == "paper",
+            )
+        )
+        is not None
+    )
+
+
 def verified_district_ids(user: User, cycle_id: int) -> set[int]:
     return set(
         db.session.scalars(
@@ -108,6 +121,10 @@ def cast_ballot(actor: User, cycle_id: int, district_id: int, project_ids: list[
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("vote", cycle.phase)
     district = _district_of(cycle, district_id)
+    if has_voted_on_paper(actor, district.id):
+        raise PermissionDenied(
+            f"You have already voted on paper at a polling station in {district.name}; you cannot also vote online."
+        )
     if not is_verified(actor, district.id):
         raise PermissionDenied(
             f"You are not verified to vote in {district.name} yet. A moderator or an official can verify you."
@@ -166,6 +183,21 @@ def turnout(cycle: Cycle) -> dict[int, int]:
     ).all()
     counts = dict(rows)
     return {district.id: counts.get(district.id, 0) for district in cycle.districts}
+
+
+CHANNELS = ("online", "paper")
+
+
+def turnout_by_channel(cycle: Cycle) -> dict[int, dict[str, int]]:
+    """Number of voters per district id and channel ("online", "paper"); paper voters are the residents marked."""
+    rows = db.session.execute(
+        select(Participation.district_id, Participation.channel, func.count())
+        .where(Participation.cycle_id == cycle.id)
+        .group_by(Participation.district_id, Participation.channel)
+    ).all()
+    counts = {(district_id, channel): count for district_id, channel, count in rows}
+    return {district.id: {channel: counts.get((district.id, channel), 0) for channel in CHANNELS}
+            for district in cycle.districts}
 
 
 def verified_counts(cycle: Cycle) -> dict[int, int]:

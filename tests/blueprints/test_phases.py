@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot, Proposal, ProposalStatus, Role, TallyRun, Verification
+from pb.models import Ballot, PaperEntry, Participation, Proposal, ProposalStatus, Role, TallyRun, Verification
 
 P = Phase
 
@@ -74,6 +74,18 @@ def tally(client, w):
     return client.submit(f"/admin/cycles/{w['cycle'].id}/tally")
 
 
+def enter_paper_sheet(client, w):
+    client.login(w["official"])
+    return client.submit(f"/paper/districts/{w['district'].id}/sheets",
+                         {"polling_station": "Library", "number": "1", "project": [str(w["project"].id)]})
+
+
+def record_paper_voter(client, w):
+    client.login(w["official"])
+    return client.submit(f"/paper/cycles/{w['cycle'].id}/voters",
+                         {"user_id": w["resident"].id, "district_id": w["district"].id})
+
+
 def see_results(client, w):
     return client.get(f"/cycles/{w['cycle'].id}/results")
 
@@ -91,6 +103,8 @@ ACTIONS = [
     (verify_resident, {P.PROPOSALS, P.REVIEW, P.VOTING}, lambda w: _count(Verification)),
     (vote, {P.VOTING}, lambda w: _count(Ballot)),
     (tally, {P.TALLYING}, lambda w: _count(TallyRun)),
+    (enter_paper_sheet, {P.VOTING, P.TALLYING}, lambda w: _count(PaperEntry)),
+    (record_paper_voter, {P.VOTING, P.TALLYING}, lambda w: _count(Participation)),
 ]
 
 

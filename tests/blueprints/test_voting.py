@@ -61,3 +61,17 @@ def test_the_ballot_page_has_no_inline_script_and_works_as_a_plain_form(client, 
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
     assert scripts == [""]  # one external script, no inline code
     assert client.get("/static/ballot.js").status_code == 200
+
+
+def test_a_paper_voter_is_told_before_filling_in_the_online_ballot(client, make_user, make_cycle, make_project, verify):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING)
+    district = cycle.districts[0]
+    make_project(cycle)
+    verify(voter, district)
+    db.session.add(Participation(user_id=voter.id, cycle_id=cycle.id, district_id=district.id, channel="paper"))
+    db.session.commit()
+    client.login(voter)
+    response = client.get(f"/cycles/{cycle.id}/vote/{district.id}", follow_redirects=True)
+    assert "You have already voted on paper at a polling station in North" in response.get_data(as_text=True)
+    assert 'name="project"' not in response.get_data(as_text=True)

@@ -1,0 +1,311 @@
+"""Paper ballots from polling stations: marking paper voters, and double entry of sheets until two officials agree.
+
+A sheet is identified by its district, polling station and number. Each official types it in at most once
+(the database refuses a second entry by the same official); a sheet counts once two entries by different
+officials are identical, and is then turned into an anonymous ballot. Until then it is "pending" (one entry)
+or "disagreed" (entries differ). A disagreement is resolved either by one of the two officials correcting
+their own entry, or by a third official entering the sheet: whichever makes two entries equal. An agreed
+sheet is final. Entries are blind: the list of sheets waiting for a second entry shows no choices, so the
+second official reads the paper, not the first official's typing; only disagreements show both entries.
+"""
+
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from pb.domain import ballots as ballot_rules
+from pb.domain import cycle as cycle_rules
+from pb.domain.cycle import Phase
+from pb.domain.errors import BallotError, ConflictError, PermissionDenied, ValidationError
+from pb.extensions import db
+from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
+from pb.services import audit, load, use_case
+from pb.services.proposals import projects_on_ballot
+from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, is_verified, rules_for
+
+PENDING, DISAGREED, AGREED, SPOILT = "pending", "disagreed", "agreed", "spoilt"
+UNRESOLVED = (PENDING, DISAGREED)
+MAX_SHEET_NUMBER = 1_000_000
+
+
+def normalise_station(name: str) -> str:
+    return " ".join((name or "").split())
+
+
+def _sheet_name(station: str, number: int, *, is_first_word: bool = False) -> str:
+    return f"{'Sheet' if is_first_word else 'sheet'} {number} from {station}"
+
+
+def _require_official(actor: User) -> None:
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can enter paper ballots and paper voters.")
+
+
+def _open_district(district_id: int) -> District:
+    district = load(District, district_id, "district")
+    cycle_rules.require_phase("enter-paper-ballot", district.cycle.phase)
+    return district
+
+
+def _checked_sheet_key(polling_station: str, number: int | None) -> tuple[str, int]:
+    station = normalise_station(polling_station)
+    if not station or len(station) > 60:
+        raise ValidationError("Enter the polling station's name (up to 60 characters).")
+    if not isinstance(number, int) or not 1 <= number <= MAX_SHEET_NUMBER:
+        raise ValidationError(f"Enter the sheet number, from 1 to {MAX_SHEET_NUMBER:,}.")
+    return station, number
+
+
+def _checked_choices(district: District, station: str, number: int, project_ids: list[int], is_spoilt: bool) -> str:
+    """The entry's choices as stored text; a spoilt sheet has none, any other must pass the online ballot's rules."""
+    if is_spoilt:
+        return "[]"
+    cycle = district.cycle
+    costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
+    try:
+        choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
+    except BallotError as error:
+        raise BallotError(
+            f"{_sheet_name(station, number, is_first_word=True)} was not saved: " + " ".join(error.problems)
+            + " If the paper itself breaks the rules, record the sheet as spoilt.",
+            problems=error.problems,
+        ) from None
+    return json.dumps(sorted(choices))
+
+
+def _locked_sheet(district: District, station: str, number: int) -> PaperSheet | None:
+    # The row lock makes a concurrent entry for the same sheet wait, so two agreements cannot make two ballots.
+    return db.session.scalar(
+        select(PaperSheet)
+        .where(PaperSheet.district_id == district.id, func.lower(PaperSheet.polling_station) == station.lower(),
+               PaperSheet.number == number)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _refuse_if_final(sheet: PaperSheet) -> None:
+    if sheet.status in (AGREED, SPOILT):
+        raise ConflictError(
+            f"{_sheet_name(sheet.polling_station, sheet.number, is_first_word=True)} in {sheet.district.name} is already "
+            f"agreed{' as spoilt' if sheet.status == SPOILT else ' and counted'}; it cannot be entered or changed again."
+        )
+
+
+def _random_receipt() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+def _settle(sheet: PaperSheet) -> None:
+    """Set the sheet's status from its entries; on agreement, turn it into an anonymous ballot."""
+    versions = Counter((entry.is_spoilt, entry.choices) for entry in sheet.entries)
+    agreed = [version for version, count in versions.items() if count >= 2]
+    if not agreed:
+        sheet.status = PENDING if len(sheet.entries) < 2 else DISAGREED
+        return
+    is_spoilt, choices = agreed[0]
+    if is_spoilt:
+        sheet.status = SPOILT
+        return
+    sheet.status = AGREED
+    # A random token and receipt: nothing derives the ballot from a person, as nobody voted it through an account.
+    sheet.ballot = Ballot(
+        cycle_id=sheet.cycle_id, district_id=sheet.district_id, token=secrets.token_hex(32),
+        receipt=_random_receipt(), version=1,
+        choices=[BallotChoice(project_id=project_id) for project_id in json.loads(choices)],
+    )
+
+
+def _discard_count_during_tallying(district: District) -> bool:
+    """A sheet changing after the count makes that count stale: drop it, so the cycle cannot publish it."""
+    if district.cycle.phase is not Phase.TALLYING:
+        return False
+    return db.session.execute(delete(TallyRun).where(TallyRun.district_id == district.id)).rowcount > 0
+
+
+def _record_entry(actor: User, action: str, sheet: PaperSheet, district: District, before: dict | None,
+                  entry: PaperEntry) -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ConflictError(
+            f"Someone entered {_sheet_name(sheet.polling_station, sheet.number)} at the same moment; "
+            "reload the page and check the list of sheets."
+        ) from None
+    discarded = _discard_count_during_tallying(district)
+    audit.record(
+        actor, action, f"paper-sheet:{sheet.id}", cycle_id=district.cycle_id, before=before,
+        after={"district": district.name, "polling_station": sheet.polling_station, "number": sheet.number,
+               "choices": json.loads(entry.choices), "spoilt": entry.is_spoilt, "status": sheet.status,
+               "ballot": sheet.ballot_id, "count_discarded": discarded},
+    )
+
+
+@use_case
+def enter_sheet(
+    actor: User, district_id: int, polling_station: str, number: int | None, project_ids: list[int],
+    *, is_spoilt: bool = False,
+) -> PaperSheet:
+    """An official types in a paper sheet; it counts once another official's entry is the same."""
+    _require_official(actor)
+    district = _open_district(district_id)
+    station, number = _checked_sheet_key(polling_station, number)
+    choices = _checked_choices(district, station, number, project_ids, is_spoilt)
+    sheet = _locked_sheet(district, station, number)
+    if sheet is None:
+        sheet = PaperSheet(cycle_id=district.cycle_id, district_id=district.id, polling_station=station, number=number)
+        db.session.add(sheet)
+    else:
+        _refuse_if_final(sheet)
+        if any(entry.entered_by_id == actor.id for entry in sheet.entries):
+            raise ConflictError(
+                f"You have already entered {_sheet_name(sheet.polling_station, number)} in {district.name}. "
+                "The second entry must come from a different official; to fix your own entry, correct it instead."
+            )
+    entry = PaperEntry(entered_by_id=actor.id, choices=choices, is_spoilt=is_spoilt)
+    sheet.entries.append(entry)
+    _settle(sheet)
+    _record_entry(actor, "enter-paper-sheet", sheet, district, None, entry)
+    return sheet
+
+
+@use_case
+def correct_entry(
+    actor: User, district_id: int, polling_station: str, number: int | None, project_ids: list[int],
+    *, is_spoilt: bool = False,
+) -> PaperSheet:
+    """An official replaces their own entry of a sheet that is not agreed yet, e.g. to resolve a disagreement."""
+    _require_official(actor)
+    district = _open_district(district_id)
+    station, number = _checked_sheet_key(polling_station, number)
+    choices = _checked_choices(district, station, number, project_ids, is_spoilt)
+    sheet = _locked_sheet(district, station, number)
+    entry = None if sheet is None else next((e for e in sheet.entries if e.entered_by_id == actor.id), None)
+    if entry is None:
+        raise ConflictError(
+            f"You have not entered {_sheet_name(station, number)} in {district.name}, so there is no entry of yours "
+            "to correct; enter the sheet instead."
+        )
+    _refuse_if_final(sheet)
+    before = {"choices": json.loads(entry.choices), "spoilt": entry.is_spoilt, "status": sheet.status}
+    entry.choices, entry.is_spoilt = choices, is_spoilt
+    _settle(sheet)
+    _record_entry(actor, "correct-paper-sheet", sheet, district, before, entry)
+    return sheet
+
+
+@use_case
+def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participation:
+    """An official marks a resident as having voted on paper at a polling station; they can no longer vote online."""
+    _require_official(actor)
+    district = _open_district(district_id)
+    resident = load(User, user_id, "user")
+    voted = db.session.scalar(
+        select(Participation).where(Participation.user_id == resident.id, Participation.district_id == district.id)
+    )
+    if voted is not None and voted.channel == "paper":
+        raise ConflictError(f"{resident.name} is already recorded as having voted on paper in {district.name}.")
+    if voted is not None:
+        raise ConflictError(
+            f"{resident.name} has already voted online in {district.name}; they cannot also vote on paper. "
+            "Nothing was recorded."
+        )
+    if not is_verified(resident, district.id):
+        raise PermissionDenied(
+            f"{resident.name} is not verified to vote in {district.name}; verify them first, after checking their "
+            "documents. Nothing was recorded."
+        )
+    participation = Participation(user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
+                                  channel="paper")
+    db.session.add(participation)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # uq_participation: the resident's online ballot was saved at this very moment.
+        raise ConflictError(f"{resident.name} voted at this very moment; reload the page and check.") from None
+    audit.record(actor, "record-paper-voter", f"user:{resident.id}", cycle_id=district.cycle_id,
+                 after={"district": district.name, "channel": "paper"})
+    return participation
+
+
+@dataclass
+class DistrictSheets:
+    """How far a district's paper sheets have got: what the officials' overview and the count need."""
+
+    entered: int = 0
+    agreed: int = 0
+    spoilt: int = 0
+    pending: int = 0
+    disagreed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _sheets(count: int) -> str:
+    return f"{count} paper sheet" if count == 1 else f"{count} paper sheets"
+
+
+def sheet_counts(cycle: Cycle) -> dict[int, DistrictSheets]:
+    """Per district id: sheets entered, agreed, spoilt, pending and disagreed, with what still blocks the count."""
+    rows = db.session.execute(
+        select(PaperSheet.district_id, PaperSheet.status, func.count())
+        .where(PaperSheet.cycle_id == cycle.id).group_by(PaperSheet.district_id, PaperSheet.status)
+    ).all()
+    found = {(district_id, status): count for district_id, status, count in rows}
+    counts = {}
+    for district in cycle.districts:
+        summary = DistrictSheets(**{status: found.get((district.id, status), 0)
+                                    for status in (AGREED, SPOILT, PENDING, DISAGREED)})
+        summary.entered = summary.agreed + summary.spoilt + summary.pending + summary.disagreed
+        if summary.pending:
+            verb = "still needs" if summary.pending == 1 else "still need"
+            summary.problems.append(f"{_sheets(summary.pending)} in {district.name} {verb} a second entry.")
+        if summary.disagreed:
+            verb = "has" if summary.disagreed == 1 else "have"
+            summary.problems.append(
+                f"{_sheets(summary.disagreed)} in {district.name} {verb} entries that disagree."
+            )
+        counts[district.id] = summary
+    return counts
+
+
+def unresolved_problems(cycle: Cycle) -> list[str]:
+    """Why the count must wait for paper sheets, in plain words (empty: every sheet is agreed or spoilt)."""
+    return [problem for summary in sheet_counts(cycle).values() for problem in summary.problems]
+
+
+def unresolved_sheets(cycle: Cycle) -> list[PaperSheet]:
+    """Sheets that are pending or in disagreement, by district, station and number."""
+    return list(db.session.scalars(
+        select(PaperSheet).where(PaperSheet.cycle_id == cycle.id, PaperSheet.status.in_(UNRESOLVED))
+        .order_by(PaperSheet.district_id, PaperSheet.polling_station, PaperSheet.number)
+    ))
+
+
+def entry_choices(entry: PaperEntry) -> list[int]:
+    return json.loads(entry.choices)
+
+
+def own_entry(sheet: PaperSheet, user: User) -> PaperEntry | None:
+    return next((entry for entry in sheet.entries if entry.entered_by_id == user.id), None)
+
+
+def find_sheet(district: District, polling_station: str, number: int | None) -> PaperSheet | None:
+    station = normalise_station(polling_station)
+    if not station or not isinstance(number, int):
+        return None
+    return db.session.scalar(
+        select(PaperSheet).where(PaperSheet.district_id == district.id, PaperSheet.number == number,
+                                 func.lower(PaperSheet.polling_station) == station.lower())
+    )
+
+
+def channels_voted(user: User, cycle_id: int) -> dict[int, str]:
+    """Per district id where the resident voted in this cycle: "online" or "paper"."""
+    return dict(db.session.execute(
+        select(Participation.district_id, Participation.channel)
+        .where(Participation.user_id == user.id, Participation.cycle_id == cycle_id)
+    ).all())

@@ -1,0 +1,658 @@
+"""Residents verifying themselves: the hashed eligibility register, one-time voting codes and the attempt limits.
+
+Nothing typed by a resident or read from a register file is stored or logged in plain text: a register line is kept
+as HMAC-SHA256(REGISTER_KEY, "register|DOCUMENT|YYYY-MM-DD|POSTCODE") over the normalised details, a voting code as
+HMAC-SHA256(REGISTER_KEY, "code|CODE"), and the address behind a failed attempt as a keyed hash as well.
+"""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pb.domain import cycle as cycle_rules
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
+from pb.extensions import db
+from pb.models import (
+    Cycle,
+    District,
+    RegisterEntry,
+    RegisterUpload,
+    User,
+    Verification,
+    VerificationAttempt,
+    VotingCode,
+    utcnow,
+)
+from pb.services import audit, load, use_case
+
+MAX_REGISTER_BYTES = 5 * 1024 * 1024
+MAX_REGISTER_LINES = 200_000
+MAX_REPORTED_ERRORS = 1000
+ACCOUNT_FAILURE_LIMIT = 5  # failed attempts per account and cycle before an official must lift the lock
+ADDRESS_FAILURE_LIMIT = 20  # failed attempts per address and hour, across accounts
+ADDRESS_WINDOW = timedelta(hours=1)
+MAX_CODES_PER_BATCH = 1000
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read from a letter and type
+CODE_LENGTH = 12
+
+NO_MATCH = "These details do not match the register."
+FIELDS = ("document", "birth_date", "postcode", "district")
+FIELD_LABELS = {
+    "document": "document number", "birth_date": "date of birth", "postcode": "postcode", "district": "district",
+}
+# Header words that identify a column when the official leaves the mapping to us; matched on lowercase letters.
+_HEADER_HINTS = {
+    "document": ("document", "doc", "idnumber", "id", "passport", "ausweis", "dni", "nif", "pesel", "bsn"),
+    "birth_date": ("dateofbirth", "birthdate", "birth", "dob", "born", "geburtsdatum", "geboortedatum"),
+    "postcode": ("postcode", "postalcode", "zip", "zipcode", "plz", "postcode"),
+    "district": ("district", "ward", "area", "neighbourhood", "neighborhood", "bezirk", "wijk"),
+}
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y%m%d")
+
+
+def _key() -> bytes:
+    return str(current_app.config["REGISTER_KEY"]).encode()
+
+
+def _keyed_hash(kind: str, text: str) -> str:
+    return hmac.new(_key(), f"{kind}|{text}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- normalising what people type ---------------------------------------------------------------------------------
+
+
+def normalise_document(text: str) -> str:
+    return re.sub(r"[\s\-\u2010-\u2015]", "", text or "").upper()
+
+
+def normalise_postcode(text: str) -> str:
+    return re.sub(r"\s", "", text or "").upper()
+
+
+def parse_birth_date(text: str) -> date | None:
+    """A date of birth written as 1980-04-30, 30.04.1980, 30/04/1980 or 30-04-1980; None when it is none of these."""
+    value = (text or "").strip()
+    for pattern in _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+        return parsed if date(1900, 1, 1) <= parsed <= date.today() else None
+    return None
+
+
+def register_hash(document: str, birth_date: date, postcode: str) -> str:
+    """The keyed hash under which a register line is stored and a resident's typed details are looked up."""
+    return _keyed_hash("register", f"{normalise_document(document)}|{birth_date.isoformat()}|{normalise_postcode(postcode)}")
+
+
+def _address_hash(address: str | None) -> str:
+    return _keyed_hash("address", address or "unknown")
+
+
+# --- reading a register file -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RegisterCheck:
+    """What a register file holds, before anything is stored: good lines as hashes, and every bad line with why."""
+
+    headers: list[str]
+    mapping: dict[str, str]
+    line_count: int = 0
+    entries: list[tuple[str, int]] = field(default_factory=list)  # (entry hash, district id)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    error_count: int = 0
+    # The first good lines, normalised, shown once in the preview so the official can check the mapping; never stored.
+    sample: list[dict[str, str]] = field(default_factory=list)
+
+    def add_error(self, line: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append((line, message))
+
+
+def decode_register(data: bytes) -> str:
+    """The text of an uploaded file: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252 as Excel writes."""
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx (a zip) or the older .xls
+        raise ValidationError(
+            "This is an Excel workbook, not a CSV file. In Excel choose “Save as” → “CSV UTF-8” and upload that file."
+        )
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16")
+        elif data.startswith(b"\xef\xbb\xbf"):
+            text = data[3:].decode("utf-8")
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not a text file; upload the register as CSV.") from None
+    if "\x00" in text:
+        raise ValidationError("The file is not a text file; upload the register as CSV.")
+    return text.lstrip("\ufeff")
+
+
+def _separator(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {separator: first.count(separator) for separator in (";", ",", "\t")}
+    best = max(counts, key=lambda separator: counts[separator])
+    if counts[best] == 0:
+        raise ValidationError(
+            "The file has only one column. A register needs columns for the document number, date of birth, "
+            "postcode and district, separated by commas or semicolons."
+        )
+    return best
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _resolve_mapping(headers: list[str], chosen: dict[str, str | None]) -> dict[str, int]:
+    """Which column index holds each field: the official's choice, else a guess from the header names."""
+    by_name = {header.strip().lower(): index for index, header in enumerate(headers)}
+    columns: dict[str, int] = {}
+    for name in FIELDS:
+        wanted = (chosen.get(name) or "").strip()
+        if wanted:
+            if wanted.lower() not in by_name:
+                raise ValidationError(
+                    f"The file has no column “{wanted[:60]}” for the {FIELD_LABELS[name]}. "
+                    f"Its columns are: {', '.join(headers)}."
+                )
+            columns[name] = by_name[wanted.lower()]
+            continue
+        free = [index for index in range(len(headers)) if index not in columns.values()]
+        found = [i for i in free if _letters(headers[i]) in _HEADER_HINTS[name]] or [
+            i for i in free if any(len(hint) >= 4 and hint in _letters(headers[i]) for hint in _HEADER_HINTS[name])
+        ]
+        if found:
+            columns[name] = found[0]
+        else:
+            raise ValidationError(
+                f"Choose which column holds the {FIELD_LABELS[name]}. The file's columns are: {', '.join(headers)}."
+            )
+    if len(set(columns.values())) < len(columns):
+        raise ValidationError("Each column can hold only one of the four details; choose a different column for each.")
+    return columns
+
+
+def check_register_file(cycle: Cycle, data: bytes, chosen: dict[str, str | None]) -> RegisterCheck:
+    """Read a register file into hashes and a line-by-line error report; stores nothing."""
+    if not data.strip():
+        raise ValidationError("The file is empty.")
+    if len(data) > MAX_REGISTER_BYTES:
+        raise ValidationError(f"The file is larger than {MAX_REGISTER_BYTES // (1024 * 1024)} MB; split it into parts.")
+    text = decode_register(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
+    try:
+        headers = [header.strip() for header in next(reader)]
+        columns = _resolve_mapping(headers, chosen)
+        districts = {district.name.strip().lower(): district for district in cycle.districts}
+        check = RegisterCheck(headers=headers, mapping={name: headers[index] for name, index in columns.items()})
+        first_line_of: dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            check.line_count += 1
+            if check.line_count > MAX_REGISTER_LINES:
+                raise ValidationError(f"The file has more than {MAX_REGISTER_LINES} lines; split it into parts.")
+            cells = {name: (row[index].strip() if index < len(row) else "") for name, index in columns.items()}
+            problems = [f"the {FIELD_LABELS[name]} is empty" for name in FIELDS if not cells[name]]
+            birth_date = parse_birth_date(cells["birth_date"]) if cells["birth_date"] else None
+            if cells["birth_date"] and birth_date is None:
+                problems.append("the date of birth is not a date (write it as 1980-04-30 or 30.04.1980)")
+            district = districts.get(cells["district"].lower()) if cells["district"] else None
+            if cells["district"] and district is None:
+                problems.append(f"“{cells['district'][:60]}” is not a district of this cycle")
+            if problems:
+                message = "; ".join(problems)
+                check.add_error(line, message[0].upper() + message[1:] + ".")
+                continue
+            entry_hash = register_hash(cells["document"], birth_date, cells["postcode"])
+            if entry_hash in first_line_of:
+                check.add_error(line, f"Duplicate: the same person as on line {first_line_of[entry_hash]}.")
+                continue
+            first_line_of[entry_hash] = line
+            check.entries.append((entry_hash, district.id))
+            if len(check.sample) < 5:
+                check.sample.append({
+                    "line": str(line), "document": normalise_document(cells["document"]),
+                    "birth_date": birth_date.isoformat(), "postcode": normalise_postcode(cells["postcode"]),
+                    "district": district.name,
+                })
+    except csv.Error as error:
+        raise ValidationError(f"The file could not be read as CSV near line {reader.line_num}: {error}.") from None
+    except StopIteration:
+        raise ValidationError("The file is empty.") from None
+    if check.line_count == 0:
+        raise ValidationError("The file has a header line but no residents.")
+    return check
+
+
+# --- the register: officials ---------------------------------------------------------------------------------------
+
+
+def _official_cycle(actor: User, cycle_id: int) -> Cycle:
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can manage the register and voting codes.")
+    cycle = load(Cycle, cycle_id, "cycle")
+    if not (cycle_rules.is_allowed("edit-setup", cycle.phase) or cycle_rules.is_allowed("verify-resident", cycle.phase)):
+        raise PhaseError("The register and voting codes can only be changed until voting closes.")
+    return cycle
+
+
+def _district_of(cycle: Cycle, district_id: int) -> District:
+    district = load(District, district_id, "district")
+    if district.cycle_id != cycle.id:
+        raise NotFound("There is no such district in this cycle.")
+    return district
+
+
+@use_case
+def stage_register(
+    actor: User, cycle_id: int, data: bytes, filename: str, chosen: dict[str, str | None]
+) -> tuple[RegisterUpload, RegisterCheck]:
+    """Check a register file and keep its hashes waiting for confirmation; the register itself is not touched."""
+    cycle = _official_cycle(actor, cycle_id)
+    check = check_register_file(cycle, data, chosen)
+    db.session.execute(delete(RegisterUpload).where(RegisterUpload.cycle_id == cycle.id))
+    upload = RegisterUpload(
+        cycle_id=cycle.id, uploaded_by_id=actor.id, filename=(filename or "")[:200], headers=json.dumps(check.headers),
+        mapping=json.dumps(check.mapping), line_count=check.line_count, errors=json.dumps(check.errors),
+        entries=json.dumps(check.entries),
+    )
+    db.session.add(upload)
+    db.session.flush()
+    audit.record(
+        actor, "check-register-file", f"register-upload:{upload.id}", cycle_id=cycle.id,
+        after={"lines": check.line_count, "good": len(check.entries), "errors": check.error_count},
+    )
+    return upload, check
+
+
+def pending_upload(cycle: Cycle) -> RegisterUpload | None:
+    return db.session.scalar(select(RegisterUpload).where(RegisterUpload.cycle_id == cycle.id))
+
+
+def _upload_of(cycle: Cycle, upload_id: int) -> RegisterUpload:
+    upload = db.session.get(RegisterUpload, upload_id) if isinstance(upload_id, int) and 0 < upload_id < 2**31 else None
+    if upload is None or upload.cycle_id != cycle.id:
+        raise NotFound("This upload is no longer waiting; upload the file again.")
+    return upload
+
+
+@dataclass(frozen=True)
+class RegisterChange:
+    added: int
+    already_there: int
+
+
+@use_case
+def confirm_register(actor: User, cycle_id: int, upload_id: int) -> RegisterChange:
+    """Add a checked file's good lines to the register; lines already in it keep their state (used or not)."""
+    cycle = _official_cycle(actor, cycle_id)
+    upload = _upload_of(cycle, upload_id)
+    known = set(db.session.scalars(select(RegisterEntry.entry_hash).where(RegisterEntry.cycle_id == cycle.id)))
+    district_ids = {district.id for district in cycle.districts}
+    added = Counter()
+    already = 0
+    for entry_hash, district_id in json.loads(upload.entries):
+        if entry_hash in known:
+            already += 1
+            continue
+        if district_id not in district_ids:
+            raise ConflictError("A district of this upload was removed since; upload the file again.")
+        db.session.add(RegisterEntry(cycle_id=cycle.id, district_id=district_id, entry_hash=entry_hash))
+        added[district_id] += 1
+    db.session.delete(upload)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ConflictError("The register was changed at the same moment elsewhere; upload the file again.") from None
+    names = {district.id: district.name for district in cycle.districts}
+    audit.record(
+        actor, "confirm-register", f"register-upload:{upload.id}", cycle_id=cycle.id,
+        after={"added": sum(added.values()), "already_there": already,
+               "per_district": {names[district_id]: count for district_id, count in sorted(added.items())}},
+    )
+    return RegisterChange(added=sum(added.values()), already_there=already)
+
+
+@use_case
+def discard_upload(actor: User, cycle_id: int, upload_id: int) -> None:
+    """Throw away a checked file that is waiting for confirmation."""
+    cycle = _official_cycle(actor, cycle_id)
+    upload = _upload_of(cycle, upload_id)
+    db.session.delete(upload)
+    audit.record(actor, "discard-register-file", f"register-upload:{upload.id}", cycle_id=cycle.id)
+
+
+def register_counts(cycle: Cycle) -> dict[int, tuple[int, int]]:
+    """Per district id: (entries in the register, entries that have verified an account)."""
+    rows = db.session.execute(
+        select(RegisterEntry.district_id, func.count(), func.count(RegisterEntry.used_by_id))
+        .where(RegisterEntry.cycle_id == cycle.id).group_by(RegisterEntry.district_id)
+    ).all()
+    counts = {row[0]: (row[1], row[2]) for row in rows}
+    return {district.id: counts.get(district.id, (0, 0)) for district in cycle.districts}
+
+
+# --- attempts and lockouts -----------------------------------------------------------------------------------------
+
+
+def account_failures(user: User, cycle_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(VerificationAttempt).where(
+            VerificationAttempt.user_id == user.id, VerificationAttempt.cycle_id == cycle_id,
+            VerificationAttempt.is_lifted.is_(False),
+        )
+    )
+
+
+def is_locked(user: User, cycle_id: int) -> bool:
+    return account_failures(user, cycle_id) >= ACCOUNT_FAILURE_LIMIT
+
+
+def _address_failures(address_hash: str) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(VerificationAttempt).where(
+            VerificationAttempt.address_hash == address_hash, VerificationAttempt.at >= utcnow() - ADDRESS_WINDOW,
+        )
+    )
+
+
+LOCKED = (
+    "Too many attempts did not match, so verifying yourself is locked for your account in this cycle. "
+    "An official can lift the lock, or a moderator can verify you in person."
+)
+BUSY_ADDRESS = "Too many attempts came from your network in the last hour. Try again later."
+
+
+def _attempt(
+    actor: User, cycle_id: int, address: str | None, method: str,
+    find: Callable[[Cycle], tuple[District | None, str]],
+) -> tuple[Verification | None, str]:
+    """The shared shape of a self-verification: limits, then `find`, then a verification or a counted failure."""
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("verify-resident", cycle.phase)
+    already = db.session.scalar(
+        select(Verification).where(Verification.user_id == actor.id, Verification.cycle_id == cycle.id).limit(1)
+    )
+    if already is not None:
+        raise ConflictError(f"Your account is already verified for {already.district.name} in this cycle.")
+    if is_locked(actor, cycle.id):
+        raise PermissionDenied(LOCKED)
+    address_hash = _address_hash(address)
+    if _address_failures(address_hash) >= ADDRESS_FAILURE_LIMIT:
+        raise PermissionDenied(BUSY_ADDRESS)
+    district, failure = find(cycle)
+    if district is None:
+        db.session.add(VerificationAttempt(user_id=actor.id, cycle_id=cycle.id, address_hash=address_hash, method=method))
+        db.session.flush()
+        is_now_locked = is_locked(actor, cycle.id)
+        audit.record(
+            actor, "verification-failed", f"user:{actor.id}", cycle_id=cycle.id,
+            after={"method": method, "locked": is_now_locked},
+        )
+        return None, failure
+    verification = Verification(
+        user_id=actor.id, cycle_id=cycle.id, district_id=district.id, verified_by_id=actor.id, method=method,
+    )
+    db.session.add(verification)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Your account was verified at the same moment elsewhere; reload the page.") from None
+    audit.record(
+        actor, "verify-resident", f"user:{actor.id}", cycle_id=cycle.id,
+        after={"district": district.name, "method": method},
+    )
+    return verification, ""
+
+
+@dataclass(frozen=True)
+class RegisterDetails:
+    """What a resident types to find themselves in the register; held in memory only."""
+
+    document: str
+    birth_date: date
+    postcode: str
+
+
+@use_case
+def _try_register(actor: User, cycle_id: int, details: RegisterDetails, address: str | None):
+    def find(cycle: Cycle) -> tuple[District | None, str]:
+        if not normalise_document(details.document) or not normalise_postcode(details.postcode):
+            return None, NO_MATCH
+        entry = db.session.scalar(select(RegisterEntry).where(
+            RegisterEntry.cycle_id == cycle.id,
+            RegisterEntry.entry_hash == register_hash(details.document, details.birth_date, details.postcode),
+        ))
+        if entry is None or entry.used_by_id is not None:
+            return None, NO_MATCH
+        # The update claims the entry only if no one else did in the meantime: one entry, one account, ever.
+        claimed = db.session.execute(
+            update(RegisterEntry).where(RegisterEntry.id == entry.id, RegisterEntry.used_by_id.is_(None))
+            .values(used_by_id=actor.id, used_at=utcnow())
+        ).rowcount
+        if claimed != 1:
+            raise ConflictError("These details were used at the same moment elsewhere; reload the page.")
+        return entry.district, ""
+
+    return _attempt(actor, cycle_id, address, "register", find)
+
+
+def verify_with_register(actor: User, cycle_id: int, details: RegisterDetails, address: str | None) -> Verification:
+    """A resident verifies themself with the register; a failed attempt is stored (and counted) before the refusal."""
+    verification, failure = _try_register(actor, cycle_id, details, address)
+    if verification is None:
+        raise ValidationError(failure)
+    return verification
+
+
+# --- voting codes --------------------------------------------------------------------------------------------------
+
+
+def normalise_code(text: str) -> str:
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())[: CODE_LENGTH + 8]
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def code_hash(code: str) -> str:
+    return _keyed_hash("code", normalise_code(code))
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code as printed once on the sheet: the number to find it again, and the secret itself."""
+
+    number: int
+    code: str
+    district: str
+
+
+@use_case
+def generate_codes(actor: User, cycle_id: int, district_id: int, count: int) -> list[IssuedCode]:
+    """Make `count` one-time codes for a district; only their hashes are kept, so this is the one time they show."""
+    cycle = _official_cycle(actor, cycle_id)
+    district = _district_of(cycle, district_id)
+    if not isinstance(count, int) or not 1 <= count <= MAX_CODES_PER_BATCH:
+        raise ValidationError(f"Generate 1 to {MAX_CODES_PER_BATCH} codes at a time.")
+    last = db.session.scalar(select(func.max(VotingCode.number)).where(VotingCode.cycle_id == cycle.id)) or 0
+    issued = []
+    for number in range(last + 1, last + 1 + count):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        db.session.add(VotingCode(
+            cycle_id=cycle.id, district_id=district.id, number=number, code_hash=code_hash(code), created_by_id=actor.id,
+        ))
+        issued.append(IssuedCode(number=number, code=format_code(code), district=district.name))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ConflictError("Codes were generated at the same moment elsewhere; try again.") from None
+    audit.record(
+        actor, "generate-voting-codes", f"district:{district.id}", cycle_id=cycle.id,
+        after={"district": district.name, "count": count, "numbers": f"{last + 1}-{last + count}"},
+    )
+    return issued
+
+
+def list_codes(cycle: Cycle) -> list[VotingCode]:
+    return list(db.session.scalars(select(VotingCode).where(VotingCode.cycle_id == cycle.id).order_by(VotingCode.number)))
+
+
+@use_case
+def void_code(actor: User, cycle_id: int, code_id: int) -> VotingCode:
+    """Cancel a code that was lost or sent to the wrong household; a used code stays used."""
+    cycle = _official_cycle(actor, cycle_id)
+    code = load(VotingCode, code_id, "voting code")
+    if code.cycle_id != cycle.id:
+        raise NotFound("There is no such voting code in this cycle.")
+    if code.voided_at is not None:
+        raise ConflictError(f"Code number {code.number} is already void.")
+    if code.used_by_id is not None:
+        raise ConflictError(f"Code number {code.number} has already verified an account; voiding it would change nothing.")
+    code.voided_at = utcnow()
+    code.voided_by_id = actor.id
+    audit.record(actor, "void-voting-code", f"voting-code:{code.id}", cycle_id=cycle.id, after={"number": code.number})
+    return code
+
+
+@use_case
+def _try_code(actor: User, cycle_id: int, typed: str, address: str | None):
+    def find(cycle: Cycle) -> tuple[District | None, str]:
+        code = normalise_code(typed)
+        found = db.session.scalar(select(VotingCode).where(VotingCode.code_hash == code_hash(code))) if code else None
+        if found is None or found.cycle_id != cycle.id:
+            return None, "This code is not valid. Check it and try again."
+        if found.voided_at is not None:
+            return None, "This code has been cancelled. Ask the city for a new one."
+        if found.used_by_id is not None:
+            return None, "This code has already been used."
+        claimed = db.session.execute(
+            update(VotingCode).where(
+                VotingCode.id == found.id, VotingCode.used_by_id.is_(None), VotingCode.voided_at.is_(None)
+            ).values(used_by_id=actor.id, used_at=utcnow())
+        ).rowcount
+        if claimed != 1:
+            raise ConflictError("This code was used or cancelled at the same moment; reload the page.")
+        return found.district, ""
+
+    return _attempt(actor, cycle_id, address, "code", find)
+
+
+def verify_with_code(actor: User, cycle_id: int, typed: str, address: str | None) -> Verification:
+    """A resident verifies themself with a one-time code; a failed attempt is stored (and counted) before the refusal."""
+    verification, failure = _try_code(actor, cycle_id, typed, address)
+    if verification is None:
+        raise ValidationError(failure)
+    return verification
+
+
+# --- lockouts and what a resident still needs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lockout:
+    user: User
+    failures: int
+    last_at: datetime
+
+
+def lockouts(cycle: Cycle) -> list[Lockout]:
+    rows = db.session.execute(
+        select(VerificationAttempt.user_id, func.count(), func.max(VerificationAttempt.at))
+        .where(VerificationAttempt.cycle_id == cycle.id, VerificationAttempt.is_lifted.is_(False))
+        .group_by(VerificationAttempt.user_id).having(func.count() >= ACCOUNT_FAILURE_LIMIT)
+        .order_by(func.max(VerificationAttempt.at).desc())
+    ).all()
+    return [Lockout(user=db.session.get(User, user_id), failures=count, last_at=last) for user_id, count, last in rows]
+
+
+@use_case
+def lift_lockout(actor: User, cycle_id: int, user_id: int) -> User:
+    """An official lets a locked-out resident try again (the address limit still applies)."""
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can lift a lockout.")
+    cycle = load(Cycle, cycle_id, "cycle")
+    resident = load(User, user_id, "user")
+    if not is_locked(resident, cycle.id):
+        raise ConflictError(f"{resident.name} is not locked out in this cycle.")
+    db.session.execute(
+        update(VerificationAttempt).where(
+            VerificationAttempt.user_id == resident.id, VerificationAttempt.cycle_id == cycle.id,
+        ).values(is_lifted=True)
+    )
+    audit.record(actor, "lift-verification-lockout", f"user:{resident.id}", cycle_id=cycle.id)
+    return resident
+
+
+METHOD_LABELS = {
+    "in-person": "in person by a moderator or an official",
+    "register": "with the eligibility register",
+    "code": "with a voting code",
+}
+
+
+@dataclass(frozen=True)
+class DistrictStatus:
+    """One district as a resident sees it: how they are verified there, and what still stands before their vote."""
+
+    district: District
+    verified_how: str | None
+    missing: list[str]
+
+
+def resident_status(user: User, cycle: Cycle) -> list[DistrictStatus]:
+    verifications = {
+        v.district_id: v for v in db.session.scalars(
+            select(Verification).where(Verification.user_id == user.id, Verification.cycle_id == cycle.id)
+        )
+    }
+    locked = is_locked(user, cycle.id)
+    can_verify = cycle_rules.is_allowed("verify-resident", cycle.phase)
+    statuses = []
+    for district in cycle.districts:
+        missing = []
+        verification = verifications.get(district.id)
+        if verification is None:
+            if verifications:
+                missing.append("You are verified for another district; an account verifies itself for one district.")
+            elif not can_verify:
+                missing.append("Verification: residents can verify themselves from the opening of proposals "
+                               "until voting closes.")
+            elif locked:
+                missing.append("Verification: your attempts are locked; an official can lift the lock, "
+                               "or a moderator can verify you in person.")
+            else:
+                missing.append("Verification: type your details from the register, enter a voting code, "
+                               "or ask a moderator to verify you in person.")
+        if not cycle_rules.is_allowed("vote", cycle.phase):
+            opens = f" (planned for {cycle.voting_open_on:%-d %B %Y})" if cycle.voting_open_on else ""
+            missing.append(f"Voting is not open{opens}.")
+        statuses.append(DistrictStatus(
+            district=district,
+            verified_how=METHOD_LABELS.get(verification.method, verification.method) if verification else None,
+            missing=missing,
+        ))
+    return statuses
