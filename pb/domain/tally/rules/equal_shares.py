@@ -21,8 +21,10 @@ points ballots), the "completion".
 
 Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact
 arithmetic decides. Add1 does not rerun every share: a run at share ``b`` and a check at ``b + d``
-prove (by monotonicity, see ``same_for_all_budgets_up_to``) that every share in between makes the same
-decisions, so whole ranges are skipped; the step doubles while that works and halves when it does not.
+prove (by monotonicity, see ``same_run_up_to``) that every share in between makes the same
+decisions, so whole ranges are skipped, and the check hands back the run at ``b + d`` itself; the step
+doubles while that works, a failed check is retried at half the step, and shares are run one by one
+only where even ``d = 2`` fails.
 
 Projects nobody voted for are never funded by any rule.
 """
@@ -36,9 +38,10 @@ from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, out
 from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
     Run,
+    dot,
     engine_election,
     run_equal_shares,
-    same_for_all_budgets_up_to,
+    same_run_up_to,
 )
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
@@ -62,9 +65,12 @@ def _first_voter_budget(election: Election) -> Fraction:
 
 
 def _paid_by_supporters_of(
-    engine: EngineElection, run: Run, losing: int, mask: np.ndarray
+    engine: EngineElection, run: Run, paid_float: list[np.ndarray], mask: np.ndarray
 ) -> list[tuple[Fraction, int]]:
-    """Exact amounts the losing project's supporters paid towards each purchase, the two biggest."""
+    """Exact amounts the masked supporters paid towards each purchase, the two biggest.
+
+    paid_float[i]: float estimate of what each supporter of purchase i paid (see _paid_float).
+    """
     money = run.state
     estimates = []
     for index, purchase in enumerate(run.purchases):
@@ -72,10 +78,7 @@ def _paid_by_supporters_of(
         inside = mask[engine.supporters[p]]
         if not inside.any():
             continue
-        u = engine.utility_float[p][inside]
-        poor = purchase.poor[inside]
-        paid = np.where(poor, money.value[purchase.poor_class[inside]], float(purchase.price) * u)
-        estimates.append((float(np.dot(engine.weight_float[p][inside], paid)), index, inside))
+        estimates.append((dot(engine.weight_float[p][inside], paid_float[index][inside]), index, inside))
     if not estimates:
         return []
     estimates.sort(key=lambda item: -item[0])
@@ -93,6 +96,18 @@ def _paid_by_supporters_of(
             exact.append((amount, index))
     exact.sort(key=lambda item: (-item[0], item[1]))
     return exact[:2]
+
+
+def _paid_float(engine: EngineElection, run: Run) -> list[np.ndarray]:
+    """For each purchase, the float estimate of what each of its supporters paid (all they had, or the price)."""
+    return [
+        np.where(
+            purchase.poor,
+            run.state.value[purchase.poor_class],
+            float(purchase.price) * engine.utility_float[purchase.project],
+        )
+        for purchase in run.purchases
+    ]
 
 
 def _equal_shares_results(election: Election, engine: EngineElection, run: Run) -> dict[str, ProjectResult]:
@@ -113,6 +128,7 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             project_id, votes, True, round_number, "equal-shares", explanation + ".", str(purchase.price)
         )
     mask = np.zeros(engine.group_count, dtype=bool)
+    paid_float = None  # computed once, when the first losing project needs it
     for p, project_id in enumerate(engine.ids):
         if project_id in results:
             continue
@@ -123,7 +139,9 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             f"left of their equal shares, {format_money(cost - have)} short of its cost of {format_money(cost)}."
         )
         mask[groups] = True
-        biggest = _paid_by_supporters_of(engine, run, p, mask)
+        if paid_float is None:
+            paid_float = _paid_float(engine, run)
+        biggest = _paid_by_supporters_of(engine, run, paid_float, mask)
         mask[groups] = False
         if biggest:
             labels = [
@@ -162,30 +180,34 @@ def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, 
 
     last_k = None if exhaustive_stop else budget
     k, run = 0, run_at(0)
-    # A check of [k, k + step] costs about one run and saves step - 1 runs when it succeeds, so it starts
-    # at 2, doubles on success, and after a failure waits (longer after each failure in a row).
+    previous = run  # the run at k - 1 (at k == 0 never used: the first share cannot overspend)
+    # A check of [k, k + step] costs about one run and saves step - 1 runs when it succeeds (it also gives
+    # the run at k + step), so it starts at 2 and doubles on success. A failed check (which stops early)
+    # is retried at half the step; when even 2 fails, the outcome is changing share by share, and checks
+    # wait (longer after each such failure in a row).
     step, wait, patience = 2, 0, 1
-    good_k, good_run = None, None  # the last share known to give a feasible outcome, and its run if computed
     while True:
         if run.is_overspent:
-            # k > 0 here: the first share is budget / voters, which can never overspend.
-            return good_run if good_run is not None and good_k == k - 1 else run_at(k - 1)
+            return previous
         if (exhaustive_stop and _is_exhaustive(engine, run, budget)) or (last_k is not None and k >= last_k):
             return run
-        good_k, good_run = k, run
-        following = k + 1
+        previous = run
         if wait > 0:
             wait -= 1
         else:
-            high = k + step if last_k is None else min(k + step, last_k)
-            if high > k + 1 and same_for_all_budgets_up_to(engine, run, first_voter_budget + high):
-                good_k, good_run, following = high, None, high + 1
+            while True:
+                high = k + step if last_k is None else min(k + step, last_k)
+                high_run = same_run_up_to(engine, run, first_voter_budget + high) if high > k + 1 else None
+                if high_run is not None or high <= k + 2:
+                    break
+                step = max(2, min(step, high - k) // 2)
+            if high_run is not None:
+                # Every share up to high makes run's decisions: none overspends, none is exhaustive.
+                k, run = high, high_run
                 step, patience = 2 * step, 1
-            else:
-                step, wait, patience = max(2, step // 2), patience, 2 * patience
-        if last_k is not None and following > last_k:
-            return run_at(last_k)
-        k, run = following, run_at(following)
+                continue
+            step, wait, patience = 2, patience, 2 * patience
+        k, run = k + 1, run_at(k + 1)
 
 
 def mes_add1_run(

@@ -28,6 +28,13 @@ Exactness argument (why no float can change a decision):
 * Who pays all they have (``m < pi * u``) is re-checked against the exact price: groups whose float
   margin is within ``e_m`` plus rounding are compared exactly; any disagreement re-solves the price
   with exact water-filling.
+
+Speed. Each round quotes projects by a lower bound on their key (stale keys only rise; before its first
+quote a project's key is at least ``cost / total utility`` over its scale), stopping once no bound can
+come within reach of the best quote. With approval ballots a quote compares the poorest supporter
+with the price first, which settles most tests for all supporters at once. New money classes and exact
+sums number classes with a table rather than a sort when the table is small. Float dot products are
+cut into pieces small enough that OpenBLAS does not wake its threads for them.
 """
 
 from dataclasses import dataclass, field
@@ -38,6 +45,17 @@ import numpy as np
 
 _UNIT = 2.0**-53
 _EXHAUSTED, _FRESH = 0, 1  # the two classes every run starts with
+# OpenBLAS splits a float dot product over threads from about 10,000 terms; waking them costs far
+# more than the product, so long products are summed in single-threaded pieces.
+_DOT_PIECE = 8192
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Float dot product (any order of summation: the error bounds below allow for it)."""
+    n = len(a)
+    if n <= _DOT_PIECE:
+        return float(np.dot(a, b))
+    return float(sum(np.dot(a[i : i + _DOT_PIECE], b[i : i + _DOT_PIECE]) for i in range(0, n, _DOT_PIECE)))
 
 
 @dataclass
@@ -55,6 +73,7 @@ class EngineElection:
     weight_float: list[np.ndarray]
     weighted_utility: list[np.ndarray]  # float w * u
     total_utility: list[int]  # sum w * u
+    total_utility_float: list[float]
     supporter_count: list[int]  # sum w
     group_count: int
     voter_count: int
@@ -90,6 +109,7 @@ def engine_election(
         weight_float=[w.astype(np.float64) for w in wts],
         weighted_utility=[(w * u).astype(np.float64) for w, u in zip(wts, util)],
         total_utility=[int(np.dot(w, u)) for w, u in zip(wts, util)],
+        total_utility_float=[float(int(np.dot(w, u))) for w, u in zip(wts, util)],
         supporter_count=[int(w.sum()) for w in wts],
         group_count=len(multiplicities),
         voter_count=int(weights.sum()),
@@ -126,10 +146,13 @@ class _Money:
 
     def __init__(self, election: EngineElection, voter_budget: Fraction) -> None:
         rounds = max(1, len(election.ids))
-        # Approval classes pay 0 or 1 unit of utility per round; zeroed memory is allocated lazily.
+        # Approval classes pay 0 or 1 unit of utility per round.
         dtype = np.int64 if election.is_points else np.uint8
         capacity = 2 + min(election.incidences, 4 * election.group_count + 1024)
-        self.history = np.zeros((capacity, rounds), dtype=dtype)
+        # Rows are written whole when a class is created; only the two starting classes need zeros, and
+        # leaving the rest unwritten spares every Add1 run from clearing memory it may never use.
+        self.history = np.empty((capacity, rounds), dtype=dtype)
+        self.history[:2] = 0
         self.value = np.zeros(capacity, dtype=np.float64)
         self.value[_FRESH] = float(voter_budget)
         self.count = 2
@@ -150,8 +173,14 @@ class _Money:
         if not keep.any():
             return Fraction(0)
         classes, weights = classes[keep], weights[keep]
-        unique, inverse = np.unique(classes, return_inverse=True)
-        counts = np.bincount(inverse, weights=weights).astype(np.int64)
+        if len(classes) * 16 < self.count:
+            unique, inverse = np.unique(classes, return_inverse=True)
+            counts = np.bincount(inverse, weights=weights).astype(np.int64)
+        else:
+            # Class numbers are below self.count: counting by number is cheaper than sorting them.
+            by_class = np.bincount(classes, weights=weights)
+            unique = np.flatnonzero(by_class)
+            counts = by_class[unique].astype(np.int64)
         paid = counts @ self.history[unique, : self.rounds].astype(np.int64)
         numerator = self.budget_numerator * int(counts.sum()) - sum(
             n * int(a) for n, a in zip(self.price_numerators, paid.tolist()) if a
@@ -192,9 +221,21 @@ class _Money:
             groups = supporters[payers]
             u = utility[payers]
             old = classes[groups]
-            key = old * (int(u.max()) + 1) + u
-            unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            parents, amounts = old[first], u[first]
+            radix = int(u.max()) + 1
+            key = old * radix + u
+            if len(key) * 16 >= self.count * radix:
+                # Keys are below count * radix: marking them in a table is cheaper than sorting them,
+                # and gives the same numbering as np.unique.
+                is_key = np.zeros(self.count * radix, dtype=bool)
+                is_key[key] = True
+                unique = np.flatnonzero(is_key)
+                renumber = np.empty(self.count * radix, dtype=np.int64)
+                renumber[unique] = np.arange(len(unique))
+                inverse = renumber[key]
+                parents, amounts = unique // radix, unique % radix
+            else:
+                unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+                parents, amounts = old[first], u[first]
             new = self.count + np.arange(len(unique))
             self._grow(self.count + len(unique))
             self.history[new] = self.history[parents]
@@ -208,7 +249,7 @@ class _Money:
         if needed <= len(self.value):
             return
         size = max(needed, 2 * len(self.value))
-        history = np.zeros((size, self.history.shape[1]), dtype=self.history.dtype)
+        history = np.empty((size, self.history.shape[1]), dtype=self.history.dtype)
         history[: self.count] = self.history[: self.count]
         value = np.zeros(size, dtype=np.float64)
         value[: self.count] = self.value[: self.count]
@@ -252,14 +293,20 @@ class _Search:
     def __init__(self, election: EngineElection, voter_budget: Fraction) -> None:
         self.election = election
         self.money = _Money(election, voter_budget)
-        self.remaining = set(range(len(election.ids)))
-        # Stale keys only rise (money only falls): a conservative lower bound orders the scan.
-        self.lower_bound = {p: 0.0 for p in self.remaining}
+        count = len(election.ids)
+        self.is_remaining = np.ones(count, dtype=bool)
+        self.rank = np.asarray(election.rank, dtype=np.int64)
+        # Stale keys only rise (money only falls): a conservative lower bound orders the scan. It starts
+        # at the key with everyone paying the full price: the price is at least cost / total utility.
+        self.lower_bound = np.array(
+            [election.cost[p] / election.total_utility[p] / election.scale[p] * (1 - 8 * _UNIT) for p in range(count)],
+            dtype=np.float64,
+        )
 
     # ---- affordability -------------------------------------------------------------------------
     def is_affordable(self, p: int, money: np.ndarray, classes: np.ndarray) -> bool:
         e = self.election
-        available = float(np.dot(e.weight_float[p], money))
+        available = dot(e.weight_float[p], money)
         slack = e.supporter_count[p] * self.money.error() + (len(money) + 4) * _UNIT * 2 * (available + e.cost[p])
         if available >= e.cost[p] + slack:
             return True
@@ -271,14 +318,17 @@ class _Search:
     def quote(self, p: int) -> _Quote | None:
         """Price p in floats with an error bound; None if its supporters cannot afford it (exactly)."""
         e = self.election
+        if not e.is_points:
+            return self._quote_approval(p)
         classes = self.money.group_class[e.supporters[p]]
         money = self.money.value[classes]
         if not self.is_affordable(p, money, classes):
             return None
         cost, u, w, wu = e.cost[p], e.utility_float[p], e.weight_float[p], e.weighted_utility[p]
+        total = e.total_utility_float[p]
         poor = np.zeros(len(money), dtype=bool)
         poor_money = 0.0
-        rich_utility = float(wu.sum())
+        rich_utility = total
         # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
         # passes, cheaper than sorting; a long chain falls back to one sort.
         for passes in range(8):
@@ -287,7 +337,7 @@ class _Search:
             if not newly.any():
                 break
             poor |= newly
-            poor_money = float(np.dot(w[poor], money[poor]))
+            poor_money = dot(w[poor], money[poor])
             rich_utility = float(wu[~poor].sum())
             if rich_utility <= 0.0:
                 # Rounding put everyone among the poor; only exact arithmetic can price this one.
@@ -301,7 +351,7 @@ class _Search:
         band = 2 * e_m + 8 * _UNIT * (np.abs(money) + price * u)
         clear_rich = margin > band
         s = float(wu[clear_rich].sum())
-        rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * float(wu.sum()))
+        rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * total)
         error = float("inf")
         if s > 0:
             # Supporters whose margin covers twice the first estimate stay rich over the whole error
@@ -316,11 +366,75 @@ class _Search:
         scale = e.scale[p]
         return _Quote(p, price / scale, error / scale + 4 * _UNIT * price / scale, price, poor, money, classes)
 
+    def _quote_approval(self, p: int) -> _Quote | None:
+        """quote() for approval ballots: every utility is 1, so bounds over all supporters are scalars.
+
+        The same bounds as the general case, each tested against the poorest supporter first: one
+        minimum often settles a test for every supporter at once. Weighted sums over a subset are dot
+        products with the subset's mask (sums of integer weights, so exact).
+        """
+        e, money_state = self.election, self.money
+        classes = money_state.group_class[e.supporters[p]]
+        money = money_state.value[classes]
+        cost, w = e.cost[p], e.weight_float[p]
+        e_m = money_state.error()
+        available = dot(w, money)
+        slack = e.supporter_count[p] * e_m + (len(money) + 4) * _UNIT * 2 * (available + cost)
+        if available < cost + slack and (
+            available <= cost - slack or money_state.exact_sum(classes, e.weight[p]) < cost
+        ):
+            return None
+        total = e.total_utility_float[p]
+        poor_money = 0.0
+        price = cost / total
+        poorest = float(money.min())
+        if poorest >= price:
+            poor = np.zeros(len(money), dtype=bool)
+        else:
+            # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
+            # passes, cheaper than sorting; a long chain falls back to one sort.
+            poor = money < price
+            poor_count = int(np.count_nonzero(poor))
+            paying = w * money
+            for passes in range(9):
+                poor_money = dot(paying, poor)
+                rich_utility = total - dot(w, poor)
+                if rich_utility <= 0.0:
+                    # Rounding put everyone among the poor; only exact arithmetic can price this one.
+                    return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
+                price = (cost - poor_money) / rich_utility
+                poor |= money < price
+                count = int(np.count_nonzero(poor))
+                if count == poor_count:
+                    break
+                poor_count = count
+            else:
+                wu = e.weighted_utility[p]
+                price, poor, poor_money = _sorted_price(cost, money, e.utility_float[p], w, wu)
+                if price is None:
+                    return _Quote(p, 0.0, float("inf"), 0.0, np.ones(len(money), dtype=bool), money, classes)
+        rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * total)
+        # Float money is at most the voter budget plus its error, so one band serves every supporter.
+        clear_above = price + (2 * e_m + 8 * _UNIT * (money_state.budget_float + e_m + price))
+        s = total if poorest > clear_above else dot(w, money > clear_above)
+        error = float("inf")
+        if s > 0:
+            # Supporters whose margin covers twice the first estimate stay rich over the whole error
+            # interval; if their utility alone still gives an error within that, the bound holds.
+            first = (e.supporter_count[p] * e_m + rho) / s * 1.01
+            steady_from = price + (2 * e_m + 2 * first)
+            s_steady = total if poorest >= steady_from else dot(w, money >= steady_from)
+            if s_steady > 0:
+                delta = (e.supporter_count[p] * e_m + rho) / s_steady * 1.01
+                if delta <= 2 * first:
+                    error = delta + 4 * _UNIT * price
+        scale = e.scale[p]
+        return _Quote(p, price / scale, error / scale + 4 * _UNIT * price / scale, price, poor, money, classes)
+
     # ---- exact pricing -------------------------------------------------------------------------
     def exact_price(self, quote: _Quote) -> tuple[Fraction, np.ndarray, np.ndarray]:
         """The exact price, who pays all they have (poor) and which payers end with exactly 0."""
-        e, p = self.election, quote.project
-        cost, u_int, w = e.cost[p], e.utility[p], e.weight[p]
+        p = quote.project
         poor = quote.poor.copy()
         for _ in range(3):
             price = self._price_for(p, poor, quote.classes)
@@ -344,12 +458,20 @@ class _Search:
         e = self.election
         if price is None or price < 0:
             return False, poor, poor
-        u = e.utility_float[p]
         price_float = float(price)
-        margin = quote.money - price_float * u
-        tolerance = 2 * self.money.error() + 8 * _UNIT * (np.abs(quote.money) + price_float * u)
-        unclear = np.abs(margin) <= tolerance
-        is_poor = margin < 0
+        if e.is_points:
+            u = e.utility_float[p]
+            margin = quote.money - price_float * u
+            tolerance = 2 * self.money.error() + 8 * _UNIT * (np.abs(quote.money) + price_float * u)
+            unclear = np.abs(margin) <= tolerance
+            is_poor = margin < 0
+        else:
+            # Every utility is 1 and float money is at most the voter budget plus its error: one band.
+            e_m = self.money.error()
+            tolerance = 2 * e_m + 8 * _UNIT * (self.money.budget_float + e_m + price_float)
+            money = quote.money
+            unclear = (money >= price_float - tolerance) & (money <= price_float + tolerance)
+            is_poor = money < price_float
         zero = np.zeros(len(poor), dtype=bool)
         if unclear.any():
             where = np.nonzero(unclear)[0]
@@ -400,14 +522,16 @@ class _Search:
         """
         quotes: list[_Quote] = []
         best_upper = bound
-        for p in sorted(self.remaining, key=lambda q: (self.lower_bound[q], self.election.rank[q])):
-            if self.lower_bound[p] > best_upper:
+        remaining = np.flatnonzero(self.is_remaining)
+        order = remaining[np.lexsort((self.rank[remaining], self.lower_bound[remaining]))]
+        for p, lower in zip(order.tolist(), self.lower_bound[order].tolist()):
+            if lower > best_upper:
                 break
             quote = self.quote(p)
             if quote is None:
-                self.remaining.discard(p)
+                self.is_remaining[p] = False
                 continue
-            self.lower_bound[p] = max(self.lower_bound[p], quote.key - quote.error)
+            self.lower_bound[p] = max(lower, quote.key - quote.error)
             quotes.append(quote)
             if not is_fixed_bound:
                 best_upper = min(best_upper, quote.key + quote.error)
@@ -421,7 +545,7 @@ class _Search:
             return quotes[0], self.exact_price(quotes[0])
         rank = self.election.rank
         keyed = [(*self.exact_key(q), q) for q in quotes]
-        key, priced, quote = min(keyed, key=lambda item: (item[0], rank[item[2].project]))
+        _, priced, quote = min(keyed, key=lambda item: (item[0], rank[item[2].project]))
         return quote, priced
 
     def buy(self, quote: _Quote, priced: tuple[Fraction, np.ndarray, np.ndarray]) -> Purchase:
@@ -430,7 +554,7 @@ class _Search:
         payers = ~poor & ~zero
         purchase = Purchase(p, price, poor, quote.classes.copy())
         self.money.pay(e.supporters[p], e.utility[p], payers, poor | zero, price)
-        self.remaining.discard(p)
+        self.is_remaining[p] = False
         return purchase
 
 
@@ -450,17 +574,21 @@ def run_equal_shares(election: EngineElection, voter_budget: Fraction, spend_lim
     return Run(voter_budget, purchases, spent, False, search.money.group_class, search.money)
 
 
-def same_for_all_budgets_up_to(election: EngineElection, low: Run, voter_budget: Fraction) -> bool:
-    """True when every voter budget from low's up to voter_budget makes exactly low's decisions.
+def same_run_up_to(election: EngineElection, low: Run, voter_budget: Fraction) -> Run | None:
+    """The run at voter_budget when every voter budget from low's up to it makes exactly low's decisions;
+    None when that cannot be shown.
 
     Paying for a fixed project is monotone: with more money before a round, every group has at least as
     much after it, and every price is at most as high. So a run at any budget in between, making the
     same decisions, has money between low's and this run's; if at every round low's winner at LOW money
     still beats (key, then tie-break) every other project at HIGH money, every budget in between picks
-    it too, and if nothing is affordable at the end with high money, nothing is in between either.
+    it too, and if nothing is affordable at the end with high money, nothing is in between either. The
+    run at voter_budget itself picks it as well (its own key for the winner is at most low's), so the
+    state built while checking, each purchase priced exactly at voter_budget, is that run's.
     """
     search = _Search(election, voter_budget)
     rank = election.rank
+    purchases = []
     for purchase in low.purchases:
         winner = purchase.project
         bar = purchase.price / election.scale[winner]
@@ -472,9 +600,11 @@ def same_for_all_budgets_up_to(election: EngineElection, low: Run, voter_budget:
                 continue
             key, _ = search.exact_key(quote)
             if key < bar or (key == bar and rank[quote.project] < rank[winner]):
-                return False
+                return None
         quote = search.quote(winner)
         if quote is None:  # cannot happen (more money than low, which afforded it); refuse rather than assume
-            return False
-        search.buy(quote, search.exact_price(quote))
-    return not search.candidates(float("inf"))
+            return None
+        purchases.append(search.buy(quote, search.exact_price(quote)))
+    if search.candidates(float("inf")):
+        return None
+    return Run(voter_budget, purchases, low.spent, False, search.money.group_class, search.money)
