@@ -231,6 +231,10 @@ class Ballot(db.Model):
     )
     district: Mapped[District] = relationship()
 
+    # Every change is "UPDATE ... WHERE version = the version read", so of two changes made at once from the same
+    # version only one can land; the service raises the version itself because the receipt is derived from it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class BallotChoice(db.Model):
     __tablename__ = "ballot_choices"

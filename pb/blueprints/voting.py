@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from pb.blueprints.guards import refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
-from pb.domain.errors import BallotError, DomainError
+from pb.domain.errors import BallotError, ConflictError, DomainError
 from pb.forms import ActionForm
 from pb.services import cycles, proposals, voting
 
@@ -18,6 +18,15 @@ def _chosen_ids(values: list[str]) -> list[int]:
     if any(not value.isdigit() or len(value) > 12 for value in values):
         raise BallotError("Some choices are not projects on this ballot; reload the page and choose again.")
     return [int(value) for value in values]
+
+
+def _version_seen(value: str | None) -> int | None:
+    """The ballot version the page showed (None when the form did not say, e.g. an older page still open)."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise BallotError("The ballot form was damaged; reload the page and vote again.")
+    return int(value)
 
 
 @bp.get("/cycles/<int:cycle_id>/vote")
@@ -66,7 +75,16 @@ def ballot(cycle_id: int, district_id: int):
         try:
             if not form.validate_on_submit():
                 raise BallotError("The form expired; reload the page and vote again.")
-            voting.cast_ballot(current_user, cycle.id, district.id, _chosen_ids(submitted))
+            voting.cast_ballot(
+                current_user, cycle.id, district.id, _chosen_ids(submitted),
+                expected_version=_version_seen(request.form.get("version")),
+            )
+        except ConflictError as error:
+            # Someone (the same voter in another tab) stored a ballot first: show that one, not this submission.
+            flash(error.message, "error")
+            stored = voting.current_choices(current_user, cycle.id, district.id)
+            chosen = stored or set()
+            status = 409
         except DomainError as error:
             flash(error.message, "error")
             chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
@@ -84,4 +102,5 @@ def ballot(cycle_id: int, district_id: int):
         "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,
         has_voted=stored is not None, total=total, form=form, rules=voting.rules_for(cycle, district),
         receipt=voting.format_receipt(receipt) if receipt else None,
+        version=voting.stored_version(current_user, cycle.id, district.id),
     ), status

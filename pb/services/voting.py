@@ -6,6 +6,7 @@ import hmac
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
@@ -115,9 +116,22 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     return verification
 
 
+CHANGED_MEANWHILE = (
+    "Your ballot was already changed in another window or at the same moment, so this submission was not saved. "
+    "Reload the page to see the ballot that is stored, then change it again if you wish."
+)
+
+
 @use_case
-def cast_ballot(actor: User, cycle_id: int, district_id: int, project_ids: list[int]) -> Ballot:
-    """Store the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing."""
+def cast_ballot(
+    actor: User, cycle_id: int, district_id: int, project_ids: list[int], *, expected_version: int | None = None
+) -> Ballot:
+    """Store the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
+
+    expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the
+    stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
+    page that did not show it.
+    """
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("vote", cycle.phase)
     district = _district_of(cycle, district_id)
@@ -133,19 +147,31 @@ def cast_ballot(actor: User, cycle_id: int, district_id: int, project_ids: list[
     choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
     token = ballot_token(actor.id, cycle.id, district.id)
     ballot = db.session.scalar(select(Ballot).where(Ballot.token == token))
-    if ballot is None:
-        ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token, version=1)
-        db.session.add(ballot)
-        db.session.add(Participation(user_id=actor.id, cycle_id=cycle.id, district_id=district.id))
-    else:
-        ballot.version += 1
-    ballot.receipt = _receipt_for(token, ballot.version)  # the old receipt stops matching any ballot
-    ballot.choices = [BallotChoice(project_id=project_id) for project_id in sorted(choices)]
+    if expected_version is not None and expected_version != (ballot.version if ballot else 0):
+        raise ConflictError(CHANGED_MEANWHILE)
     try:
+        if ballot is None:
+            ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token, version=1)
+            db.session.add(ballot)
+            db.session.add(Participation(user_id=actor.id, cycle_id=cycle.id, district_id=district.id))
+        else:
+            ballot.version += 1
+        ballot.receipt = _receipt_for(token, ballot.version)  # the old receipt stops matching any ballot
+        ballot.choices = [BallotChoice(project_id=project_id) for project_id in sorted(choices)]
         db.session.flush()
-    except IntegrityError:
-        raise ConflictError("Your ballot was changed at the same moment elsewhere; reload the page and check it.") from None
+    except (IntegrityError, StaleDataError):
+        # Another submission for the same voter stored its ballot first (same token, same participation, or a
+        # version that moved on while this one was checked): it stands, and this one changes nothing.
+        raise ConflictError(CHANGED_MEANWHILE) from None
     return ballot
+
+
+def stored_version(user: User, cycle_id: int, district_id: int) -> int:
+    """The version of the voter's stored ballot in a district, 0 before they vote; the ballot form sends it back."""
+    version = db.session.scalar(
+        select(Ballot.version).where(Ballot.token == ballot_token(user.id, cycle_id, district_id))
+    )
+    return version or 0
 
 
 def current_choices(user: User, cycle_id: int, district_id: int) -> set[int] | None:

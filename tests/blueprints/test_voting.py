@@ -35,6 +35,33 @@ def test_cast_then_change_a_ballot(client, make_user, make_cycle, make_project, 
     assert len(db.session.scalars(select(Participation)).all()) == 1
 
 
+def test_a_ballot_sent_from_a_page_that_is_out_of_date_gets_409_and_the_stored_ballot_stays(
+    client, make_user, make_cycle, make_project, verify
+):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 50_000),))
+    district = cycle.districts[0]
+    swings, trees = make_project(cycle, cost=20_000, title="Swings"), make_project(cycle, cost=25_000, title="Trees")
+    verify(voter, district)
+    client.login(voter)
+    url = f"/cycles/{cycle.id}/vote/{district.id}"
+    assert 'name="version" value="0"' in client.get(url).get_data(as_text=True)  # two tabs open on an empty ballot
+    assert client.submit(url, {"project": [str(swings.id)], "version": "0"}).status_code == 302
+    response = client.submit(url, {"project": [str(trees.id)], "version": "0"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "already changed in another window" in page and "Reload the page" in page
+    assert re.search(rf'value="{swings.id}"[^>]*checked', page)
+    assert not re.search(rf'value="{trees.id}"[^>]*checked', page)
+    assert 'name="version" value="1"' in page  # the reloaded form may now change the stored ballot
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert ([c.project_id for c in ballot.choices], ballot.version) == ([swings.id], 1)
+    assert client.submit(url, {"project": [str(trees.id)], "version": "1"}).status_code == 302
+    assert client.submit(url, {"project": [str(trees.id)], "version": "x1"}).status_code == 400
+    ballot = db.session.scalars(select(Ballot)).one()
+    assert ([c.project_id for c in ballot.choices], ballot.version) == ([trees.id], 2)
+
+
 def test_the_ballot_needs_verification_for_that_district(client, make_user, make_cycle, make_project, verify):
     voter = make_user()
     cycle = make_cycle(Phase.VOTING)

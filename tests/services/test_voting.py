@@ -2,6 +2,7 @@
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain.cycle import Phase
 from pb.domain.errors import BallotError, ConflictError, NotFound, PermissionDenied, PhaseError
@@ -98,6 +99,34 @@ def test_voting_again_replaces_the_ballot_and_keeps_one_participation(cycle, pro
     assert (version, choices) == (2, sorted(projects[i].id for i in second))
     assert (_count(Participation), _count(BallotChoice)) == (1, len(second))
     assert voting.current_choices(voter, cycle.id, north.id) == {projects[i].id for i in second}
+
+
+def test_a_ballot_from_a_page_showing_an_older_version_is_refused_and_changes_nothing(cycle, projects, voter, snapshot):
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id], expected_version=0)
+    assert voting.stored_version(voter, cycle.id, north.id) == 1
+    before = snapshot()
+    for stale in (0, 2):  # a page opened before the first vote, and a version that never existed
+        with pytest.raises(ConflictError, match="already changed .* Reload the page"):
+            voting.cast_ballot(voter, cycle.id, north.id, [projects[1].id], expected_version=stale)
+        assert snapshot() == before
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[1].id], expected_version=1)
+    assert [(version, choices) for _, version, choices in _ballots()] == [(2, [projects[1].id])]
+
+
+def test_a_change_based_on_a_ballot_that_moved_on_meanwhile_is_not_stored(app, cycle, projects, voter):
+    # The version column guards the UPDATE itself: a change computed from version 1 cannot overwrite version 2.
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id])
+    ballot = db.session.scalar(select(Ballot))
+    with db.engine.begin() as other:  # another request changes the ballot after this one has read it
+        other.execute(Ballot.__table__.update().values(version=2))
+    with pytest.raises(StaleDataError):
+        ballot.version += 1
+        ballot.choices = [BallotChoice(project_id=projects[1].id)]
+        db.session.flush()
+    db.session.rollback()
+    assert [(version, choices) for _, version, choices in _ballots()] == [(2, [projects[0].id])]
 
 
 @pytest.mark.parametrize(
