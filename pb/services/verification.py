@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
@@ -385,6 +385,20 @@ LOCKED = (
 BUSY_ADDRESS = "Too many attempts came from your network in the last hour. Try again later."
 
 
+def _one_attempt_at_a_time(actor: User, address_hash: str) -> None:
+    """Make simultaneous attempts by one account, or from one address, wait for each other.
+
+    Each attempt reads before it writes: "not verified for any district yet", "fewer than 5 failures". Two attempts
+    at once (two tabs verifying for two districts, a script firing wrong guesses in parallel) would both pass those
+    checks. On PostgreSQL the account's row lock and a lock on the address's hash serialise them; on SQLite the use
+    case already holds the database's single write lock.
+    """
+    if db.session.connection().dialect.name != "postgresql":
+        return
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"pb-verify|{address_hash}"})
+
+
 def _attempt(
     actor: User, cycle_id: int, address: str | None, method: str,
     find: Callable[[Cycle], tuple[District | None, str]],
@@ -392,6 +406,8 @@ def _attempt(
     """The shared shape of a self-verification: limits, then `find`, then a verification or a counted failure."""
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("verify-resident", cycle.phase)
+    address_hash = _address_hash(address)
+    _one_attempt_at_a_time(actor, address_hash)
     already = db.session.scalar(
         select(Verification).where(Verification.user_id == actor.id, Verification.cycle_id == cycle.id).limit(1)
     )
@@ -399,7 +415,6 @@ def _attempt(
         raise ConflictError(f"Your account is already verified for {already.district.name} in this cycle.")
     if is_locked(actor, cycle.id):
         raise PermissionDenied(LOCKED)
-    address_hash = _address_hash(address)
     if _address_failures(address_hash) >= ADDRESS_FAILURE_LIMIT:
         raise PermissionDenied(BUSY_ADDRESS)
     district, failure = find(cycle)

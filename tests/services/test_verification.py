@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
@@ -361,6 +361,72 @@ def test_generated_codes_are_stored_only_as_hashes_and_verify_one_account_once(w
     with pytest.raises(ValidationError, match="already been used"):
         verification.verify_with_code(make_user(), cycle.id, issued[0].code, HOME)
     assert verification.generate_codes(official, cycle.id, south.id, 1)[0].number == 4
+
+
+def test_one_account_verifying_for_two_districts_at_once_gets_exactly_one(app, engine_name, world, make_user):
+    if engine_name == "sqlite":
+        pytest.skip("SQLite has one writer at a time; the account lock under test is PostgreSQL's")
+    import threading
+
+    official, cycle = world
+    north, south = cycle.districts
+    rounds, outcomes = 8, []
+
+    def verify_with(resident, code, barrier):
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(verification.verify_with_code(resident, cycle.id, code, HOME).district_id)
+            except ConflictError as refusal:
+                outcomes.append(refusal.message)
+            finally:
+                db.session.remove()
+
+    for _ in range(rounds):
+        resident = make_user()
+        codes = [verification.generate_codes(official, cycle.id, district.id, 1)[0].code for district in (north, south)]
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=verify_with, args=(resident, code, barrier)) for code in codes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stored = db.session.scalars(select(Verification.district_id).where(Verification.user_id == resident.id)).all()
+        assert len(stored) == 1
+    assert sum(isinstance(outcome, int) for outcome in outcomes) == rounds
+    assert all("already verified for" in outcome for outcome in outcomes if isinstance(outcome, str))
+    # The losing attempt changed nothing: its code is still unused and can verify someone else.
+    assert db.session.scalar(select(func.count()).select_from(VotingCode).where(VotingCode.used_by_id.is_(None))) == rounds
+
+
+def test_simultaneous_wrong_codes_cannot_exceed_the_account_limit(app, engine_name, world, make_user):
+    if engine_name == "sqlite":
+        pytest.skip("SQLite has one writer at a time; the account lock under test is PostgreSQL's")
+    import threading
+
+    _, cycle = world
+    resident, attempts = make_user(), verification.ACCOUNT_FAILURE_LIMIT * 2
+    barrier, outcomes = threading.Barrier(attempts), []
+
+    def guess(number):
+        with app.app_context():
+            barrier.wait()
+            try:
+                verification.verify_with_code(resident, cycle.id, f"WRONG-CODE-{number:04d}", f"198.51.100.{number}")
+            except (ValidationError, PermissionDenied) as refusal:
+                outcomes.append(type(refusal).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counted = db.session.scalar(select(func.count()).select_from(VerificationAttempt)
+                                .where(VerificationAttempt.user_id == resident.id))
+    assert counted == verification.ACCOUNT_FAILURE_LIMIT
+    assert sorted(outcomes) == ["PermissionDenied"] * (attempts - counted) + ["ValidationError"] * counted
 
 
 def test_a_voided_code_is_refused_and_counted(world, make_user, audit_log):
