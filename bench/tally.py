@@ -21,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pb.domain.tally import LEXICOGRAPHIC, RULES, ApprovalProfile, Instance, Project  # noqa: E402
-from pb.domain.tally.pabulib import read_file  # noqa: E402
+from pb.domain.tally import LEXICOGRAPHIC, RULES, ApprovalProfile, Instance, Project
+from pb.domain.tally.pabulib import read_file
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "pabulib"
 QUICK_FILES = ("Netherlands_Assen_2024", "Poland_Swiecie_2023", "Switzerland_Zurich")
@@ -30,37 +30,44 @@ SYNTHETIC = {"synthetic-100k": 100_000, "synthetic-1M": 1_000_000}
 
 
 # ---------------------------------------------------------------------------------------------- synthetic
-def synthetic_ballots(voters: int, seed: int = 2024, projects: int = 100) -> tuple[int, np.ndarray, np.ndarray]:
+def synthetic_ballots(
+    voters: int, seed: int = 2024, projects: int = 100
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """A city-wide election: 100 projects with skewed popularity, about 5 approvals per voter.
 
-    Returns the budget, the costs, and the distinct ballots as a (groups x projects) boolean matrix
-    with their multiplicities appended as the last column.
+    Returns the budget, the costs, the distinct ballots as a (groups x projects) boolean matrix, and how
+    many voters cast each. Ballots are built packed eight projects to a byte (no voters x projects matrix),
+    so that generating a million voters does not dominate the peak memory the benchmark reports.
     """
     rng = np.random.default_rng(seed)
     costs = rng.integers(20, 400, size=projects) * 1_000
     popularity = rng.pareto(1.5, size=projects) + 0.2
     popularity /= popularity.sum()
     sizes = np.clip(rng.poisson(5, size=voters), 1, 12)
-    chosen = np.zeros((voters, projects), dtype=bool)
+    packed = np.zeros((voters, (projects + 7) // 8), dtype=np.uint8)
     # Draw with replacement and keep the distinct picks: cheap, and still about five approvals each.
     for slot in range(12):
-        active = sizes > slot
-        picks = rng.choice(projects, size=int(active.sum()), p=popularity)
-        chosen[np.nonzero(active)[0], picks] = True
-    packed = np.packbits(chosen, axis=1)
+        active = np.nonzero(sizes > slot)[0]
+        picks = rng.choice(projects, size=len(active), p=popularity)
+        # Each voter appears once per slot, so the in-place OR sees no repeated index.
+        packed[active, picks >> 3] |= (128 >> (picks & 7)).astype(np.uint8)
     unique, counts = np.unique(packed, axis=0, return_counts=True)
+    del packed
     ballots = np.unpackbits(unique, axis=1)[:, :projects].astype(bool)
     budget = int(costs.sum() * 0.3)
-    return budget, costs, np.column_stack([ballots, counts])
+    return budget, costs, ballots, counts
 
 
 def synthetic_election(voters: int) -> tuple[Instance, ApprovalProfile]:
-    budget, costs, table = synthetic_ballots(voters)
+    budget, costs, ballots, counts = synthetic_ballots(voters)
     ids = [f"p{index:03d}" for index in range(len(costs))]
     instance = Instance(budget, tuple(Project(pid, int(cost)) for pid, cost in zip(ids, costs)))
-    groups = tuple(
-        (frozenset(ids[j] for j in np.nonzero(row[:-1])[0]), int(row[-1])) for row in table
-    )
+    rows, columns = np.nonzero(ballots)
+    del ballots
+    ends = np.searchsorted(rows, np.arange(1, len(counts) + 1)).tolist()
+    named = [ids[j] for j in columns.tolist()]
+    starts = [0] + ends[:-1]
+    groups = tuple((frozenset(named[start:end]), count) for start, end, count in zip(starts, ends, counts.tolist()))
     return instance, ApprovalProfile(groups)
 
 
@@ -71,13 +78,13 @@ def _pabutools_election(source: str):
     from pabutools.election import Project as PProject
 
     if source in SYNTHETIC:
-        budget, costs, table = synthetic_ballots(SYNTHETIC[source])
+        budget, costs, ballots, counts = synthetic_ballots(SYNTHETIC[source])
         projects = [PProject(f"p{index:03d}", int(cost)) for index, cost in enumerate(costs)]
         instance = PInstance(projects, budget_limit=budget)
         profile = ApprovalMultiProfile(instance=instance)
-        for row in table:
+        for row, count in zip(ballots, counts.tolist()):
             # A multi-profile is a Counter of frozen ballots: the multiplicity is the count.
-            profile[ApprovalBallot([projects[j] for j in np.nonzero(row[:-1])[0]]).frozen()] = int(row[-1])
+            profile[ApprovalBallot([projects[j] for j in np.nonzero(row)[0]]).frozen()] = count
         return instance, profile, "approval"
     instance, profile = parse_pabulib(source)
     return instance, profile, instance.meta.get("vote_type", "approval")
@@ -116,7 +123,7 @@ def _pabutools_child(source: str, rule: str, connection) -> None:
         start = time.perf_counter()
         allocation = call(instance, profile)
         connection.send((time.perf_counter() - start, sorted(project.name for project in allocation)))
-    except Exception as error:  # reported in the table, never fatal for the benchmark
+    except Exception as error:  # noqa: BLE001 - reported in the table, never fatal for the benchmark
         connection.send(("error", repr(error)))
 
 

@@ -10,9 +10,9 @@ import pytest
 
 pabutools = pytest.importorskip("pabutools")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from pabutools.election import (  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pabutools.election import (
     Additive_Cardinal_Sat,
     ApprovalBallot,
     ApprovalProfile,
@@ -20,17 +20,17 @@ from pabutools.election import (  # noqa: E402
     CumulativeBallot,
     CumulativeProfile,
 )
-from pabutools.election import Instance as PabuInstance  # noqa: E402
-from pabutools.election import Project as PabuProject  # noqa: E402
-from pabutools.rules import (  # noqa: E402
+from pabutools.election import Instance as PabuInstance
+from pabutools.election import Project as PabuProject
+from pabutools.rules import (
     exhaustion_by_budget_increase,
     greedy_utilitarian_welfare,
     method_of_equal_shares,
 )
 
-from pb.domain.tally import LEXICOGRAPHIC, Instance, PointsProfile, Project, mes  # noqa: E402
-from pb.domain.tally import ApprovalProfile as PbApprovalProfile  # noqa: E402
-from pb.domain.tally.rules.equal_shares import mes_add1_run  # noqa: E402
+from pb.domain.tally import LEXICOGRAPHIC, Instance, PointsProfile, Project, mes
+from pb.domain.tally import ApprovalProfile as PbApprovalProfile
+from pb.domain.tally.rules.equal_shares import mes_add1_run
 
 SETTINGS = settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

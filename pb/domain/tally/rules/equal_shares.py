@@ -20,11 +20,13 @@ pabutools' ``exhaustion_by_budget_increase``). What is left is then filled greed
 points ballots), the "completion".
 
 Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact
-arithmetic decides. Add1 does not rerun every share: a run at share ``b`` and a check at ``b + d``
-prove (by monotonicity, see ``same_run_up_to``) that every share in between makes the same
-decisions, so whole ranges are skipped, and the check hands back the run at ``b + d`` itself; the step
-doubles while that works, a failed check is retried at half the step, and shares are run one by one
-only where even ``d = 2`` fails.
+arithmetic decides. Add1 does not rerun every share from scratch. It takes the shares in blocks: a check
+of a block against the run at its start (``check_range``) either proves that every share in it makes the
+same decisions, so the block is skipped and the check hands back the run at its end, or it proves how
+many first decisions the whole block shares; the block is then halved, and each half starts from those
+decisions, priced by exact interpolation between the block's ends where the supporters split the same
+way at both (``Bracket``). Blocks double after a skip and halve otherwise, never below 16 shares, so
+that the shares whose outcomes change every step still share their common first rounds.
 
 Projects nobody voted for are never funded by any rule.
 """
@@ -37,11 +39,11 @@ from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, for
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
+    Purchase,
     Run,
-    dot,
+    add1_runs,
     engine_election,
     run_equal_shares,
-    same_run_up_to,
 )
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
@@ -64,50 +66,77 @@ def _first_voter_budget(election: Election) -> Fraction:
     return Fraction(election.instance.budget, voters) if voters else Fraction(0)
 
 
-def _paid_by_supporters_of(
-    engine: EngineElection, run: Run, paid_float: list[np.ndarray], mask: np.ndarray
-) -> list[tuple[Fraction, int]]:
-    """Exact amounts the masked supporters paid towards each purchase, the two biggest.
+class _Payments:
+    """What every ballot group paid towards each purchase of a run, listed group by group.
 
-    paid_float[i]: float estimate of what each supporter of purchase i paid (see _paid_float).
+    For a losing project, the purchases its supporters paid most towards are shortlisted in floats and
+    then ranked exactly (see biggest).
     """
-    money = run.state
-    estimates = []
-    for index, purchase in enumerate(run.purchases):
-        p = purchase.project
-        inside = mask[engine.supporters[p]]
-        if not inside.any():
-            continue
-        estimates.append((dot(engine.weight_float[p][inside], paid_float[index][inside]), index, inside))
-    if not estimates:
-        return []
-    estimates.sort(key=lambda item: -item[0])
-    # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
-    cutoff = estimates[min(1, len(estimates) - 1)][0] * (1 - 1e-6)
-    exact = []
-    for _, index, inside in (item for item in estimates if item[0] >= cutoff):
-        purchase = run.purchases[index]
-        p = purchase.project
-        poor = purchase.poor[inside]
-        weights, utilities = engine.weight[p][inside], engine.utility[p][inside]
-        rich_utility = int(np.dot(weights[~poor], utilities[~poor]))
-        amount = purchase.price * rich_utility + money.exact_sum(purchase.poor_class[inside][poor], weights[poor])
-        if amount > 0:
-            exact.append((amount, index))
-    exact.sort(key=lambda item: (-item[0], item[1]))
-    return exact[:2]
 
+    def __init__(self, engine: EngineElection, run: Run) -> None:
+        self.engine, self.run = engine, run
+        projects = [purchase.project for purchase in run.purchases]
+        groups = np.concatenate([engine.supporters[p] for p in projects] + [np.zeros(0, dtype=np.int64)])
+        sizes = [len(engine.supporters[p]) for p in projects]
+        order = np.argsort(groups, kind="stable")
 
-def _paid_float(engine: EngineElection, run: Run) -> list[np.ndarray]:
-    """For each purchase, the float estimate of what each of its supporters paid (all they had, or the price)."""
-    return [
-        np.where(
-            purchase.poor,
-            run.state.value[purchase.poor_class],
-            float(purchase.price) * engine.utility_float[purchase.project],
-        )
-        for purchase in run.purchases
-    ]
+        def entries(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(arrays + [np.zeros(0, dtype=dtype)]).astype(dtype, copy=False)[order]
+
+        # Entry i: the supporter at position[i] among the supporters of purchase purchase_index[i] paid
+        # amount[i] (a float estimate), all it had if is_poor[i], else the price for w * u = paying[i].
+        self.purchase_index = np.repeat(np.arange(len(projects), dtype=np.int32), sizes)[order]
+        self.position = entries([np.arange(size, dtype=np.int32) for size in sizes], np.int32)
+        self.amount = entries([self._paid(purchase) for purchase in run.purchases], np.float64)
+        self.is_poor = entries([purchase.poor for purchase in run.purchases], np.bool_)
+        # Integers below 2**53, so float sums of them are exact.
+        self.paying = entries([engine.weighted_utility[p] for p in projects], np.float64)
+        self.start = np.zeros(engine.group_count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(groups, minlength=engine.group_count), out=self.start[1:])
+
+    def _paid(self, purchase: Purchase) -> np.ndarray:
+        """Float estimate of what each supporter paid (weighted): the price, or all it had."""
+        engine, p = self.engine, purchase.project
+        paid = float(purchase.price) * engine.utility_float[p]
+        paid[purchase.poor] = self.run.state.value[purchase.poor_classes]
+        return engine.weight_float[p] * paid
+
+    def _entries(self, groups: np.ndarray) -> np.ndarray:
+        """The entries of the given groups, in one array."""
+        begin, lengths = self.start[groups], self.start[groups + 1] - self.start[groups]
+        return np.repeat(begin - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+
+    def biggest(self, groups: np.ndarray) -> list[tuple[Fraction, int]]:
+        """Exact amounts the given groups paid towards purchases (purchase index), the two biggest."""
+        engine, run = self.engine, self.run
+        count = len(run.purchases)
+        entries = self._entries(groups)
+        purchase_index = self.purchase_index[entries]
+        estimates = np.bincount(purchase_index, weights=self.amount[entries], minlength=count)
+        paid = np.flatnonzero(estimates > 0)
+        if not len(paid):
+            return []
+        ranked = paid[np.argsort(-estimates[paid], kind="stable")]
+        # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
+        cutoff = estimates[ranked[min(1, len(ranked) - 1)]] * (1 - 1e-6)
+        is_poor = self.is_poor[entries]
+        rich = ~is_poor
+        rich_utility = np.bincount(purchase_index[rich], weights=self.paying[entries[rich]], minlength=count)
+        has_poor = bool(is_poor.any())
+        exact = []
+        for index in ranked[estimates[ranked] >= cutoff].tolist():
+            purchase = run.purchases[index]
+            amount = purchase.price * int(rich_utility[index])
+            if has_poor:
+                poor = self.position[entries[is_poor & (purchase_index == index)]]
+                if len(poor):
+                    # poor_classes lists the poor supporters' classes in the order of their positions.
+                    classes = purchase.poor_classes[np.searchsorted(np.flatnonzero(purchase.poor), poor)]
+                    amount += run.state.exact_sum(classes, engine.weight[purchase.project][poor])
+            if amount > 0:
+                exact.append((amount, index))
+        exact.sort(key=lambda item: (-item[0], item[1]))
+        return exact[:2]
 
 
 def _equal_shares_results(election: Election, engine: EngineElection, run: Run) -> dict[str, ProjectResult]:
@@ -127,8 +156,7 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
         results[project_id] = ProjectResult(
             project_id, votes, True, round_number, "equal-shares", explanation + ".", str(purchase.price)
         )
-    mask = np.zeros(engine.group_count, dtype=bool)
-    paid_float = None  # computed once, when the first losing project needs it
+    payments = None  # built once, when the first losing project needs it
     for p, project_id in enumerate(engine.ids):
         if project_id in results:
             continue
@@ -138,11 +166,9 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {format_money(have)} "
             f"left of their equal shares, {format_money(cost - have)} short of its cost of {format_money(cost)}."
         )
-        mask[groups] = True
-        if paid_float is None:
-            paid_float = _paid_float(engine, run)
-        biggest = _paid_by_supporters_of(engine, run, paid_float, mask)
-        mask[groups] = False
+        if payments is None:
+            payments = _Payments(engine, run)
+        biggest = payments.biggest(groups)
         if biggest:
             labels = [
                 f"{election.instance.project(engine.ids[run.purchases[index].project]).label} ({format_money(amount)})"
@@ -174,40 +200,26 @@ def _is_exhaustive(engine: EngineElection, run: Run, budget: int) -> bool:
 
 def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
     """The Equal Shares run Add1 keeps (see the module docstring), skipping shares proven to change nothing."""
-
-    def run_at(k: int) -> Run:
-        return run_equal_shares(engine, first_voter_budget + k, spend_limit=budget)
-
     last_k = None if exhaustive_stop else budget
-    k, run = 0, run_at(0)
-    previous = run  # the run at k - 1 (at k == 0 never used: the first share cannot overspend)
-    # A check of [k, k + step] costs about one run and saves step - 1 runs when it succeeds (it also gives
-    # the run at k + step), so it starts at 2 and doubles on success. A failed check (which stops early)
-    # is retried at half the step; when even 2 fails, the outcome is changing share by share, and checks
-    # wait (longer after each such failure in a row).
-    step, wait, patience = 2, 0, 1
+    k, run = 0, run_equal_shares(engine, first_voter_budget, spend_limit=budget)
+    previous = run  # the run at the share before run's (at k == 0 never used: the first share cannot overspend)
+    # A block that repeats its first run's decisions costs about one run whatever its length, so blocks
+    # double after such a success. Otherwise they halve, but stay long enough for the halves to share
+    # the first rounds the block's check proved; a block beyond the stop is abandoned after its check.
+    step = 2
     while True:
         if run.is_overspent:
             return previous
         if (exhaustive_stop and _is_exhaustive(engine, run, budget)) or (last_k is not None and k >= last_k):
             return run
-        previous = run
-        if wait > 0:
-            wait -= 1
-        else:
-            while True:
-                high = k + step if last_k is None else min(k + step, last_k)
-                high_run = same_run_up_to(engine, run, first_voter_budget + high) if high > k + 1 else None
-                if high_run is not None or high <= k + 2:
-                    break
-                step = max(2, min(step, high - k) // 2)
-            if high_run is not None:
-                # Every share up to high makes run's decisions: none overspends, none is exhaustive.
-                k, run = high, high_run
-                step, patience = 2 * step, 1
-                continue
-            step, wait, patience = 2, patience, 2 * patience
-        k, run = k + 1, run_at(k + 1)
+        high_k = k + step if last_k is None else min(k + step, last_k)
+        runs = 0
+        for k_next, run_next in add1_runs(engine, run, k, high_k, first_voter_budget, budget):
+            runs += 1
+            previous, k, run = run, k_next, run_next
+            if run.is_overspent or (exhaustive_stop and _is_exhaustive(engine, run, budget)):
+                break
+        step = 2 * step if runs == 1 else max(16, step // 2)
 
 
 def mes_add1_run(

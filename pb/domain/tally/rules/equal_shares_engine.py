@@ -29,6 +29,12 @@ Exactness argument (why no float can change a decision):
   margin is within ``e_m`` plus rounding are compared exactly; any disagreement re-solves the price
   with exact water-filling.
 
+Add1 (see ``check_range``, ``Bracket`` and ``add1_runs``). Runs at neighbouring budgets are compared
+rather than repeated: monotonicity in the budget proves that a whole range of budgets makes the same
+decisions, and where the supporters of each funded project split the same way at both ends of a range,
+money and prices are affine in the budget across it, which both settles near ties and gives the exact
+prices at any budget inside without pricing anything.
+
 Speed. Each round quotes projects by a lower bound on their key (stale keys only rise; before its first
 quote a project's key is at least ``cost / total utility`` over its scale), stopping once no bound can
 come within reach of the best quote. With approval ballots a quote compares the poorest supporter
@@ -37,6 +43,7 @@ sums number classes with a table rather than a sort when the table is small. Flo
 cut into pieces small enough that OpenBLAS does not wake its threads for them.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
@@ -79,6 +86,7 @@ class EngineElection:
     voter_count: int
     is_points: bool
     incidences: int  # how many (group, project) supports there are
+    first_bound: np.ndarray  # a lower bound on each project's key before any purchase (see _Search)
 
 
 def engine_election(
@@ -92,11 +100,19 @@ def engine_election(
     weights = np.asarray(multiplicities, dtype=np.int64)
     kept = [p for p in ids if supporters[p]]
     sup = [np.asarray(supporters[p], dtype=np.int64) for p in kept]
+    wts = [weights[s] for s in sup]
+    weight_float = [w.astype(np.float64) for w in wts]
     if points is None:
-        util = [np.ones(len(s), dtype=np.int64) for s in sup]
+        # Every approval is worth 1: read-only views of a single 1 stand for the utilities, and w * u is w,
+        # which spares three arrays the size of the profile (a city-wide election has millions of approvals).
+        util = [np.broadcast_to(np.int64(1), s.shape) for s in sup]
+        util_float = [np.broadcast_to(np.float64(1.0), s.shape) for s in sup]
+        weighted = weight_float
     else:
         util = [np.asarray(points[p], dtype=np.int64) for p in kept]
-    wts = [weights[s] for s in sup]
+        util_float = [u.astype(np.float64) for u in util]
+        weighted = [(w * u).astype(np.float64) for w, u in zip(wts, util)]
+    total = [int(np.dot(w, u)) for w, u in zip(wts, util)]
     return EngineElection(
         ids=kept,
         cost=[cost[p] for p in kept],
@@ -104,17 +120,25 @@ def engine_election(
         rank=[rank[p] for p in kept],
         supporters=sup,
         utility=util,
-        utility_float=[u.astype(np.float64) for u in util],
+        utility_float=util_float,
         weight=wts,
-        weight_float=[w.astype(np.float64) for w in wts],
-        weighted_utility=[(w * u).astype(np.float64) for w, u in zip(wts, util)],
-        total_utility=[int(np.dot(w, u)) for w, u in zip(wts, util)],
-        total_utility_float=[float(int(np.dot(w, u))) for w, u in zip(wts, util)],
+        weight_float=weight_float,
+        weighted_utility=weighted,
+        total_utility=total,
+        total_utility_float=[float(t) for t in total],
         supporter_count=[int(w.sum()) for w in wts],
         group_count=len(multiplicities),
         voter_count=int(weights.sum()),
         is_points=points is not None,
         incidences=sum(len(s) for s in sup),
+        # Everyone paying the full price: the price is at least cost / total utility (less a rounding margin).
+        first_bound=np.array(
+            [
+                c / t / (1 if points is not None else c) * (1 - 8 * _UNIT)
+                for c, t in zip((cost[p] for p in kept), total)
+            ],
+            dtype=np.float64,
+        ),
     )
 
 
@@ -125,7 +149,8 @@ class Purchase:
     project: int
     price: Fraction  # per unit of utility (per supporter for approval ballots)
     poor: np.ndarray  # bool, aligned with the project's supporters: paid all they had (less than price * u)
-    poor_class: np.ndarray  # money class of each supporter just before paying
+    poor_classes: np.ndarray  # money class, just before paying, of each supporter in poor (in order)
+    zero: np.ndarray  # bool, aligned with the project's supporters: had exactly price * u, so ended with 0
 
 
 @dataclass
@@ -153,8 +178,8 @@ class _Money:
         # leaving the rest unwritten spares every Add1 run from clearing memory it may never use.
         self.history = np.empty((capacity, rounds), dtype=dtype)
         self.history[:2] = 0
-        self.value = np.zeros(capacity, dtype=np.float64)
-        self.value[_FRESH] = float(voter_budget)
+        self.value = np.empty(capacity, dtype=np.float64)
+        self.value[_EXHAUSTED], self.value[_FRESH] = 0.0, float(voter_budget)
         self.count = 2
         self.group_class = np.full(election.group_count, _FRESH, dtype=np.int64)
         self.denominator = voter_budget.denominator  # D: every exact price and b are numerators over it
@@ -162,6 +187,7 @@ class _Money:
         self.price_numerators: list[int] = []
         self.budget_float = float(voter_budget)
         self.rounds = 0
+        self.is_points = election.is_points
 
     def error(self) -> float:
         """e_m: how far any class's float money can be from its exact value."""
@@ -219,10 +245,14 @@ class _Money:
             classes[supporters[zeroed]] = _EXHAUSTED
         if payers.any():
             groups = supporters[payers]
-            u = utility[payers]
             old = classes[groups]
-            radix = int(u.max()) + 1
-            key = old * radix + u
+            if self.is_points:
+                u = utility[payers]
+                radix = int(u.max()) + 1
+                key = old * radix + u
+            else:
+                # Every payer pays one unit of utility: the new class depends on the old one alone.
+                radix, key = 1, old
             if len(key) * 16 >= self.count * radix:
                 # Keys are below count * radix: marking them in a table is cheaper than sorting them,
                 # and gives the same numbering as np.unique.
@@ -232,10 +262,9 @@ class _Money:
                 renumber = np.empty(self.count * radix, dtype=np.int64)
                 renumber[unique] = np.arange(len(unique))
                 inverse = renumber[key]
-                parents, amounts = unique // radix, unique % radix
             else:
-                unique, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-                parents, amounts = old[first], u[first]
+                unique, inverse = np.unique(key, return_inverse=True)
+            parents, amounts = (unique // radix, unique % radix) if radix > 1 else (unique, 1)
             new = self.count + np.arange(len(unique))
             self._grow(self.count + len(unique))
             self.history[new] = self.history[parents]
@@ -251,7 +280,7 @@ class _Money:
         size = max(needed, 2 * len(self.value))
         history = np.empty((size, self.history.shape[1]), dtype=self.history.dtype)
         history[: self.count] = self.history[: self.count]
-        value = np.zeros(size, dtype=np.float64)
+        value = np.empty(size, dtype=np.float64)
         value[: self.count] = self.value[: self.count]
         self.history, self.value = history, value
 
@@ -298,10 +327,10 @@ class _Search:
         self.rank = np.asarray(election.rank, dtype=np.int64)
         # Stale keys only rise (money only falls): a conservative lower bound orders the scan. It starts
         # at the key with everyone paying the full price: the price is at least cost / total utility.
-        self.lower_bound = np.array(
-            [election.cost[p] / election.total_utility[p] / election.scale[p] * (1 - 8 * _UNIT) for p in range(count)],
-            dtype=np.float64,
-        )
+        self.lower_bound = election.first_bound.copy()
+        self.voter_budget = voter_budget
+        self.purchases: list[Purchase] = []
+        self.spent = 0
 
     # ---- affordability -------------------------------------------------------------------------
     def is_affordable(self, p: int, money: np.ndarray, classes: np.ndarray) -> bool:
@@ -549,62 +578,239 @@ class _Search:
         return quote, priced
 
     def buy(self, quote: _Quote, priced: tuple[Fraction, np.ndarray, np.ndarray]) -> Purchase:
-        e, p = self.election, quote.project
         price, poor, zero = priced
-        payers = ~poor & ~zero
-        purchase = Purchase(p, price, poor, quote.classes.copy())
-        self.money.pay(e.supporters[p], e.utility[p], payers, poor | zero, price)
+        return self.buy_at(quote.project, price, poor, zero)
+
+    def buy_at(self, p: int, price: Fraction, poor: np.ndarray, zero: np.ndarray) -> Purchase:
+        """Fund p at an exact price already known, with who pays all they have (poor) and who ends at 0."""
+        e = self.election
+        zeroed = poor | zero
+        purchase = Purchase(p, price, poor, self.money.group_class[e.supporters[p][poor]], zero)
+        self.money.pay(e.supporters[p], e.utility[p], ~zeroed, zeroed, price)
         self.is_remaining[p] = False
+        self.purchases.append(purchase)
+        self.spent += e.cost[p]
         return purchase
+
+    def take_bounds(self, richer: "_Search") -> None:
+        """Adopt the key bounds of a search at a higher budget that has made the same purchases.
+
+        With more money every key is at most as high (monotonicity), so its lower bounds hold here too,
+        and a project its supporters cannot afford there they cannot afford here.
+        """
+        np.maximum(self.lower_bound, richer.lower_bound, out=self.lower_bound)
+        self.is_remaining &= richer.is_remaining
+
+    def replay(self, purchase: Purchase) -> None:
+        """Make a purchase recorded by a run at the same voter budget (the state then matches that run's)."""
+        self.buy_at(purchase.project, purchase.price, purchase.poor, purchase.zero)
+
+    def finish(self, spend_limit: int | None = None) -> Run:
+        """Run the remaining rounds; stop as soon as more than spend_limit is spent."""
+        while True:
+            chosen = self.choose()
+            if chosen is None:
+                return self.result(is_overspent=False)
+            self.buy(*chosen)
+            if spend_limit is not None and self.spent > spend_limit:
+                return self.result(is_overspent=True)
+
+    def result(self, *, is_overspent: bool) -> Run:
+        return Run(self.voter_budget, self.purchases, self.spent, is_overspent, self.money.group_class, self.money)
 
 
 def run_equal_shares(election: EngineElection, voter_budget: Fraction, spend_limit: int | None = None) -> Run:
     """One run of Equal Shares; stops as soon as it has spent more than spend_limit."""
-    search = _Search(election, voter_budget)
-    purchases, spent = [], 0
-    while True:
-        chosen = search.choose()
-        if chosen is None:
-            break
-        purchase = search.buy(*chosen)
-        purchases.append(purchase)
-        spent += election.cost[purchase.project]
-        if spend_limit is not None and spent > spend_limit:
-            return Run(voter_budget, purchases, spent, True, search.money.group_class, search.money)
-    return Run(voter_budget, purchases, spent, False, search.money.group_class, search.money)
+    return _Search(election, voter_budget).finish(spend_limit)
 
 
-def same_run_up_to(election: EngineElection, low: Run, voter_budget: Fraction) -> Run | None:
-    """The run at voter_budget when every voter budget from low's up to it makes exactly low's decisions;
-    None when that cannot be shown.
+def _is_steady(poor_low: np.ndarray, zero_low: np.ndarray, poor_high: np.ndarray, zero_high: np.ndarray) -> bool:
+    """Whether a project's supporters split the same way at two budgets.
 
-    Paying for a fixed project is monotone: with more money before a round, every group has at least as
-    much after it, and every price is at most as high. So a run at any budget in between, making the
-    same decisions, has money between low's and this run's; if at every round low's winner at LOW money
-    still beats (key, then tie-break) every other project at HIGH money, every budget in between picks
-    it too, and if nothing is affordable at the end with high money, nothing is in between either. The
-    run at voter_budget itself picks it as well (its own key for the winner is at most low's), so the
-    state built while checking, each purchase priced exactly at voter_budget, is that run's.
+    True when no supporter has less than its share of the price (so pays all it has) at one budget and
+    more than its share at the other, and some supporter pays its share at both. Then one formula,
+    (cost - money of those paying all they have) / utility of the others, gives the price at both.
     """
+    rich_low, rich_high = ~poor_low & ~zero_low, ~poor_high & ~zero_high
+    if (poor_low & rich_high).any() or (rich_low & poor_high).any():
+        return False
+    return bool((~poor_low & ~poor_high).any())
+
+
+@dataclass
+class Bracket:
+    """Budgets from low's to high shown to make low's first decisions; the first of them affinely.
+
+    Every budget in between funds the projects in ``decisions`` first, in that order. In the first
+    ``len(prices)`` of those rounds, moreover, the funded project's supporters split the same way at both
+    ends into those who pay all they have and those who pay the price (see ``_is_steady``); then every
+    group's money and every price is an affine function of the budget on the whole bracket (see
+    ``check_range``), so those rounds are known at any budget inside without pricing anything: prices are
+    interpolated exactly between low's and high's, and supporters split as at the ends.
+    """
+
+    low: Run
+    high: Fraction
+    decisions: list[int]  # the projects funded first, in order, by every budget in the bracket
+    prices: list[Fraction]  # high's price in each affine round
+    poor: list[np.ndarray]  # high's split in each affine round
+    zero: list[np.ndarray]
+
+    def purchases_at(self, voter_budget: Fraction) -> list[tuple[int, Fraction, np.ndarray, np.ndarray]]:
+        """(project, exact price, poor, zero) of each affine round at a budget in (low, high]."""
+        low = self.low
+        rounds = zip(low.purchases, self.prices, self.poor, self.zero)
+        if voter_budget == self.high:
+            return [(q.project, price, poor, zero) for q, price, poor, zero in rounds]
+        share = (voter_budget - low.voter_budget) / (self.high - low.voter_budget)
+        # Inside, a margin (money - price * u) that is affine and <= 0 at both ends, < 0 at one, is < 0;
+        # one that is 0 at both ends is 0 throughout.
+        return [
+            (q.project, q.price + (price - q.price) * share, q.poor | poor, q.zero & zero)
+            for q, price, poor, zero in rounds
+        ]
+
+
+def _search_within(
+    election: EngineElection, voter_budget: Fraction, within: Bracket | None, high_search: _Search | None
+) -> _Search:
+    """A search at voter_budget that has made the decisions within shows, pricing only what it must."""
+    shown = within.decisions if within is not None else []
+    has_shown = high_search is not None and len(high_search.purchases) == len(shown)
+    if has_shown and high_search.voter_budget == voter_budget:
+        return high_search
     search = _Search(election, voter_budget)
+    affine = within.purchases_at(voter_budget) if within is not None else []
+    for p, price, poor, zero in affine:
+        search.buy_at(p, price, poor, zero)
+    for p in shown[len(affine) :]:
+        quote = search.quote(p)
+        if quote is None:
+            raise RuntimeError("A project every budget in a bracket funds must be affordable inside it.")
+        search.buy(quote, search.exact_price(quote))
+    if has_shown and high_search.voter_budget > voter_budget:
+        search.take_bounds(high_search)
+    return search
+
+
+def check_range(
+    election: EngineElection,
+    low: Run,
+    voter_budget: Fraction,
+    within: Bracket | None = None,
+    high_search: _Search | None = None,
+) -> tuple[Run | None, Bracket, _Search]:
+    """Whether every voter budget from low's up to voter_budget makes exactly low's decisions.
+
+    Returns the run at voter_budget when that is shown (None when it is not), the bracket of what was
+    shown, and the search at voter_budget after the decisions shown (its state is then the run's, so a
+    failed check can be finished into the run at voter_budget). within: a bracket around this range, whose
+    decisions are taken as shown; high_search: a search that has made exactly those decisions, at
+    voter_budget (used as it is) or at a higher budget (its key bounds are used).
+
+    Two arguments, round by round, given that every budget in between made low's earlier decisions:
+
+    * Monotonicity. Paying for a fixed project is monotone: with more money before a round, every group
+      has at least as much after it, and every price is at most as high. So money in between lies between
+      low's and high's; if low's winner at LOW money beats (key, then tie-break) another project at HIGH
+      money, it beats it at every budget in between. If nothing is affordable at the end with high money,
+      nothing is in between either.
+    * Affinity, for a project too close for that. If in every round so far each winner's supporters split
+      the same way at both budgets (see _is_steady), every group's money is an affine function of the
+      budget on the whole interval: the price is (cost - money of those paying all they have) / utility of
+      the others, affine, and each group's side is kept in between because an affine margin with the same
+      sign at both ends keeps it. A rival that is affordable at both ends and splits its supporters the same
+      way at both ends then has an affine key too, so if low's winner beats it at both ends (at low it
+      does: low chose the winner), it beats it throughout.
+    """
+    shown = within.decisions if within is not None else []
+    if [q.project for q in low.purchases[: len(shown)]] != shown:
+        raise ValueError("A bracket must contain the range checked inside it.")
+    search = _search_within(election, voter_budget, within, high_search)
+    bracket = Bracket(low, voter_budget, list(shown), [], [], [])
+    is_affine = True  # every winner so far split its supporters the same way at both budgets
+    for at_low, at_high in zip(low.purchases, search.purchases):
+        is_affine = _is_steady(at_low.poor, at_low.zero, at_high.poor, at_high.zero)
+        if not is_affine:
+            break
+        bracket.prices.append(at_high.price)
+        bracket.poor.append(at_high.poor)
+        bracket.zero.append(at_high.zero)
+    # Low's state is rebuilt round by round only when the affine argument needs it.
+    replay: _Search | None = None
     rank = election.rank
-    purchases = []
-    for purchase in low.purchases:
+    for purchase in low.purchases[len(shown) :]:
         winner = purchase.project
         bar = purchase.price / election.scale[winner]
         bar_float = float(bar)
-        for quote in search.candidates(bar_float * (1 + 8 * _UNIT), is_fixed_bound=True):
-            if quote.project == winner:
-                continue
-            if quote.key - quote.error > bar_float * (1 + 8 * _UNIT):
-                continue
-            key, _ = search.exact_key(quote)
-            if key < bar or (key == bar and rank[quote.project] < rank[winner]):
-                return None
         quote = search.quote(winner)
         if quote is None:  # cannot happen (more money than low, which afforded it); refuse rather than assume
-            return None
-        purchases.append(search.buy(quote, search.exact_price(quote)))
+            return None, bracket, search
+        priced = search.exact_price(quote)
+        key = priced[0] / election.scale[winner]
+        for rival in search.candidates(bar_float * (1 + 8 * _UNIT), is_fixed_bound=True):
+            c = rival.project
+            if c == winner or rival.key - rival.error > bar_float * (1 + 8 * _UNIT):
+                continue
+            rival_key, rival_priced = search.exact_key(rival)
+            if rival_key > bar or (rival_key == bar and rank[winner] < rank[c]):
+                continue  # beaten at high money by low's key: beaten in between (monotonicity)
+            beats_at_high = key < rival_key or (key == rival_key and rank[winner] < rank[c])
+            if not (is_affine and beats_at_high):
+                return None, bracket, search
+            if replay is None:
+                replay = _Search(election, low.voter_budget)
+            for earlier in low.purchases[len(replay.purchases) : len(search.purchases)]:
+                replay.replay(earlier)
+            low_quote = replay.quote(c)
+            if low_quote is None:
+                return None, bracket, search
+            _, poor_low, zero_low = replay.exact_price(low_quote)
+            if not _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
+                return None, bracket, search
+        is_affine = is_affine and _is_steady(purchase.poor, purchase.zero, priced[1], priced[2])
+        if is_affine:
+            bracket.prices.append(priced[0])
+            bracket.poor.append(priced[1])
+            bracket.zero.append(priced[2])
+        bracket.decisions.append(winner)
+        search.buy(quote, priced)
     if search.candidates(float("inf")):
-        return None
-    return Run(voter_budget, purchases, low.spent, False, search.money.group_class, search.money)
+        return None, bracket, search
+    return search.result(is_overspent=False), bracket, search
+
+
+def add1_runs(
+    election: EngineElection,
+    low: Run,
+    low_k: int,
+    high_k: int,
+    first_voter_budget: Fraction,
+    spend_limit: int,
+    within: Bracket | None = None,
+    high_search: _Search | None = None,
+) -> Iterator[tuple[int, Run]]:
+    """The runs at shares first_voter_budget + k for low_k < k <= high_k, in order of k, as (k, run).
+
+    low is the run at low_k, within spend_limit. The caller stops at the first overspent run yielded.
+
+    A range shown to repeat low's decisions (check_range) yields only its last run, which has the same
+    selection as every run before it. Otherwise the range is halved, and each half is checked from the
+    decisions the failed check showed for the whole range: those cost no comparison, and in affine rounds
+    not even a price. A failed check of a single step is finished into the run at its end.
+    """
+    high, bracket, search = check_range(election, low, first_voter_budget + high_k, within, high_search)
+    if high is not None:
+        yield high_k, high
+        return
+    if high_k == low_k + 1:
+        yield high_k, search.finish(spend_limit)
+        return
+    middle_k = (low_k + high_k) // 2
+    middle = None
+    for k, run in add1_runs(election, low, low_k, middle_k, first_voter_budget, spend_limit, bracket, search):
+        yield k, run
+        middle = run
+    if middle is None or middle.is_overspent:  # the caller stops at an overspent run
+        return
+    yield from add1_runs(election, middle, middle_k, high_k, first_voter_budget, spend_limit, bracket, search)
