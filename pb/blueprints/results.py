@@ -1,32 +1,114 @@
-"""Published results per district, and the CSV download for officials."""
+"""Published results per cycle and district, their charts, the public ballot list and the officials' exports."""
 
-import csv
-import io
+import json
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
+from pb import charts
 from pb.blueprints.guards import official_required, refuse
 from pb.blueprints.public import visible_cycle
-from pb.domain.errors import DomainError, NotFound
-from pb.domain.money import amount_for_input
-from pb.services import tallying, voting
+from pb.domain.errors import DomainError, NotFound, PhaseError
+from pb.services import exports, tallying, voting
 
 bp = Blueprint("results", __name__)
 
 
+def _page_context(cycle, runs: dict) -> dict:
+    """What the results pages show besides the runs: turnout, the side-by-side, the voter's own count, the charts."""
+    voter_count = (
+        tallying.funded_choices(current_user, cycle, runs) if current_user.is_authenticated else {}
+    )
+    turnout, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
+    totals = {district_id: sum(channels.values()) for district_id, channels in turnout.items()}
+    return {
+        "cycle": cycle,
+        "runs": runs,
+        "turnout": turnout,
+        "turnout_total": totals,
+        "turnout_share": {district_id: exports.percent(totals[district_id], verified[district_id]) for district_id in totals},
+        "verified": verified,
+        "columns": {district_id: tallying.rule_columns(run) for district_id, run in runs.items()},
+        "parameters": {district_id: tallying.parameters(run) for district_id, run in runs.items()},
+        "rule_label": tallying.rule_label,
+        "voter_count": voter_count,
+        "votes_charts": {district_id: exports.votes_chart(cycle, district_id) for district_id in runs},
+        "can_export": current_user.is_authenticated and current_user.is_official,
+    }
+
+
 @bp.get("/cycles/<int:cycle_id>/results")
 def show(cycle_id: int):
-    """Show the funded projects, votes, costs, budget used and turnout of every district."""
+    """Show every district's funded projects, votes, costs, budget, turnout, the rules side by side and the charts."""
     cycle = visible_cycle(cycle_id)
     try:
         runs = tallying.published_runs(cycle)
     except DomainError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    cycle_charts = [exports.cycle_chart(cycle, kind) for kind in exports.PUBLIC_CHARTS]
     return render_template(
-        "results/show.html", cycle=cycle, runs=runs, turnout=voting.turnout(cycle),
-        verified=voting.verified_counts(cycle), can_export=current_user.is_authenticated and current_user.is_official,
+        "results/show.html", districts=cycle.districts, cycle_charts=cycle_charts, **_page_context(cycle, runs)
     )
+
+
+@bp.get("/cycles/<int:cycle_id>/results/<int:district_id>")
+def district(cycle_id: int, district_id: int):
+    """Show one district's published results, with the same detail as the cycle's results page."""
+    cycle = visible_cycle(cycle_id)
+    try:
+        run = tallying.published_run(cycle, district_id)
+    except PhaseError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    district = exports.district_of(cycle, district_id)
+    return render_template(
+        "results/district.html", district=district, districts=[district], **_page_context(cycle, {district.id: run})
+    )
+
+
+def _svg(data: charts.ChartData, *, is_final: bool) -> Response:
+    response = Response(charts.svg(data), mimetype="image/svg+xml")
+    response.add_etag()
+    # Published results never change; turnout during the vote does, so it is checked again on every view.
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600 if is_final else 0
+    if not is_final:
+        response.cache_control.must_revalidate = True
+    return response.make_conditional(request)
+
+
+@bp.get("/cycles/<int:cycle_id>/charts/<kind>.svg")
+def chart(cycle_id: int, kind: str):
+    """Draw one cycle-wide chart as SVG: budget by category or district (published), turnout (from the vote)."""
+    cycle = visible_cycle(cycle_id)
+    data = exports.cycle_chart(cycle, kind)
+    return _svg(data, is_final=tallying.is_published(cycle))
+
+
+@bp.get("/cycles/<int:cycle_id>/results/<int:district_id>/votes.svg")
+def votes_chart(cycle_id: int, district_id: int):
+    """Draw the votes per project in one district as SVG, once results are published."""
+    cycle = visible_cycle(cycle_id)
+    return _svg(exports.votes_chart(cycle, district_id), is_final=True)
+
+
+def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/cycles/<int:cycle_id>/results/<int:district_id>/ballots.csv")
+def ballot_list(cycle_id: int, district_id: int):
+    """Download a district's anonymised ballots (receipt code and choices) once results are published."""
+    cycle = visible_cycle(cycle_id)
+    body = exports.public_ballot_list(cycle, district_id)
+    return _download(body, "text/csv", f"pb-ballots-cycle-{cycle.id}-district-{district_id}.csv")
+
+
+@bp.get("/cycles/<int:cycle_id>/results/<int:district_id>/ballots.pb")
+def ballot_list_pabulib(cycle_id: int, district_id: int):
+    """Download the same anonymised ballots as a pabulib file (voter ids are receipt codes) to re-run the count."""
+    cycle = visible_cycle(cycle_id)
+    body = exports.public_ballot_list_pabulib(cycle, district_id)
+    return _download(body, "text/plain", f"pb-ballots-cycle-{cycle.id}-district-{district_id}.pb")
 
 
 @bp.get("/cycles/<int:cycle_id>/receipt")
@@ -43,33 +125,41 @@ def receipt(cycle_id: int):
     return render_template("results/receipt.html", cycle=cycle, code=code, ballot=ballot, problem=None)
 
 
-def _spreadsheet_safe(value: object) -> object:
-    # A cell starting with = + - @ would run as a formula in Excel or LibreOffice.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.get("/cycles/<int:cycle_id>/results.csv")
 @official_required
 def export_csv(cycle_id: int):
     """Download the published results as a CSV file that spreadsheets open correctly."""
     cycle = visible_cycle(cycle_id)
-    try:
-        runs = tallying.published_runs(cycle)
-    except DomainError as error:
-        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["district", "project_id", "title", "category", f"cost_{cycle.currency}", "votes", "funded", "rule"])
-    for district in cycle.districts:
-        run = runs.get(district.id)
-        for result in run.results if run else []:
-            project = result.project
-            writer.writerow([_spreadsheet_safe(v) for v in (
-                district.name, project.id, project.title, project.category.name if project.category else "",
-                amount_for_input(project.cost, cycle.currency), result.votes, "yes" if result.is_funded else "no", run.rule,
-            )])
-    body = "\ufeff" + buffer.getvalue()  # the byte-order mark makes Excel read UTF-8
-    filename = f"pb-results-cycle-{cycle.id}.csv"
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return _download(exports.results_csv(cycle), "text/csv", f"pb-results-cycle-{cycle.id}.csv")
+
+
+@bp.get("/cycles/<int:cycle_id>/results.json")
+@official_required
+def export_json(cycle_id: int):
+    """Download the published results, rules, parameters and digests as one JSON document."""
+    cycle = visible_cycle(cycle_id)
+    body = json.dumps(exports.results_json(cycle), ensure_ascii=False, indent=2)
+    return _download(body, "application/json", f"pb-results-cycle-{cycle.id}.json")
+
+
+@bp.get("/cycles/<int:cycle_id>/results/<int:district_id>.pb")
+@official_required
+def export_pabulib(cycle_id: int, district_id: int):
+    """Download one district's count as a pabulib .pb file with anonymised voters and every vote."""
+    cycle = visible_cycle(cycle_id)
+    body = exports.district_pabulib(cycle, district_id)
+    return _download(body, "text/plain", f"pb-cycle-{cycle.id}-district-{district_id}.pb")
+
+
+@bp.get("/cycles/<int:cycle_id>/results.pdf")
+@official_required
+def export_pdf(cycle_id: int):
+    """Download the printable results report (summary, rule and parameters, tables, charts) as PDF."""
+    cycle = visible_cycle(cycle_id)
+    return _download(exports.results_pdf(cycle), "application/pdf", f"pb-results-cycle-{cycle.id}.pdf")
+
+
+@bp.app_template_global()
+def project_result(proposal):
+    """A project's published result, for the results section of its page; None until results are published."""
+    return tallying.published_result(proposal.id, proposal.cycle)

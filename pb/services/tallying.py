@@ -1,29 +1,97 @@
 """Counting the ballots of every district with the cycle's rule, and reading the stored outcome back."""
 
+import csv
+import hashlib
+import io
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
-from pb.domain.errors import ConflictError, PermissionDenied
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied
+from pb.domain.money import minor_unit_exponent
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
 from pb.extensions import db
-from pb.models import Ballot, Cycle, District, PaperSheet, Participation, ProjectResult, TallyRun, User
-from pb.services import audit, load, paper, use_case
+from pb.models import (
+    Ballot,
+    Cycle,
+    District,
+    PaperSheet,
+    Participation,
+    ProjectResult,
+    TallyComparison,
+    TallyRun,
+    User,
+)
+from pb.services import audit, load, paper, use_case, voting
 from pb.services.proposals import projects_on_ballot
 
+# The two rules every results page sets side by side, whichever rule the cycle uses.
+COMPARED_RULES = ("greedy", "mes-add1")
 
-def count_district(cycle: Cycle, district: District) -> tuple[Outcome, int]:
-    """Run the cycle's rule on one district's ballots; returns the outcome and the number of ballots read."""
-    projects = projects_on_ballot(cycle.id, district.id)
-    instance = Instance(
+RULE_LABELS = {
+    "greedy": "Standard count (greedy)",
+    "greedy-threshold": "Standard count with a minimum score",
+    "greedy-no-skip": "Standard count, stopping at the first project that does not fit",
+    "mes": "Method of Equal Shares",
+    "mes-add1": "Method of Equal Shares (Add1, completed by the standard count)",
+    "mes-add1-no-completion": "Method of Equal Shares (Add1)",
+    "mes-add1-comparison": "Method of Equal Shares, checked against the standard count",
+    "phragmen": "Phragmén's sequential rule",
+}
+
+
+def rule_label(rule: str) -> str:
+    return RULE_LABELS.get(rule, rule)
+
+
+def district_ballots(district: District) -> list[Ballot]:
+    return list(db.session.scalars(select(Ballot).where(Ballot.district_id == district.id)))
+
+
+def _instance(district: District) -> Instance:
+    projects = projects_on_ballot(district.cycle_id, district.id)
+    currency = district.cycle.currency
+    return Instance(
         budget=district.budget,
         projects=tuple(Project(id=str(p.id), cost=p.cost, name=p.title) for p in projects),
+        currency=currency, money_exponent=minor_unit_exponent(currency),
     )
-    ballots = db.session.scalars(select(Ballot).where(Ballot.district_id == district.id)).all()
-    profile = ApprovalProfile.from_ballots([str(choice.project_id) for choice in ballot.choices] for ballot in ballots)
-    outcome = run_rule(cycle.rule, instance, profile, tie_break=seeded_tie_break(cycle.tie_break_seed))
-    return outcome, len(ballots)
+
+
+def _profile(ballots: list[Ballot]) -> ApprovalProfile:
+    return ApprovalProfile.from_ballots([str(choice.project_id) for choice in ballot.choices] for ballot in ballots)
+
+
+def count_district(cycle: Cycle, district: District, rules: tuple[str, ...] = ()) -> tuple[list[Outcome], int]:
+    """Run the cycle's rule, then each of `rules`, on one district's ballots; the outcomes and the number read."""
+    ballots = district_ballots(district)
+    instance, profile = _instance(district), _profile(ballots)
+    tie_break = seeded_tie_break(cycle.tie_break_seed)
+    outcomes = [run_rule(rule, instance, profile, tie_break=tie_break) for rule in (cycle.rule, *rules)]
+    return outcomes, len(ballots)
+
+
+def ballot_list(district: District) -> bytes:
+    """The district's anonymised ballots as CSV bytes: receipt code and the project ids chosen, sorted by receipt.
+
+    Sorted by receipt (a keyed hash) rather than by storage order, which follows the order people voted in and
+    could be matched against who voted when. A vote is written as pabulib writes one: project ids joined by commas.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["receipt", "vote"])
+    rows = sorted(
+        (ballot.receipt, ",".join(str(choice.project_id) for choice in ballot.choices))
+        for ballot in district_ballots(district)
+    )
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def ballot_list_digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def _check_ballots_add_up(district: District, read: int) -> None:
@@ -91,19 +159,30 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
     sheets = paper.sheet_counts(cycle)
     runs = []
     for district in cycle.districts:
-        outcome, ballot_count = count_district(cycle, district)
+        compared = tuple(rule for rule in COMPARED_RULES if rule != cycle.rule)
+        (outcome, *others), ballot_count = count_district(cycle, district, compared)
         _check_ballots_add_up(district, ballot_count)
         run = TallyRun(
             cycle_id=cycle.id, district_id=district.id, rule=outcome.rule, tie_break=outcome.tie_break,
             parameters=json.dumps(outcome.parameters, sort_keys=True), budget=outcome.budget,
             spent=outcome.spent, ballot_count=ballot_count, run_by_id=actor.id,
+            ballot_list_sha256=ballot_list_digest(ballot_list(district)),
         )
+        for other in others:
+            run.comparisons.append(
+                TallyComparison(
+                    rule=other.rule, tie_break=other.tie_break, spent=other.spent,
+                    parameters=json.dumps(other.parameters, sort_keys=True),
+                    selected=json.dumps([int(project_id) for project_id in other.selected]),
+                )
+            )
+        costs = {str(project.id): project.cost for project in projects_on_ballot(cycle.id, district.id)}
         for position, project_id in enumerate(_display_order(outcome), start=1):
             result = outcome.projects[project_id]
             run.results.append(
                 ProjectResult(
-                    project_id=int(project_id), votes=result.votes, is_funded=result.is_selected,
-                    position=position, explanation=result.explanation,
+                    project_id=int(project_id), votes=result.votes, cost=costs[project_id],
+                    is_funded=result.is_selected, position=position, explanation=result.explanation,
                 )
             )
         db.session.add(run)
@@ -112,7 +191,8 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
             actor, "run-tally", f"district:{district.id}", cycle_id=cycle.id,
             after={"rule": outcome.rule, "selected": list(outcome.selected), "spent": outcome.spent,
                    "ballots": ballot_count, "tie_break": outcome.tie_break,
-                   "paper_sheets": _paper_report(sheets[district.id])},
+                   "paper_sheets": _paper_report(sheets[district.id]),
+                   "ballot_list_sha256": run.ballot_list_sha256},
         )
     return runs
 
@@ -127,3 +207,81 @@ def published_runs(cycle: Cycle) -> dict[int, TallyRun]:
     """The stored count per district, only once results are public."""
     cycle_rules.require_phase("see-results", cycle.phase)
     return tally_runs(cycle)
+
+
+def published_run(cycle: Cycle, district_id: int) -> TallyRun:
+    """One district's stored count once results are public; NotFound for a district not in the cycle or not counted."""
+    cycle_rules.require_phase("see-results", cycle.phase)
+    district = load(District, district_id, "district")
+    if district.cycle_id != cycle.id:
+        raise NotFound("There is no such district in this cycle.")
+    run = tally_runs(cycle).get(district.id)
+    if run is None:
+        raise NotFound(f"No count is stored for {district.name}.")
+    return run
+
+
+@dataclass(frozen=True)
+class RuleColumn:
+    """One rule's outcome in a district, for the side-by-side: what it funds and spends, and if the cycle used it."""
+
+    rule: str
+    label: str
+    selected: tuple[int, ...]
+    spent: int
+    is_official: bool
+
+
+def rule_columns(run: TallyRun) -> list[RuleColumn]:
+    """The cycle's own outcome and each compared rule's, the standard count first; the cycle's rule is marked."""
+    official = RuleColumn(
+        run.rule, rule_label(run.rule), tuple(r.project_id for r in run.results if r.is_funded), run.spent, True
+    )
+    others = {
+        comparison.rule: RuleColumn(
+            comparison.rule, rule_label(comparison.rule), tuple(json.loads(comparison.selected)), comparison.spent, False
+        )
+        for comparison in run.comparisons
+    }
+    others[run.rule] = official
+    order = [rule for rule in COMPARED_RULES if rule in others]
+    if run.rule not in COMPARED_RULES:
+        order.insert(0, run.rule)
+    return [others[rule] for rule in order]
+
+
+def parameters(run: TallyRun) -> dict[str, str]:
+    """The rule's recorded parameters, everything needed with the ballot list to run the count again."""
+    return json.loads(run.parameters or "{}")
+
+
+@dataclass(frozen=True)
+class FundedChoices:
+    """How many of a voter's own choices in a district were funded."""
+
+    funded: int
+    chosen: int
+
+
+def funded_choices(user: User, cycle: Cycle, runs: dict[int, TallyRun]) -> dict[int, FundedChoices]:
+    """Per district the voter voted in, how many of their choices the published count funded."""
+    found = {}
+    for district_id, run in runs.items():
+        choices = voting.current_choices(user, cycle.id, district_id)
+        if choices is not None:
+            funded = {r.project_id for r in run.results if r.is_funded}
+            found[district_id] = FundedChoices(len(choices & funded), len(choices))
+    return found
+
+
+def published_result(project_id: int, cycle: Cycle) -> ProjectResult | None:
+    """A project's stored result and explanation once results are public; None before or without a count."""
+    if not is_published(cycle):
+        return None
+    return db.session.scalar(
+        select(ProjectResult).join(TallyRun).where(TallyRun.cycle_id == cycle.id, ProjectResult.project_id == project_id)
+    )
+
+
+def is_published(cycle: Cycle) -> bool:
+    return cycle_rules.is_allowed("see-results", cycle.phase)

@@ -1,5 +1,6 @@
 """Counting every district with the cycle's rule, storing the outcome, and publishing it."""
 
+import hashlib
 import json
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy import delete, func, select
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.extensions import db
-from pb.models import Ballot, ProjectResult, Role, TallyRun
+from pb.models import Ballot, Participation, ProjectResult, Role, TallyRun, User
 from pb.services import tallying, voting
 
 
@@ -126,3 +127,75 @@ def test_the_count_stops_when_acknowledged_and_stored_ballots_differ(app, make_u
         tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
     assert "3 voters were told their ballot was saved, 2 ballots are stored and 2 were read" in refusal.value.message
     assert db.session.scalar(select(func.count()).select_from(TallyRun)) == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "columns"),
+    [
+        ("greedy", [("greedy", True), ("mes-add1", False)]),
+        ("mes-add1", [("greedy", False), ("mes-add1", True)]),
+        ("phragmen", [("phragmen", True), ("greedy", False), ("mes-add1", False)]),
+    ],
+)
+def test_the_count_stores_what_the_standard_count_and_equal_shares_fund_beside_the_cycles_rule(
+    official, counted_cycle, rule, columns
+):
+    counted_cycle.rule = rule
+    db.session.commit()
+    tallying.run_tally(official, counted_cycle.id)
+    north = counted_cycle.districts[0]
+    run = db.session.scalar(select(TallyRun).where(TallyRun.district_id == north.id))
+    assert sorted(c.rule for c in run.comparisons) == sorted(r for r, is_official in columns if not is_official)
+    shown = tallying.rule_columns(run)
+    assert [(column.rule, column.is_official) for column in shown] == columns
+    titles = {r.project_id: r.project.title for r in run.results}
+    by_rule = {column.rule: sorted(titles[p] for p in column.selected) for column in shown}
+    assert by_rule["greedy"] == ["big", "small"]
+    assert all(column.spent <= run.budget for column in shown)
+    official_column = next(column for column in shown if column.is_official)
+    assert set(official_column.selected) == {r.project_id for r in run.results if r.is_funded}
+
+
+def test_the_count_stores_each_projects_cost_and_the_ballot_lists_digest(official, counted_cycle, audit_log):
+    tallying.run_tally(official, counted_cycle.id)
+    north = counted_cycle.districts[0]
+    run = db.session.scalar(select(TallyRun).where(TallyRun.district_id == north.id))
+    assert [(r.project.title, r.cost) for r in run.results] == [
+        ("big", 60_000), ("small", 30_000), ("mid", 50_000), ("unloved", 10_000)]
+    listing = tallying.ballot_list(north)
+    assert run.ballot_list_sha256 == hashlib.sha256(listing).hexdigest()
+    assert audit_log("run-tally")[0][4]["ballot_list_sha256"] == run.ballot_list_sha256
+    lines = listing.decode().splitlines()
+    receipts = sorted(db.session.scalars(select(Ballot.receipt).where(Ballot.district_id == north.id)))
+    assert lines[0] == "receipt,vote" and [line.split(",")[0] for line in lines[1:]] == receipts
+
+
+def test_a_voter_learns_how_many_of_their_choices_were_funded(official, counted_cycle, make_user, verify):
+    north = counted_cycle.districts[0]
+    tallying.run_tally(official, counted_cycle.id)
+    counted_cycle.phase = Phase.RESULTS
+    db.session.commit()
+    runs = tallying.published_runs(counted_cycle)
+    voters = db.session.scalars(select(User).join(Participation, Participation.user_id == User.id)).all()
+    counts = [tallying.funded_choices(voter, counted_cycle, runs)[north.id] for voter in voters]
+    # The ballots were big+small, big, big (all funded) and mid, mid (not funded).
+    assert sorted((c.funded, c.chosen) for c in counts) == sorted([(2, 2), (1, 1), (1, 1), (0, 1), (0, 1)])
+    assert tallying.funded_choices(make_user(), counted_cycle, runs) == {}
+
+
+def test_a_projects_result_is_public_only_once_results_are(official, counted_cycle):
+    tallying.run_tally(official, counted_cycle.id)
+    big = db.session.scalar(select(ProjectResult).where(ProjectResult.position == 1))
+    assert tallying.published_result(big.project_id, counted_cycle) is None
+    counted_cycle.phase = Phase.RESULTS
+    db.session.commit()
+    assert tallying.published_result(big.project_id, counted_cycle).explanation == big.explanation
+
+
+def test_published_run_refuses_other_cycles_districts(official, counted_cycle, make_cycle):
+    tallying.run_tally(official, counted_cycle.id)
+    counted_cycle.phase = Phase.RESULTS
+    db.session.commit()
+    assert tallying.published_run(counted_cycle, counted_cycle.districts[1].id).spent == 0
+    with pytest.raises(NotFound, match="There is no such district in this cycle."):
+        tallying.published_run(counted_cycle, make_cycle(Phase.RESULTS).districts[0].id)

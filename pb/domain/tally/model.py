@@ -12,12 +12,17 @@ class TallyError(DomainError):
     """The tally cannot run on this input (bad instance, bad ballot, unknown rule)."""
 
 
-def format_money(amount: int | Fraction) -> str:
-    """Print an amount of the smallest currency unit with comma thousands: 12000 -> "12,000", 1000/3 -> "333.33"."""
-    if Fraction(amount).denominator == 1:
-        return f"{int(amount):,}"
+def format_money(amount: int | Fraction, exponent: int = 0) -> str:
+    """Print an amount of the smallest currency unit in the main unit, with comma thousands.
+
+    exponent is the currency's number of decimal places (2 for cents): format_money(1_400_000, 2) -> "14,000";
+    with 0, amounts print as they are: 12000 -> "12,000", 1000/3 -> "333.33".
+    """
+    value = Fraction(amount) / 10**exponent
+    if value.denominator == 1:
+        return f"{int(value):,}"
     # Equal Shares payments can be fractions of a unit; two decimals are plenty for a reader.
-    hundredths = round(Fraction(amount) * 100)
+    hundredths = round(value * 100)
     whole, cents = divmod(abs(hundredths), 100)
     sign = "-" if hundredths < 0 else ""
     return f"{sign}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")
@@ -51,6 +56,9 @@ class Instance:
     projects: tuple[Project, ...]
     # Used only by greedy-threshold: a project needs at least this score (votes, or points) to be funded.
     min_project_score: int = 0
+    # The currency the amounts are counted in and its decimal places (2 for cents): explanations print main units.
+    currency: str = ""
+    money_exponent: int = 0
     _by_id: dict[str, Project] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +74,11 @@ class Instance:
 
     def project(self, project_id: str) -> Project:
         return self._by_id[project_id]
+
+    def money(self, amount: int | Fraction) -> str:
+        """An amount of the smallest unit as a reader sees it in an explanation: money(1_400_000) -> "14,000 EUR"."""
+        text = format_money(amount, self.money_exponent)
+        return f"{text} {self.currency}" if self.currency else text
 
     def __contains__(self, project_id: object) -> bool:
         return project_id in self._by_id

@@ -103,3 +103,21 @@ def test_outcome_covers_every_project_and_knows_what_is_left():
     assert (outcome.spent, outcome.left) == (80, 20)
     assert outcome.votes == {"a": 2, "b": 1, "c": 0}
     assert set(outcome.projects) == {"a", "b", "c"}
+
+
+def test_explanations_print_money_in_the_currencys_main_unit():
+    from pb.domain.tally import run_rule
+    from pb.domain.tally.tie_breaking import LEXICOGRAPHIC
+
+    instance = Instance(budget=2_000_000, projects=(Project("a", 1_400_000), Project("b", 900_050)),
+                        currency="EUR", money_exponent=2)
+    profile = ApprovalProfile.from_ballots([["a"], ["a", "b"], ["b"]])
+    assert instance.money(1_400_000) == "14,000 EUR" and instance.money(Fraction(1000, 3)) == "3.33 EUR"
+    for rule in ("greedy", "mes-add1", "phragmen"):
+        outcome = run_rule(rule, instance, profile, tie_break=LEXICOGRAPHIC)
+        text = " ".join(result.explanation for result in outcome.projects.values())
+        assert " EUR" in text and "1,400,000" not in text and "900,050" not in text, (rule, text)
+        if rule == "greedy":
+            assert "it costs 9,000.5 EUR" in text or "costs 14,000 EUR" in text, text
+    bare = Instance(budget=10, projects=(Project("a", 4),))
+    assert bare.money(12_000) == "12,000" and bare.money(Fraction(1000, 3)) == "333.33"

@@ -35,7 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, format_money
+from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
@@ -149,7 +149,7 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
         each = " per point they gave it" if election.is_points else ("" if votes == 1 else " each")
         explanation = (
             f"Funded in round {round_number} of Equal Shares: {supporters_phrase(votes, '')} "
-            f"paid {format_money(purchase.price)}{each}"
+            f"paid {election.instance.money(purchase.price)}{each}"
         )
         if paid_less:
             explanation += f", except {paid_less:,} who paid less because they had run out of money"
@@ -163,15 +163,15 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
         groups, cost = engine.supporters[p], engine.cost[p]
         have = run.state.exact_sum(run.money_class[groups], engine.weight[p])
         explanation = (
-            f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {format_money(have)} "
-            f"left of their equal shares, {format_money(cost - have)} short of its cost of {format_money(cost)}."
+            f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {election.instance.money(have)} "
+            f"left of their equal shares, {election.instance.money(cost - have)} short of its cost of {election.instance.money(cost)}."
         )
         if payments is None:
             payments = _Payments(engine, run)
         biggest = payments.biggest(groups)
         if biggest:
             labels = [
-                f"{election.instance.project(engine.ids[run.purchases[index].project]).label} ({format_money(amount)})"
+                f"{election.instance.project(engine.ids[run.purchases[index].project]).label} ({election.instance.money(amount)})"
                 for amount, index in biggest
             ]
             explanation += f" They had spent their shares mainly on {' and '.join(labels)}."
@@ -239,18 +239,18 @@ def mes_add1_run(
     if completion:
         order = election.by_score if election.is_points else election.by_votes
         for project_id, left, is_funded in fill_in_order(election, order, instance.budget - run.spent, set(selected)):
-            cost, votes = format_money(election.cost[project_id]), election.votes[project_id]
+            cost, votes = election.instance.money(election.cost[project_id]), election.votes[project_id]
             if is_funded:
                 selected.append(project_id)
                 explanation = (
-                    f"Funded when the budget left after Equal Shares was filled by votes: {format_money(left)} "
+                    f"Funded when the budget left after Equal Shares was filled by votes: {election.instance.money(left)} "
                     f"was left when its turn came and it costs {cost}."
                 )
                 results[project_id] = ProjectResult(project_id, votes, True, len(selected), "completion", explanation)
             else:
                 explanation = (
                     f"{results[project_id].explanation} When the budget left after Equal Shares was filled by votes, "
-                    f"only {format_money(left)} was left when its turn came."
+                    f"only {election.instance.money(left)} was left when its turn came."
                 )
                 results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
     parameters = {

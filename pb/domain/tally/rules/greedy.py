@@ -11,7 +11,7 @@
 Projects nobody voted for are never funded. All arithmetic is on integers.
 """
 
-from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, format_money
+from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, score_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
@@ -63,18 +63,18 @@ def _count(
     steps = fill_in_order(election, order, budget, set(), stop_at_first_misfit=is_no_skip)
     total = len(order)
     for place, (project_id, left, is_funded) in enumerate(steps, start=1):
-        cost, score = format_money(election.cost[project_id]), election.score[project_id]
+        cost, score = election.instance.money(election.cost[project_id]), election.score[project_id]
         turn = f"place {place} of {total}, {score_phrase(election, project_id)}"
         if is_funded:
             selected.append(project_id)
             explanation = (
-                f"Funded in {turn}: {format_money(left)} of the {format_money(budget)} budget "
+                f"Funded in {turn}: {election.instance.money(left)} of the {election.instance.money(budget)} budget "
                 f"was left when its turn came and it costs {cost}."
             )
             results[project_id] = ProjectResult(project_id, score, True, len(selected), "greedy", explanation)
         else:
             explanation = (
-                f"Not funded: when its turn came ({turn}) only {format_money(left)} was left and it costs {cost}."
+                f"Not funded: when its turn came ({turn}) only {election.instance.money(left)} was left and it costs {cost}."
             )
             if is_no_skip:
                 explanation += " The count stops at the first project that does not fit."
@@ -84,8 +84,8 @@ def _count(
         for project_id in order[len(steps) :]:
             explanation = (
                 f"Not funded: the count stopped at place {len(steps)} of {total}, when "
-                f"{election.instance.project(stopper).label} (costing {format_money(election.cost[stopper])}) "
-                f"did not fit in the {format_money(left)} left; no project after it is funded."
+                f"{election.instance.project(stopper).label} (costing {election.instance.money(election.cost[stopper])}) "
+                f"did not fit in the {election.instance.money(left)} left; no project after it is funded."
             )
             results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
     if election.is_points:

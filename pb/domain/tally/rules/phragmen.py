@@ -26,7 +26,7 @@ from math import lcm
 
 import numpy as np
 
-from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult, format_money
+from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
@@ -53,25 +53,25 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
         run.buy(winner, earliest)
         selected.append(winner)
         spent += election.cost[winner]
-        votes, cost = election.votes[winner], format_money(election.cost[winner])
+        votes, cost = election.votes[winner], election.instance.money(election.cost[winner])
         explanation = (
             f"Funded in round {len(selected)} of sequential Phragmén: by the time every voter had earned "
-            f"{format_money(earliest)}, {supporters_phrase(votes, ' together')} had earned its cost of {cost} "
-            f"since they last paid for a project, and spent it on it; {format_money(budget - spent)} of the "
-            f"{format_money(budget)} budget was then left."
+            f"{election.instance.money(earliest)}, {supporters_phrase(votes, ' together')} had earned its cost of {cost} "
+            f"since they last paid for a project, and spent it on it; {election.instance.money(budget - spent)} of the "
+            f"{election.instance.money(budget)} budget was then left."
         )
         results[winner] = ProjectResult(winner, votes, True, len(selected), "phragmen", explanation)
-    left = format_money(budget - spent)
+    left = election.instance.money(budget - spent)
     for project_id in election.by_votes:
         if project_id in results:
             continue
-        cost = format_money(election.cost[project_id])
+        cost = election.instance.money(election.cost[project_id])
         if election.cost[project_id] > budget:
-            explanation = f"Not funded: it costs {cost}, more than the whole budget of {format_money(budget)}."
+            explanation = f"Not funded: it costs {cost}, more than the whole budget of {election.instance.money(budget)}."
         elif stop is not None and project_id == stop[0]:
             explanation = (
                 f"Not funded: its supporters would have had its cost of {cost} by the time every voter had earned "
-                f"{format_money(stop[1])}, earlier than any other project left, but only {left} of the budget "
+                f"{election.instance.money(stop[1])}, earlier than any other project left, but only {left} of the budget "
                 f"was left; sequential Phragmén stops here."
             )
         else:
@@ -79,7 +79,7 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
             explanation = (
                 f"Not funded: sequential Phragmén stopped (when {election.instance.project(stop[0]).label} did not "
                 f"fit in the {left} left) before its supporters had earned its cost of {cost}; they would have "
-                f"had it by the time every voter had earned {format_money(run.time(project_id))}."
+                f"had it by the time every voter had earned {election.instance.money(run.time(project_id))}."
             )
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():

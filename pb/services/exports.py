@@ -1,0 +1,430 @@
+"""The published record in every form: the numbers behind each chart, CSV, JSON, pabulib files, the PDF report
+and the public ballot list. All of it is read from the stored count (TallyRun), never counted again here.
+
+Nothing in this module writes to the database. Who may download what is the views' business: the ballot list and
+the charts are public once results are, the rest is for officials.
+"""
+
+import csv
+import io
+import random
+from collections import defaultdict
+from datetime import date
+
+from matplotlib.backends.backend_pdf import PdfPages
+from sqlalchemy import func, select
+
+from pb import charts
+from pb.charts import ChartData
+from pb.domain.cycle import Phase
+from pb.domain.errors import NotFound, PhaseError
+from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
+from pb.domain.tally import Project, pabulib
+from pb.extensions import db
+from pb.models import Cycle, District, Participation, TallyRun
+from pb.services import load, tallying, voting
+
+# Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
+TURNOUT_PHASES = frozenset({Phase.VOTING, Phase.TALLYING, Phase.RESULTS, Phase.CLOSED})
+PUBLIC_CHARTS = ("budget-by-category", "budget-by-district", "turnout", "ballots-per-day")
+NO_CATEGORY = "No category"
+
+
+def district_of(cycle: Cycle, district_id: int) -> District:
+    """The cycle's district with this id; NotFound for a district of another cycle or none."""
+    district = load(District, district_id, "district")
+    if district.cycle_id != cycle.id:
+        raise NotFound("There is no such district in this cycle.")
+    return district
+
+
+def _money(cycle: Cycle, amount: int) -> str:
+    return format_amount(amount, cycle.currency)
+
+
+def _scale(cycle: Cycle) -> int:
+    return 10 ** minor_unit_exponent(cycle.currency)
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "–"
+
+
+def _require_turnout_phase(cycle: Cycle) -> None:
+    if cycle.phase not in TURNOUT_PHASES:
+        raise PhaseError(
+            f"Turnout is shown once voting has opened. This cycle is now: {cycle.phase.label.lower()}."
+        )
+
+
+# The numbers behind the charts.
+
+
+def votes_chart(cycle: Cycle, district_id: int) -> ChartData:
+    """Votes per project in one district, funded projects marked, against the budget (published results only)."""
+    run = tallying.published_run(cycle, district_id)
+    district = run.district
+    results = run.results
+    funded = sum(result.is_funded for result in results)
+    return ChartData(
+        kind="votes",
+        title=f"Votes per project in {district.name}",
+        description=(
+            f"Bar chart of the votes for each of the {len(results)} projects in {district.name}, funded projects "
+            f"first. {funded} were funded, using {_money(cycle, run.spent)} of the budget of "
+            f"{_money(cycle, run.budget)}. The table beside the chart gives the same numbers."
+        ),
+        labels=tuple(result.project.title for result in results),
+        series=(("Votes", tuple(r.votes for r in results)), ("Cost", tuple(r.cost for r in results))),
+        columns=("Project", "Votes", "Cost", "Funded"),
+        rows=tuple(
+            (r.project.title, f"{r.votes:,}", _money(cycle, r.cost), "yes" if r.is_funded else "no") for r in results
+        ),
+        marks=tuple(result.is_funded for result in results),
+        limit=run.budget,
+        unit=cycle.currency,
+        scale=_scale(cycle),
+    )
+
+
+def budget_by_category_chart(cycle: Cycle) -> ChartData:
+    """The money given to funded projects per category, all districts together (published results only)."""
+    runs = tallying.published_runs(cycle)
+    amounts: dict[str, int] = defaultdict(int)
+    for run in runs.values():
+        for result in run.results:
+            if result.is_funded:
+                category = result.project.category
+                amounts[category.name if category else NO_CATEGORY] += result.cost
+    ordered = sorted(amounts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(amounts.values())
+    return ChartData(
+        kind="budget-by-category",
+        title="Funded budget by category",
+        description=(
+            f"Bar chart of the money given to funded projects in each of {len(ordered)} categories, "
+            f"{_money(cycle, total)} in all. The table beside the chart gives the same numbers."
+        ),
+        labels=tuple(name for name, _ in ordered),
+        series=(("Funded", tuple(amount for _, amount in ordered)),),
+        columns=("Category", "Funded", "Share"),
+        rows=tuple((name, _money(cycle, amount), percent(amount, total)) for name, amount in ordered),
+        unit=cycle.currency,
+        scale=_scale(cycle),
+    )
+
+
+def budget_by_district_chart(cycle: Cycle) -> ChartData:
+    """Each district's budget, split into what the funded projects use and what is left (published results only)."""
+    runs = tallying.published_runs(cycle)
+    districts = [district for district in cycle.districts if district.id in runs]
+    spent = tuple(runs[d.id].spent for d in districts)
+    left = tuple(runs[d.id].budget - runs[d.id].spent for d in districts)
+    return ChartData(
+        kind="budget-by-district",
+        title="Budget used and left by district",
+        description=(
+            f"Stacked bar chart of the budget of each of {len(districts)} districts: used by funded projects, "
+            f"and left over; {_money(cycle, sum(spent))} used of {_money(cycle, sum(spent) + sum(left))}. "
+            "The table beside the chart gives the same numbers."
+        ),
+        labels=tuple(d.name for d in districts),
+        series=(("Used", spent), ("Left", left)),
+        columns=("District", "Budget", "Used", "Left"),
+        rows=tuple(
+            (d.name, _money(cycle, runs[d.id].budget), _money(cycle, used), _money(cycle, rest))
+            for d, used, rest in zip(districts, spent, left)
+        ),
+        unit=cycle.currency,
+        scale=_scale(cycle),
+    )
+
+
+def turnout_chart(cycle: Cycle) -> ChartData:
+    """Voters per district, online and on paper, against the verified residents (from the opening of the vote)."""
+    _require_turnout_phase(cycle)
+    channels, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
+    districts = cycle.districts
+    online = tuple(channels[d.id]["online"] for d in districts)
+    paper = tuple(channels[d.id]["paper"] for d in districts)
+    eligible = tuple(verified[d.id] for d in districts)
+    voters = sum(online) + sum(paper)
+    return ChartData(
+        kind="turnout",
+        title="Turnout by district",
+        description=(
+            f"Bar chart of the residents who voted in each of {len(districts)} districts, online and on paper, "
+            f"drawn against the verified residents: {voters:,} voters of {sum(eligible):,} verified residents. "
+            "The table beside the chart gives the same numbers."
+        ),
+        labels=tuple(d.name for d in districts),
+        series=(("Online", online), ("Paper", paper), ("Verified residents", eligible)),
+        columns=("District", "Online", "Paper", "Verified residents", "Turnout"),
+        rows=tuple(
+            (d.name, f"{o:,}", f"{p:,}", f"{e:,}", percent(o + p, e))
+            for d, o, p, e in zip(districts, online, paper, eligible)
+        ),
+    )
+
+
+def turnout_per_day(cycle: Cycle) -> list[tuple[date, int, int]]:
+    """Voters per day of the vote, online and on paper: when they first voted, never what."""
+    rows = db.session.execute(
+        select(Participation.voted_on, Participation.channel, func.count())
+        .where(Participation.cycle_id == cycle.id)
+        .group_by(Participation.voted_on, Participation.channel)
+    ).all()
+    days: dict[date, dict[str, int]] = defaultdict(lambda: {"online": 0, "paper": 0})
+    for day, channel, count in rows:
+        days[day]["paper" if channel == "paper" else "online"] += count
+    return [(day, counts["online"], counts["paper"]) for day, counts in sorted(days.items())]
+
+
+def ballots_per_day_chart(cycle: Cycle) -> ChartData:
+    """Voters per day during the vote, online and on paper (turnout only, from the opening of the vote)."""
+    _require_turnout_phase(cycle)
+    days = turnout_per_day(cycle)
+    total = sum(online + paper for _, online, paper in days)
+    return ChartData(
+        kind="ballots-per-day",
+        title="Voters per day",
+        description=(
+            f"Bar chart of how many residents voted on each of {len(days)} days, online and on paper, "
+            f"{total:,} in all. It shows turnout only, no votes. The table beside the chart gives the same numbers."
+        ),
+        labels=tuple(day.isoformat() for day, _, _ in days),
+        series=(("Online", tuple(o for _, o, _ in days)), ("Paper", tuple(p for _, _, p in days))),
+        columns=("Day", "Online", "Paper", "Total"),
+        rows=tuple((day.isoformat(), f"{o:,}", f"{p:,}", f"{o + p:,}") for day, o, p in days),
+    )
+
+
+def cycle_chart(cycle: Cycle, kind: str) -> ChartData:
+    """One of the cycle-wide charts by name; NotFound for a name that is none."""
+    builders = {
+        "budget-by-category": budget_by_category_chart,
+        "budget-by-district": budget_by_district_chart,
+        "turnout": turnout_chart,
+        "ballots-per-day": ballots_per_day_chart,
+    }
+    if kind not in builders:
+        raise NotFound(f"There is no chart called {kind[:40]!r}; the charts are: {', '.join(builders)}.")
+    return builders[kind](cycle)
+
+
+# Files for officials.
+
+
+CSV_COLUMNS = ("district", "project_id", "title", "category", "cost", "votes", "funded", "rule", "position", "explanation")
+
+
+def _spreadsheet_safe(value: object) -> object:
+    # A cell starting with = + - @ would run as a formula in Excel or LibreOffice.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def results_csv(cycle: Cycle) -> str:
+    """The published results as CSV text with a byte-order mark, so Excel and LibreOffice read it as UTF-8."""
+    runs = tallying.published_runs(cycle)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([f"cost_{cycle.currency}" if column == "cost" else column for column in CSV_COLUMNS])
+    for district in cycle.districts:
+        run = runs.get(district.id)
+        for result in run.results if run else []:
+            project = result.project
+            writer.writerow([_spreadsheet_safe(value) for value in (
+                district.name, project.id, project.title, project.category.name if project.category else "",
+                amount_for_input(result.cost, cycle.currency), result.votes, "yes" if result.is_funded else "no",
+                run.rule, result.position, result.explanation,
+            )])
+    return "\ufeff" + buffer.getvalue()
+
+
+def _district_record(cycle: Cycle, district: District, run: TallyRun, turnout: dict, verified: int) -> dict:
+    return {
+        "id": district.id,
+        "name": district.name,
+        "budget": run.budget,
+        "spent": run.spent,
+        "left": run.budget - run.spent,
+        "ballots_counted": run.ballot_count,
+        "turnout": {"online": turnout["online"], "paper": turnout["paper"], "verified_residents": verified},
+        "rule": run.rule,
+        "rule_label": tallying.rule_label(run.rule),
+        "tie_break": run.tie_break,
+        "tie_break_seed": cycle.tie_break_seed,
+        "parameters": tallying.parameters(run),
+        "ballot_list_sha256": run.ballot_list_sha256,
+        "counted_at": run.created_at.isoformat(timespec="seconds") + "Z",
+        "projects": [
+            {
+                "id": result.project_id,
+                "title": result.project.title,
+                "category": result.project.category.name if result.project.category else None,
+                "cost": result.cost,
+                "votes": result.votes,
+                "is_funded": result.is_funded,
+                "position": result.position,
+                "explanation": result.explanation,
+            }
+            for result in run.results
+        ],
+        "comparison": [
+            {"rule": column.rule, "label": column.label, "selected": list(column.selected), "spent": column.spent,
+             "is_official": column.is_official}
+            for column in tallying.rule_columns(run)
+        ],
+    }
+
+
+def results_json(cycle: Cycle) -> dict:
+    """The published results as one JSON document; money is in minor units of the currency (see `minor_unit`)."""
+    runs = tallying.published_runs(cycle)
+    channels, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
+    return {
+        "format": "pb-results/1",
+        "cycle": {
+            "id": cycle.id,
+            "name": cycle.name,
+            "phase": cycle.phase.value,
+            "currency": cycle.currency,
+            "minor_unit": minor_unit_exponent(cycle.currency),
+            "rule": cycle.rule,
+            "tie_break_seed": cycle.tie_break_seed,
+            "voting_open_on": cycle.voting_open_on.isoformat() if cycle.voting_open_on else None,
+            "voting_close_on": cycle.voting_close_on.isoformat() if cycle.voting_close_on else None,
+        },
+        "districts": [
+            _district_record(cycle, district, runs[district.id], channels[district.id], verified[district.id])
+            for district in cycle.districts
+            if district.id in runs
+        ],
+    }
+
+
+def _pabulib_rule(rule: str) -> str:
+    names = {pb_rule: name for name, pb_rule in pabulib.RULE_NAMES.items()}
+    return names.get(rule, rule)
+
+
+def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -> str:
+    """The district's count as pabulib text: META with the rule and its parameters, PROJECTS with `selected`, VOTES."""
+    district = run.district
+    projects = [
+        Project(
+            str(result.project_id), result.cost, result.project.title,
+            frozenset({result.project.category.name}) if result.project.category else frozenset(),
+        )
+        for result in sorted(run.results, key=lambda result: result.project_id)
+    ]
+    meta = {
+        "description": f"{cycle.name}, {district.name}",
+        "unit": district.name,
+        "instance": cycle.name,
+        "num_projects": str(len(projects)),
+        "num_votes": str(len(voters)),
+        "budget": str(run.budget),
+        "currency": cycle.currency,
+        "vote_type": "approval",
+        "rule": _pabulib_rule(run.rule),
+        "pb_rule": run.rule,
+        "tie_break": run.tie_break,
+        "tie_break_seed": str(cycle.tie_break_seed),
+        **{f"pb_{key}": value for key, value in sorted(tallying.parameters(run).items())},
+        "min_length": str(cycle.min_projects),
+        "max_length": str(cycle.max_projects or len(projects)),
+        "date_begin": cycle.voting_open_on.isoformat() if cycle.voting_open_on else "",
+        "date_end": cycle.voting_close_on.isoformat() if cycle.voting_close_on else "",
+        "ballot_list_sha256": run.ballot_list_sha256,
+    }
+    election = pabulib.PabulibElection.from_parts(meta, projects, [choices for _, choices in voters])
+    for row, (voter_id, _) in zip(election.votes, voters):
+        row["voter_id"] = voter_id
+    funded = {str(result.project_id) for result in run.results if result.is_funded}
+    election.project_columns.append("selected")
+    for row in election.projects:
+        row["selected"] = "1" if row["project_id"] in funded else "0"
+    election.check()
+    return pabulib.write(election)
+
+
+def district_pabulib(cycle: Cycle, district_id: int) -> str:
+    """One district's published count as a pabulib `.pb` file for officials, every vote under a plain number.
+
+    Voters are numbered 1, 2, 3, ... in a random order, never by ballot id: ballot ids follow the order people
+    voted in, which the turnout records could match to names.
+    """
+    run = tallying.published_run(cycle, district_id)
+    ballots = [[str(choice.project_id) for choice in ballot.choices] for ballot in tallying.district_ballots(run.district)]
+    random.SystemRandom().shuffle(ballots)
+    return _pabulib(cycle, run, [(str(number), choices) for number, choices in enumerate(ballots, start=1)])
+
+
+def public_ballot_list(cycle: Cycle, district_id: int) -> bytes:
+    """The district's anonymised ballots (receipt code and choices) as CSV, once results are public."""
+    run = tallying.published_run(cycle, district_id)
+    return tallying.ballot_list(run.district)
+
+
+def public_ballot_list_pabulib(cycle: Cycle, district_id: int) -> str:
+    """The same ballots as a pabulib file whose voter ids are the receipt codes, for `pb-tally` and pabutools."""
+    run = tallying.published_run(cycle, district_id)
+    listing = csv.DictReader(io.StringIO(tallying.ballot_list(run.district).decode("utf-8")))
+    return _pabulib(cycle, run, [(row["receipt"], row["vote"].split(",") if row["vote"] else []) for row in listing])
+
+
+def _summary_lines(cycle: Cycle, runs: dict[int, TallyRun]) -> list[str]:
+    channels, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
+    lines = [f"Phase: {cycle.phase.label}", ""]
+    for district in cycle.districts:
+        run = runs.get(district.id)
+        if run is None:
+            lines += [f"{district.name}: no count stored.", ""]
+            continue
+        online, paper = channels[district.id]["online"], channels[district.id]["paper"]
+        funded = sum(result.is_funded for result in run.results)
+        money = (_money(cycle, run.budget), _money(cycle, run.spent), _money(cycle, run.budget - run.spent))
+        lines += [
+            f"{district.name}",
+            "    Budget {}; used {}; left {}".format(*money),
+            f"    {funded} of {len(run.results)} projects funded; {run.ballot_count:,} ballots counted",
+            f"    Turnout: {online + paper:,} voters ({online:,} online, {paper:,} on paper)",
+            f"        of {verified[district.id]:,} verified residents",
+            f"    Rule: {tallying.rule_label(run.rule)} ({run.rule})",
+            f"    Tie-break: {run.tie_break}",
+            *(f"    {key}: {value}" for key, value in sorted(tallying.parameters(run).items())),
+            f"    Ballot list SHA-256: {run.ballot_list_sha256}",
+            "",
+        ]
+    return lines
+
+
+TABLE_ROWS_PER_PAGE = 40
+
+
+def results_pdf(cycle: Cycle) -> bytes:
+    """A printable report: summary with the rule and its parameters, each district's table and charts."""
+    runs = tallying.published_runs(cycle)
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"Title": f"Results: {cycle.name}", "Creator": "pb"}) as pdf:
+        pdf.savefig(charts.text_page(f"Results: {cycle.name}", _summary_lines(cycle, runs)))
+        for district in cycle.districts:
+            run = runs.get(district.id)
+            if run is None:
+                continue
+            rows = [
+                (str(r.position), r.project.title, _money(cycle, r.cost), f"{r.votes:,}", "yes" if r.is_funded else "no")
+                for r in run.results
+            ]
+            for start in range(0, max(len(rows), 1), TABLE_ROWS_PER_PAGE):
+                pdf.savefig(charts.table_page(
+                    f"{district.name}: projects", ("#", "Project", "Cost", "Votes", "Funded"),
+                    rows[start:start + TABLE_ROWS_PER_PAGE],
+                ))
+            pdf.savefig(charts.figure(votes_chart(cycle, district.id)))
+        for kind in PUBLIC_CHARTS:
+            pdf.savefig(charts.figure(cycle_chart(cycle, kind)))
+    return buffer.getvalue()
