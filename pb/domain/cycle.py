@@ -41,6 +41,9 @@ TRANSITIONS: dict[Phase, Phase] = {
 }
 
 # Which phase each action belongs to; the services ask this before doing anything.
+# Four eyes: results are published only once this many different officials have approved the same stored count.
+REQUIRED_APPROVALS = 2
+
 ACTION_PHASES: dict[str, frozenset[Phase]] = {
     "edit-setup": frozenset({Phase.DRAFT}),
     "submit-proposal": frozenset({Phase.PROPOSALS}),
@@ -53,7 +56,10 @@ ACTION_PHASES: dict[str, frozenset[Phase]] = {
     # Polling stations close with online voting; their sheets and marked voters are typed in until the count.
     "enter-paper-ballot": frozenset({Phase.VOTING, Phase.TALLYING}),
     "tally": frozenset({Phase.TALLYING}),
+    "approve-results": frozenset({Phase.TALLYING}),
     "see-results": frozenset({Phase.RESULTS, Phase.CLOSED}),
+    # Building the funded projects takes years: it is followed from publication on, also after the cycle closes.
+    "track-implementation": frozenset({Phase.RESULTS, Phase.CLOSED}),
 }
 
 _ACTION_WORDS = {
@@ -69,7 +75,9 @@ _ACTION_WORDS = {
         "Paper ballots and paper voters can only be entered from the opening of voting until the results are published."
     ),
     "tally": "The votes can only be counted once voting has closed and before results are published.",
+    "approve-results": "A count can only be approved after voting has closed and before the results are published.",
     "see-results": "Results are not published yet.",
+    "track-implementation": "Implementation can only be tracked once the results are published.",
 }
 
 
@@ -94,6 +102,8 @@ class CycleFacts:
     proposals_waiting_changes: int = 0
     projects_by_district: dict[str, int] = field(default_factory=dict)
     untallied_districts: tuple[str, ...] = ()
+    # Different officials who approved the stored count as it is now (a new count needs new approvals).
+    count_approvals: int = 0
 
 
 def _plural(count: int, singular: str, plural: str) -> str:
@@ -132,6 +142,11 @@ def blockers(current: Phase, facts: CycleFacts) -> list[str]:
     elif current is Phase.TALLYING:
         if facts.untallied_districts:
             reasons.append("The votes have not been counted yet in: " + ", ".join(facts.untallied_districts) + ".")
+        elif facts.count_approvals < REQUIRED_APPROVALS:
+            reasons.append(
+                f"The count needs the approval of {REQUIRED_APPROVALS} different officials before it is published; "
+                f"{facts.count_approvals} of {REQUIRED_APPROVALS} have approved it."
+            )
     return reasons
 
 

@@ -10,7 +10,7 @@ from pb.domain.cycle import CycleFacts, Phase
 from pb.domain.errors import NotFound, PermissionDenied, ValidationError
 from pb.extensions import db
 from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
-from pb.services import audit, load, use_case
+from pb.services import audit, load, publication, use_case
 
 RULE_NAMES = {
     "greedy": "Standard count (most votes first, funded while the money lasts)",
@@ -181,6 +181,7 @@ def facts(cycle: Cycle) -> CycleFacts:
         proposals_waiting_changes=counts.get(ProposalStatus.CHANGES_REQUESTED, 0),
         projects_by_district={d.name: on_ballot.get(d.id, 0) for d in cycle.districts},
         untallied_districts=tuple(d.name for d in cycle.districts if d.id not in tallied),
+        count_approvals=len(publication.approvals(cycle)) if cycle.phase is Phase.TALLYING else 0,
     )
 
 

@@ -4,12 +4,13 @@ from datetime import date
 
 from pb.domain.cycle import Phase
 from pb.models import Role, User
-from pb.services import cycles, moderation, proposals, tallying, users, voting
+from pb.services import cycles, moderation, proposals, publication, tallying, users, voting
 from pb.services.cycles import CycleSettings
 from pb.services.proposals import ProposalDraft
 
 DEMO_PASSWORD = "demo-password"
 OFFICIAL = "official@example.org"
+SECOND_OFFICIAL = "official2@example.org"  # results are published only once two different officials approve them
 MODERATOR = "moderator@example.org"
 RESIDENTS = ["resident@example.org"] + [f"resident{n}@example.org" for n in range(2, 13)]
 CATEGORIES = ["Children and youth", "Culture", "Green spaces", "Sport", "Streets and mobility"]
@@ -47,7 +48,9 @@ _SOUTHSIDE_2025 = [
 
 
 def demo_accounts() -> list[tuple[str, str]]:
-    return [(OFFICIAL, "official"), (MODERATOR, "moderator")] + [(email, "resident") for email in RESIDENTS]
+    return [(OFFICIAL, "official"), (SECOND_OFFICIAL, "official"), (MODERATOR, "moderator")] + [
+        (email, "resident") for email in RESIDENTS
+    ]
 
 
 def _account(email: str, name: str, role: Role) -> User:
@@ -55,7 +58,7 @@ def _account(email: str, name: str, role: Role) -> User:
 
 
 def _run_cycle(
-    official: User, moderator: User, residents: list[User], name: str, rule: str,
+    official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
     year: int, skip_voters: int = 0,
 ) -> None:
@@ -103,6 +106,8 @@ def _run_cycle(
         return
     cycles.advance_phase(official, cycle.id)
     tallying.run_tally(official, cycle.id)
+    publication.approve_results(official, cycle.id)
+    publication.approve_results(second_official, cycle.id)
     cycles.advance_phase(official, cycle.id)
 
 
@@ -111,16 +116,17 @@ def load_demo() -> bool:
     if any(c.name == "Riverside 2026" for c in cycles.list_cycles(include_drafts=True)):
         return False
     official = _account(OFFICIAL, "Olivia Official", Role.OFFICIAL)
+    second_official = _account(SECOND_OFFICIAL, "Oscar Official", Role.OFFICIAL)
     moderator = _account(MODERATOR, "Max Moderator", Role.MODERATOR)
     residents = [_account(email, f"Resident {n + 1}", Role.RESIDENT) for n, email in enumerate(RESIDENTS)]
     _run_cycle(
-        official, moderator, residents, "Riverside 2025", "greedy",
+        official, second_official, moderator, residents, "Riverside 2025", "greedy",
         {"Northside": _NORTHSIDE_2025, "Southside": _SOUTHSIDE_2025}, {"Northside": 50_000, "Southside": 30_000},
         stop_at=Phase.RESULTS, year=2025,
     )
     # resident@example.org (the first) is verified but has not voted, so a visitor can try the ballot.
     _run_cycle(
-        official, moderator, residents, "Riverside 2026", "mes-add1",
+        official, second_official, moderator, residents, "Riverside 2026", "mes-add1",
         {"Northside": _NORTHSIDE_2026, "Southside": _SOUTHSIDE_2026}, {"Northside": 80_000, "Southside": 60_000},
         stop_at=Phase.VOTING, year=2026, skip_voters=1,
     )

@@ -114,6 +114,17 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     assert [r.project_id for r in run.results if r.is_funded] == [fountain, benches]
     assert run.spent == 80_000
     assert as_rita.get(f"/cycles/{cycle.id}/results").status_code == 302  # still not public
+    # Four eyes: the count is published only once two different officials have approved it.
+    page = as_official.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
+    assert "0 of 2 officials have approved the stored count." in page and "Approve the count" in page
+    as_official.submit(f"/admin/cycles/{cycle.id}/approve-results")
+    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
+    assert "1 of 2 have approved it." in response.get_data(as_text=True)
+    db.session.refresh(cycle)
+    assert cycle.phase is Phase.TALLYING
+    as_second_official = _new_client(app, make_user(Role.OFFICIAL, name="Second Official"))
+    response = as_second_official.submit(f"/admin/cycles/{cycle.id}/approve-results", follow_redirects=True)
+    assert "Two officials have approved it: it can be published." in response.get_data(as_text=True)
     as_official.submit(f"/admin/cycles/{cycle.id}/advance")
     db.session.refresh(cycle)
     assert cycle.phase is Phase.RESULTS

@@ -20,7 +20,7 @@ READY = {
     Phase.PROPOSALS: CycleFacts(total_budget=100, proposals_submitted=1),
     Phase.REVIEW: CycleFacts(total_budget=100, proposals_submitted=3, projects_by_district={"North": 2, "South": 1}),
     Phase.VOTING: CycleFacts(total_budget=100),
-    Phase.TALLYING: CycleFacts(total_budget=100),
+    Phase.TALLYING: CycleFacts(total_budget=100, count_approvals=2),
     Phase.RESULTS: CycleFacts(total_budget=100),
 }
 
@@ -73,6 +73,8 @@ def test_a_ready_cycle_has_no_blocker_and_moves_one_step(current):
           "No project is on the ballot in: North."]),
         (Phase.TALLYING, CycleFacts(total_budget=100, untallied_districts=("North", "South")),
          ["The votes have not been counted yet in: North, South."]),
+        (Phase.TALLYING, CycleFacts(total_budget=100, count_approvals=1),
+         ["The count needs the approval of 2 different officials before it is published; 1 of 2 have approved it."]),
         (Phase.CLOSED, CycleFacts(total_budget=100), ["The cycle is closed; there is no further phase."]),
     ],
 )

@@ -11,7 +11,7 @@ from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
 from pb.models import Category, Cycle, District, ProposalStatus, Role
-from pb.services import cycles, tallying
+from pb.services import cycles, publication, tallying
 from pb.services.cycles import CycleSettings
 
 SETTINGS = CycleSettings(name="Townsville 2027", total_budget=150_000)
@@ -181,7 +181,9 @@ def _set_status(proposals, status: ProposalStatus) -> None:
     db.session.commit()
 
 
-def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(official, make_cycle, make_proposal, snapshot, audit_log):
+def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(
+    official, make_user, make_cycle, make_proposal, snapshot, audit_log
+):
     cycle = make_cycle()
     north, south = cycle.districts
     assert cycles.advance_phase(official, cycle.id) is Phase.PROPOSALS
@@ -206,6 +208,12 @@ def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(official, 
     assert _refused_advance(official, cycle.id, snapshot) == ["The votes have not been counted yet in: North, South."]
 
     tallying.run_tally(official, cycle.id)
+    assert _refused_advance(official, cycle.id, snapshot) == [
+        "The count needs the approval of 2 different officials before it is published; 0 of 2 have approved it."
+    ]
+    publication.approve_results(official, cycle.id)
+    assert _refused_advance(official, cycle.id, snapshot)[0].endswith("1 of 2 have approved it.")
+    publication.approve_results(make_user(Role.OFFICIAL), cycle.id)
     assert cycles.advance_phase(official, cycle.id) is Phase.RESULTS
     assert cycles.advance_phase(official, cycle.id) is Phase.CLOSED
     assert _refused_advance(official, cycle.id, snapshot) == ["The cycle is closed; there is no further phase."]
