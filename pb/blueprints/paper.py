@@ -6,7 +6,7 @@ from flask_login import current_user
 from pb.blueprints.guards import form_errors, official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, DomainError
-from pb.forms import PaperSheetForm, PaperVoterForm, options
+from pb.forms import PaperSheetForm, PaperVoterForm, UndoPaperVoterForm, options
 from pb.services import cycles, paper, proposals, users, voting
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
@@ -133,4 +133,19 @@ def voters(cycle_id: int):
         "paper/voters.html", cycle=cycle, search=search, found=found,
         voted={user.id: paper.channels_voted(user, cycle.id) for user in found},
         verified={user.id: voting.verified_district_ids(user, cycle.id) for user in found},
+    )
+
+
+@bp.post("/cycles/<int:cycle_id>/voters/undo")
+@official_required
+def undo_voter(cycle_id: int):
+    """Take back a paper-voter mark made by mistake, with a reason for the audit log."""
+    cycle = cycles.get_cycle(cycle_id)
+    if (refusal := _closed(cycle)) is not None:
+        return refusal
+    form = UndoPaperVoterForm()
+    return perform(
+        form, lambda: paper.undo_paper_voter(current_user, form.user_id.data, form.district_id.data, form.reason.data),
+        back=url_for("paper.voters", cycle_id=cycle.id, q=request.args.get("q", "")[:100]),
+        success="The paper-voter mark is taken back; the resident may vote again in that district.",
     )

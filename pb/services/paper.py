@@ -232,6 +232,39 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
     return participation
 
 
+MAX_REASON_LENGTH = 500
+
+
+@use_case
+def undo_paper_voter(actor: User, user_id: int, district_id: int, reason: str) -> None:
+    """An official takes back a paper-voter mark made by mistake; the resident may then vote online or on paper.
+
+    A mark holds no choices (the sheet in the box is anonymous), so taking it back changes only turnout and who may
+    still vote. The reason and who took it back go into the audit log.
+    """
+    _require_official(actor)
+    district = _open_district(district_id)
+    resident = load(User, user_id, "user")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Say why the mark is taken back; the reason is kept in the audit log. Nothing was changed.")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError(f"Keep the reason under {MAX_REASON_LENGTH} characters. Nothing was changed.")
+    mark = db.session.scalar(
+        select(Participation).where(
+            Participation.user_id == resident.id, Participation.district_id == district.id,
+            Participation.channel == "paper",
+        ).with_for_update()
+    )
+    if mark is None:
+        raise ConflictError(
+            f"{resident.name} is not recorded as having voted on paper in {district.name}; nothing was changed."
+        )
+    db.session.delete(mark)
+    audit.record(actor, "undo-paper-voter", f"user:{resident.id}", cycle_id=district.cycle_id,
+                 before={"district": district.name, "channel": "paper"}, after={"reason": reason})
+
+
 @dataclass
 class DistrictSheets:
     """How far a district's paper sheets have got: what the officials' overview and the count need."""

@@ -115,6 +115,28 @@ def test_paper_and_online_voting_exclude_each_other(client, world, make_user, ve
     assert _count(Ballot) == 1
 
 
+def test_an_official_takes_back_a_mistaken_paper_mark_from_the_voters_page(client, world, make_user, verify):
+    cycle, north, projects, (olga, _, _) = world
+    ada = make_user(name="Ada", email="ada@example.org")
+    verify(ada, north)
+    client.login(olga)
+    voters = f"/paper/cycles/{cycle.id}/voters"
+    client.submit(f"{voters}?q=ada", {"user_id": ada.id, "district_id": north.id})
+    page = client.get(f"{voters}?q=ada").get_data(as_text=True)
+    assert "Take back the mark in North" in page and f'action="{voters}/undo?q=ada"' in page
+    response = client.submit(f"{voters}/undo?q=ada", {"user_id": ada.id, "district_id": north.id, "reason": ""})
+    assert response.location.endswith(f"{voters}?q=ada") and "Say why the mark is taken back" in _page(client, response)
+    assert _count(Participation) == 1
+    response = client.submit(f"{voters}/undo?q=ada", {"user_id": ada.id, "district_id": north.id, "reason": "Wrong Ada."})
+    assert "The paper-voter mark is taken back" in _page(client, response)
+    assert _count(Participation) == 0
+    response = client.submit(f"{voters}/undo?q=ada", {"user_id": ada.id, "district_id": north.id, "reason": "Again."})
+    assert "Ada is not recorded as having voted on paper in North; nothing was changed." in _page(client, response)
+    client.login(ada)
+    assert client.submit(f"/cycles/{cycle.id}/vote/{north.id}", {"project": [str(projects[0].id)]}).status_code == 302
+    assert db.session.scalar(select(Participation.channel)) == "online"
+
+
 def test_the_count_waits_for_pending_sheets_then_includes_agreed_ones(client, world):
     cycle, north, projects, (olga, pieter, quinn) = world
     client.login(olga)

@@ -5,7 +5,20 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot, PaperEntry, Participation, Proposal, ProposalStatus, Role, TallyRun, Verification
+from pb.models import (
+    Ballot,
+    Implementation,
+    ImplementationUpdate,
+    PaperEntry,
+    Participation,
+    ProjectResult,
+    Proposal,
+    ResultApproval,
+    ProposalStatus,
+    Role,
+    TallyRun,
+    Verification,
+)
 
 P = Phase
 
@@ -22,6 +35,9 @@ def world(make_user, make_cycle, make_proposal, make_project, verify):
         project = make_project(cycle, district, cost=20_000)
         pending = make_proposal(cycle, district, author=resident, title="Pending idea")
         verify(resident, district)
+        # A paper-voter mark an official may take back (the newcomer was marked by mistake).
+        db.session.add(Participation(user_id=newcomer.id, cycle_id=cycle.id, district_id=district.id, channel="paper"))
+        db.session.commit()
         return {"resident": resident, "newcomer": newcomer, "moderator": moderator, "official": official,
                 "cycle": cycle, "district": district, "project": project, "pending": pending}
 
@@ -86,6 +102,41 @@ def record_paper_voter(client, w):
                          {"user_id": w["resident"].id, "district_id": w["district"].id})
 
 
+def approve_results(client, w):
+    client.login(w["official"])
+    client.submit(f"/admin/cycles/{w['cycle'].id}/tally")  # counted first where counting is possible
+    return client.submit(f"/admin/cycles/{w['cycle'].id}/approve-results")
+
+
+def undo_paper_voter(client, w):
+    client.login(w["official"])
+    return client.submit(f"/paper/cycles/{w['cycle'].id}/voters/undo",
+                         {"user_id": w["newcomer"].id, "district_id": w["district"].id, "reason": "Marked by mistake."})
+
+
+def _fund(w):
+    """Store a count funding the world's project, as a tally would have."""
+    run = TallyRun(cycle_id=w["cycle"].id, district_id=w["district"].id, rule="greedy", tie_break="seeded",
+                   budget=w["district"].budget, spent=w["project"].cost, ballot_count=1, run_by_id=w["official"].id)
+    run.results.append(ProjectResult(project_id=w["project"].id, votes=1, is_funded=True, position=1))
+    db.session.add(run)
+    db.session.commit()
+
+
+def record_implementation(client, w):
+    _fund(w)
+    client.login(w["official"])
+    return client.submit(f"/implementation/projects/{w['project'].id}",
+                         {"status": "in_progress", "progress": "10", "spent": "5", "version": "0"})
+
+
+def post_implementation_update(client, w):
+    _fund(w)
+    client.login(w["official"])
+    return client.submit(f"/implementation/projects/{w['project'].id}/updates",
+                         {"update-posted_on": "2020-01-01", "update-text": "Work has started."})
+
+
 def see_results(client, w):
     return client.get(f"/cycles/{w['cycle'].id}/results")
 
@@ -103,8 +154,12 @@ ACTIONS = [
     (verify_resident, {P.PROPOSALS, P.REVIEW, P.VOTING}, lambda w: _count(Verification)),
     (vote, {P.VOTING}, lambda w: _count(Ballot)),
     (tally, {P.TALLYING}, lambda w: _count(TallyRun)),
+    (approve_results, {P.TALLYING}, lambda w: _count(ResultApproval)),
     (enter_paper_sheet, {P.VOTING, P.TALLYING}, lambda w: _count(PaperEntry)),
     (record_paper_voter, {P.VOTING, P.TALLYING}, lambda w: _count(Participation)),
+    (undo_paper_voter, {P.VOTING, P.TALLYING}, lambda w: _count(Participation, Participation.channel == "paper")),
+    (record_implementation, {P.RESULTS, P.CLOSED}, lambda w: _count(Implementation)),
+    (post_implementation_update, {P.RESULTS, P.CLOSED}, lambda w: _count(ImplementationUpdate)),
 ]
 
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import BallotError, ConflictError, PermissionDenied, PhaseError
+from pb.domain.errors import BallotError, ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
 from pb.models import Ballot, PaperEntry, PaperSheet, Participation, Role, TallyRun
 from pb.services import paper, tallying, voting
@@ -168,6 +168,61 @@ def test_a_paper_voter_cannot_vote_online(officials, north, projects, make_user,
         "You have already voted on paper at a polling station in North; you cannot also vote online.")
     with pytest.raises(ConflictError, match="Ada is already recorded as having voted on paper in North"):
         paper.record_paper_voter(officials[1], resident.id, north.id)
+    assert snapshot() == before
+
+
+def test_a_mistaken_paper_mark_is_taken_back_with_a_reason_and_the_resident_may_vote_online(
+    officials, north, projects, make_user, verify, audit_log
+):
+    resident = make_user(name="Ada")
+    verify(resident, north)
+    paper.record_paper_voter(officials[0], resident.id, north.id)
+    paper.undo_paper_voter(officials[1], resident.id, north.id, "  Marked the wrong Ada;\nit was her neighbour. ")
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 0
+    [(actor, action, subject, before, after)] = audit_log("undo-paper-voter")
+    assert (actor, subject, before, after) == (
+        officials[1].id, f"user:{resident.id}", {"district": "North", "channel": "paper"},
+        {"reason": "Marked the wrong Ada; it was her neighbour."})
+    voting.cast_ballot(resident, north.cycle_id, north.id, [projects[0].id])
+    assert db.session.scalar(select(Participation.channel)) == "online"
+
+
+@pytest.mark.parametrize(
+    ("case", "error", "message"),
+    [("no-reason", ValidationError, "Say why the mark is taken back"),
+     ("long-reason", ValidationError, "under 500 characters"),
+     ("online-voter", ConflictError, "Ada is not recorded as having voted on paper in North"),
+     ("not-marked", ConflictError, "Bo is not recorded as having voted on paper in North"),
+     ("moderator", PermissionDenied, "Only officials"),
+     ("unknown-user", NotFound, "no such user"),
+     ("closed", PhaseError, "Paper ballots and paper voters can only be entered")],
+)
+def test_taking_back_a_paper_mark_refuses_bad_requests_and_changes_nothing(
+    cycle, officials, north, projects, make_user, verify, snapshot, case, error, message
+):
+    ada, bo = make_user(name="Ada"), make_user(name="Bo")
+    for resident in (ada, bo):
+        verify(resident, north)
+    voting.cast_ballot(ada, cycle.id, north.id, [projects[0].id])
+    if case != "not-marked":
+        paper.record_paper_voter(officials[0], bo.id, north.id)
+    actor, user_id, reason = officials[0], bo.id, "Mistake."
+    if case == "no-reason":
+        reason = " \n "
+    elif case == "long-reason":
+        reason = "x" * 501
+    elif case == "online-voter":
+        user_id = ada.id
+    elif case == "moderator":
+        actor = make_user(Role.MODERATOR)
+    elif case == "unknown-user":
+        user_id = 10**6
+    elif case == "closed":
+        cycle.phase = Phase.RESULTS
+        db.session.commit()
+    before = snapshot()
+    with pytest.raises(error, match=message):
+        paper.undo_paper_voter(actor, user_id, north.id, reason)
     assert snapshot() == before
 
 
