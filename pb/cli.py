@@ -1,10 +1,13 @@
 """`flask --app app pb ...`: thin command-line wrappers over the services."""
 
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from pb.database import create_schema
+from pb import database
+from pb.database import upgrade_schema
 from pb.domain.errors import DomainError
 from pb.models import Role
 from pb.services import audit, cycles, demo, users
@@ -16,17 +19,24 @@ def _fail(error: DomainError) -> click.ClickException:
     return click.ClickException(error.message)
 
 
+def _upgrade_schema() -> None:
+    try:
+        upgrade_schema()
+    except DomainError as error:
+        raise _fail(error) from None
+
+
 @pb_group.command("init-db")
 def init_db() -> None:
-    """Create the database tables (existing data is kept)."""
-    create_schema()
+    """Create or upgrade the database tables through the migrations (existing data is kept)."""
+    _upgrade_schema()
     click.echo("The database is ready.")
 
 
 @pb_group.command("demo")
 def load_demo() -> None:
     """Load the demo cycles and accounts (running it again changes nothing)."""
-    create_schema()
+    _upgrade_schema()
     created = demo.load_demo()
     click.echo("Demo cycles loaded." if created else "The demo cycles were already there; nothing changed.")
     click.echo("Demo accounts (password for all: %s):" % demo.DEMO_PASSWORD)
@@ -83,6 +93,35 @@ def audit_verify() -> None:
         click.echo("The audit log is empty: there is nothing to check yet.")
         return
     click.echo(f"The audit log is intact: {check.entry_count} entries, last hash {check.last_hash}.")
+
+
+@pb_group.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Write a consistent copy of the (SQLite) database to a new file; pb may keep running."""
+    try:
+        size = database.backup(destination)
+    except DomainError as error:
+        raise _fail(error) from None
+    click.echo(f"Backed up the database to {destination} ({size // 1024} KB).")
+
+
+@pb_group.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the current data is to be replaced.")
+def restore(source: Path, yes: bool) -> None:
+    """Replace the (SQLite) database with a backup; stop the server first."""
+    if not yes:
+        raise click.ClickException(
+            "Restoring replaces everything in the database with the backup. Stop pb, then run this again with --yes."
+        )
+    try:
+        database.restore(source)
+    except DomainError as error:
+        raise _fail(error) from None
+    check = audit.verify_chain()
+    state = "intact" if check.is_intact else "BROKEN: " + check.problems[0]
+    click.echo(f"Restored the database from {source}. The audit log in it is {state} ({check.entry_count} entries).")
 
 
 def init_app(app: Flask) -> None:

@@ -1,10 +1,26 @@
 """Binding the database to the app, and the engine settings each backend needs to be safe under load."""
 
+import sqlite3
+from pathlib import Path
+
 from flask import Flask
-from sqlalchemy import event
+from flask_migrate import Migrate, stamp
+from flask_migrate import upgrade as upgrade_to_head
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 
+from pb.domain.errors import ValidationError
 from pb.extensions import db
+
+POSTGRES_BACKUP_HELP = (
+    "This database is PostgreSQL: back it up with pg_dump, which takes a consistent snapshot while pb keeps running:\n"
+    "  pg_dump --format=custom --file=pb-backup.dump \"$PB_DATABASE_URL\"\n"
+    "and restore it (with pb stopped) with:\n"
+    "  pg_restore --clean --if-exists --no-owner --dbname=\"$PB_DATABASE_URL\" pb-backup.dump"
+)
+_REQUIRED_TABLES = {"cycles", "users", "ballots", "audit_entries"}
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+migrate = Migrate(directory=str(MIGRATIONS), render_as_batch=True)  # batch mode: SQLite alters tables by copying
 
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:  # noqa: ARG001
@@ -19,11 +35,90 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:  # noqa: ARG
 
 def init_app(app: Flask) -> None:
     db.init_app(app)
+    migrate.init_app(app, db)
     if not event.contains(Engine, "connect", _configure_sqlite):
         event.listen(Engine, "connect", _configure_sqlite)
 
 
 def create_schema() -> None:
+    """Create the tables straight from the models and mark them as the newest migration (fast, for test databases).
+
+    tests/test_migrations.py proves that the migrations build exactly these tables, so the mark is true.
+    """
     from pb import models  # noqa: F401  (registers the tables)
 
     db.create_all()
+    stamp(directory=str(MIGRATIONS), revision="head")
+
+
+def upgrade_schema() -> None:
+    """Create or upgrade the schema through the migrations (as `flask --app app db upgrade` does)."""
+    from pb import models  # noqa: F401  (registers the tables)
+
+    tables = set(inspect(db.engine).get_table_names())
+    if "cycles" in tables and "alembic_version" not in tables:
+        raise ValidationError(
+            "This database was created without migrations, so pb cannot tell which version its tables are. "
+            "If it was made by this version of pb, mark it as current with `flask --app app db stamp head`; "
+            "otherwise back it up and start from an empty database."
+        )
+    upgrade_to_head(directory=str(MIGRATIONS))
+
+
+def _sqlite_engine():
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise ValidationError(POSTGRES_BACKUP_HELP)
+    return engine
+
+
+def backup(destination: Path) -> int:
+    """Write a consistent copy of the SQLite database to a new file while pb keeps running; returns its size in bytes.
+
+    SQLite's online backup copies the database page by page under a read snapshot, so ballots cast meanwhile are
+    either wholly in the copy or wholly not, and the live database is never locked for writers for long.
+    """
+    engine = _sqlite_engine()
+    if destination.exists():
+        raise ValidationError(f"{destination} already exists; choose a new file name so no backup is overwritten.")
+    if not destination.parent.is_dir():
+        raise ValidationError(f"The folder {destination.parent} does not exist.")
+    connection = engine.raw_connection()
+    try:
+        with sqlite3.connect(destination) as target:
+            connection.driver_connection.backup(target)
+        target.close()
+    finally:
+        connection.close()
+    return destination.stat().st_size
+
+
+def _check_backup_file(source: Path) -> None:
+    if not source.is_file():
+        raise ValidationError(f"There is no backup file at {source}.")
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as backup_file:
+            tables = {row[0] for row in backup_file.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            integrity = backup_file.execute("PRAGMA integrity_check").fetchone()[0]
+        backup_file.close()
+    except sqlite3.DatabaseError:
+        raise ValidationError(f"{source} is not a pb backup (not an SQLite database). Nothing was changed.") from None
+    if not _REQUIRED_TABLES <= tables:
+        raise ValidationError(f"{source} is not a pb backup (its tables are missing). Nothing was changed.")
+    if integrity != "ok":
+        raise ValidationError(f"{source} is damaged ({integrity}). Nothing was changed.")
+
+
+def restore(source: Path) -> None:
+    """Replace the SQLite database's contents with a backup made by `backup` (stop the server first)."""
+    engine = _sqlite_engine()
+    _check_backup_file(source)
+    db.session.remove()
+    connection = engine.raw_connection()
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as backup_file:
+            backup_file.backup(connection.driver_connection)
+        backup_file.close()
+    finally:
+        connection.close()
+    engine.dispose()  # no pooled connection keeps a view of the replaced database

@@ -1,10 +1,13 @@
 """The `flask pb` commands: thin wrappers that print plain words and fail with a clear message."""
 
+import sqlite3
+
+import pytest
 from sqlalchemy import func, select, text
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import AuditEntry, Cycle, Proposal, User
+from pb.models import AuditEntry, Cycle, Proposal, Role, User
 from pb.services import audit
 
 
@@ -26,11 +29,12 @@ def test_demo_loads_once_and_prints_the_accounts(runner):
     first = runner.invoke(args=["pb", "demo"])
     assert first.exit_code == 0, first.output
     assert "Demo cycles loaded." in first.output
-    for email in ("official@example.org", "moderator@example.org", "resident@example.org", "resident12@example.org"):
+    for email in ("official@example.org", "official2@example.org", "moderator@example.org", "resident@example.org",
+                  "resident12@example.org"):
         assert email in first.output
     assert "demo-password" in first.output
     counts = _counts()
-    assert counts["cycles"] == 2 and counts["users"] == 14 and counts["ballots"] > 0
+    assert counts["cycles"] == 2 and counts["users"] == 15 and counts["ballots"] > 0
     second = runner.invoke(args=["pb", "demo"])
     assert second.exit_code == 0 and "nothing changed" in second.output
     assert _counts() == counts
@@ -138,3 +142,51 @@ def test_audit_verify_names_a_deleted_entry(runner, make_cycle):
     result = runner.invoke(args=["pb", "audit-verify"])
     assert result.exit_code == 1
     assert "Error: The audit log is broken. Entry 2 is missing: sequence jumps from 1 to 3." in result.output
+
+
+def test_backup_and_restore_round_trip_a_cycle(runner, engine_name, tmp_path, make_cycle, make_user):
+    if engine_name != "sqlite":
+        result = runner.invoke(args=["pb", "backup", str(tmp_path / "pb.backup")])
+        assert result.exit_code == 1 and "pg_dump --format=custom" in result.output and "pg_restore" in result.output
+        return
+    official = make_user(Role.OFFICIAL)
+    cycle = make_cycle(name="Riverside 2030")
+    audit.record(official, "create-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id)
+    db.session.commit()
+    saved = _counts()
+    target = tmp_path / "pb.backup"
+    result = runner.invoke(args=["pb", "backup", str(target)])
+    assert result.exit_code == 0 and f"Backed up the database to {target}" in result.output
+    again = runner.invoke(args=["pb", "backup", str(target)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+    # After the backup: the cycle is renamed, another is added and the log grows.
+    db.session.get(Cycle, cycle.id).name = "Changed"
+    make_cycle(name="Made after the backup")
+    db.session.commit()
+    assert _counts() != saved
+
+    refused = runner.invoke(args=["pb", "restore", str(target)])
+    assert refused.exit_code == 1 and "--yes" in refused.output and _counts() != saved
+    result = runner.invoke(args=["pb", "restore", str(target), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "The audit log in it is intact (1 entries)" in result.output
+    assert _counts() == saved
+    assert [c.name for c in db.session.scalars(select(Cycle))] == ["Riverside 2030"]
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(runner, engine_name, tmp_path, make_cycle):
+    if engine_name != "sqlite":
+        pytest.skip("restore is for the embedded SQLite database; PostgreSQL uses pg_restore")
+    make_cycle()
+    saved = _counts()
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("hello")
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("CREATE TABLE unrelated (id INTEGER)").connection.commit()
+    for path, message in [(tmp_path / "missing.backup", "There is no backup file"),
+                          (not_sqlite, "is not a pb backup (not an SQLite database)"),
+                          (other, "is not a pb backup (its tables are missing)")]:
+        result = runner.invoke(args=["pb", "restore", str(path), "--yes"])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert _counts() == saved
