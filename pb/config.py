@@ -7,8 +7,18 @@ import os
 from flask import Flask
 
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-change-me"
+MIN_SECRET_KEY_LENGTH = 32
+
+# argon2id cost: OWASP's first recommended setting (19 MiB, 2 passes, 1 lane), at or above ASVS 5.0's minimum.
+STRONG_PASSWORD_HASH_COST = {"memory_cost": 19 * 1024, "time_cost": 2, "parallelism": 1}
+# OWASP lists equivalent trade-offs (47 MiB × 1 … 7 MiB × 5); each keeps memory × passes at or above this.
+MIN_PASSWORD_HASH_MEMORY_KIB = 7 * 1024
+MIN_PASSWORD_HASH_WORK = 7 * 1024 * 5
+# Tests log in thousands of times and never test hashing strength through the app; tests/test_security.py does.
+TESTING_PASSWORD_HASH_COST = {"memory_cost": 8, "time_cost": 1, "parallelism": 1}
 
 DEFAULTS = {
+    "ENV": "development",  # PB_ENV=production turns on the checks in check_production()
     "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
     "DATABASE_URL": None,  # None: SQLite in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -16,8 +26,34 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # must be true in production (HTTPS only); check_production() insists
     "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PASSWORD_HASH_COST": STRONG_PASSWORD_HASH_COST,
+    # How many reverse proxies in front of pb set X-Forwarded-For/-Proto; 0 trusts none (direct exposure).
+    "TRUSTED_PROXY_COUNT": 0,
+    "HSTS_MAX_AGE": 365 * 24 * 3600,
+    # Flask-Limiter. Every key is set here because the one limiter object keeps what the first app told it.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",  # one process only; production needs redis://host:6379
+    "RATELIMIT_STRATEGY": "fixed-window",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "RATELIMIT_SWALLOW_ERRORS": True,  # Redis down: count in memory for a while rather than refuse every login
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_KEY_PREFIX": "pb",
+    # Limits per account (email typed, or the logged-in user) and per address, in Flask-Limiter's notation.
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 30 per hour",
+    "LOGIN_LIMIT_PER_ADDRESS": "60 per minute; 600 per hour",  # generous: many voters share one address (NAT)
+    "REGISTER_LIMIT_PER_ADDRESS": "20 per hour",
+    "PASSWORD_CHANGE_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
+    "VERIFICATION_LIMIT_PER_ACCOUNT": "10 per minute; 60 per hour",
+    "VERIFICATION_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
 }
+
+
+class ConfigurationError(RuntimeError):
+    """The settings are not safe to serve with; the message says what to change."""
 
 
 def load(app: Flask, test_config: dict | None) -> None:
@@ -27,6 +63,13 @@ def load(app: Flask, test_config: dict | None) -> None:
     app.config.from_prefixed_env("PB")
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config.get("TESTING") and "PASSWORD_HASH_COST" not in (test_config or {}):
+        app.config["PASSWORD_HASH_COST"] = TESTING_PASSWORD_HASH_COST
+    app.config["REMEMBER_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"])
+    # Engine options given anywhere add to the defaults rather than replace them (pool_pre_ping must stay).
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"], **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    }
     url = app.config.get("DATABASE_URL") or "sqlite:///" + os.path.join(app.instance_path, "pb.sqlite3")
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
@@ -38,3 +81,53 @@ def load(app: Flask, test_config: dict | None) -> None:
     app.config.setdefault(
         "REGISTER_KEY", hmac.new(str(app.config["SECRET_KEY"]).encode(), b"pb register key", hashlib.sha256).hexdigest()
     )
+    if is_production(app.config):
+        check_production(app.config)
+
+
+def is_production(config) -> bool:
+    return str(config.get("ENV", "")).strip().lower() == "production"
+
+
+def production_problems(config) -> list[str]:
+    """Why these settings are not fit to serve the public, one readable reason each (empty: fit)."""
+    problems = []
+    secret = str(config.get("SECRET_KEY") or "")
+    if not secret or secret == DEVELOPMENT_SECRET_KEY:
+        problems.append(
+            "PB_SECRET_KEY is not set (the development key is in use); set it to a long random value, "
+            "for example the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'."
+        )
+    elif len(secret) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"PB_SECRET_KEY is too short ({len(secret)} characters); use at least {MIN_SECRET_KEY_LENGTH}.")
+    if config.get("SESSION_COOKIE_SECURE") is not True:
+        problems.append(
+            "PB_SESSION_COOKIE_SECURE is not true; serve pb over HTTPS and set PB_SESSION_COOKIE_SECURE=true "
+            "so the session cookie never travels unencrypted."
+        )
+    if config.get("TESTING"):
+        problems.append("TESTING is on; it weakens password hashing and error pages and is for the test suite only.")
+    cost = config.get("PASSWORD_HASH_COST") or {}
+    memory, passes = int(cost.get("memory_cost", 0)), int(cost.get("time_cost", 0))
+    if memory < MIN_PASSWORD_HASH_MEMORY_KIB or memory * passes < MIN_PASSWORD_HASH_WORK:
+        problems.append(
+            f"PB_PASSWORD_HASH_COST {cost} is below the OWASP minimum for argon2id "
+            f"(for example memory_cost=19456 KiB with time_cost=2)."
+        )
+    if not config.get("RATELIMIT_ENABLED"):
+        problems.append("PB_RATELIMIT_ENABLED is false; login and verification would not be throttled.")
+    elif str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        problems.append(
+            "PB_RATELIMIT_STORAGE_URI is memory://, which counts per worker process and forgets on restart; "
+            "set it to a shared store, for example redis://127.0.0.1:6379."
+        )
+    return problems
+
+
+def check_production(config) -> None:
+    """Refuse to build a production app with unsafe settings, saying every reason at once."""
+    problems = production_problems(config)
+    if problems:
+        raise ConfigurationError(
+            "pb will not start with PB_ENV=production:\n" + "\n".join(f"- {problem}" for problem in problems)
+        )

@@ -63,6 +63,9 @@ def server(app, tmp_path):
         "PB_DATABASE_URL": app.config["DATABASE_URL"],
         "PB_SECRET_KEY": app.config["SECRET_KEY"],
         "PB_SQLALCHEMY_ENGINE_OPTIONS": json.dumps(app.config["SQLALCHEMY_ENGINE_OPTIONS"]),
+        # Hundreds of voters log in from 127.0.0.1 within seconds: throttling and hashing cost are not under test here.
+        "PB_RATELIMIT_ENABLED": "false",
+        "PB_PASSWORD_HASH_COST": json.dumps(app.config["PASSWORD_HASH_COST"]),
     }
     port, log = _free_port(), tmp_path / "gunicorn.log"
     command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",

@@ -1,4 +1,4 @@
-"""Officials' pages: setting up cycles, moving phases, counting votes, managing users, reading the audit log."""
+"""Officials' pages: setting up cycles, moving phases, counting votes, managing users and access, reading the audit log."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -175,4 +175,26 @@ def change_role(user_id: int):
         form, lambda: users.change_role(current_user, user_id, Role(form.role.data)),
         back=url_for("admin.user_list", q=request.args.get("q", "")),
         success=lambda user: f"{user.name} is now a {user.role.value}.",
+    )
+
+
+@bp.post("/users/<int:user_id>/disable")
+@official_required
+def disable_user(user_id: int):
+    """Disable an account: its sessions end at once and it can no longer log in."""
+    return perform(
+        ActionForm(), lambda: users.set_enabled(current_user, user_id, False),
+        back=url_for("admin.user_list", q=request.args.get("q", "")),
+        success=lambda user: f"{user.name}'s account is disabled; they are logged out everywhere.",
+    )
+
+
+@bp.post("/users/<int:user_id>/enable")
+@official_required
+def enable_user(user_id: int):
+    """Let a disabled account log in again."""
+    return perform(
+        ActionForm(), lambda: users.set_enabled(current_user, user_id, True),
+        back=url_for("admin.user_list", q=request.args.get("q", "")),
+        success=lambda user: f"{user.name}'s account is enabled again.",
     )

@@ -1,17 +1,25 @@
-"""Logging in and out, and residents creating their account."""
+"""Logging in and out, residents creating their account, and everyone changing their password."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from pb.blueprints.guards import home, safe_target
 from pb.domain.errors import DomainError
-from pb.forms import ActionForm, LoginForm, RegisterForm
+from pb.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+from pb.security import throttle_login, throttle_password_change, throttle_registration
 from pb.services import users
 
 bp = Blueprint("auth", __name__)
 
 
+def _start_session(user) -> None:
+    # A fresh session at login: nothing a visitor (or someone who planted a cookie) held before carries over.
+    session.clear()
+    login_user(user)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@throttle_login
 def login():
     """Log in with email and password."""
     form = LoginForm()
@@ -20,8 +28,7 @@ def login():
         if user is None:
             flash("The email address or the password is not right.", "error")
             return render_template("auth/login.html", form=form), 400
-        session.clear()  # a fresh session at login, so no one can fix a session id in advance
-        login_user(user)
+        _start_session(user)
         flash(f"Welcome, {user.name}.", "success")
         return redirect(safe_target(request.args.get("next"), home()))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
@@ -30,9 +37,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out and forget the session."""
+    """Log out: end this user's sessions everywhere, so no copy of the cookie still works."""
     form = ActionForm()
     if form.validate_on_submit():
+        users.log_out(current_user.id)
         logout_user()
         session.clear()
         flash("You are logged out.", "success")
@@ -40,6 +48,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@throttle_registration
 def register():
     """Create a resident account."""
     if current_user.is_authenticated:
@@ -51,9 +60,25 @@ def register():
         except DomainError as error:
             flash(error.message, "error")
             return render_template("auth/register.html", form=form), 400
-        session.clear()
-        login_user(user)
+        _start_session(user)
         flash("Your account is ready. To vote, a moderator or an official must verify you for your district.", "success")
         return redirect(home())
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@throttle_password_change
+def change_password():
+    """Change one's password; every other session of the account ends, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = users.change_password(current_user, form.current_password.data, form.new_password.data)
+        except DomainError as error:
+            flash(error.message, "error")
+            return render_template("auth/password.html", form=form), 400
+        _start_session(user)
+        flash("Your password is changed. You are logged out everywhere else.", "success")
+        return redirect(url_for("auth.change_password"))
+    return render_template("auth/password.html", form=form), 400 if form.errors else 200

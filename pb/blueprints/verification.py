@@ -18,6 +18,7 @@ from pb.forms import (
     VotingCodeForm,
     options,
 )
+from pb.security import throttle_verification
 from pb.services import cycles
 from pb.services import verification as verification_service
 from pb.services.verification import MAX_REGISTER_BYTES, RegisterDetails
@@ -52,6 +53,7 @@ def status(cycle_id: int):
 
 @bp.post("/cycles/<int:cycle_id>/verify/register")
 @login_required
+@throttle_verification
 def with_register(cycle_id: int):
     """Verify oneself by typing the details the city's register holds."""
     cycle = visible_cycle(cycle_id)
@@ -69,6 +71,7 @@ def with_register(cycle_id: int):
 
 @bp.post("/cycles/<int:cycle_id>/verify/code")
 @login_required
+@throttle_verification
 def with_code(cycle_id: int):
     """Verify oneself with a one-time voting code."""
     cycle = visible_cycle(cycle_id)

@@ -1,4 +1,4 @@
-"""Accounts: registering residents, logging in, and officials managing roles."""
+"""Accounts: registering residents, logging in and out, passwords, and officials managing roles and access."""
 
 import re
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from pb.domain.errors import PermissionDenied, ValidationError
 from pb.extensions import db
 from pb.models import Role, User
-from pb.security import hash_password, password_matches
+from pb.security import hash_password, needs_new_hash, password_matches
 from pb.services import audit, load, use_case
 
 MIN_PASSWORD_LENGTH = 10
@@ -60,13 +60,72 @@ def create_user(email: str, name: str, password: str, role: Role, actor: User | 
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The enabled user with these credentials, or None (never says which part was wrong)."""
+    """The enabled user with these credentials, or None (never says which part was wrong).
+
+    A password stored with an older method or cost is hashed again with the current one while we hold it.
+    """
     user = find_by_email(email)
     if user is None:
         hash_password(password)  # spend the same time as a real check, so timing does not reveal accounts
         return None
     if not password_matches(user.password_hash, password) or not user.is_enabled:
         return None
+    if needs_new_hash(user.password_hash):
+        # Hashing is slow on purpose: do it before the transaction, so no write lock waits for it.
+        _store_new_hash(user.id, user.password_hash, hash_password(password))
+    return user
+
+
+@use_case
+def _store_new_hash(user_id: int, old_hash: str, new_hash: str) -> None:
+    user = load(User, user_id, "user")
+    if user.password_hash == old_hash:  # unless the password changed meanwhile
+        user.password_hash = new_hash
+
+
+def _end_sessions(user: User) -> None:
+    user.session_version += 1
+
+
+@use_case
+def log_out(user_id: int) -> None:
+    """End every session of this user, on every device: copies of the session cookie stop working."""
+    _end_sessions(load(User, user_id, "user"))
+
+
+@use_case
+def change_password(actor: User, current_password: str, new_password: str) -> User:
+    """A user sets a new password; every other session of theirs ends."""
+    user = load(User, actor.id, "user")
+    if not password_matches(user.password_hash, current_password or ""):
+        raise ValidationError("Your current password is not right; nothing was changed.")
+    if len(new_password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    if new_password == current_password:
+        raise ValidationError("The new password is the same as the current one.")
+    user.password_hash = hash_password(new_password)
+    _end_sessions(user)
+    audit.record(user, "change-password", f"user:{user.id}")
+    return user
+
+
+@use_case
+def set_enabled(actor: User, user_id: int, is_enabled: bool) -> User:
+    """An official disables an account (its sessions end at once and it cannot log in) or enables it again."""
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can disable or enable accounts.")
+    user = load(User, user_id, "user")
+    if user.id == actor.id:
+        raise ValidationError("You cannot disable your own account; ask another official.")
+    if user.is_enabled == is_enabled:
+        raise ValidationError(f"{user.name}'s account is already {'enabled' if is_enabled else 'disabled'}.")
+    user.is_enabled = is_enabled
+    if not is_enabled:
+        _end_sessions(user)
+    audit.record(
+        actor, "enable-user" if is_enabled else "disable-user", f"user:{user.id}",
+        before={"is_enabled": not is_enabled}, after={"is_enabled": is_enabled},
+    )
     return user
 
 

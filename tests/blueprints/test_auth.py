@@ -1,9 +1,13 @@
-"""Registering, logging in and out."""
+"""Registering, logging in and out, changing passwords, and sessions that end everywhere when they must."""
 
+import pytest
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from pb.extensions import db
 from pb.models import AuditEntry, Role, User
+
+from tests.conftest import PASSWORD
 
 GOOD = {"name": "Nora Newcomer", "email": "Nora@Example.org", "password": "long-enough-pw", "confirm": "long-enough-pw"}
 
@@ -44,3 +48,161 @@ def test_logout_needs_a_post_with_token_and_ends_the_session(client, make_user):
 def test_login_page_has_the_agreed_fields(client):
     page = client.get("/login").get_data(as_text=True)
     assert 'name="email"' in page and 'name="password"' in page and 'name="csrf_token"' in page
+
+
+# --- sessions: fixation, logout, password change and disabled accounts void every copy of the cookie ---------------
+
+
+def _session_cookie(client):
+    cookie = client.get_cookie("session", domain="pb.test") or client.get_cookie("session")
+    assert cookie is not None, "no session cookie"
+    return cookie
+
+
+def _replay(app, cookie):
+    """Another browser holding a copy of this cookie (as a thief would)."""
+    other = app.test_client()
+    other.set_cookie("session", cookie.value, domain=cookie.domain)
+    return other
+
+
+def _is_logged_in(client) -> bool:
+    return client.get("/my/proposals").status_code == 200
+
+
+def test_login_starts_a_new_session_so_a_cookie_planted_before_it_stays_anonymous(app, client, make_user):
+    user = make_user()
+    client.get("/login")
+    planted = _session_cookie(client)
+    client.login(user)
+    assert _session_cookie(client).value != planted.value
+    assert _is_logged_in(client)
+    assert not _is_logged_in(_replay(app, planted))
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(client, make_user):
+    response = client.login(make_user())
+    header = next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("session="))
+    assert "HttpOnly" in header and "SameSite=Lax" in header
+
+
+def test_a_copied_cookie_is_refused_after_logout(app, client, make_user):
+    user = make_user()
+    client.login(user)
+    copy = _session_cookie(client)
+    assert _is_logged_in(_replay(app, copy))
+    assert client.submit("/logout").status_code == 302
+    assert not _is_logged_in(_replay(app, copy))
+    assert db.session.get(User, user.id).session_version == 1
+
+
+def test_logging_in_twice_keeps_both_sessions_until_one_logs_out(app, client, make_user):
+    user = make_user()
+    client.login(user)
+    other = app.test_client()
+    other.login(user)
+    assert _is_logged_in(client) and _is_logged_in(other)
+    other.submit("/logout")
+    assert not _is_logged_in(client)
+
+
+def test_a_copied_cookie_is_refused_once_the_account_is_disabled(app, client, make_user):
+    user, official = make_user(), make_user(Role.OFFICIAL)
+    client.login(user)
+    copy = _session_cookie(client)
+    admin = app.test_client()
+    admin.login(official)
+    response = admin.submit(f"/admin/users/{user.id}/disable")
+    assert response.status_code == 302 and response.location.startswith("/admin/users")
+    assert not db.session.get(User, user.id).is_enabled
+    assert not _is_logged_in(client) and not _is_logged_in(_replay(app, copy))
+    refused = client.submit("/login", {"email": user.email, "password": PASSWORD})
+    assert refused.status_code == 400 and not _is_logged_in(client)
+    assert admin.submit(f"/admin/users/{user.id}/enable").status_code == 302
+    assert db.session.get(User, user.id).is_enabled
+    client.login(user)
+    assert _is_logged_in(client) and not _is_logged_in(_replay(app, copy))
+
+
+def test_an_official_cannot_disable_themself(client, make_user):
+    official = make_user(Role.OFFICIAL)
+    client.login(official)
+    response = client.submit(f"/admin/users/{official.id}/disable", follow_redirects=True)
+    assert "You cannot disable your own account" in response.get_data(as_text=True)
+    assert db.session.get(User, official.id).is_enabled and _is_logged_in(client)
+
+
+def test_the_users_page_offers_disable_and_enable(client, make_user):
+    official, active, disabled = make_user(Role.OFFICIAL), make_user(), make_user(is_enabled=False)
+    client.login(official)
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert f"/admin/users/{active.id}/disable" in page and f"/admin/users/{disabled.id}/enable" in page
+    assert f"/admin/users/{official.id}/disable" not in page
+
+
+NEW = {"current_password": PASSWORD, "new_password": "a-brand-new-password", "confirm": "a-brand-new-password"}
+
+
+def test_changing_the_password_keeps_this_session_and_ends_every_other_copy(app, client, make_user):
+    user = make_user()
+    client.login(user)
+    copy = _session_cookie(client)
+    response = client.submit("/account/password", NEW)
+    assert response.status_code == 302 and response.location == "/account/password"
+    assert _is_logged_in(client)
+    assert not _is_logged_in(_replay(app, copy))
+    stored = db.session.get(User, user.id)
+    assert stored.password_hash.startswith("$argon2id$")
+    assert db.session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "change-password"
+    fresh = app.test_client()
+    assert fresh.submit("/login", {"email": user.email, "password": PASSWORD}).status_code == 400
+    fresh.login(user, password=NEW["new_password"])
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"current_password": "not-my-password"}, "Your current password is not right"),
+    ({"confirm": "something-else"}, "The passwords do not match."),
+    ({"new_password": "short", "confirm": "short"}, "Use 10 to 200 characters."),
+    ({"new_password": PASSWORD, "confirm": PASSWORD}, "the same as the current one"),
+    ({"current_password": ""}, "Enter your current password."),
+])
+def test_a_refused_password_change_says_why_and_changes_nothing(app, client, make_user, overrides, message):
+    user = make_user()
+    client.login(user)
+    before = db.session.get(User, user.id)
+    before = (before.password_hash, before.session_version)
+    response = client.submit("/account/password", {**NEW, **overrides})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    after = db.session.get(User, user.id)
+    assert (after.password_hash, after.session_version) == before and _is_logged_in(client)
+
+
+def test_the_password_page_needs_a_login(client):
+    response = client.get("/account/password")
+    assert response.status_code == 302 and response.location.startswith("/login")
+
+
+# --- passwords: argon2id, and older hashes upgraded at the next login -----------------------------------------------
+
+
+def test_an_older_werkzeug_hash_still_logs_in_and_is_replaced_by_argon2id(client, make_user):
+    user = make_user(password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
+    client.login(user)
+    upgraded = db.session.get(User, user.id).password_hash
+    assert upgraded.startswith("$argon2id$")
+    client.submit("/logout")
+    client.login(user)
+    assert db.session.get(User, user.id).password_hash == upgraded  # current hashes are left alone
+
+
+def test_a_wrong_password_does_not_touch_the_stored_hash(client, make_user):
+    user = make_user()
+    before = db.session.get(User, user.id).password_hash
+    assert client.submit("/login", {"email": user.email, "password": "wrong-password"}).status_code == 400
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_registering_stores_an_argon2id_hash(client):
+    client.submit("/register", GOOD)
+    assert db.session.scalar(select(User.password_hash)).startswith("$argon2id$")

@@ -121,3 +121,87 @@ def test_list_users_searches_email_and_name_without_case(make_user):
     make_user(email="carl@example.org", name="Carl")
     assert [u.email for u in users.list_users("ANN")] == ["anna@example.org", "bob@example.org"]
     assert len(users.list_users()) == 3
+
+
+def test_authenticate_replaces_an_older_hash_and_a_refused_login_changes_nothing(make_user, snapshot, monkeypatch):
+    from pb import security
+
+    monkeypatch.undo()  # real (test-cost) argon2id here, not the suite's cheap stand-in
+    user = make_user(email="mo@example.org")
+    before = snapshot()
+    assert users.authenticate("mo@example.org", "wrong-password") is None
+    assert snapshot() == before
+    assert users.authenticate("mo@example.org", "correct-horse-battery") == user
+    db.session.expire_all()
+    upgraded = db.session.get(User, user.id).password_hash
+    assert upgraded.startswith("$argon2id$") and not security.needs_new_hash(upgraded)
+    assert users.authenticate("mo@example.org", "correct-horse-battery") == user
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == upgraded
+
+
+def test_log_out_raises_the_session_version(make_user):
+    user = make_user()
+    users.log_out(user.id)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).session_version == 1
+
+
+def test_change_password_stores_a_new_hash_ends_other_sessions_and_audits(make_user, audit_log):
+    user = make_user()
+    users.change_password(user, "correct-horse-battery", "a-brand-new-password")
+    db.session.expire_all()
+    stored = db.session.get(User, user.id)
+    assert password_matches(stored.password_hash, "a-brand-new-password")
+    assert not password_matches(stored.password_hash, "correct-horse-battery")
+    assert stored.session_version == 1
+    assert audit_log("change-password") == [(user.id, "change-password", f"user:{user.id}", {}, {})]
+
+
+@pytest.mark.parametrize(("current", "new", "message"), [
+    ("wrong-password", "a-brand-new-password", "current password is not right"),
+    ("", "a-brand-new-password", "current password is not right"),
+    ("correct-horse-battery", "short", "at least 10 characters"),
+    ("correct-horse-battery", "correct-horse-battery", "the same as the current one"),
+])
+def test_change_password_refusals_change_nothing(make_user, snapshot, current, new, message):
+    user = make_user()
+    before = snapshot()
+    with pytest.raises(ValidationError, match=message):
+        users.change_password(user, current, new)
+    assert snapshot() == before
+
+
+def test_disabling_an_account_ends_its_sessions_and_enabling_lets_it_log_in(make_user, audit_log):
+    official, resident = make_user(Role.OFFICIAL), make_user(email="mo@example.org")
+    users.set_enabled(official, resident.id, False)
+    db.session.expire_all()
+    stored = db.session.get(User, resident.id)
+    assert (stored.is_enabled, stored.session_version) == (False, 1)
+    assert users.authenticate("mo@example.org", "correct-horse-battery") is None
+    users.set_enabled(official, resident.id, True)
+    assert users.authenticate("mo@example.org", "correct-horse-battery") is not None
+    assert [(a, action, before, after) for a, action, _, before, after in audit_log()] == [
+        (official.id, "disable-user", {"is_enabled": True}, {"is_enabled": False}),
+        (official.id, "enable-user", {"is_enabled": False}, {"is_enabled": True}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("actor_role", "target", "is_enabled", "error"),
+    [
+        (Role.MODERATOR, "other", False, PermissionDenied),
+        (Role.RESIDENT, "other", False, PermissionDenied),
+        (Role.OFFICIAL, "self", False, ValidationError),
+        (Role.OFFICIAL, "other", True, ValidationError),  # already enabled
+        (Role.OFFICIAL, "missing", False, NotFound),
+        (Role.OFFICIAL, "huge-id", False, NotFound),
+    ],
+)
+def test_set_enabled_refusals_change_nothing(make_user, snapshot, actor_role, target, is_enabled, error):
+    actor, other = make_user(actor_role), make_user()
+    user_id = {"other": other.id, "self": actor.id, "missing": 10_000, "huge-id": 2**63}[target]
+    before = snapshot()
+    with pytest.raises(error):
+        users.set_enabled(actor, user_id, is_enabled)
+    assert snapshot() == before

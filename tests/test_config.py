@@ -1,0 +1,177 @@
+"""Configuration: the layering order, and a production app that refuses unsafe settings and says why."""
+
+import secrets
+import socket
+import uuid
+
+import pytest
+
+from pb import create_app
+from pb.config import DEVELOPMENT_SECRET_KEY, ConfigurationError
+from pb.database import create_schema
+from pb.extensions import db
+
+from tests.conftest import PASSWORD, PbClient, password_hash
+
+SAFE = {
+    "ENV": "production",
+    "SECRET_KEY": "k" * 48,
+    "SESSION_COOKIE_SECURE": True,
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+}
+
+
+_SAME_SITE = {"Referer": "https://localhost/login"}  # over HTTPS, Flask-WTF also checks where a form came from
+
+
+def production_app(tmp_path, **overrides):
+    return create_app({**SAFE, "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}", **overrides})
+
+
+def test_a_production_app_with_safe_settings_starts(tmp_path):
+    app = production_app(tmp_path)
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize(("overrides", "reason"), [
+    ({"SECRET_KEY": DEVELOPMENT_SECRET_KEY}, "the development key is in use"),
+    ({"SECRET_KEY": ""}, "PB_SECRET_KEY is not set"),
+    ({"SECRET_KEY": "short-secret"}, "PB_SECRET_KEY is too short (12 characters)"),
+    ({"SESSION_COOKIE_SECURE": False}, "PB_SESSION_COOKIE_SECURE is not true"),
+    ({"RATELIMIT_STORAGE_URI": "memory://"}, "PB_RATELIMIT_STORAGE_URI is memory://"),
+    ({"RATELIMIT_ENABLED": False}, "PB_RATELIMIT_ENABLED is false"),
+    ({"PASSWORD_HASH_COST": {"memory_cost": 4096, "time_cost": 2, "parallelism": 1}}, "below the OWASP minimum"),
+    ({"TESTING": True}, "TESTING is on"),
+])
+def test_production_refuses_unsafe_settings_and_says_why(tmp_path, overrides, reason):
+    with pytest.raises(ConfigurationError) as refusal:
+        production_app(tmp_path, **overrides)
+    assert "pb will not start with PB_ENV=production" in str(refusal.value)
+    assert reason in str(refusal.value)
+
+
+def test_production_names_every_problem_at_once(tmp_path):
+    with pytest.raises(ConfigurationError) as refusal:
+        production_app(tmp_path, SECRET_KEY=DEVELOPMENT_SECRET_KEY, SESSION_COOKIE_SECURE=False)
+    assert "PB_SECRET_KEY" in str(refusal.value) and "PB_SESSION_COOKIE_SECURE" in str(refusal.value)
+
+
+def test_production_is_chosen_by_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PB_ENV", "production")
+    monkeypatch.delenv("PB_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="development key"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}"})
+    monkeypatch.setenv("PB_SECRET_KEY", "e" * 64)
+    monkeypatch.setenv("PB_SESSION_COOKIE_SECURE", "true")
+    monkeypatch.setenv("PB_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    assert create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}"}).config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_starts_with_the_development_key():
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
+
+
+def test_the_suite_hashes_cheaply_but_the_default_is_the_owasp_cost():
+    assert create_app({"TESTING": True, "DATABASE_URL": "sqlite://"}).config["PASSWORD_HASH_COST"]["memory_cost"] == 8
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["PASSWORD_HASH_COST"] == {
+        "memory_cost": 19456, "time_cost": 2, "parallelism": 1}
+
+
+def _redis_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def production_client(tmp_path):
+    app = production_app(tmp_path)
+    app.test_client_class = PbClient
+    with app.app_context():
+        create_schema()
+        client = app.test_client()
+        # Redis keeps counting between test runs: a fresh address each time keeps runs from adding up.
+        client.environ_base["REMOTE_ADDR"] = f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+        yield client
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_production_cookies_are_secure_and_answers_carry_hsts(production_client):
+    from pb.models import User
+
+    user = User(email=f"{uuid.uuid4().hex}@example.org", name="P", password_hash=password_hash())
+    db.session.add(user)
+    db.session.commit()
+    page = production_client.get("/login", base_url="https://localhost")
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    response = production_client.post("/login", base_url="https://localhost", headers=_SAME_SITE, data={
+        "email": user.email, "password": PASSWORD, "csrf_token": _token(page)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    cookie = next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.skipif(not _redis_is_up(), reason="needs Redis at 127.0.0.1:6379")
+def test_production_counts_attempts_in_redis(production_client):
+    email = f"{uuid.uuid4().hex}@example.org"  # a fresh account name: Redis outlives the test
+    page = production_client.get("/login", base_url="https://localhost")
+    statuses = [
+        production_client.post("/login", base_url="https://localhost", headers=_SAME_SITE,
+                               data={"email": email, "password": "wrong", "csrf_token": _token(page)}).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [400] * 5 + [429]
+    from pb.extensions import limiter
+
+    assert type(limiter.storage).__name__ == "RedisStorage"
+
+
+def _token(page) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def test_a_trusted_proxy_gives_the_client_address_for_the_limits(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}",
+                      "TRUSTED_PROXY_COUNT": 1, "LOGIN_LIMIT_PER_ADDRESS": "2 per minute"})
+    app.test_client_class = PbClient
+    with app.app_context():
+        create_schema()
+        client = app.test_client()
+
+        def attempt(address: str) -> int:
+            return client.submit("/login", {"email": f"{uuid.uuid4().hex}@example.org", "password": "x"},
+                                 headers={"X-Forwarded-For": address}).status_code
+
+        assert [attempt("198.51.100.1") for _ in range(3)] == [400, 400, 429]
+        assert attempt("198.51.100.2") == 400  # another resident behind the same proxy
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_with_redis_down_logins_still_work_and_are_still_counted(tmp_path):
+    app = production_app(tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")  # nothing listens on port 1
+    app.test_client_class = PbClient
+    with app.app_context():
+        create_schema()
+        client = app.test_client()
+        page = client.get("/login", base_url="https://localhost")
+        statuses = [
+            client.post("/login", base_url="https://localhost", headers=_SAME_SITE,
+                        data={"email": "x@example.org", "password": "wrong", "csrf_token": _token(page)}).status_code
+            for _ in range(6)
+        ]
+        db.session.remove()
+        db.engine.dispose()
+    assert statuses == [400] * 5 + [429]  # counted in memory meanwhile, never a 500
+
+
+def test_engine_options_given_in_the_environment_add_to_the_defaults(monkeypatch):
+    monkeypatch.setenv("PB_SQLALCHEMY_ENGINE_OPTIONS", '{"echo": false}')
+    app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "echo": False}
