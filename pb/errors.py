@@ -1,8 +1,23 @@
 """The one boundary where errors become pages: clear messages and the right status, never a stack trace."""
 
-from flask import Flask, flash, redirect, render_template, request
+import contextlib
+
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from pb.blueprints.guards import home, safe_target
 from pb.domain.errors import (
@@ -52,6 +67,75 @@ def _http_error(error: HTTPException):
     return _page(error.name, message or _HTTP_MESSAGES.get(status, error.description or ""), status)
 
 
+def _too_many_requests(error: TooManyRequests):  # noqa: ARG001
+    title, status = "Too many attempts", 429
+    message = (
+        "There were too many attempts from this account or this address in a short time, so this one was not "
+        "carried out and nothing was changed. Wait a minute, then try again."
+    )
+    response = make_response(render_template("errors/error.html", title=title, message=message, status=status), status)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+DATABASE_RETRY_AFTER_SECONDS = 30
+DATABASE_UNAVAILABLE_TITLE = "Please try again in a moment"
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "pb cannot reach its database just now, so nothing was changed. Please try again in a minute; "
+    "if you were sending a form, go back and send it again."
+)
+# Plain formatting, not a template: templates get the logged-in user from a context processor, and loading the user
+# needs the very database that is away.
+_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · pb participatory budget</title>
+  <link rel="stylesheet" href="{stylesheet}">
+</head>
+<body>
+  <main id="main">
+    <h1>{title}</h1>
+    <p class="message error">{message}</p>
+    <p><a href="{again}">Try again</a></p>
+  </main>
+</body>
+</html>
+"""
+
+
+def _is_outage(error: Exception) -> bool:
+    # OperationalError covers refused and dropped connections, a server shutting down, "database is locked" and
+    # serialization failures: all pass if the request is simply sent again a little later.
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+def _database_unavailable(error: Exception):
+    if not _is_outage(error):  # another database error is a bug: handled as before this handler existed
+        if current_app.testing:
+            raise error
+        return _unexpected(error)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    current_app.logger.warning("Database unavailable for %s %s: %s", request.method, request.path,
+                               reason[0] if reason else type(error).__name__)
+    with contextlib.suppress(Exception):  # the connection may be gone; the pool replaces it at the next checkout
+        from pb.extensions import db
+
+        db.session.rollback()
+    if request.path.startswith("/api/"):
+        response = jsonify(error=DATABASE_UNAVAILABLE_MESSAGE, status=503)
+    else:
+        response = make_response(_UNAVAILABLE_PAGE.format(
+            title=escape(DATABASE_UNAVAILABLE_TITLE), message=escape(DATABASE_UNAVAILABLE_MESSAGE),
+            stylesheet=escape(url_for("static", filename="pb.css")), again=escape(request.path)))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def _unexpected(error: Exception):  # pragma: no cover - reached only by bugs; kept so no one sees a stack trace
     from flask import current_app
 
@@ -62,6 +146,9 @@ def _unexpected(error: Exception):  # pragma: no cover - reached only by bugs; k
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(TooManyRequests, _too_many_requests)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(PoolTimeoutError, _database_unavailable)
     if not app.testing:
         app.register_error_handler(Exception, _unexpected)

@@ -39,7 +39,7 @@ def districts(cycle_id: int):
     except DomainError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     verified = voting.verified_district_ids(current_user, cycle.id)
-    voted = {d.id for d in cycle.districts if voting.current_choices(current_user, cycle.id, d.id) is not None}
+    voted = voting.voted_district_ids(current_user, cycle)
     return render_template("voting/districts.html", cycle=cycle, verified=verified, voted=voted)
 
 
@@ -66,41 +66,43 @@ def ballot(cycle_id: int, district_id: int):
               "you cannot also vote online.", "error")
         return redirect(back)
     form = ActionForm()
-    projects = proposals.projects_on_ballot(cycle.id, district.id)
-    stored = voting.current_choices(current_user, cycle.id, district.id)
-    chosen = stored or set()
+    chosen: set[int] | None = None  # None: show the stored ballot
     status = 200
     if request.method == "POST":
         submitted = request.form.getlist("project")
         try:
             if not form.validate_on_submit():
                 raise BallotError("The form expired; reload the page and vote again.")
-            voting.cast_ballot(
-                current_user, cycle.id, district.id, _chosen_ids(submitted),
-                expected_version=_version_seen(request.form.get("version")),
+            version_seen = _version_seen(request.form.get("version"))
+            ballot = voting.cast_ballot(
+                current_user, cycle.id, district.id, _chosen_ids(submitted), expected_version=version_seen,
             )
         except ConflictError as error:
             # Someone (the same voter in another tab) stored a ballot first: show that one, not this submission.
             flash(error.message, "error")
-            stored = voting.current_choices(current_user, cycle.id, district.id)
-            chosen = stored or set()
             status = 409
         except DomainError as error:
             flash(error.message, "error")
             chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
             status = 400
         else:
+            # Success is a redirect, so nothing more is read: a page that showed no ballot (version 0) stored the
+            # first one, and the address comes from the request (the committed cycle and district would be reloaded).
+            is_first = version_seen == 0 if version_seen is not None else ballot.version == 1
             flash(
-                "Your ballot is saved. You can change it until voting closes." if stored is None
+                "Your ballot is saved. You can change it until voting closes." if is_first
                 else "Your ballot is changed. Only this new ballot counts.",
                 "success",
             )
-            return redirect(url_for("voting.ballot", cycle_id=cycle.id, district_id=district.id))
+            return redirect(url_for("voting.ballot", cycle_id=cycle_id, district_id=district_id))
+    projects = proposals.projects_on_ballot(cycle.id, district.id)
+    stored = voting.stored_ballot(current_user, cycle.id, district.id)
+    if chosen is None:
+        chosen = {choice.project_id for choice in stored.choices} if stored else set()
     total = sum(p.cost for p in projects if p.id in chosen)
-    receipt = voting.current_receipt(current_user, cycle.id, district.id)
     return render_template(
         "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,
         has_voted=stored is not None, total=total, form=form, rules=voting.rules_for(cycle, district),
-        receipt=voting.format_receipt(receipt) if receipt else None,
-        version=voting.stored_version(current_user, cycle.id, district.id),
+        receipt=voting.format_receipt(stored.receipt) if stored else None,
+        version=stored.version if stored else 0,
     ), status

@@ -6,6 +6,7 @@ import hmac
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain import ballots as ballot_rules
@@ -146,7 +147,7 @@ def cast_ballot(
     costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
     choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
     token = ballot_token(actor.id, cycle.id, district.id)
-    ballot = db.session.scalar(select(Ballot).where(Ballot.token == token))
+    ballot = _ballot_with_choices(token)  # the choices come along: they are about to be replaced
     if expected_version is not None and expected_version != (ballot.version if ballot else 0):
         raise ConflictError(CHANGED_MEANWHILE)
     try:
@@ -164,6 +165,23 @@ def cast_ballot(
         # version that moved on while this one was checked): it stands, and this one changes nothing.
         raise ConflictError(CHANGED_MEANWHILE) from None
     return ballot
+
+
+def _ballot_with_choices(token: str) -> Ballot | None:
+    return db.session.execute(
+        select(Ballot).options(joinedload(Ballot.choices)).where(Ballot.token == token)
+    ).unique().scalar_one_or_none()
+
+
+def stored_ballot(user: User, cycle_id: int, district_id: int) -> Ballot | None:
+    """The voter's own stored ballot in a district with its choices, read in one query (the ballot page needs all)."""
+    return _ballot_with_choices(ballot_token(user.id, cycle_id, district_id))
+
+
+def voted_district_ids(user: User, cycle: Cycle) -> set[int]:
+    """The districts of a cycle in which the voter has a stored ballot, in one query."""
+    tokens = [ballot_token(user.id, cycle.id, district.id) for district in cycle.districts]
+    return set(db.session.scalars(select(Ballot.district_id).where(Ballot.token.in_(tokens)))) if tokens else set()
 
 
 def stored_version(user: User, cycle_id: int, district_id: int) -> int:
