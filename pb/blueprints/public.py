@@ -1,4 +1,4 @@
-"""Pages anyone can read: the list of cycles, a cycle, its proposals and a single proposal."""
+"""Pages anyone can read: the cycles, their proposals, the accessibility statement and how voting works."""
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
@@ -55,3 +55,15 @@ def proposal(proposal_id: int):
     if proposal.status is ProposalStatus.WITHDRAWN and not is_author:
         abort(404)
     return render_template("public/proposal.html", proposal=proposal, cycle=proposal.cycle, is_author=is_author)
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement: the standard pb meets, how that is tested, and how to report a barrier."""
+    return render_template("public/accessibility.html")
+
+
+@bp.get("/how-voting-works")
+def how_voting_works():
+    """Voting in plain words: the budget cap, changing a ballot, the receipt, and how winners are chosen."""
+    return render_template("public/how_voting_works.html")
