@@ -219,3 +219,56 @@ class PaperSheetForm(FlaskForm):
 class PaperVoterForm(FlaskForm):
     user_id = IntegerField(validators=[InputRequired()])
     district_id = ChoiceField("District", coerce=int, validators=[InputRequired("Choose a district.")])
+
+
+class UndoPaperVoterForm(FlaskForm):
+    user_id = IntegerField(validators=[InputRequired()])
+    district_id = IntegerField(validators=[InputRequired()])
+    reason = StringField("Why is the mark taken back?", validators=[
+        InputRequired("Say why the mark is taken back."), Length(max=500, message="Keep the reason under 500 characters."),
+    ])
+
+
+
+# Implementation tracking (after the vote) keeps its import beside its forms, as this part was added last.
+from pb.domain.implementation import MAX_PROGRESS, MAX_REASON_LENGTH, MAX_UPDATE_LENGTH, ImplementationStatus
+
+
+class ImplementationForm(FlaskForm):
+    """A funded project's implementation as an official records it; `version` is the one the official read."""
+
+    status = ChoiceField("Status", choices=options((status.value, status.label) for status in ImplementationStatus))
+    progress = IntegerField(
+        "Progress (percent)",
+        validators=[InputRequired("Enter the progress, 0 to 100."),
+                    NumberRange(min=0, max=MAX_PROGRESS, message=f"Enter a whole percentage from 0 to {MAX_PROGRESS}.")],
+    )
+    spent = AmountField("Money spent so far", validators=[DataRequired("Enter the money spent so far (0 if none).")])
+    cancel_reason = TextAreaField(
+        "Reason for cancelling (required when cancelled; shown to residents)",
+        validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
+    )
+    version = IntegerField(validators=[InputRequired("Reload the page and try again."), NumberRange(min=0)])
+
+
+class ImplementationUpdateForm(FlaskForm):
+    """A dated public update on a funded project."""
+
+    posted_on = DateField("Date", validators=[InputRequired("Give the update a date.")])
+    text = TextAreaField(
+        "What happened (public)",
+        validators=[DataRequired("Write what happened."), Length(max=MAX_UPDATE_LENGTH)],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A logged-in user's new password, confirmed by the current one."""
+
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
+    )
+    new_password = PasswordField(
+        "New password (at least 10 characters)",
+        validators=[DataRequired("Choose a new password."), Length(min=10, max=200, message="Use 10 to 200 characters.")],
+    )
+    confirm = PasswordField("Repeat the new password", validators=[EqualTo("new_password", "The passwords do not match.")])

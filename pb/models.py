@@ -70,10 +70,15 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.RESIDENT)
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of the id in every session cookie; raising it (logout, new password, disabling) voids every copy.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts through this
         return self.is_enabled
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_official(self) -> bool:
@@ -262,11 +267,21 @@ class TallyRun(db.Model):
     spent: Mapped[int] = mapped_column(BigInteger)
     ballot_count: Mapped[int] = mapped_column(Integer)
     run_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # SHA-256 of the public ballot list (receipt -> choices) as it stood when counted: anyone can check the download.
+    ballot_list_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     results: Mapped[list[ProjectResult]] = relationship(
         back_populates="tally_run", cascade="all, delete-orphan", order_by="ProjectResult.position"
     )
+    comparisons: Mapped[list[TallyComparison]] = relationship(
+        back_populates="tally_run", cascade="all, delete-orphan", order_by="TallyComparison.rule"
+    )
+    district: Mapped[District] = relationship()
+
+    @property
+    def left(self) -> int:
+        return self.budget - self.spent
 
 
 class ProjectResult(db.Model):
@@ -276,12 +291,31 @@ class ProjectResult(db.Model):
     tally_run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
     votes: Mapped[int] = mapped_column(Integer)
+    # The cost the count used, kept so the stored outcome alone rebuilds the instance for exports and charts.
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)
     is_funded: Mapped[bool]
     position: Mapped[int] = mapped_column(Integer)
     explanation: Mapped[str] = mapped_column(Text, default="")
 
     tally_run: Mapped[TallyRun] = relationship(back_populates="results")
     project: Mapped[Proposal] = relationship()
+
+
+class TallyComparison(db.Model):
+    """What another rule funds with the same ballots, computed at the count for the results page's side-by-side."""
+
+    __tablename__ = "tally_comparisons"
+    __table_args__ = (UniqueConstraint("tally_run_id", "rule", name="uq_tally_comparison_rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tally_run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(24))
+    tie_break: Mapped[str] = mapped_column(String(200))
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    spent: Mapped[int] = mapped_column(BigInteger)
+    selected: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of project ids, in the order funded
+
+    tally_run: Mapped[TallyRun] = relationship(back_populates="comparisons")
 
 
 class AuditEntry(db.Model):
@@ -432,3 +466,69 @@ class PaperEntry(db.Model):
 
     sheet: Mapped[PaperSheet] = relationship(back_populates="entries")
     entered_by: Mapped[User] = relationship()
+
+
+# Implementation tracking (after the vote) keeps its import beside its models, as this part was added last.
+from pb.domain.implementation import ImplementationStatus
+
+
+class Implementation(db.Model):
+    """How a funded project is being carried out after the vote: status, progress and the money actually spent."""
+
+    __tablename__ = "implementations"
+    __table_args__ = (
+        UniqueConstraint("project_id", name="uq_implementation_project"),
+        CheckConstraint("progress >= 0 AND progress <= 100", name="ck_implementation_progress"),
+        CheckConstraint("spent >= 0", name="ck_implementation_spent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    status: Mapped[ImplementationStatus] = mapped_column(
+        _enum(ImplementationStatus, "implementation_status"), default=ImplementationStatus.PLANNED
+    )
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent, 0 to 100
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Proposal] = relationship()
+    updated_by: Mapped[User] = relationship()
+
+    # "UPDATE ... WHERE version = the version read": of two officials saving the same project at once, one lands.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ImplementationUpdate(db.Model):
+    """A dated public note on how a funded project is going, shown on its page."""
+
+    __tablename__ = "implementation_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    posted_on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class ResultApproval(db.Model):
+    """An official's sign-off on a cycle's stored count; publication needs two different officials on the same count."""
+
+    __tablename__ = "result_approvals"
+    __table_args__ = (UniqueConstraint("cycle_id", "count_digest", "official_id", name="uq_result_approval"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    # SHA-256 of the stored count as approved: counting again changes it, so earlier approvals stop counting.
+    count_digest: Mapped[str] = mapped_column(String(64))
+    official_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    official: Mapped[User] = relationship()

@@ -4,7 +4,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from pb.blueprints import admin, auth, moderation, paper, proposals, public, results, verification, voting
+    from pb.blueprints import (
+        admin,
+        api,
+        auth,
+        dashboard,
+        implementation,
+        moderation,
+        paper,
+        proposals,
+        public,
+        publication,
+        results,
+        verification,
+        voting,
+    )
 
-    for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin):
+    for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
+                   dashboard, implementation):
         app.register_blueprint(module.bp)
