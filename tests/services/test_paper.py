@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from pb.domain.cycle import Phase
 from pb.domain.errors import BallotError, ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
-from pb.models import Ballot, PaperEntry, PaperSheet, Participation, Role, TallyRun
+from pb.models import Ballot, PaperEntry, PaperSheet, Participation, Role, TallyRun, User
 from pb.services import paper, tallying, voting
 
 
@@ -336,8 +336,9 @@ def test_simultaneous_second_entries_make_one_ballot(app, engine_name, officials
         paper.enter_sheet(first, north.id, "Library", number, [projects[0].id])
     outcomes = []
 
-    def enter(official, number, barrier):
-        with app.app_context():
+    def enter(official_id, number, barrier):
+        with app.app_context():  # each thread its own session: a request of its own, as in the server
+            official = db.session.get(User, official_id)
             barrier.wait()
             try:
                 outcomes.append(paper.enter_sheet(official, north.id, "Library", number, [projects[0].id]).status)
@@ -348,7 +349,7 @@ def test_simultaneous_second_entries_make_one_ballot(app, engine_name, officials
 
     for number in range(1, rounds + 1):
         barrier = threading.Barrier(2)
-        threads = [threading.Thread(target=enter, args=(official, number, barrier)) for official in (second, third)]
+        threads = [threading.Thread(target=enter, args=(official.id, number, barrier)) for official in (second, third)]
         for thread in threads:
             thread.start()
         for thread in threads:

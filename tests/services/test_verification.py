@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text, update
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
-from pb.models import RegisterEntry, RegisterUpload, Role, Verification, VerificationAttempt, VotingCode
+from pb.models import RegisterEntry, RegisterUpload, Role, User, Verification, VerificationAttempt, VotingCode
 from pb.services import verification
 from pb.services.verification import RegisterDetails
 
@@ -372,8 +372,9 @@ def test_one_account_verifying_for_two_districts_at_once_gets_exactly_one(app, e
     north, south = cycle.districts
     rounds, outcomes = 8, []
 
-    def verify_with(resident, code, barrier):
-        with app.app_context():
+    def verify_with(resident_id, code, barrier):
+        with app.app_context():  # each thread its own session: a request of its own, as in the server
+            resident = db.session.get(User, resident_id)
             barrier.wait()
             try:
                 outcomes.append(verification.verify_with_code(resident, cycle.id, code, HOME).district_id)
@@ -386,7 +387,7 @@ def test_one_account_verifying_for_two_districts_at_once_gets_exactly_one(app, e
         resident = make_user()
         codes = [verification.generate_codes(official, cycle.id, district.id, 1)[0].code for district in (north, south)]
         barrier = threading.Barrier(2)
-        threads = [threading.Thread(target=verify_with, args=(resident, code, barrier)) for code in codes]
+        threads = [threading.Thread(target=verify_with, args=(resident.id, code, barrier)) for code in codes]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -405,11 +406,12 @@ def test_simultaneous_wrong_codes_cannot_exceed_the_account_limit(app, engine_na
     import threading
 
     _, cycle = world
-    resident, attempts = make_user(), verification.ACCOUNT_FAILURE_LIMIT * 2
+    resident_id, attempts = make_user().id, verification.ACCOUNT_FAILURE_LIMIT * 2
     barrier, outcomes = threading.Barrier(attempts), []
 
     def guess(number):
-        with app.app_context():
+        with app.app_context():  # each thread its own session: a request of its own, as in the server
+            resident = db.session.get(User, resident_id)
             barrier.wait()
             try:
                 verification.verify_with_code(resident, cycle.id, f"WRONG-CODE-{number:04d}", f"198.51.100.{number}")
@@ -424,7 +426,7 @@ def test_simultaneous_wrong_codes_cannot_exceed_the_account_limit(app, engine_na
     for thread in threads:
         thread.join()
     counted = db.session.scalar(select(func.count()).select_from(VerificationAttempt)
-                                .where(VerificationAttempt.user_id == resident.id))
+                                .where(VerificationAttempt.user_id == resident_id))
     assert counted == verification.ACCOUNT_FAILURE_LIMIT
     assert sorted(outcomes) == ["PermissionDenied"] * (attempts - counted) + ["ValidationError"] * counted
 
