@@ -127,6 +127,10 @@ _SCHEMAS = {
             "spent": _ref("Money"),
             "left": _ref("Money"),
             "ballots_counted": _INTEGER,
+            "ballot_list_sha256": {
+                "type": "string",
+                "description": "SHA-256 of the district's public ballot list (CSV, receipt code and choices) as counted.",
+            },
             "counted_at": _INSTANT,
             "projects": {"type": "array", "items": _ref("CountedProject")},
         },
@@ -172,6 +176,12 @@ _SCHEMAS["Results"] = _object(
         ),
         "rule": _STRING,
         "total_budget": _ref("Money"),
+        "revision": _nullable(_object(
+            "Which published revision of the results this is: 1 as first published, more after each correction.",
+            {"number": _INTEGER, "published_at": _INSTANT,
+             "reason": {"type": "string", "description": "Why the results were corrected (empty for revision 1)."},
+             "withdrawn_project_ids": {"type": "array", "items": _INTEGER}},
+        )),
         "districts": {"type": "array", "items": _ref("DistrictResults")},
     },
 )

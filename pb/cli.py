@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from pb import database
+from pb import catalogues, database
 from pb.database import upgrade_schema
 from pb.domain.errors import DomainError
 from pb.models import Role
@@ -122,6 +122,20 @@ def restore(source: Path, yes: bool) -> None:
     check = audit.verify_chain()
     state = "intact" if check.is_intact else "BROKEN: " + check.problems[0]
     click.echo(f"Restored the database from {source}. The audit log in it is {state} ({check.entry_count} entries).")
+
+
+@pb_group.command("i18n-extract")
+def i18n_extract() -> None:
+    """Re-extract pb/translations/messages.pot from the source and merge it into every language's .po."""
+    count, updated = catalogues.update_all()
+    click.echo(f"Extracted {count} messages; updated: {', '.join(updated) or 'no language'}.")
+
+
+@pb_group.command("i18n-compile")
+def i18n_compile() -> None:
+    """Compile every language's .po into the .mo file pb reads (commit both)."""
+    compiled = catalogues.compile_all()
+    click.echo(f"Compiled: {', '.join(compiled) or 'no language'}.")
 
 
 def init_app(app: Flask) -> None:

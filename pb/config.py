@@ -22,6 +22,7 @@ DEFAULTS = {
     "SECRET_KEY": DEVELOPMENT_SECRET_KEY,
     "DATABASE_URL": None,  # None: SQLite in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLITE_SYNCHRONOUS": "NORMAL",  # see pb/database.py: FULL also survives a power cut, at a flush per commit
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; a resident may take time over a ballot
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,

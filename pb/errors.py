@@ -13,6 +13,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -29,15 +31,24 @@ from pb.domain.errors import (
     PhaseError,
     ValidationError,
 )
+from pb.i18n import current_language, translate
 
 _STATUS = {NotFound: 404, PermissionDenied: 403, PhaseError: 409, ConflictError: 409, BallotError: 400, ValidationError: 400}
 
 _HTTP_MESSAGES = {
-    400: "The request could not be understood. Go back and try again.",
-    403: "You do not have permission to open this page.",
-    404: "This page does not exist. It may have been removed, or the address may be mistyped.",
-    405: "This page cannot be used that way.",
-    413: "What you sent is too large.",
+    400: lazy_gettext("The request could not be understood. Go back and try again."),
+    403: lazy_gettext("You do not have permission to open this page."),
+    404: lazy_gettext("This page does not exist. It may have been removed, or the address may be mistyped."),
+    405: lazy_gettext("This page cannot be used that way."),
+    413: lazy_gettext("What you sent is too large."),
+}
+# Werkzeug names the statuses in English only.
+_HTTP_TITLES = {
+    400: lazy_gettext("Bad Request"),
+    403: lazy_gettext("Forbidden"),
+    404: lazy_gettext("Not Found"),
+    405: lazy_gettext("Method Not Allowed"),
+    413: lazy_gettext("Request Entity Too Large"),
 }
 
 
@@ -47,29 +58,40 @@ def _page(title: str, message: str, status: int):
 
 def _domain_error(error: DomainError):
     if request.method == "POST":
-        flash(error.message, "error")
+        flash(translate(error.message), "error")
         return redirect(safe_target(request.referrer, home()))
-    return _page("Not possible", error.message, _STATUS.get(type(error), 400))
+    return _page(_("Not possible"), translate(error.message), _STATUS.get(type(error), 400))
 
 
 def _csrf_error(error: CSRFError):  # noqa: ARG001
     return _page(
-        "The form has expired",
-        "The form was too old or did not come from this site, so nothing was changed. "
-        "Go back, reload the page and try again.",
+        _("The form has expired"),
+        _("The form was too old or did not come from this site, so nothing was changed. "
+          "Go back, reload the page and try again."),
         400,
     )
 
 
 def _http_error(error: HTTPException):
     status = error.code or 500
+    if request.path == "/api/v1" or request.path.startswith("/api/v1/"):
+        # Refused while routing (a method the API does not take: 405), before any blueprint handler can answer:
+        # API clients still get JSON, with the methods that are allowed.
+        response = jsonify(error=error.description or error.name, status=status)
+        response.status_code = status
+        allowed = dict(error.get_headers()).get("Allow")
+        if allowed:
+            response.headers["Allow"] = allowed
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
     message = error.description if status == 400 and error.description and "Nothing" in error.description else None
-    return _page(error.name, message or _HTTP_MESSAGES.get(status, error.description or ""), status)
+    title = _HTTP_TITLES.get(status, error.name)
+    return _page(title, translate(message) if message else _HTTP_MESSAGES.get(status, error.description or ""), status)
 
 
 def _too_many_requests(error: TooManyRequests):  # noqa: ARG001
-    title, status = "Too many attempts", 429
-    message = (
+    title, status = _("Too many attempts"), 429
+    message = _(
         "There were too many attempts from this account or this address in a short time, so this one was not "
         "carried out and nothing was changed. Wait a minute, then try again."
     )
@@ -79,15 +101,15 @@ def _too_many_requests(error: TooManyRequests):  # noqa: ARG001
 
 
 DATABASE_RETRY_AFTER_SECONDS = 30
-DATABASE_UNAVAILABLE_TITLE = "Please try again in a moment"
-DATABASE_UNAVAILABLE_MESSAGE = (
+DATABASE_UNAVAILABLE_TITLE = lazy_gettext("Please try again in a moment")
+DATABASE_UNAVAILABLE_MESSAGE = lazy_gettext(
     "pb cannot reach its database just now, so nothing was changed. Please try again in a minute; "
     "if you were sending a form, go back and send it again."
 )
 # Plain formatting, not a template: templates get the logged-in user from a context processor, and loading the user
 # needs the very database that is away.
 _UNAVAILABLE_PAGE = """<!doctype html>
-<html lang="en">
+<html lang="{language}">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -98,7 +120,7 @@ _UNAVAILABLE_PAGE = """<!doctype html>
   <main id="main">
     <h1>{title}</h1>
     <p class="message error">{message}</p>
-    <p><a href="{again}">Try again</a></p>
+    <p><a href="{again}">{try_again}</a></p>
   </main>
 </body>
 </html>
@@ -126,11 +148,12 @@ def _database_unavailable(error: Exception):
 
         db.session.rollback()
     if request.path.startswith("/api/"):
-        response = jsonify(error=DATABASE_UNAVAILABLE_MESSAGE, status=503)
+        response = jsonify(error=str(DATABASE_UNAVAILABLE_MESSAGE), status=503)
     else:
         response = make_response(_UNAVAILABLE_PAGE.format(
-            title=escape(DATABASE_UNAVAILABLE_TITLE), message=escape(DATABASE_UNAVAILABLE_MESSAGE),
-            stylesheet=escape(url_for("static", filename="pb.css")), again=escape(request.path)))
+            title=escape(str(DATABASE_UNAVAILABLE_TITLE)), message=escape(str(DATABASE_UNAVAILABLE_MESSAGE)),
+            stylesheet=escape(url_for("static", filename="pb.css")), again=escape(request.path),
+            language=escape(current_language()), try_again=escape(_("Try again"))))
     response.status_code = 503
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
@@ -140,7 +163,7 @@ def _unexpected(error: Exception):  # pragma: no cover - reached only by bugs; k
     from flask import current_app
 
     current_app.logger.exception("Unexpected error", exc_info=error)
-    return _page("Something went wrong", "Nothing was changed. Please try again in a moment.", 500)
+    return _page(_("Something went wrong"), _("Nothing was changed. Please try again in a moment."), 500)
 
 
 def init_app(app: Flask) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pb.domain.cycle import Phase
+from pb.domain.messages import N_
 from pb.extensions import db
 
 
@@ -33,6 +34,10 @@ class Role(str, enum.Enum):
     RESIDENT = "resident"
     MODERATOR = "moderator"
     OFFICIAL = "official"
+
+    @property
+    def label(self) -> str:
+        return {"resident": N_("Resident"), "moderator": N_("Moderator"), "official": N_("Official")}[self.value]
 
 
 class ProposalStatus(str, enum.Enum):
@@ -46,12 +51,12 @@ class ProposalStatus(str, enum.Enum):
     @property
     def label(self) -> str:
         return {
-            "submitted": "Waiting for review",
-            "changes_requested": "Changes requested",
-            "accepted": "Accepted: on the ballot",
-            "rejected": "Rejected",
-            "withdrawn": "Withdrawn",
-            "merged": "Merged into another proposal",
+            "submitted": N_("Waiting for review"),
+            "changes_requested": N_("Changes requested"),
+            "accepted": N_("Accepted: on the ballot"),
+            "rejected": N_("Rejected"),
+            "withdrawn": N_("Withdrawn"),
+            "merged": N_("Merged into another proposal"),
         }[self.value]
 
 
@@ -532,3 +537,38 @@ class ResultApproval(db.Model):
     approved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     official: Mapped[User] = relationship()
+
+
+class ResultRevision(db.Model):
+    """One version of a cycle's published results, kept for good once published.
+
+    Revision 1 is the count as first published. A correction afterwards (say a funded project proves impossible to
+    build and is withdrawn) is proposed by one official as the next revision, counted at once but not public, and
+    published only when a different official approves it; the earlier revisions stay readable. `snapshot` holds the
+    count of every district as JSON, `count_digest` its SHA-256, and `withdrawn` the project ids left out of it.
+    """
+
+    __tablename__ = "result_revisions"
+    __table_args__ = (UniqueConstraint("cycle_id", "number", name="uq_result_revision_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    withdrawn: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of project ids, every revision's so far
+    snapshot: Mapped[str] = mapped_column(Text)
+    count_digest: Mapped[str] = mapped_column(String(64))
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+    @property
+    def status(self) -> str:
+        if self.published_at is not None:
+            return "published"
+        return "cancelled" if self.cancelled_at is not None else "pending"

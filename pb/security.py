@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash
 
 from pb.config import is_production
+from pb.domain.messages import N_
 from pb.extensions import csrf, db, limiter, login_manager
 
 CONTENT_SECURITY_POLICY = (
@@ -138,7 +139,7 @@ def _refuse_control_characters() -> None:
     # A NUL byte cannot be stored in a PostgreSQL text column; refuse it before it reaches a form.
     values = [*request.form.values(), *request.args.values()]
     if any("\x00" in value for value in values):
-        abort(400, description="The form contains characters that are not allowed. Nothing was changed.")
+        abort(400, description=N_("The form contains characters that are not allowed. Nothing was changed."))
 
 
 def _add_security_headers(response):

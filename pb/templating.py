@@ -1,22 +1,33 @@
 """What templates may call: money and date formatting, and the phase vocabulary."""
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Flask
+from flask_babel import format_decimal, gettext
 
 from pb.domain.cycle import Phase, is_allowed
-from pb.domain.money import format_amount
+from pb.i18n import format_day, format_moment, format_money
 
 
 def _money(minor: int | None, currency: str) -> str:
-    return "" if minor is None else format_amount(minor, currency)
+    return "" if minor is None else format_money(minor, currency)
 
 
 def _day(value: date | None) -> str:
-    return value.strftime("%-d %B %Y") if value else "not set"
+    return format_day(value) if value else gettext("not set")
+
+
+def _moment(value: datetime | None, seconds: bool = False) -> str:
+    return format_moment(value, seconds) if value else ""
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else format_decimal(value)
 
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(_money, "money")
     app.add_template_filter(_day, "day")
+    app.add_template_filter(_moment, "moment")
+    app.add_template_filter(_number, "number")
     app.context_processor(lambda: {"Phase": Phase, "is_open": lambda action, cycle: is_allowed(action, cycle.phase)})

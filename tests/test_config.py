@@ -175,3 +175,25 @@ def test_engine_options_given_in_the_environment_add_to_the_defaults(monkeypatch
     monkeypatch.setenv("PB_SQLALCHEMY_ENGINE_OPTIONS", '{"echo": false}')
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://"})
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "echo": False}
+
+
+def _pragmas(app) -> tuple[int, int, str]:
+    from sqlalchemy import text
+
+    with app.app_context():
+        return tuple(db.session.execute(text(f"PRAGMA {name}")).scalar() for name in ("synchronous", "foreign_keys",
+                                                                                         "journal_mode"))
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys_and_normal_sync_unless_told_full(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'pb.sqlite3'}"
+    assert _pragmas(create_app({"TESTING": True, "DATABASE_URL": url})) == (1, 1, "wal")  # 1 = NORMAL
+    monkeypatch.setenv("PB_SQLITE_SYNCHRONOUS", "full")
+    assert _pragmas(create_app({"TESTING": True, "DATABASE_URL": url})) == (2, 1, "wal")  # 2 = FULL
+
+
+@pytest.mark.parametrize("value", ["OFF", "0", "fast", ""])
+def test_an_unsafe_or_unknown_sqlite_sync_mode_is_refused_with_the_choices(tmp_path, value):
+    with pytest.raises(ConfigurationError, match="PB_SQLITE_SYNCHRONOUS .* use one of NORMAL, FULL, EXTRA"):
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}",
+                    "SQLITE_SYNCHRONOUS": value})

@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
         auth,
         dashboard,
         implementation,
+        language,
         moderation,
         paper,
         proposals,
@@ -21,5 +22,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation):
+                   dashboard, implementation, language):
         app.register_blueprint(module.bp)

@@ -1,6 +1,7 @@
 """Officials' pages: setting up cycles, moving phases, counting votes, managing users and access, reading the audit log."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from pb.blueprints.guards import official_required, perform, refuse
@@ -9,6 +10,7 @@ from pb.domain.cycle import TRANSITIONS, Phase
 from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, RoleForm
+from pb.i18n import translate
 from pb.models import Role
 from pb.services import audit, cycles, moderation, tallying, users, voting
 from pb.services.cycles import CycleSettings
@@ -42,9 +44,9 @@ def new_cycle():
         try:
             cycle = cycles.create_cycle(current_user, _settings(form))
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("admin/cycle_form.html", form=form, cycle=None), 400
-        flash("The cycle is created with one city-wide district; add districts and categories below.", "success")
+        flash(_("The cycle is created with one city-wide district; add districts and categories below."), "success")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
     return render_template("admin/cycle_form.html", form=form, cycle=None), 400 if form.errors else 200
 
@@ -88,9 +90,9 @@ def settings(cycle_id: int):
         try:
             cycles.update_cycle(current_user, cycle.id, _settings(form))
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("admin/cycle_form.html", form=form, cycle=cycle), 400
-        flash("The settings are saved.", "success")
+        flash(_("The settings are saved."), "success")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
     return render_template("admin/cycle_form.html", form=form, cycle=cycle), 400 if form.errors else 200
 
@@ -103,7 +105,7 @@ def add_district(cycle_id: int):
     form = _district_form(cycle)
     return perform(
         form, lambda: cycles.add_district(current_user, cycle.id, form.name.data, form.budget.amount),
-        back=_control_room(cycle.id), success=lambda district: f"District “{district.name}” is added.",
+        back=_control_room(cycle.id), success=lambda district: _("District “%(name)s” is added.", name=district.name),
     )
 
 
@@ -114,7 +116,7 @@ def remove_district(district_id: int):
     district = cycles.get_district_by_id(district_id)
     return perform(
         ActionForm(), lambda: cycles.remove_district(current_user, district.id),
-        back=_control_room(district.cycle_id), success="The district is removed.",
+        back=_control_room(district.cycle_id), success=_("The district is removed."),
     )
 
 
@@ -126,7 +128,7 @@ def add_category(cycle_id: int):
     form = CategoryForm(prefix="category")
     return perform(
         form, lambda: cycles.add_category(current_user, cycle.id, form.name.data),
-        back=_control_room(cycle.id), success=lambda category: f"Category “{category.name}” is added.",
+        back=_control_room(cycle.id), success=lambda category: _("Category “%(name)s” is added.", name=category.name),
     )
 
 
@@ -136,7 +138,7 @@ def advance(cycle_id: int):
     """Move the cycle to its next phase, or say what still blocks it."""
     return perform(
         ActionForm(), lambda: cycles.advance_phase(current_user, cycle_id),
-        back=_control_room(cycle_id), success=lambda phase: f"The cycle is now: {phase.label.lower()}.",
+        back=_control_room(cycle_id), success=lambda phase: _("The cycle is now: %(phase)s.", phase=translate(phase.label).lower()),
     )
 
 
@@ -146,7 +148,7 @@ def tally(cycle_id: int):
     """Count the ballots of every district with the cycle's rule."""
     return perform(
         ActionForm(), lambda: tallying.run_tally(current_user, cycle_id), back=_control_room(cycle_id),
-        success=lambda runs: f"The votes are counted in {len(runs)} district(s). Check the outcome below, then publish.",
+        success=lambda runs: _("The votes are counted in %(count)s district(s). Check the outcome below, then publish.", count=len(runs)),
     )
 
 
@@ -174,7 +176,7 @@ def change_role(user_id: int):
     return perform(
         form, lambda: users.change_role(current_user, user_id, Role(form.role.data)),
         back=url_for("admin.user_list", q=request.args.get("q", "")),
-        success=lambda user: f"{user.name} is now a {user.role.value}.",
+        success=lambda user: _("%(name)s is now a %(role)s.", name=user.name, role=translate(user.role.label).lower()),
     )
 
 
@@ -185,7 +187,7 @@ def disable_user(user_id: int):
     return perform(
         ActionForm(), lambda: users.set_enabled(current_user, user_id, False),
         back=url_for("admin.user_list", q=request.args.get("q", "")),
-        success=lambda user: f"{user.name}'s account is disabled; they are logged out everywhere.",
+        success=lambda user: _("%(name)s's account is disabled; they are logged out everywhere.", name=user.name),
     )
 
 
@@ -196,5 +198,5 @@ def enable_user(user_id: int):
     return perform(
         ActionForm(), lambda: users.set_enabled(current_user, user_id, True),
         back=url_for("admin.user_list", q=request.args.get("q", "")),
-        success=lambda user: f"{user.name}'s account is enabled again.",
+        success=lambda user: _("%(name)s's account is enabled again.", name=user.name),
     )

@@ -1,11 +1,13 @@
 """Logging in and out, residents creating their account, and everyone changing their password."""
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from pb.blueprints.guards import home, safe_target
 from pb.domain.errors import DomainError
 from pb.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
+from pb.i18n import translate
 from pb.security import throttle_login, throttle_password_change, throttle_registration
 from pb.services import users
 
@@ -26,10 +28,10 @@ def login():
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
         if user is None:
-            flash("The email address or the password is not right.", "error")
+            flash(_("The email address or the password is not right."), "error")
             return render_template("auth/login.html", form=form), 400
         _start_session(user)
-        flash(f"Welcome, {user.name}.", "success")
+        flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(safe_target(request.args.get("next"), home()))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
@@ -43,7 +45,7 @@ def logout():
         users.log_out(current_user.id)
         logout_user()
         session.clear()
-        flash("You are logged out.", "success")
+        flash(_("You are logged out."), "success")
     return redirect(home())
 
 
@@ -58,10 +60,10 @@ def register():
         try:
             user = users.register_resident(form.email.data, form.name.data, form.password.data)
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("auth/register.html", form=form), 400
         _start_session(user)
-        flash("Your account is ready. To vote, a moderator or an official must verify you for your district.", "success")
+        flash(_("Your account is ready. To vote, a moderator or an official must verify you for your district."), "success")
         return redirect(home())
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
@@ -76,9 +78,9 @@ def change_password():
         try:
             user = users.change_password(current_user, form.current_password.data, form.new_password.data)
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("auth/password.html", form=form), 400
         _start_session(user)
-        flash("Your password is changed. You are logged out everywhere else.", "success")
+        flash(_("Your password is changed. You are logged out everywhere else."), "success")
         return redirect(url_for("auth.change_password"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200

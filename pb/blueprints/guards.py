@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from pb.domain.errors import DomainError
+from pb.i18n import translate
 
 
 def role_required(check: Callable[[object], bool]) -> Callable:
@@ -43,7 +44,7 @@ def safe_target(target: str | None, fallback: str) -> str:
 
 def refuse(error: DomainError, back_to: str):
     """Show a refusal as a message and send the user back to where they came from."""
-    flash(error.message, "error")
+    flash(translate(error.message), "error")
     return redirect(back_to)
 
 

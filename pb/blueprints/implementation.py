@@ -1,6 +1,7 @@
 """After the vote: officials recording how funded projects are carried out, and "where did our budget go" for all."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from pb.blueprints.guards import official_required, perform, refuse
@@ -8,6 +9,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain.errors import ConflictError, DomainError
 from pb.domain.money import amount_for_input
 from pb.forms import ImplementationForm, ImplementationUpdateForm
+from pb.i18n import translate
 from pb.models import utcnow
 from pb.services import implementation, proposals
 
@@ -71,13 +73,13 @@ def edit(proposal_id: int):
         except ConflictError as error:
             return refuse(error, _edit_page(project.id))
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             status = 400
         else:
-            flash(f"The implementation of “{project.title}” is saved and shown on its public page.", "success")
+            flash(_("The implementation of “%(title)s” is saved and shown on its public page.", title=project.title), "success")
             return redirect(_edit_page(project.id))
     else:
-        flash("Nothing was saved: correct the fields marked below.", "error")
+        flash(_("Nothing was saved: correct the fields marked below."), "error")
         status = 400
     update_form = ImplementationUpdateForm(prefix="update", formdata=None, posted_on=utcnow().date())
     return render_template(
@@ -90,11 +92,11 @@ def edit(proposal_id: int):
 @official_required
 def post_update(proposal_id: int):
     """Post a dated public update on a funded project."""
-    _, refusal = _tracked(proposal_id)
+    refusal = _tracked(proposal_id)[1]  # not `_, refusal`: `_` is gettext here
     if refusal is not None:
         return refusal
     form = ImplementationUpdateForm(prefix="update")
     return perform(
         form, lambda: implementation.post_update(current_user, proposal_id, form.posted_on.data, form.text.data),
-        back=_edit_page(proposal_id), success="The update is posted on the project's public page.",
+        back=_edit_page(proposal_id), success=_("The update is posted on the project's public page."),
     )

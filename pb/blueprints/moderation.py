@@ -1,12 +1,15 @@
 """Moderators' pages: the review queue per district, decisions on proposals, verifying residents."""
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from pb.blueprints.guards import moderator_required, perform
 from pb.blueprints.public import visible_cycle
+from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
 from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm, options
+from pb.i18n import translate
 from pb.models import ProposalStatus
 from pb.services import cycles, moderation, proposals, users, voting
 
@@ -71,7 +74,7 @@ def _decide(proposal_id: int, form_for, decision, success: str):
     form = form_for(proposal)
     return perform(
         form, lambda: decision(proposal, form), back=url_for("moderation.review", proposal_id=proposal.id),
-        success=success.format(title=proposal.title),
+        success=translate(N_(success, title=proposal.title)),
         then=url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id),
     )
 
@@ -83,7 +86,7 @@ def accept(proposal_id: int):
     return _decide(
         proposal_id, _accept_form,
         lambda proposal, form: moderation.accept(current_user, proposal.id, form.final_cost.amount, form.note.data or ""),
-        "“{title}” is accepted and will be on the ballot.",
+        N_("“{title}” is accepted and will be on the ballot."),
     )
 
 
@@ -94,7 +97,7 @@ def reject(proposal_id: int):
     return _decide(
         proposal_id, lambda proposal: ReasonForm(prefix="reject"),
         lambda proposal, form: moderation.reject(current_user, proposal.id, form.note.data),
-        "“{title}” is rejected; the author will see your reason.",
+        N_("“{title}” is rejected; the author will see your reason."),
     )
 
 
@@ -105,7 +108,7 @@ def request_changes(proposal_id: int):
     return _decide(
         proposal_id, lambda proposal: ReasonForm(prefix="changes"),
         lambda proposal, form: moderation.request_changes(current_user, proposal.id, form.note.data),
-        "“{title}” is sent back to its author for changes.",
+        N_("“{title}” is sent back to its author for changes."),
     )
 
 
@@ -116,7 +119,7 @@ def merge(proposal_id: int):
     return _decide(
         proposal_id, _merge_form,
         lambda proposal, form: moderation.merge(current_user, proposal.id, form.into_id.data, form.note.data or ""),
-        "“{title}” is merged.",
+        N_("“{title}” is merged."),
     )
 
 
@@ -131,7 +134,7 @@ def residents(cycle_id: int):
     if request.method == "POST":
         return perform(
             form, lambda: voting.verify_resident(current_user, form.user_id.data, form.district_id.data),
-            back=back, success=lambda verification: f"{verification.user.name} can now vote in {verification.district.name}.",
+            back=back, success=lambda verification: _("%(name)s can now vote in %(district)s.", name=verification.user.name, district=verification.district.name),
         )
     search = request.args.get("q", "")[:100]
     found = users.list_users(search, limit=50) if search.strip() else []

@@ -1,12 +1,15 @@
 """Officials' pages for polling stations: marking paper voters and typing in paper sheets twice."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from pb.blueprints.guards import form_errors, official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, DomainError
+from pb.domain.messages import N_
 from pb.forms import PaperSheetForm, PaperVoterForm, UndoPaperVoterForm, options
+from pb.i18n import translate
 from pb.services import cycles, paper, proposals, users, voting
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
@@ -44,10 +47,10 @@ def overview(cycle_id: int):
 
 
 _SAVED = {
-    paper.PENDING: "{sheet} is saved. It counts once a different official has entered it too.",
-    paper.DISAGREED: "{sheet} does not match another official's entry; it is listed under the sheets in disagreement.",
-    paper.AGREED: "{sheet} agrees with another official's entry and will be counted.",
-    paper.SPOILT: "{sheet} is agreed as spoilt: it is recorded and will not be counted.",
+    paper.PENDING: N_("{sheet} is saved. It counts once a different official has entered it too."),
+    paper.DISAGREED: N_("{sheet} does not match another official's entry; it is listed under the sheets in disagreement."),
+    paper.AGREED: N_("{sheet} agrees with another official's entry and will be counted."),
+    paper.SPOILT: N_("{sheet} is agreed as spoilt: it is recorded and will not be counted."),
 }
 
 
@@ -72,11 +75,11 @@ def _sheet_page(district_id: int, *, is_correction: bool):
                 sheet = use(current_user, district.id, form.polling_station.data, form.number.data,
                             _chosen_ids(submitted), is_spoilt=form.is_spoilt.data)
             except DomainError as error:
-                flash(error.message, "error")
+                flash(translate(error.message), "error")
                 status = 400
             else:
-                name = f"Sheet {sheet.number} from {sheet.polling_station}"
-                flash(_SAVED[sheet.status].format(sheet=name), "success")
+                name = _("Sheet %(number)s from %(station)s", number=sheet.number, station=sheet.polling_station)
+                flash(translate(N_(_SAVED[sheet.status], sheet=name)), "success")
                 if is_correction:
                     return redirect(url_for("paper.overview", cycle_id=cycle.id))
                 return redirect(url_for("paper.enter_sheet", district_id=district.id, station=sheet.polling_station))
@@ -86,7 +89,7 @@ def _sheet_page(district_id: int, *, is_correction: bool):
         sheet = paper.find_sheet(district, form.polling_station.data, form.number.data)
         entry = paper.own_entry(sheet, current_user) if sheet is not None else None
         if entry is None:
-            flash("You have no entry of this sheet to correct.", "error")
+            flash(_("You have no entry of this sheet to correct."), "error")
             return redirect(url_for("paper.overview", cycle_id=cycle.id))
         chosen, form.is_spoilt.data = set(paper.entry_choices(entry)), entry.is_spoilt
     else:
@@ -126,7 +129,7 @@ def voters(cycle_id: int):
         return perform(
             form, lambda: paper.record_paper_voter(current_user, form.user_id.data, form.district_id.data),
             back=url_for("paper.voters", cycle_id=cycle.id, q=search),
-            success="The resident is recorded as having voted on paper; they can no longer vote online there.",
+            success=_("The resident is recorded as having voted on paper; they can no longer vote online there."),
         )
     found = users.list_users(search, limit=50) if search.strip() else []
     return render_template(
@@ -147,5 +150,5 @@ def undo_voter(cycle_id: int):
     return perform(
         form, lambda: paper.undo_paper_voter(current_user, form.user_id.data, form.district_id.data, form.reason.data),
         back=url_for("paper.voters", cycle_id=cycle.id, q=request.args.get("q", "")[:100]),
-        success="The paper-voter mark is taken back; the resident may vote again in that district.",
+        success=_("The paper-voter mark is taken back; the resident may vote again in that district."),
     )

@@ -1,6 +1,7 @@
 """Residents' own proposals: submit, edit or revise, withdraw, and see their status."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import perform, refuse
@@ -9,6 +10,7 @@ from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, ProposalForm, options
+from pb.i18n import translate
 from pb.models import Cycle
 from pb.services import proposals
 from pb.services.proposals import ProposalDraft
@@ -49,9 +51,9 @@ def new(cycle_id: int):
         try:
             proposal = proposals.submit_proposal(current_user, cycle.id, _draft(form))
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), 400
-        flash("Thank you: your proposal is submitted. Moderators will review it.", "success")
+        flash(_("Thank you: your proposal is submitted. Moderators will review it."), "success")
         return redirect(url_for("public.proposal", proposal_id=proposal.id))
     status = 400 if form.errors else 200
     return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), status
@@ -72,9 +74,9 @@ def edit(proposal_id: int):
         try:
             proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data or 0)
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), 400
-        flash("Your changes are saved.", "success")
+        flash(_("Your changes are saved."), "success")
         return redirect(back)
     status = 400 if form.errors else 200
     return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), status
@@ -86,7 +88,7 @@ def withdraw(proposal_id: int):
     """Withdraw one's own proposal before it is decided."""
     return perform(
         ActionForm(), lambda: proposals.withdraw_proposal(current_user, proposal_id),
-        back=url_for("proposals.mine"), success="Your proposal is withdrawn.",
+        back=url_for("proposals.mine"), success=_("Your proposal is withdrawn."),
     )
 
 

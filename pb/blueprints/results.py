@@ -8,8 +8,9 @@ from flask_login import current_user
 from pb import charts
 from pb.blueprints.guards import official_required, refuse
 from pb.blueprints.public import visible_cycle
+from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
-from pb.services import exports, tallying, voting
+from pb.services import exports, revisions, tallying, voting
 
 bp = Blueprint("results", __name__)
 
@@ -34,6 +35,7 @@ def _page_context(cycle, runs: dict) -> dict:
         "voter_count": voter_count,
         "votes_charts": {district_id: exports.votes_chart(cycle, district_id) for district_id in runs},
         "can_export": current_user.is_authenticated and current_user.is_official,
+        "revision": revisions.current(cycle),
     }
 
 
@@ -68,9 +70,10 @@ def district(cycle_id: int, district_id: int):
 def _svg(data: charts.ChartData, *, is_final: bool) -> Response:
     response = Response(charts.svg(data), mimetype="image/svg+xml")
     response.add_etag()
-    # Published results never change; turnout during the vote does, so it is checked again on every view.
+    # Published results change only by a correction (a new revision), so caches may keep them five minutes and then
+    # check the ETag; turnout during the vote changes all the time, so it is checked again on every view.
     response.cache_control.public = True
-    response.cache_control.max_age = 3600 if is_final else 0
+    response.cache_control.max_age = 300 if is_final else 0
     if not is_final:
         response.cache_control.must_revalidate = True
     return response.make_conditional(request)
@@ -163,3 +166,38 @@ def export_pdf(cycle_id: int):
 def project_result(proposal):
     """A project's published result, for the results section of its page; None until results are published."""
     return tallying.published_result(proposal.id, proposal.cycle)
+
+
+@bp.get("/cycles/<int:cycle_id>/results/revisions")
+def revisions_list(cycle_id: int):
+    """Every published revision of the results: when, why, who proposed and approved it, and what it changed."""
+    cycle = visible_cycle(cycle_id)
+    try:
+        cycle_rules.require_phase("see-results", cycle.phase)
+    except DomainError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    shown = revisions.published(cycle)
+    counts = [json.loads(revision.snapshot) for revision in shown]
+    listed = [(revision, revisions.changes(counts[i - 1], counts[i]) if i else []) for i, revision in enumerate(shown)]
+    return render_template("results/revisions.html", cycle=cycle, revisions=listed)
+
+
+@bp.get("/cycles/<int:cycle_id>/results/revisions/<int:number>")
+def revision(cycle_id: int, number: int):
+    """One published revision of the results as it was published, kept for good."""
+    cycle = visible_cycle(cycle_id)
+    try:
+        shown = revisions.published_revision(cycle, number)
+    except PhaseError as error:
+        return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
+    latest = revisions.current(cycle)
+    return render_template(
+        "results/revision.html", cycle=cycle, revision=shown, districts=json.loads(shown.snapshot),
+        is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label,
+    )
+
+
+@bp.app_template_global()
+def project_withdrawal(proposal):
+    """The published revision that withdrew a funded project, for its page; None if it was never withdrawn."""
+    return revisions.withdrawal(proposal.cycle, proposal.id)

@@ -3,6 +3,7 @@
 import json
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import form_errors, official_required, perform
@@ -18,6 +19,7 @@ from pb.forms import (
     VotingCodeForm,
     options,
 )
+from pb.i18n import translate
 from pb.security import throttle_verification
 from pb.services import cycles
 from pb.services import verification as verification_service
@@ -65,7 +67,7 @@ def with_register(cycle_id: int):
             RegisterDetails(document=form.document.data, birth_date=form.birth_date.data, postcode=form.postcode.data),
             request.remote_addr,
         ),
-        back=_status_url(cycle.id), success=lambda v: f"You are verified and can vote in {v.district.name}.",
+        back=_status_url(cycle.id), success=lambda v: _("You are verified and can vote in %(district)s.", district=v.district.name),
     )
 
 
@@ -78,7 +80,7 @@ def with_code(cycle_id: int):
     form = VotingCodeForm(prefix="code")
     return perform(
         form, lambda: verification_service.verify_with_code(current_user, cycle.id, form.code.data, request.remote_addr),
-        back=_status_url(cycle.id), success=lambda v: f"You are verified and can vote in {v.district.name}.",
+        back=_status_url(cycle.id), success=lambda v: _("You are verified and can vote in %(district)s.", district=v.district.name),
     )
 
 
@@ -132,7 +134,7 @@ def upload_register(cycle_id: int):
             current_user, cycle.id, data, form.file.data.filename or "", chosen
         )
     except DomainError as error:
-        flash(error.message, "error")
+        flash(translate(error.message), "error")
         return _register_page(cycle, form, 400)
     return _not_to_be_kept(render_template(
         "verification/preview.html", cycle=cycle, upload=upload, check=check, form=RegisterFileForm(),
@@ -148,8 +150,11 @@ def confirm_register(cycle_id: int):
     return perform(
         form, lambda: verification_service.confirm_register(current_user, cycle_id, form.upload_id.data),
         back=_register_url(cycle_id),
-        success=lambda change: f"{change.added} residents are added to the register"
-        + (f"; {change.already_there} were in it already." if change.already_there else "."),
+        success=lambda change: (
+            _("%(added)s residents are added to the register; %(already)s were in it already.",
+              added=change.added, already=change.already_there)
+            if change.already_there else _("%(added)s residents are added to the register.", added=change.added)
+        ),
     )
 
 
@@ -160,7 +165,7 @@ def discard_upload(cycle_id: int):
     form = UploadChoiceForm()
     return perform(
         form, lambda: verification_service.discard_upload(current_user, cycle_id, form.upload_id.data),
-        back=_register_url(cycle_id), success="The checked file is discarded; the register is unchanged.",
+        back=_register_url(cycle_id), success=_("The checked file is discarded; the register is unchanged."),
     )
 
 
@@ -183,7 +188,7 @@ def lift_lockout(cycle_id: int, user_id: int):
         ActionForm(),
         lambda: verification_service.lift_lockout(current_user, cycle_id, user_id),
         back=url_for("verification.lockouts", cycle_id=cycle_id),
-        success=lambda user: f"{user.name} can try to verify themself again.",
+        success=lambda user: _("%(name)s can try to verify themself again.", name=user.name),
     )
 
 
@@ -217,7 +222,7 @@ def generate_codes(cycle_id: int):
     try:
         issued = verification_service.generate_codes(current_user, cycle.id, form.district_id.data, form.count.data)
     except DomainError as error:
-        flash(error.message, "error")
+        flash(translate(error.message), "error")
         return redirect(back)
     return _not_to_be_kept(render_template("verification/sheet.html", cycle=cycle, issued=issued))
 
@@ -230,5 +235,5 @@ def void_code(cycle_id: int):
     return perform(
         form, lambda: verification_service.void_code(current_user, cycle_id, form.code_id.data),
         back=url_for("verification.codes", cycle_id=cycle_id),
-        success=lambda code: f"Code number {code.number} is void; it can no longer verify anyone.",
+        success=lambda code: _("Code number %(number)s is void; it can no longer verify anyone.", number=code.number),
     )

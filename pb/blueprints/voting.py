@@ -1,13 +1,15 @@
 """The ballot: verified residents choose projects within their district's budget, and may change it."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
-from pb.domain.errors import BallotError, ConflictError, DomainError
+from pb.domain.errors import BallotError, ConflictError, DomainError, PermissionDenied, PhaseError
 from pb.forms import ActionForm
+from pb.i18n import translate
 from pb.services import cycles, proposals, voting
 
 bp = Blueprint("voting", __name__)
@@ -54,16 +56,18 @@ def ballot(cycle_id: int, district_id: int):
         cycle_rules.require_phase("vote", cycle.phase)
     except DomainError as error:
         return refuse(error, back)
-    if not voting.is_verified(current_user, district.id):
+    # A submission is checked by the service in its own transaction (and refused the same way below); reading the
+    # same rows here first as well would only cost two queries on the busiest request of the vote.
+    if request.method == "GET" and not voting.is_verified(current_user, district.id):
         flash(
-            f"You are not verified to vote in {district.name} yet. "
-            "A moderator or an official can verify you after checking your documents.",
+            _("You are not verified to vote in %(district)s yet. "
+              "A moderator or an official can verify you after checking your documents.", district=district.name),
             "error",
         )
         return redirect(back)
-    if voting.has_voted_on_paper(current_user, district.id):
-        flash(f"You have already voted on paper at a polling station in {district.name}; "
-              "you cannot also vote online.", "error")
+    if request.method == "GET" and voting.has_voted_on_paper(current_user, district.id):
+        flash(_("You have already voted on paper at a polling station in %(district)s; "
+                "you cannot also vote online.", district=district.name), "error")
         return redirect(back)
     form = ActionForm()
     chosen: set[int] | None = None  # None: show the stored ballot
@@ -77,12 +81,14 @@ def ballot(cycle_id: int, district_id: int):
             ballot = voting.cast_ballot(
                 current_user, cycle.id, district.id, _chosen_ids(submitted), expected_version=version_seen,
             )
+        except (PermissionDenied, PhaseError) as error:
+            return refuse(error, back)  # not verified here, or already voted on paper: no ballot to show
         except ConflictError as error:
             # Someone (the same voter in another tab) stored a ballot first: show that one, not this submission.
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             status = 409
         except DomainError as error:
-            flash(error.message, "error")
+            flash(translate(error.message), "error")
             chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
             status = 400
         else:
@@ -90,8 +96,8 @@ def ballot(cycle_id: int, district_id: int):
             # first one, and the address comes from the request (the committed cycle and district would be reloaded).
             is_first = version_seen == 0 if version_seen is not None else ballot.version == 1
             flash(
-                "Your ballot is saved. You can change it until voting closes." if is_first
-                else "Your ballot is changed. Only this new ballot counts.",
+                _("Your ballot is saved. You can change it until voting closes.") if is_first
+                else _("Your ballot is changed. Only this new ballot counts."),
                 "success",
             )
             return redirect(url_for("voting.ballot", cycle_id=cycle_id, district_id=district_id))

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from pb.domain.errors import PhaseError
+from pb.domain.messages import N_, Nn_
 
 
 class Phase(str, Enum):
@@ -21,13 +22,13 @@ class Phase(str, Enum):
 
 
 _LABELS = {
-    Phase.DRAFT: "Being prepared",
-    Phase.PROPOSALS: "Proposals open",
-    Phase.REVIEW: "Proposals under review",
-    Phase.VOTING: "Voting open",
-    Phase.TALLYING: "Counting the votes",
-    Phase.RESULTS: "Results published",
-    Phase.CLOSED: "Closed",
+    Phase.DRAFT: N_("Being prepared"),
+    Phase.PROPOSALS: N_("Proposals open"),
+    Phase.REVIEW: N_("Proposals under review"),
+    Phase.VOTING: N_("Voting open"),
+    Phase.TALLYING: N_("Counting the votes"),
+    Phase.RESULTS: N_("Results published"),
+    Phase.CLOSED: N_("Closed"),
 }
 
 # Phases only ever move forward, one step at a time.
@@ -57,34 +58,36 @@ ACTION_PHASES: dict[str, frozenset[Phase]] = {
     "enter-paper-ballot": frozenset({Phase.VOTING, Phase.TALLYING}),
     "tally": frozenset({Phase.TALLYING}),
     "approve-results": frozenset({Phase.TALLYING}),
+    "correct-results": frozenset({Phase.RESULTS, Phase.CLOSED}),
     "see-results": frozenset({Phase.RESULTS, Phase.CLOSED}),
     # Building the funded projects takes years: it is followed from publication on, also after the cycle closes.
     "track-implementation": frozenset({Phase.RESULTS, Phase.CLOSED}),
 }
 
 _ACTION_WORDS = {
-    "edit-setup": "The cycle's set-up can only be changed while it is being prepared.",
-    "submit-proposal": "New proposals can only be submitted while proposals are open.",
-    "edit-proposal": "Proposals can only be edited while proposals are open.",
-    "withdraw-proposal": "A proposal can only be withdrawn before voting starts.",
-    "revise-proposal": "A proposal sent back for changes can only be revised during the review.",
-    "moderate": "Proposals can only be reviewed during the review phase.",
-    "verify-resident": "Residents can be verified from the opening of proposals until voting closes.",
-    "vote": "Voting is not open.",
+    "edit-setup": N_("The cycle's set-up can only be changed while it is being prepared."),
+    "submit-proposal": N_("New proposals can only be submitted while proposals are open."),
+    "edit-proposal": N_("Proposals can only be edited while proposals are open."),
+    "withdraw-proposal": N_("A proposal can only be withdrawn before voting starts."),
+    "revise-proposal": N_("A proposal sent back for changes can only be revised during the review."),
+    "moderate": N_("Proposals can only be reviewed during the review phase."),
+    "verify-resident": N_("Residents can be verified from the opening of proposals until voting closes."),
+    "vote": N_("Voting is not open."),
     "enter-paper-ballot": (
-        "Paper ballots and paper voters can only be entered from the opening of voting until the results are published."
+        N_("Paper ballots and paper voters can only be entered from the opening of voting until the results are published.")
     ),
-    "tally": "The votes can only be counted once voting has closed and before results are published.",
-    "approve-results": "A count can only be approved after voting has closed and before the results are published.",
-    "see-results": "Results are not published yet.",
-    "track-implementation": "Implementation can only be tracked once the results are published.",
+    "tally": N_("The votes can only be counted once voting has closed and before results are published."),
+    "approve-results": N_("A count can only be approved after voting has closed and before the results are published."),
+    "correct-results": N_("Results can only be corrected once they are published; before that, count again."),
+    "see-results": N_("Results are not published yet."),
+    "track-implementation": N_("Implementation can only be tracked once the results are published."),
 }
 
 
 def require_phase(action: str, phase: Phase) -> None:
     """Refuse an action outside its phase, saying when it is possible."""
     if phase not in ACTION_PHASES[action]:
-        raise PhaseError(f"{_ACTION_WORDS[action]} This cycle is now: {phase.label.lower()}.")
+        raise PhaseError(N_("{refusal} This cycle is now: {phase}.", refusal=_ACTION_WORDS[action], phase=phase.label.lower()))
 
 
 def is_allowed(action: str, phase: Phase) -> bool:
@@ -106,47 +109,43 @@ class CycleFacts:
     count_approvals: int = 0
 
 
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count == 1 else plural}"
-
-
 def blockers(current: Phase, facts: CycleFacts) -> list[str]:
     """Reasons, in plain words, why the cycle cannot move to its next phase now (empty: it can)."""
     if current not in TRANSITIONS:
-        return ["The cycle is closed; there is no further phase."]
+        return [N_("The cycle is closed; there is no further phase.")]
     reasons: list[str] = []
     if current is Phase.DRAFT:
         if not facts.district_budgets:
-            reasons.append("The cycle has no district yet; add at least one.")
+            reasons.append(N_("The cycle has no district yet; add at least one."))
         for name, budget in facts.district_budgets.items():
             if budget <= 0:
-                reasons.append(f"District “{name}” has no budget.")
+                reasons.append(N_("District “{name}” has no budget.", name=name))
         if sum(facts.district_budgets.values()) > facts.total_budget:
-            reasons.append("The district budgets add up to more than the cycle's total budget.")
+            reasons.append(N_("The district budgets add up to more than the cycle's total budget."))
     elif current is Phase.PROPOSALS:
         if facts.proposals_submitted == 0:
-            reasons.append("No proposal has been submitted yet.")
+            reasons.append(N_("No proposal has been submitted yet."))
     elif current is Phase.REVIEW:
         if facts.proposals_waiting_review:
-            reasons.append(
-                f"{_plural(facts.proposals_waiting_review, 'proposal is', 'proposals are')} still waiting for review."
-            )
+            reasons.append(Nn_("{count} proposal is still waiting for review.",
+                               "{count} proposals are still waiting for review.", facts.proposals_waiting_review))
         if facts.proposals_waiting_changes:
-            reasons.append(
-                f"{_plural(facts.proposals_waiting_changes, 'proposal is', 'proposals are')} "
-                "still waiting for changes from the author (accept, reject or merge them)."
-            )
+            reasons.append(Nn_(
+                "{count} proposal is still waiting for changes from the author (accept, reject or merge them).",
+                "{count} proposals are still waiting for changes from the author (accept, reject or merge them).",
+                facts.proposals_waiting_changes,
+            ))
         empty = [name for name, count in facts.projects_by_district.items() if count == 0]
         if empty:
-            reasons.append("No project is on the ballot in: " + ", ".join(sorted(empty)) + ".")
+            reasons.append(N_("No project is on the ballot in: {districts}.", districts=", ".join(sorted(empty))))
     elif current is Phase.TALLYING:
         if facts.untallied_districts:
-            reasons.append("The votes have not been counted yet in: " + ", ".join(facts.untallied_districts) + ".")
+            reasons.append(N_("The votes have not been counted yet in: {districts}.", districts=", ".join(facts.untallied_districts)))
         elif facts.count_approvals < REQUIRED_APPROVALS:
-            reasons.append(
-                f"The count needs the approval of {REQUIRED_APPROVALS} different officials before it is published; "
-                f"{facts.count_approvals} of {REQUIRED_APPROVALS} have approved it."
-            )
+            reasons.append(N_(
+                "The count needs the approval of {required} different officials before it is published; "
+                "{given} of {required} have approved it.", required=REQUIRED_APPROVALS, given=facts.count_approvals,
+            ))
     return reasons
 
 
@@ -154,5 +153,5 @@ def next_phase(current: Phase, facts: CycleFacts) -> Phase:
     """The phase the cycle moves to, or a PhaseError listing every blocker."""
     reasons = blockers(current, facts)
     if reasons:
-        raise PhaseError("The cycle cannot move on yet: " + " ".join(reasons), problems=reasons)
+        raise PhaseError(N_("The cycle cannot move on yet: {reasons}", reasons=tuple(reasons)), problems=reasons)
     return TRANSITIONS[current]

@@ -5,6 +5,7 @@ from datetime import date
 from enum import Enum
 
 from pb.domain.errors import ValidationError
+from pb.domain.messages import N_
 
 
 class ImplementationStatus(str, Enum):
@@ -19,10 +20,10 @@ class ImplementationStatus(str, Enum):
 
 
 _LABELS = {
-    ImplementationStatus.PLANNED: "Planned",
-    ImplementationStatus.IN_PROGRESS: "In progress",
-    ImplementationStatus.DONE: "Done",
-    ImplementationStatus.CANCELLED: "Cancelled",
+    ImplementationStatus.PLANNED: N_("Planned"),
+    ImplementationStatus.IN_PROGRESS: N_("In progress"),
+    ImplementationStatus.DONE: N_("Done"),
+    ImplementationStatus.CANCELLED: N_("Cancelled"),
 }
 
 S = ImplementationStatus
@@ -61,7 +62,8 @@ def parse_status(value: object) -> ImplementationStatus:
         return ImplementationStatus(value)
     except ValueError:
         raise ValidationError(
-            "Choose one of the statuses: " + ", ".join(status.label.lower() for status in ImplementationStatus) + "."
+            N_("Choose one of the statuses: {statuses}.",
+               statuses=", ".join(status.label.lower() for status in ImplementationStatus))
         ) from None
 
 
@@ -76,27 +78,28 @@ def check_progress(
         problems.append(error.message)
         new_status = None
     if not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= MAX_PROGRESS:
-        problems.append(f"The progress is a whole percentage from 0 to {MAX_PROGRESS}.")
+        problems.append(N_("The progress is a whole percentage from 0 to {most}.", most=MAX_PROGRESS))
         progress = None
     if not isinstance(spent, int) or isinstance(spent, bool) or spent < 0:
-        problems.append("The money spent cannot be negative; enter 0 if nothing has been spent yet.")
+        problems.append(N_("The money spent cannot be negative; enter 0 if nothing has been spent yet."))
     reason = " ".join((cancel_reason or "").split())
     if new_status is not None:
         if new_status is not previous and new_status not in TRANSITIONS[previous]:
             problems.append(
-                f"A project that is “{previous.label.lower()}” cannot become “{new_status.label.lower()}”; "
-                f"it can become: {', '.join(sorted(s.label.lower() for s in TRANSITIONS[previous]))}."
+                N_("A project that is “{previous}” cannot become “{new}”; it can become: {allowed}.",
+                   previous=previous.label.lower(), new=new_status.label.lower(),
+                   allowed=", ".join(sorted(s.label.lower() for s in TRANSITIONS[previous])))
             )
         if new_status is S.DONE and progress is not None and progress != MAX_PROGRESS:
-            problems.append("A project that is done is 100 % complete: set the progress to 100, or keep it in progress.")
+            problems.append(N_("A project that is done is 100 % complete: set the progress to 100, or keep it in progress."))
         if new_status is S.PLANNED and progress:
-            problems.append("A planned project has not started, so its progress is 0 %: choose “in progress”.")
+            problems.append(N_("A planned project has not started, so its progress is 0 %: choose “in progress”."))
         if new_status is S.CANCELLED and not reason:
-            problems.append("Say why the project is cancelled: residents will read the reason on the project page.")
+            problems.append(N_("Say why the project is cancelled: residents will read the reason on the project page."))
         if len(reason) > MAX_REASON_LENGTH:
-            problems.append(f"Keep the reason to {MAX_REASON_LENGTH} characters.")
+            problems.append(N_("Keep the reason to {most} characters.", most=MAX_REASON_LENGTH))
     if problems:
-        raise ValidationError("Nothing was saved: " + " ".join(problems), problems=problems)
+        raise ValidationError(N_("Nothing was saved: {problems}", problems=tuple(problems)), problems=problems)
     return ProgressReport(
         status=new_status, progress=progress, spent=spent,
         cancel_reason=reason if new_status is S.CANCELLED else "",
@@ -108,15 +111,15 @@ def check_update(text: str | None, posted_on: date | None, *, today: date) -> st
     cleaned = (text or "").strip()
     problems = []
     if not cleaned:
-        problems.append("Write what happened.")
+        problems.append(N_("Write what happened."))
     elif len(cleaned) > MAX_UPDATE_LENGTH:
-        problems.append(f"Keep an update to {MAX_UPDATE_LENGTH} characters.")
+        problems.append(N_("Keep an update to {most} characters.", most=MAX_UPDATE_LENGTH))
     if posted_on is None:
-        problems.append("Give the update a date.")
+        problems.append(N_("Give the update a date."))
     elif posted_on > today:
-        problems.append("An update reports what has happened: its date cannot be in the future.")
+        problems.append(N_("An update reports what has happened: its date cannot be in the future."))
     if problems:
-        raise ValidationError("The update was not posted: " + " ".join(problems), problems=problems)
+        raise ValidationError(N_("The update was not posted: {problems}", problems=tuple(problems)), problems=problems)
     return cleaned
 
 

@@ -4,6 +4,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from pb.domain.errors import ValidationError
+from pb.domain.messages import N_
 
 # ISO 4217 minor units for the currencies whose exponent is not 2.
 _MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "TND": 3}
@@ -41,19 +42,19 @@ def parse_amount(text: str, currency: str) -> int:
     whole, _, fraction = cleaned.partition(decimal_mark)
     # Thousands separators must group digits in threes, so "1,2,3" is a typo, not 123.
     if not re.fullmatch(r"\d+|\d{1,3}(%s\d{3})+" % re.escape(grouping), whole) or not re.fullmatch(r"\d*", fraction):
-        raise ValidationError(f"“{text.strip()[:40]}” is not an amount; write it like 12 500.50.")
+        raise ValidationError(N_("“{text}” is not an amount; write it like 12 500.50.", text=text.strip()[:40]))
     if len(fraction) > exponent:
-        raise ValidationError(f"Use at most {exponent} decimal places for {currency.upper()}.")
+        raise ValidationError(N_("Use at most {places} decimal places for {currency}.", places=exponent, currency=currency.upper()))
     normalised = whole.replace(grouping, "") + ("." + fraction if fraction else "")
     try:
         value = Decimal(normalised)
     except InvalidOperation:  # pragma: no cover - the pattern above already rules this out
         raise ValidationError("That is not an amount.") from None
     if value > MAX_AMOUNT_MAJOR:
-        raise ValidationError(f"The amount is too large (at most {MAX_AMOUNT_MAJOR:,}).")
+        raise ValidationError(N_("The amount is too large (at most {most:,}).", most=MAX_AMOUNT_MAJOR))
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
-        raise ValidationError(f"Use at most {exponent} decimal places for {currency.upper()}.")
+        raise ValidationError(N_("Use at most {places} decimal places for {currency}.", places=exponent, currency=currency.upper()))
     return int(minor)
 
 

@@ -53,10 +53,11 @@ M = TypeVar("M")
 def load(model: type[M], object_id: object, what: str) -> M:
     """The row with this id, or a NotFound that names what was missing."""
     from pb.domain.errors import NotFound
+    from pb.domain.messages import N_
 
     # Ids outside the column's range would make some databases raise instead of finding nothing.
     is_plausible = isinstance(object_id, int) and 0 < object_id < 2**31
     found = db.session.get(model, object_id) if is_plausible else None
     if found is None:
-        raise NotFound(f"There is no such {what}.")
+        raise NotFound(N_("There is no such {what}.", what=what))
     return found

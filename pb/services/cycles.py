@@ -4,17 +4,19 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import CycleFacts, Phase
-from pb.domain.errors import NotFound, PermissionDenied, ValidationError
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
-from pb.services import audit, load, publication, use_case
+from pb.services import audit, load, publication, revisions, use_case
 
 RULE_NAMES = {
-    "greedy": "Standard count (most votes first, funded while the money lasts)",
-    "mes-add1": "Method of Equal Shares (proportional), completed as cities do",
+    "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
+    "mes-add1": N_("Method of Equal Shares (proportional), completed as cities do"),
 }
 SUPPORTED_CURRENCIES = ("EUR", "PLN", "USD", "GBP", "CHF", "HUF", "CZK", "SEK", "NOK", "DKK", "CAD", "AUD")
 
@@ -112,7 +114,7 @@ def _add_district(cycle: Cycle, name: str, budget: int) -> District:
     if budget <= 0:
         raise ValidationError("A district's budget must be more than zero.")
     if any(d.name.lower() == name.lower() for d in cycle.districts):
-        raise ValidationError(f"The cycle already has a district called “{name}”.")
+        raise ValidationError(N_("The cycle already has a district called “{name}”.", name=name))
     district = District(cycle=cycle, name=name, budget=budget)
     db.session.add(district)
     db.session.flush()
@@ -138,7 +140,15 @@ def remove_district(actor: User, district_id: int) -> None:
         actor, "remove-district", f"district:{district.id}", cycle_id=district.cycle_id,
         before={"name": district.name, "budget": district.budget},
     )
+    name = district.name
     db.session.delete(district)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Voting codes and register entries may be made while the cycle is prepared, and they keep their district.
+        raise ConflictError(
+            N_("District “{name}” already has voting codes or register entries; it cannot be removed.", name=name)
+        ) from None
 
 
 @use_case
@@ -150,7 +160,7 @@ def add_category(actor: User, cycle_id: int, name: str) -> Category:
     if not name:
         raise ValidationError("Give the category a name.")
     if any(c.name.lower() == name.lower() for c in cycle.categories):
-        raise ValidationError(f"The cycle already has a category called “{name}”.")
+        raise ValidationError(N_("The cycle already has a category called “{name}”.", name=name))
     category = Category(cycle=cycle, name=name)
     db.session.add(category)
     db.session.flush()
@@ -197,6 +207,8 @@ def advance_phase(actor: User | None, cycle_id: int) -> Phase:
     cycle = load(Cycle, cycle_id, "cycle")
     before = cycle.phase
     cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
+    if cycle.phase is Phase.RESULTS:
+        revisions.record_first(cycle, actor)
     audit.record(
         actor, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
         before={"phase": before.value}, after={"phase": cycle.phase.value},

@@ -18,6 +18,7 @@ from pb import charts
 from pb.charts import ChartData
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PhaseError
+from pb.domain.messages import N_
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
 from pb.extensions import db
@@ -27,7 +28,7 @@ from pb.services import load, tallying, voting
 # Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
 TURNOUT_PHASES = frozenset({Phase.VOTING, Phase.TALLYING, Phase.RESULTS, Phase.CLOSED})
 PUBLIC_CHARTS = ("budget-by-category", "budget-by-district", "turnout", "ballots-per-day")
-NO_CATEGORY = "No category"
+NO_CATEGORY = N_("No category")
 
 
 def district_of(cycle: Cycle, district_id: int) -> District:
@@ -53,7 +54,7 @@ def percent(part: int, whole: int) -> str:
 def _require_turnout_phase(cycle: Cycle) -> None:
     if cycle.phase not in TURNOUT_PHASES:
         raise PhaseError(
-            f"Turnout is shown once voting has opened. This cycle is now: {cycle.phase.label.lower()}."
+            N_("Turnout is shown once voting has opened. This cycle is now: {phase}.", phase=cycle.phase.label.lower())
         )
 
 
@@ -68,17 +69,19 @@ def votes_chart(cycle: Cycle, district_id: int) -> ChartData:
     funded = sum(result.is_funded for result in results)
     return ChartData(
         kind="votes",
-        title=f"Votes per project in {district.name}",
-        description=(
-            f"Bar chart of the votes for each of the {len(results)} projects in {district.name}, funded projects "
-            f"first. {funded} were funded, using {_money(cycle, run.spent)} of the budget of "
-            f"{_money(cycle, run.budget)}. The table beside the chart gives the same numbers."
+        title=N_("Votes per project in {district}", district=district.name),
+        description=N_(
+            "Bar chart of the votes for each of the {count} projects in {district}, funded projects first. {funded} "
+            "were funded, using {spent} of the budget of {budget}. The table beside the chart gives the same numbers.",
+            count=len(results), district=district.name, funded=funded, spent=_money(cycle, run.spent),
+            budget=_money(cycle, run.budget),
         ),
         labels=tuple(result.project.title for result in results),
-        series=(("Votes", tuple(r.votes for r in results)), ("Cost", tuple(r.cost for r in results))),
-        columns=("Project", "Votes", "Cost", "Funded"),
+        series=((N_("Votes"), tuple(r.votes for r in results)), (N_("Cost"), tuple(r.cost for r in results))),
+        columns=(N_("Project"), N_("Votes"), N_("Cost"), N_("Funded")),
         rows=tuple(
-            (r.project.title, f"{r.votes:,}", _money(cycle, r.cost), "yes" if r.is_funded else "no") for r in results
+            (r.project.title, f"{r.votes:,}", _money(cycle, r.cost), N_("yes") if r.is_funded else N_("no"))
+            for r in results
         ),
         marks=tuple(result.is_funded for result in results),
         limit=run.budget,
@@ -100,14 +103,14 @@ def budget_by_category_chart(cycle: Cycle) -> ChartData:
     total = sum(amounts.values())
     return ChartData(
         kind="budget-by-category",
-        title="Funded budget by category",
-        description=(
-            f"Bar chart of the money given to funded projects in each of {len(ordered)} categories, "
-            f"{_money(cycle, total)} in all. The table beside the chart gives the same numbers."
+        title=N_("Funded budget by category"),
+        description=N_(
+            "Bar chart of the money given to funded projects in each of {count} categories, {total} in all. "
+            "The table beside the chart gives the same numbers.", count=len(ordered), total=_money(cycle, total),
         ),
         labels=tuple(name for name, _ in ordered),
-        series=(("Funded", tuple(amount for _, amount in ordered)),),
-        columns=("Category", "Funded", "Share"),
+        series=((N_("Funded"), tuple(amount for _, amount in ordered)),),
+        columns=(N_("Category"), N_("Funded"), N_("Share")),
         rows=tuple((name, _money(cycle, amount), percent(amount, total)) for name, amount in ordered),
         unit=cycle.currency,
         scale=_scale(cycle),
@@ -122,15 +125,15 @@ def budget_by_district_chart(cycle: Cycle) -> ChartData:
     left = tuple(runs[d.id].budget - runs[d.id].spent for d in districts)
     return ChartData(
         kind="budget-by-district",
-        title="Budget used and left by district",
-        description=(
-            f"Stacked bar chart of the budget of each of {len(districts)} districts: used by funded projects, "
-            f"and left over; {_money(cycle, sum(spent))} used of {_money(cycle, sum(spent) + sum(left))}. "
-            "The table beside the chart gives the same numbers."
+        title=N_("Budget used and left by district"),
+        description=N_(
+            "Stacked bar chart of the budget of each of {count} districts: used by funded projects, and left over; "
+            "{used} used of {budget}. The table beside the chart gives the same numbers.",
+            count=len(districts), used=_money(cycle, sum(spent)), budget=_money(cycle, sum(spent) + sum(left)),
         ),
         labels=tuple(d.name for d in districts),
-        series=(("Used", spent), ("Left", left)),
-        columns=("District", "Budget", "Used", "Left"),
+        series=((N_("Used"), spent), (N_("Left"), left)),
+        columns=(N_("District"), N_("Budget"), N_("Used"), N_("Left")),
         rows=tuple(
             (d.name, _money(cycle, runs[d.id].budget), _money(cycle, used), _money(cycle, rest))
             for d, used, rest in zip(districts, spent, left)
@@ -151,15 +154,16 @@ def turnout_chart(cycle: Cycle) -> ChartData:
     voters = sum(online) + sum(paper)
     return ChartData(
         kind="turnout",
-        title="Turnout by district",
-        description=(
-            f"Bar chart of the residents who voted in each of {len(districts)} districts, online and on paper, "
-            f"drawn against the verified residents: {voters:,} voters of {sum(eligible):,} verified residents. "
-            "The table beside the chart gives the same numbers."
+        title=N_("Turnout by district"),
+        description=N_(
+            "Bar chart of the residents who voted in each of {count} districts, online and on paper, drawn against "
+            "the verified residents: {voters:,} voters of {eligible:,} verified residents. "
+            "The table beside the chart gives the same numbers.", count=len(districts), voters=voters,
+            eligible=sum(eligible),
         ),
         labels=tuple(d.name for d in districts),
-        series=(("Online", online), ("Paper", paper), ("Verified residents", eligible)),
-        columns=("District", "Online", "Paper", "Verified residents", "Turnout"),
+        series=((N_("Online"), online), (N_("Paper"), paper), (N_("Verified residents"), eligible)),
+        columns=(N_("District"), N_("Online"), N_("Paper"), N_("Verified residents"), N_("Turnout")),
         rows=tuple(
             (d.name, f"{o:,}", f"{p:,}", f"{e:,}", percent(o + p, e))
             for d, o, p, e in zip(districts, online, paper, eligible)
@@ -187,14 +191,15 @@ def ballots_per_day_chart(cycle: Cycle) -> ChartData:
     total = sum(online + paper for _, online, paper in days)
     return ChartData(
         kind="ballots-per-day",
-        title="Voters per day",
-        description=(
-            f"Bar chart of how many residents voted on each of {len(days)} days, online and on paper, "
-            f"{total:,} in all. It shows turnout only, no votes. The table beside the chart gives the same numbers."
+        title=N_("Voters per day"),
+        description=N_(
+            "Bar chart of how many residents voted on each of {count} days, online and on paper, {total:,} in all. "
+            "It shows turnout only, no votes. The table beside the chart gives the same numbers.",
+            count=len(days), total=total,
         ),
         labels=tuple(day.isoformat() for day, _, _ in days),
-        series=(("Online", tuple(o for _, o, _ in days)), ("Paper", tuple(p for _, _, p in days))),
-        columns=("Day", "Online", "Paper", "Total"),
+        series=((N_("Online"), tuple(o for _, o, _ in days)), (N_("Paper"), tuple(p for _, _, p in days))),
+        columns=(N_("Day"), N_("Online"), N_("Paper"), N_("Total")),
         rows=tuple((day.isoformat(), f"{o:,}", f"{p:,}", f"{o + p:,}") for day, o, p in days),
     )
 
@@ -208,7 +213,7 @@ def cycle_chart(cycle: Cycle, kind: str) -> ChartData:
         "ballots-per-day": ballots_per_day_chart,
     }
     if kind not in builders:
-        raise NotFound(f"There is no chart called {kind[:40]!r}; the charts are: {', '.join(builders)}.")
+        raise NotFound(N_("There is no chart called {kind}; the charts are: {charts}.", kind=repr(kind[:40]), charts=", ".join(builders)))
     return builders[kind](cycle)
 
 
@@ -340,7 +345,10 @@ def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -
         "date_end": cycle.voting_close_on.isoformat() if cycle.voting_close_on else "",
         "ballot_list_sha256": run.ballot_list_sha256,
     }
-    election = pabulib.PabulibElection.from_parts(meta, projects, [choices for _, choices in voters])
+    # A project withdrawn by a correction is not in the count, so it leaves the votes too (META pb_withdrawn says which).
+    counted = {project.id for project in projects}
+    votes = [[choice for choice in choices if choice in counted] for _, choices in voters]
+    election = pabulib.PabulibElection.from_parts(meta, projects, votes)
     for row, (voter_id, _) in zip(election.votes, voters):
         row["voter_id"] = voter_id
     funded = {str(result.project_id) for result in run.results if result.is_funded}

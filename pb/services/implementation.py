@@ -17,6 +17,7 @@ from pb.domain import cycle as cycle_rules
 from pb.domain import implementation as rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from pb.domain.implementation import ProgressReport, SpendingTotals
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import (
     Cycle,
@@ -112,8 +113,8 @@ def funded_project(project_id: int) -> ProjectProgress:
     project = load(Proposal, project_id, "project")
     cycle_rules.require_phase("track-implementation", project.cycle.phase)
     if not _is_funded(project):
-        raise NotFound(f"“{project.title}” was not funded in the published results, so there is no implementation "
-                       "to follow.")
+        raise NotFound(N_("“{title}” was not funded in the published results, so there is no implementation to follow.",
+                          title=project.title))
     return _progress(project, _record_of(project.id))
 
 

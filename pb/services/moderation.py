@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import PermissionDenied, ValidationError
+from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, ProposalStatus, User
@@ -20,7 +21,7 @@ def _reviewable(actor: User, proposal_id: int) -> Proposal:
     if proposal.author_id == actor.id:
         raise PermissionDenied("You cannot review your own proposal; another moderator must do it.")
     if proposal.status not in _OPEN:
-        raise ValidationError(f"This proposal has already been decided: {proposal.status.label.lower()}.")
+        raise ValidationError(N_("This proposal has already been decided: {status}.", status=proposal.status.label.lower()))
     return proposal
 
 
@@ -45,8 +46,8 @@ def accept(actor: User, proposal_id: int, final_cost: int, note: str = "") -> Pr
         raise ValidationError("The final cost must be more than zero.")
     if final_cost > proposal.district.budget:
         raise ValidationError(
-            f"The final cost is more than the district's whole budget "
-            f"({format_amount(proposal.district.budget, proposal.cycle.currency)})."
+            N_("The final cost is more than the district's whole budget ({budget}).",
+               budget=format_amount(proposal.district.budget, proposal.cycle.currency))
         )
     if final_cost != proposal.estimated_cost and not note.strip():
         raise ValidationError("Explain in the public note why the final cost differs from the estimate.")
@@ -83,7 +84,7 @@ def merge(actor: User, proposal_id: int, into_id: int, note: str = "") -> Propos
     if target.cycle_id != proposal.cycle_id or target.district_id != proposal.district_id:
         raise ValidationError("Only proposals in the same district of the same cycle can be merged.")
     if target.status not in (*_OPEN, ProposalStatus.ACCEPTED):
-        raise ValidationError(f"The other proposal cannot take a merge: {target.status.label.lower()}.")
+        raise ValidationError(N_("The other proposal cannot take a merge: {status}.", status=target.status.label.lower()))
     note = note.strip() or f"Merged into “{target.title}” (a duplicate)."
     return _decide(actor, proposal, "merge-proposal", ProposalStatus.MERGED, merged_into_id=target.id, moderator_note=note)
 

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, ValidationError
+from pb.domain.messages import N_
 from pb.domain.money import minor_unit_exponent
 from pb.extensions import db
-from pb.models import Cycle, District, Proposal, ProposalStatus, TallyRun
-from pb.services import cycles, load, tallying, voting
+from pb.models import Cycle, District, Proposal, ProposalStatus, ResultRevision, TallyRun
+from pb.services import cycles, load, revisions, tallying, voting
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 50
@@ -44,7 +45,7 @@ def check_paging(page: int | None, per_page: int | None) -> tuple[int, int]:
     if page < 1:
         raise ValidationError("page must be a whole number of at least 1.")
     if not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValidationError(f"per_page must be a whole number from 1 to {MAX_PER_PAGE}.")
+        raise ValidationError(N_("per_page must be a whole number from 1 to {most}.", most=MAX_PER_PAGE))
     return page, per_page
 
 
@@ -204,6 +205,7 @@ def _district_results(cycle: Cycle, district: District, run: TallyRun | None, tu
             "spent": money(run.spent, currency),
             "left": money(run.budget - run.spent, currency),
             "ballots_counted": run.ballot_count,
+            "ballot_list_sha256": run.ballot_list_sha256,
             "counted_at": _instant(run.created_at),
             "projects": [
                 {
@@ -234,5 +236,15 @@ def cycle_results(cycle: Cycle) -> dict:
         "cycle": {"id": cycle.id, "name": cycle.name, "phase": cycle.phase.value, "currency": cycle.currency},
         "rule": cycle.rule,
         "total_budget": money(cycle.total_budget, cycle.currency),
+        "revision": _revision(revisions.current(cycle)),
         "districts": districts,
+    }
+
+
+def _revision(revision: ResultRevision | None) -> dict | None:
+    if revision is None:
+        return None
+    return {
+        "number": revision.number, "published_at": _instant(revision.published_at), "reason": revision.reason,
+        "withdrawn_project_ids": sorted(revisions.withdrawn_ids(revision)),
     }

@@ -21,6 +21,7 @@ from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import Phase
 from pb.domain.errors import BallotError, ConflictError, PermissionDenied, ValidationError
+from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
 from pb.services import audit, load, use_case
@@ -37,7 +38,9 @@ def normalise_station(name: str) -> str:
 
 
 def _sheet_name(station: str, number: int, *, is_first_word: bool = False) -> str:
-    return f"{'Sheet' if is_first_word else 'sheet'} {number} from {station}"
+    if is_first_word:
+        return N_("Sheet {number} from {station}", number=number, station=station)
+    return N_("sheet {number} from {station}", number=number, station=station)
 
 
 def _require_official(actor: User) -> None:
@@ -56,7 +59,7 @@ def _checked_sheet_key(polling_station: str, number: int | None) -> tuple[str, i
     if not station or len(station) > 60:
         raise ValidationError("Enter the polling station's name (up to 60 characters).")
     if not isinstance(number, int) or not 1 <= number <= MAX_SHEET_NUMBER:
-        raise ValidationError(f"Enter the sheet number, from 1 to {MAX_SHEET_NUMBER:,}.")
+        raise ValidationError(N_("Enter the sheet number, from 1 to {most:,}.", most=MAX_SHEET_NUMBER))
     return station, number
 
 
@@ -70,8 +73,8 @@ def _checked_choices(district: District, station: str, number: int, project_ids:
         choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
     except BallotError as error:
         raise BallotError(
-            f"{_sheet_name(station, number, is_first_word=True)} was not saved: " + " ".join(error.problems)
-            + " If the paper itself breaks the rules, record the sheet as spoilt.",
+            N_("{sheet} was not saved: {problems} If the paper itself breaks the rules, record the sheet as spoilt.",
+               sheet=_sheet_name(station, number, is_first_word=True), problems=tuple(error.problems)),
             problems=error.problems,
         ) from None
     return json.dumps(sorted(choices))
@@ -91,8 +94,11 @@ def _locked_sheet(district: District, station: str, number: int) -> PaperSheet |
 def _refuse_if_final(sheet: PaperSheet) -> None:
     if sheet.status in (AGREED, SPOILT):
         raise ConflictError(
-            f"{_sheet_name(sheet.polling_station, sheet.number, is_first_word=True)} in {sheet.district.name} is already "
-            f"agreed{' as spoilt' if sheet.status == SPOILT else ' and counted'}; it cannot be entered or changed again."
+            N_("{sheet} in {district} is already agreed as spoilt; it cannot be entered or changed again.",
+               sheet=_sheet_name(sheet.polling_station, sheet.number, is_first_word=True), district=sheet.district.name)
+            if sheet.status == SPOILT else
+            N_("{sheet} in {district} is already agreed and counted; it cannot be entered or changed again.",
+               sheet=_sheet_name(sheet.polling_station, sheet.number, is_first_word=True), district=sheet.district.name)
         )
 
 
@@ -133,8 +139,8 @@ def _record_entry(actor: User, action: str, sheet: PaperSheet, district: Distric
         db.session.flush()
     except IntegrityError:
         raise ConflictError(
-            f"Someone entered {_sheet_name(sheet.polling_station, sheet.number)} at the same moment; "
-            "reload the page and check the list of sheets."
+            N_("Someone entered {sheet} at the same moment; reload the page and check the list of sheets.",
+               sheet=_sheet_name(sheet.polling_station, sheet.number))
         ) from None
     discarded = _discard_count_during_tallying(district)
     audit.record(
@@ -163,8 +169,9 @@ def enter_sheet(
         _refuse_if_final(sheet)
         if any(entry.entered_by_id == actor.id for entry in sheet.entries):
             raise ConflictError(
-                f"You have already entered {_sheet_name(sheet.polling_station, number)} in {district.name}. "
-                "The second entry must come from a different official; to fix your own entry, correct it instead."
+                N_("You have already entered {sheet} in {district}. The second entry must come from a different "
+                   "official; to fix your own entry, correct it instead.",
+                   sheet=_sheet_name(sheet.polling_station, number), district=district.name)
             )
     entry = PaperEntry(entered_by_id=actor.id, choices=choices, is_spoilt=is_spoilt)
     sheet.entries.append(entry)
@@ -187,8 +194,8 @@ def correct_entry(
     entry = None if sheet is None else next((e for e in sheet.entries if e.entered_by_id == actor.id), None)
     if entry is None:
         raise ConflictError(
-            f"You have not entered {_sheet_name(station, number)} in {district.name}, so there is no entry of yours "
-            "to correct; enter the sheet instead."
+            N_("You have not entered {sheet} in {district}, so there is no entry of yours to correct; enter the sheet "
+               "instead.", sheet=_sheet_name(station, number), district=district.name)
         )
     _refuse_if_final(sheet)
     before = {"choices": json.loads(entry.choices), "spoilt": entry.is_spoilt, "status": sheet.status}
@@ -208,16 +215,17 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
         select(Participation).where(Participation.user_id == resident.id, Participation.district_id == district.id)
     )
     if voted is not None and voted.channel == "paper":
-        raise ConflictError(f"{resident.name} is already recorded as having voted on paper in {district.name}.")
+        raise ConflictError(N_("{name} is already recorded as having voted on paper in {district}.", name=resident.name,
+                              district=district.name))
     if voted is not None:
         raise ConflictError(
-            f"{resident.name} has already voted online in {district.name}; they cannot also vote on paper. "
-            "Nothing was recorded."
+            N_("{name} has already voted online in {district}; they cannot also vote on paper. Nothing was recorded.",
+               name=resident.name, district=district.name)
         )
     if not is_verified(resident, district.id):
         raise PermissionDenied(
-            f"{resident.name} is not verified to vote in {district.name}; verify them first, after checking their "
-            "documents. Nothing was recorded."
+            N_("{name} is not verified to vote in {district}; verify them first, after checking their documents. "
+               "Nothing was recorded.", name=resident.name, district=district.name)
         )
     participation = Participation(user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
                                   channel="paper")
@@ -226,7 +234,7 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
         db.session.flush()
     except IntegrityError:
         # uq_participation: the resident's online ballot was saved at this very moment.
-        raise ConflictError(f"{resident.name} voted at this very moment; reload the page and check.") from None
+        raise ConflictError(N_("{name} voted at this very moment; reload the page and check.", name=resident.name)) from None
     audit.record(actor, "record-paper-voter", f"user:{resident.id}", cycle_id=district.cycle_id,
                  after={"district": district.name, "channel": "paper"})
     return participation
@@ -249,7 +257,7 @@ def undo_paper_voter(actor: User, user_id: int, district_id: int, reason: str) -
     if not reason:
         raise ValidationError("Say why the mark is taken back; the reason is kept in the audit log. Nothing was changed.")
     if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationError(f"Keep the reason under {MAX_REASON_LENGTH} characters. Nothing was changed.")
+        raise ValidationError(N_("Keep the reason under {most} characters. Nothing was changed.", most=MAX_REASON_LENGTH))
     mark = db.session.scalar(
         select(Participation).where(
             Participation.user_id == resident.id, Participation.district_id == district.id,
@@ -258,7 +266,8 @@ def undo_paper_voter(actor: User, user_id: int, district_id: int, reason: str) -
     )
     if mark is None:
         raise ConflictError(
-            f"{resident.name} is not recorded as having voted on paper in {district.name}; nothing was changed."
+            N_("{name} is not recorded as having voted on paper in {district}; nothing was changed.", name=resident.name,
+               district=district.name)
         )
     db.session.delete(mark)
     audit.record(actor, "undo-paper-voter", f"user:{resident.id}", cycle_id=district.cycle_id,
@@ -277,10 +286,6 @@ class DistrictSheets:
     problems: list[str] = field(default_factory=list)
 
 
-def _sheets(count: int) -> str:
-    return f"{count} paper sheet" if count == 1 else f"{count} paper sheets"
-
-
 def sheet_counts(cycle: Cycle) -> dict[int, DistrictSheets]:
     """Per district id: sheets entered, agreed, spoilt, pending and disagreed, with what still blocks the count."""
     rows = db.session.execute(
@@ -294,13 +299,13 @@ def sheet_counts(cycle: Cycle) -> dict[int, DistrictSheets]:
                                     for status in (AGREED, SPOILT, PENDING, DISAGREED)})
         summary.entered = summary.agreed + summary.spoilt + summary.pending + summary.disagreed
         if summary.pending:
-            verb = "still needs" if summary.pending == 1 else "still need"
-            summary.problems.append(f"{_sheets(summary.pending)} in {district.name} {verb} a second entry.")
+            summary.problems.append(Nn_("{count} paper sheet in {district} still needs a second entry.",
+                                        "{count} paper sheets in {district} still need a second entry.",
+                                        summary.pending, district=district.name))
         if summary.disagreed:
-            verb = "has" if summary.disagreed == 1 else "have"
-            summary.problems.append(
-                f"{_sheets(summary.disagreed)} in {district.name} {verb} entries that disagree."
-            )
+            summary.problems.append(Nn_("{count} paper sheet in {district} has entries that disagree.",
+                                        "{count} paper sheets in {district} have entries that disagree.",
+                                        summary.disagreed, district=district.name))
         counts[district.id] = summary
     return counts
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Cycle, Proposal, ProposalStatus, User
 from pb.services import audit, load, use_case
@@ -39,7 +40,8 @@ def _check_draft(cycle: Cycle, draft: ProposalDraft) -> None:
         raise ValidationError("The estimated cost must be more than zero.")
     if draft.estimated_cost > district.budget:
         raise ValidationError(
-            f"The estimated cost is more than the whole budget of {district.name}; such a project could never be funded."
+            N_("The estimated cost is more than the whole budget of {district}; such a project could never be funded.",
+               district=district.name)
         )
 
 
@@ -79,7 +81,7 @@ def check_editable(actor: User, proposal: Proposal) -> None:
     elif proposal.status is ProposalStatus.SUBMITTED:
         cycle_rules.require_phase("edit-proposal", proposal.cycle.phase)
     else:
-        raise ValidationError(f"This proposal can no longer be edited: {proposal.status.label.lower()}.")
+        raise ValidationError(N_("This proposal can no longer be edited: {status}.", status=proposal.status.label.lower()))
 
 
 @use_case
@@ -109,7 +111,7 @@ def withdraw_proposal(actor: User, proposal_id: int) -> Proposal:
     proposal = _own(actor, proposal_id)
     cycle_rules.require_phase("withdraw-proposal", proposal.cycle.phase)
     if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED):
-        raise ValidationError(f"This proposal can no longer be withdrawn: {proposal.status.label.lower()}.")
+        raise ValidationError(N_("This proposal can no longer be withdrawn: {status}.", status=proposal.status.label.lower()))
     before = proposal.status.value
     proposal.status = ProposalStatus.WITHDRAWN
     proposal.version += 1

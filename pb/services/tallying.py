@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
+from pb.domain.messages import N_
 from pb.domain.money import minor_unit_exponent
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
 from pb.extensions import db
@@ -31,14 +32,14 @@ from pb.services.proposals import projects_on_ballot
 COMPARED_RULES = ("greedy", "mes-add1")
 
 RULE_LABELS = {
-    "greedy": "Standard count (greedy)",
-    "greedy-threshold": "Standard count with a minimum score",
-    "greedy-no-skip": "Standard count, stopping at the first project that does not fit",
-    "mes": "Method of Equal Shares",
-    "mes-add1": "Method of Equal Shares (Add1, completed by the standard count)",
-    "mes-add1-no-completion": "Method of Equal Shares (Add1)",
-    "mes-add1-comparison": "Method of Equal Shares, checked against the standard count",
-    "phragmen": "Phragmén's sequential rule",
+    "greedy": N_("Standard count (greedy)"),
+    "greedy-threshold": N_("Standard count with a minimum score"),
+    "greedy-no-skip": N_("Standard count, stopping at the first project that does not fit"),
+    "mes": N_("Method of Equal Shares"),
+    "mes-add1": N_("Method of Equal Shares (Add1, completed by the standard count)"),
+    "mes-add1-no-completion": N_("Method of Equal Shares (Add1)"),
+    "mes-add1-comparison": N_("Method of Equal Shares, checked against the standard count"),
+    "phragmen": N_("Phragmén's sequential rule"),
 }
 
 
@@ -50,8 +51,8 @@ def district_ballots(district: District) -> list[Ballot]:
     return list(db.session.scalars(select(Ballot).where(Ballot.district_id == district.id)))
 
 
-def _instance(district: District) -> Instance:
-    projects = projects_on_ballot(district.cycle_id, district.id)
+def _instance(district: District, withdrawn: frozenset[int] = frozenset()) -> Instance:
+    projects = [p for p in projects_on_ballot(district.cycle_id, district.id) if p.id not in withdrawn]
     currency = district.cycle.currency
     return Instance(
         budget=district.budget,
@@ -60,14 +61,22 @@ def _instance(district: District) -> Instance:
     )
 
 
-def _profile(ballots: list[Ballot]) -> ApprovalProfile:
-    return ApprovalProfile.from_ballots([str(choice.project_id) for choice in ballot.choices] for ballot in ballots)
+def _profile(ballots: list[Ballot], withdrawn: frozenset[int] = frozenset()) -> ApprovalProfile:
+    return ApprovalProfile.from_ballots(
+        [str(choice.project_id) for choice in ballot.choices if choice.project_id not in withdrawn] for ballot in ballots
+    )
 
 
-def count_district(cycle: Cycle, district: District, rules: tuple[str, ...] = ()) -> tuple[list[Outcome], int]:
-    """Run the cycle's rule, then each of `rules`, on one district's ballots; the outcomes and the number read."""
+def count_district(
+    cycle: Cycle, district: District, rules: tuple[str, ...] = (), withdrawn: frozenset[int] = frozenset()
+) -> tuple[list[Outcome], int]:
+    """Run the cycle's rule, then each of `rules`, on one district's ballots; the outcomes and the number read.
+
+    Projects in `withdrawn` (taken off after publication by a correction) are left out of the count, and out of
+    every ballot that chose them, as if they had never been on the ballot.
+    """
     ballots = district_ballots(district)
-    instance, profile = _instance(district), _profile(ballots)
+    instance, profile = _instance(district, withdrawn), _profile(ballots, withdrawn)
     tie_break = seeded_tie_break(cycle.tie_break_seed)
     outcomes = [run_rule(rule, instance, profile, tie_break=tie_break) for rule in (cycle.rule, *rules)]
     return outcomes, len(ballots)
@@ -151,50 +160,68 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
     unresolved = paper.unresolved_problems(cycle)
     if unresolved:
         raise ConflictError(
-            "The votes were not counted: " + " ".join(unresolved)
-            + " Every paper sheet needs two entries that agree (or a correction) before the count.",
+            N_("The votes were not counted: {problems} Every paper sheet needs two entries that agree (or a correction) "
+               "before the count.", problems=tuple(unresolved)),
             problems=unresolved,
         )
     db.session.execute(delete(TallyRun).where(TallyRun.cycle_id == cycle.id))
     sheets = paper.sheet_counts(cycle)
     runs = []
     for district in cycle.districts:
-        compared = tuple(rule for rule in COMPARED_RULES if rule != cycle.rule)
-        (outcome, *others), ballot_count = count_district(cycle, district, compared)
-        _check_ballots_add_up(district, ballot_count)
-        run = TallyRun(
-            cycle_id=cycle.id, district_id=district.id, rule=outcome.rule, tie_break=outcome.tie_break,
-            parameters=json.dumps(outcome.parameters, sort_keys=True), budget=outcome.budget,
-            spent=outcome.spent, ballot_count=ballot_count, run_by_id=actor.id,
-            ballot_list_sha256=ballot_list_digest(ballot_list(district)),
-        )
-        for other in others:
-            run.comparisons.append(
-                TallyComparison(
-                    rule=other.rule, tie_break=other.tie_break, spent=other.spent,
-                    parameters=json.dumps(other.parameters, sort_keys=True),
-                    selected=json.dumps([int(project_id) for project_id in other.selected]),
-                )
-            )
-        costs = {str(project.id): project.cost for project in projects_on_ballot(cycle.id, district.id)}
-        for position, project_id in enumerate(_display_order(outcome), start=1):
-            result = outcome.projects[project_id]
-            run.results.append(
-                ProjectResult(
-                    project_id=int(project_id), votes=result.votes, cost=costs[project_id],
-                    is_funded=result.is_selected, position=position, explanation=result.explanation,
-                )
-            )
+        run = build_run(actor, cycle, district)
         db.session.add(run)
         runs.append(run)
         audit.record(
             actor, "run-tally", f"district:{district.id}", cycle_id=cycle.id,
-            after={"rule": outcome.rule, "selected": list(outcome.selected), "spent": outcome.spent,
-                   "ballots": ballot_count, "tie_break": outcome.tie_break,
+            after={"rule": run.rule, "selected": funded_ids(run), "spent": run.spent,
+                   "ballots": run.ballot_count, "tie_break": run.tie_break,
                    "paper_sheets": _paper_report(sheets[district.id]),
                    "ballot_list_sha256": run.ballot_list_sha256},
         )
     return runs
+
+
+def funded_ids(run: TallyRun) -> list[str]:
+    """The funded project ids of a count, in the order the rule chose them."""
+    return [str(result.project_id) for result in run.results if result.is_funded]
+
+
+def build_run(actor: User, cycle: Cycle, district: District, withdrawn: frozenset[int] = frozenset()) -> TallyRun:
+    """Count one district into a new, unsaved TallyRun with its results and the compared rules' outcomes.
+
+    Withdrawn projects are left out of the count and recorded in the parameters, so that anyone re-running the
+    count from the ballot list knows to leave them out too.
+    """
+    compared = tuple(rule for rule in COMPARED_RULES if rule != cycle.rule)
+    (outcome, *others), ballot_count = count_district(cycle, district, compared, withdrawn)
+    _check_ballots_add_up(district, ballot_count)
+    recorded = dict(outcome.parameters)
+    if withdrawn:
+        recorded["withdrawn"] = ",".join(str(project_id) for project_id in sorted(withdrawn))
+    run = TallyRun(
+        cycle_id=cycle.id, district_id=district.id, rule=outcome.rule, tie_break=outcome.tie_break,
+        parameters=json.dumps(recorded, sort_keys=True), budget=outcome.budget,
+        spent=outcome.spent, ballot_count=ballot_count, run_by_id=actor.id,
+        ballot_list_sha256=ballot_list_digest(ballot_list(district)),
+    )
+    for other in others:
+        run.comparisons.append(
+            TallyComparison(
+                rule=other.rule, tie_break=other.tie_break, spent=other.spent,
+                parameters=json.dumps(other.parameters, sort_keys=True),
+                selected=json.dumps([int(project_id) for project_id in other.selected]),
+            )
+        )
+    costs = {str(project.id): project.cost for project in projects_on_ballot(cycle.id, district.id)}
+    for position, project_id in enumerate(_display_order(outcome), start=1):
+        result = outcome.projects[project_id]
+        run.results.append(
+            ProjectResult(
+                project_id=int(project_id), votes=result.votes, cost=costs[project_id],
+                is_funded=result.is_selected, position=position, explanation=result.explanation,
+            )
+        )
+    return run
 
 
 def tally_runs(cycle: Cycle) -> dict[int, TallyRun]:

@@ -5,6 +5,7 @@ import re
 from sqlalchemy import func, select
 
 from pb.domain.errors import PermissionDenied, ValidationError
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Role, User
 from pb.security import hash_password, needs_new_hash, password_matches
@@ -28,7 +29,7 @@ def _check_new_account(email: str, name: str, password: str) -> None:
     if not name.strip():
         raise ValidationError("Enter your name.")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ValidationError(N_("Choose a password of at least {least} characters.", least=MIN_PASSWORD_LENGTH))
     if find_by_email(email) is not None:
         raise ValidationError("An account with this email address already exists; log in instead.")
 
@@ -100,7 +101,7 @@ def change_password(actor: User, current_password: str, new_password: str) -> Us
     if not password_matches(user.password_hash, current_password or ""):
         raise ValidationError("Your current password is not right; nothing was changed.")
     if len(new_password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+        raise ValidationError(N_("Choose a password of at least {least} characters.", least=MIN_PASSWORD_LENGTH))
     if new_password == current_password:
         raise ValidationError("The new password is the same as the current one.")
     user.password_hash = hash_password(new_password)
@@ -118,7 +119,8 @@ def set_enabled(actor: User, user_id: int, is_enabled: bool) -> User:
     if user.id == actor.id:
         raise ValidationError("You cannot disable your own account; ask another official.")
     if user.is_enabled == is_enabled:
-        raise ValidationError(f"{user.name}'s account is already {'enabled' if is_enabled else 'disabled'}.")
+        raise ValidationError(N_("{name}'s account is already enabled.", name=user.name) if is_enabled
+                              else N_("{name}'s account is already disabled.", name=user.name))
     user.is_enabled = is_enabled
     if not is_enabled:
         _end_sessions(user)

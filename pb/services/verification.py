@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import (
     Cycle,
@@ -47,7 +48,7 @@ MAX_CODES_PER_BATCH = 1000
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read from a letter and type
 CODE_LENGTH = 12
 
-NO_MATCH = "These details do not match the register."
+NO_MATCH = N_("These details do not match the register.")
 FIELDS = ("document", "birth_date", "postcode", "district")
 FIELD_LABELS = {
     "document": "document number", "birth_date": "date of birth", "postcode": "postcode", "district": "district",
@@ -172,8 +173,8 @@ def _resolve_mapping(headers: list[str], chosen: dict[str, str | None]) -> dict[
         if wanted:
             if wanted.lower() not in by_name:
                 raise ValidationError(
-                    f"The file has no column “{wanted[:60]}” for the {FIELD_LABELS[name]}. "
-                    f"Its columns are: {', '.join(headers)}."
+                    N_("The file has no column “{wanted}” for the {detail}. Its columns are: {columns}.",
+                       wanted=wanted[:60], detail=FIELD_LABELS[name], columns=", ".join(headers))
                 )
             columns[name] = by_name[wanted.lower()]
             continue
@@ -185,7 +186,8 @@ def _resolve_mapping(headers: list[str], chosen: dict[str, str | None]) -> dict[
             columns[name] = found[0]
         else:
             raise ValidationError(
-                f"Choose which column holds the {FIELD_LABELS[name]}. The file's columns are: {', '.join(headers)}."
+                N_("Choose which column holds the {detail}. The file's columns are: {columns}.",
+                   detail=FIELD_LABELS[name], columns=", ".join(headers))
             )
     if len(set(columns.values())) < len(columns):
         raise ValidationError("Each column can hold only one of the four details; choose a different column for each.")
@@ -197,7 +199,8 @@ def check_register_file(cycle: Cycle, data: bytes, chosen: dict[str, str | None]
     if not data.strip():
         raise ValidationError("The file is empty.")
     if len(data) > MAX_REGISTER_BYTES:
-        raise ValidationError(f"The file is larger than {MAX_REGISTER_BYTES // (1024 * 1024)} MB; split it into parts.")
+        raise ValidationError(N_("The file is larger than {megabytes} MB; split it into parts.",
+                                 megabytes=MAX_REGISTER_BYTES // (1024 * 1024)))
     text = decode_register(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text))
     try:
@@ -212,7 +215,7 @@ def check_register_file(cycle: Cycle, data: bytes, chosen: dict[str, str | None]
                 continue
             check.line_count += 1
             if check.line_count > MAX_REGISTER_LINES:
-                raise ValidationError(f"The file has more than {MAX_REGISTER_LINES} lines; split it into parts.")
+                raise ValidationError(N_("The file has more than {most} lines; split it into parts.", most=MAX_REGISTER_LINES))
             cells = {name: (row[index].strip() if index < len(row) else "") for name, index in columns.items()}
             problems = [f"the {FIELD_LABELS[name]} is empty" for name in FIELDS if not cells[name]]
             birth_date = parse_birth_date(cells["birth_date"]) if cells["birth_date"] else None
@@ -238,7 +241,8 @@ def check_register_file(cycle: Cycle, data: bytes, chosen: dict[str, str | None]
                     "district": district.name,
                 })
     except csv.Error as error:
-        raise ValidationError(f"The file could not be read as CSV near line {reader.line_num}: {error}.") from None
+        raise ValidationError(N_("The file could not be read as CSV near line {line}: {error}.", line=reader.line_num,
+                                 error=str(error))) from None
     except StopIteration:
         raise ValidationError("The file is empty.") from None
     if check.line_count == 0:
@@ -378,11 +382,11 @@ def _address_failures(address_hash: str) -> int:
     )
 
 
-LOCKED = (
+LOCKED = N_(
     "Too many attempts did not match, so verifying yourself is locked for your account in this cycle. "
     "An official can lift the lock, or a moderator can verify you in person."
 )
-BUSY_ADDRESS = "Too many attempts came from your network in the last hour. Try again later."
+BUSY_ADDRESS = N_("Too many attempts came from your network in the last hour. Try again later.")
 
 
 def _one_attempt_at_a_time(actor: User, address_hash: str) -> None:
@@ -412,7 +416,7 @@ def _attempt(
         select(Verification).where(Verification.user_id == actor.id, Verification.cycle_id == cycle.id).limit(1)
     )
     if already is not None:
-        raise ConflictError(f"Your account is already verified for {already.district.name} in this cycle.")
+        raise ConflictError(N_("Your account is already verified for {district} in this cycle.", district=already.district.name))
     if is_locked(actor, cycle.id):
         raise PermissionDenied(LOCKED)
     if _address_failures(address_hash) >= ADDRESS_FAILURE_LIMIT:
@@ -512,7 +516,7 @@ def generate_codes(actor: User, cycle_id: int, district_id: int, count: int) -> 
     cycle = _official_cycle(actor, cycle_id)
     district = _district_of(cycle, district_id)
     if not isinstance(count, int) or not 1 <= count <= MAX_CODES_PER_BATCH:
-        raise ValidationError(f"Generate 1 to {MAX_CODES_PER_BATCH} codes at a time.")
+        raise ValidationError(N_("Generate 1 to {most} codes at a time.", most=MAX_CODES_PER_BATCH))
     last = db.session.scalar(select(func.max(VotingCode.number)).where(VotingCode.cycle_id == cycle.id)) or 0
     issued = []
     for number in range(last + 1, last + 1 + count):
@@ -544,9 +548,10 @@ def void_code(actor: User, cycle_id: int, code_id: int) -> VotingCode:
     if code.cycle_id != cycle.id:
         raise NotFound("There is no such voting code in this cycle.")
     if code.voided_at is not None:
-        raise ConflictError(f"Code number {code.number} is already void.")
+        raise ConflictError(N_("Code number {number} is already void.", number=code.number))
     if code.used_by_id is not None:
-        raise ConflictError(f"Code number {code.number} has already verified an account; voiding it would change nothing.")
+        raise ConflictError(N_("Code number {number} has already verified an account; voiding it would change nothing.",
+                              number=code.number))
     code.voided_at = utcnow()
     code.voided_by_id = actor.id
     audit.record(actor, "void-voting-code", f"voting-code:{code.id}", cycle_id=cycle.id, after={"number": code.number})
@@ -612,7 +617,7 @@ def lift_lockout(actor: User, cycle_id: int, user_id: int) -> User:
     cycle = load(Cycle, cycle_id, "cycle")
     resident = load(User, user_id, "user")
     if not is_locked(resident, cycle.id):
-        raise ConflictError(f"{resident.name} is not locked out in this cycle.")
+        raise ConflictError(N_("{name} is not locked out in this cycle.", name=resident.name))
     db.session.execute(
         update(VerificationAttempt).where(
             VerificationAttempt.user_id == resident.id, VerificationAttempt.cycle_id == cycle.id,
@@ -623,9 +628,9 @@ def lift_lockout(actor: User, cycle_id: int, user_id: int) -> User:
 
 
 METHOD_LABELS = {
-    "in-person": "in person by a moderator or an official",
-    "register": "with the eligibility register",
-    "code": "with a voting code",
+    "in-person": N_("in person by a moderator or an official"),
+    "register": N_("with the eligibility register"),
+    "code": N_("with a voting code"),
 }
 
 
@@ -652,19 +657,19 @@ def resident_status(user: User, cycle: Cycle) -> list[DistrictStatus]:
         verification = verifications.get(district.id)
         if verification is None:
             if verifications:
-                missing.append("You are verified for another district; an account verifies itself for one district.")
+                missing.append(N_("You are verified for another district; an account verifies itself for one district."))
             elif not can_verify:
-                missing.append("Verification: residents can verify themselves from the opening of proposals "
-                               "until voting closes.")
+                missing.append(N_("Verification: residents can verify themselves from the opening of proposals "
+                                  "until voting closes."))
             elif locked:
-                missing.append("Verification: your attempts are locked; an official can lift the lock, "
-                               "or a moderator can verify you in person.")
+                missing.append(N_("Verification: your attempts are locked; an official can lift the lock, "
+                                  "or a moderator can verify you in person."))
             else:
-                missing.append("Verification: type your details from the register, enter a voting code, "
-                               "or ask a moderator to verify you in person.")
+                missing.append(N_("Verification: type your details from the register, enter a voting code, "
+                                  "or ask a moderator to verify you in person."))
         if not cycle_rules.is_allowed("vote", cycle.phase):
-            opens = f" (planned for {cycle.voting_open_on:%-d %B %Y})" if cycle.voting_open_on else ""
-            missing.append(f"Voting is not open{opens}.")
+            missing.append(N_("Voting is not open (planned for {day}).", day=cycle.voting_open_on) if cycle.voting_open_on
+                           else N_("Voting is not open."))
         statuses.append(DistrictStatus(
             district=district,
             verified_how=METHOD_LABELS.get(verification.method, verification.method) if verification else None,

@@ -13,6 +13,7 @@ from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
 from pb.domain.ballots import BallotRules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
+from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, User, Verification
 from pb.services import audit, load, use_case
@@ -104,7 +105,7 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     if resident.id == actor.id:
         raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
     if is_verified(resident, district.id):
-        raise ConflictError(f"{resident.name} is already verified for {district.name}.")
+        raise ConflictError(N_("{name} is already verified for {district}.", name=resident.name, district=district.name))
     verification = Verification(
         user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
         verified_by_id=actor.id, method="in-person",
@@ -117,7 +118,7 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     return verification
 
 
-CHANGED_MEANWHILE = (
+CHANGED_MEANWHILE = N_(
     "Your ballot was already changed in another window or at the same moment, so this submission was not saved. "
     "Reload the page to see the ballot that is stored, then change it again if you wish."
 )
@@ -138,11 +139,13 @@ def cast_ballot(
     district = _district_of(cycle, district_id)
     if has_voted_on_paper(actor, district.id):
         raise PermissionDenied(
-            f"You have already voted on paper at a polling station in {district.name}; you cannot also vote online."
+            N_("You have already voted on paper at a polling station in {district}; you cannot also vote online.",
+               district=district.name)
         )
     if not is_verified(actor, district.id):
         raise PermissionDenied(
-            f"You are not verified to vote in {district.name} yet. A moderator or an official can verify you."
+            N_("You are not verified to vote in {district} yet. A moderator or an official can verify you.",
+               district=district.name)
         )
     costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
     choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))

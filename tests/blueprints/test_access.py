@@ -77,6 +77,11 @@ ACCESS = {
     "admin.disable_user": OFFICIAL,
     "admin.enable_user": OFFICIAL,
     "publication.approve": OFFICIAL,
+    "publication.propose_correction": OFFICIAL,
+    "publication.approve_correction": OFFICIAL,
+    "publication.cancel_correction": OFFICIAL,
+    "results.revisions_list": PUBLIC,
+    "results.revision": PUBLIC,
     "api.index": PUBLIC,
     "api.openapi": PUBLIC,
     "api.cycles": PUBLIC,
@@ -89,6 +94,7 @@ ACCESS = {
     "implementation.overview": PUBLIC,
     "implementation.edit": OFFICIAL,
     "implementation.post_update": OFFICIAL,
+    "language.choose": PUBLIC,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
@@ -121,7 +127,8 @@ def world(make_user, make_cycle, make_project, verify):
     cycle = make_cycle(Phase.VOTING)
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
-    values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id}
+    values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
+              "number": 1}
     return users, values
 
 

@@ -215,6 +215,8 @@ def test_every_endpoint_shows_the_published_results(app, client, counted_cycle, 
     assert count["parameters"]["seed"] == "7"
     assert count["budget"] == eur(30_000) and count["spent"] == eur(20_000) and count["left"] == eur(10_000)
     assert count["ballots_counted"] == 3
+    run = db.session.query(TallyRun).filter_by(district_id=north["district"]["id"]).one()
+    assert count["ballot_list_sha256"] == run.ballot_list_sha256 and len(run.ballot_list_sha256) == 64
     assert [(p["title"], p["votes"], p["is_funded"], p["position"]) for p in count["projects"]] == [
         ("Swings", 2, True, 1), ("Benches", 1, False, 2),
     ]
@@ -368,6 +370,8 @@ def test_the_api_is_read_only(client, make_cycle, method):
     for url in ("/api/v1/", "/api/v1/cycles", f"/api/v1/cycles/{cycle.id}", f"/api/v1/cycles/{cycle.id}/projects"):
         response = client.open(url, method=method)
         assert response.status_code == 405, url
+        assert response.mimetype == "application/json" and response.get_json()["status"] == 405, url
+        assert "GET" in response.headers["Allow"] and response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_any_origin_may_read_and_preflight(client, make_cycle):

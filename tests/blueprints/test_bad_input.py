@@ -25,7 +25,8 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=make_user())
     verify(official, cycle.districts[0])
     client.login(official)
-    return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id}
+    return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
+            "number": 1}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]

@@ -237,7 +237,7 @@ def test_published_charts_are_svg_cached_and_answer_a_revalidation_with_304(clie
            else f"/cycles/{w.cycle.id}/charts/{kind}.svg")
     first = client.get(url)
     assert first.status_code == 200 and first.mimetype == "image/svg+xml"
-    assert first.cache_control.max_age == 3600
+    assert first.cache_control.max_age == 300
     again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
     assert client.get(url).get_data() == first.get_data()  # the same numbers draw the same picture

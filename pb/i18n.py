@@ -1,0 +1,100 @@
+"""The reader's language: choosing it, and showing messages, amounts and dates in it (the switch: blueprints/language)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.support import NullTranslations
+from flask import Flask, has_request_context, request
+from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale, get_translations
+
+from pb.domain.messages import Message, fill
+from pb.domain.money import minor_unit_exponent
+
+# The languages with a complete catalogue in pb/translations, by code, each named in its own language.
+LANGUAGES = {"en": "English", "es": "Español", "pl": "Polski"}
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_COOKIE = "pb_language"
+
+babel = Babel()
+
+
+def select_language() -> str:
+    """An explicit choice from the switch, else the browser's best match, else English."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def _catalogue():
+    return get_translations() if has_request_context() else NullTranslations()
+
+
+def translate(text: object) -> str:
+    """A message (or a plain sentence that is in the catalogue) in the reader's language; English if untranslated."""
+    if not isinstance(text, str):
+        return text
+    catalogue = _catalogue()
+    if not isinstance(text, Message):
+        return catalogue.gettext(text)
+    if text.plural is None:
+        template = catalogue.gettext(text.template)
+    else:
+        template = catalogue.ngettext(text.template, text.plural, int(text.params["count"]))
+    params = {name: translate(value) if isinstance(value, Message) else format_day(value) if isinstance(value, date)
+              else value for name, value in text.params.items()}
+    try:
+        shown = fill(template, params, render=translate)
+        return shown.lower() if text.is_lowered else shown
+    except (KeyError, IndexError, ValueError):  # a translator's broken placeholder must not cost the reader the message
+        return str(text)
+
+
+def format_money(minor: int, currency: str) -> str:
+    """Minor units in the reader's number style: 1250050 EUR -> "12,500.50 EUR", "12.500,50 EUR", "12 500,50 EUR"."""
+    exponent = minor_unit_exponent(currency)
+    value = Decimal(minor).scaleb(-exponent)
+    pattern = "#,##0" if not exponent or minor % 10**exponent == 0 else "#,##0." + "0" * exponent
+    return f"{format_decimal(value, format=pattern)} {currency.upper()}"
+
+
+# English keeps the day-month-year order pb has always used; other languages use their own long form.
+_DAY_PATTERNS = {"en": "d MMMM y"}
+_MOMENT_PATTERNS = {"en": "yyyy-MM-dd HH:mm"}
+
+
+def format_day(value: date) -> str:
+    return format_date(value, _DAY_PATTERNS.get(current_language(), "long"))
+
+
+def format_moment(value: datetime, seconds: bool = False) -> str:
+    """A UTC timestamp to the minute (or second): "2026-05-01 14:30" in English, the reader's short form otherwise."""
+    pattern = _MOMENT_PATTERNS.get(current_language())
+    if pattern is None:
+        return format_datetime(value, "medium" if seconds else "short", rebase=False)
+    return format_datetime(value, pattern + (":ss" if seconds else ""), rebase=False)
+
+
+def _language_links() -> list[dict]:
+    here = request.full_path.rstrip("?") if has_request_context() else "/"
+    active = current_language()
+    return [{"code": code, "name": name, "is_active": code == active, "next": here} for code, name in LANGUAGES.items()]
+
+
+def _vary_by_language(response):
+    # The same address answers in another language for another browser: shared caches must keep them apart.
+    response.vary.add("Accept-Language")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, default_locale=DEFAULT_LANGUAGE, locale_selector=select_language)
+    app.after_request(_vary_by_language)
+    app.jinja_env.filters["translate"] = translate
+    app.context_processor(lambda: {"current_language": current_language, "language_links": _language_links})
