@@ -7,16 +7,10 @@ a success or a clear 409 ("already changed ... reload") — never a 500 and neve
 """
 
 import http.client
-import json
-import os
 import pathlib
 import random
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 
@@ -28,6 +22,7 @@ from pb.extensions import db
 from pb.models import Ballot, Participation
 from pb.services import voting
 from tests.conftest import PASSWORD
+from tests.live_server import LiveServer, live_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORKERS = 4
@@ -39,52 +34,11 @@ _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _VERSION = re.compile(r'name="version" value="(\d+)"')
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Server:
-    port: int
-    log: pathlib.Path
-    process: subprocess.Popen
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-
-
 @pytest.fixture
 def server(app, tmp_path):
     """The app served by gunicorn with several worker processes, on the test's own database."""
-    environment = {
-        **os.environ,
-        "PB_DATABASE_URL": app.config["DATABASE_URL"],
-        "PB_SECRET_KEY": app.config["SECRET_KEY"],
-        "PB_SQLALCHEMY_ENGINE_OPTIONS": json.dumps(app.config["SQLALCHEMY_ENGINE_OPTIONS"]),
-        # Hundreds of voters log in from 127.0.0.1 within seconds: throttling and hashing cost are not under test here.
-        "PB_RATELIMIT_ENABLED": "false",
-        "PB_PASSWORD_HASH_COST": json.dumps(app.config["PASSWORD_HASH_COST"]),
-    }
-    port, log = _free_port(), tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-               "--error-logfile", str(log), "--timeout", "60", "app:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    served = Server(port, log, process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start: {log.read_text() if log.exists() else 'no log'}")
-            time.sleep(0.1)
-    db.session.remove()  # the test process holds no connection or lock while the server works
-    yield served
-    process.terminate()
-    process.wait(timeout=30)
+    with live_server(app, tmp_path, workers=WORKERS) as served:
+        yield served
 
 
 @dataclass
@@ -98,7 +52,7 @@ class Voter:
     version: int = 0
     submitted: list[tuple[int, list[int]]] = field(default_factory=list)
 
-    def request(self, server: Server, method: str, path: str, form: list[tuple[str, str]] | None = None):
+    def request(self, server: LiveServer, method: str, path: str, form: list[tuple[str, str]] | None = None):
         connection = server.connection()
         try:
             body = urllib.parse.urlencode(form) if form is not None else None
@@ -118,7 +72,7 @@ class Voter:
             if header.startswith("session="):
                 self.cookie = header.split(";", 1)[0]
 
-    def log_in_and_open_ballot(self, server: Server, ballot_path: str) -> None:
+    def log_in_and_open_ballot(self, server: LiveServer, ballot_path: str) -> None:
         _, page = self.request(server, "GET", "/login")
         token = _TOKEN.search(page).group(1)
         status, _ = self.request(server, "POST", "/login",
@@ -126,7 +80,7 @@ class Voter:
         assert status == 302, f"login failed for {self.email}"
         self.open_ballot(server, ballot_path)
 
-    def open_ballot(self, server: Server, ballot_path: str) -> None:
+    def open_ballot(self, server: LiveServer, ballot_path: str) -> None:
         status, page = self.request(server, "GET", ballot_path)
         assert status == 200, page
         self.csrf_token, self.version = _TOKEN.search(page).group(1), int(_VERSION.search(page).group(1))
@@ -135,7 +89,7 @@ class Voter:
         return [("csrf_token", self.csrf_token), ("version", str(self.version))] + [("project", str(c)) for c in choices]
 
 
-def _fire_at_once(server: Server, path: str, submissions: list[tuple[Voter, list[int]]]) -> list[tuple[int, str]]:
+def _fire_at_once(server: LiveServer, path: str, submissions: list[tuple[Voter, list[int]]]) -> list[tuple[int, str]]:
     """Open one connection per submission, line them up behind a barrier, then send them all at the same moment."""
     barrier = threading.Barrier(len(submissions))
     results: list[tuple[int, str] | None] = [None] * len(submissions)
@@ -169,7 +123,7 @@ def _stored(app, voter: Voter, cycle_id: int, district_id: int) -> tuple[list[in
     return None if ballot is None else ([choice.project_id for choice in ballot.choices], ballot.version)
 
 
-def _check_round(server: Server, results: list[tuple[int, str]], expected_successes: int) -> None:
+def _check_round(server: LiveServer, results: list[tuple[int, str]], expected_successes: int) -> None:
     statuses = [status for status, _ in results]
     for status, page in results:
         assert "database is locked" not in page.lower()

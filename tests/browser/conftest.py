@@ -10,15 +10,11 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from pb.extensions import db
+from tests.live_server import live_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = pathlib.Path(os.environ.get("PB_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -42,12 +38,6 @@ WEIGHED = {"document", "stylesheet", "script", "font"}  # images are left out of
 def engine_name() -> str:
     """Browser tests check pages, not databases: SQLite only (the PostgreSQL half is covered by the other tests)."""
     return "sqlite"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -77,34 +67,10 @@ def browser(axe_source):
 @pytest.fixture
 def server(app, tmp_path):
     """The app served by gunicorn on the test's own database; yields its base URL."""
-    environment = {
-        **os.environ,
-        "PB_DATABASE_URL": app.config["DATABASE_URL"],
-        "PB_SECRET_KEY": app.config["SECRET_KEY"],
-        "PB_RATELIMIT_ENABLED": "false",  # every actor logs in from 127.0.0.1; throttling is tested elsewhere
-        "PB_PASSWORD_HASH_COST": json.dumps(app.config["PASSWORD_HASH_COST"]),
-    }
-    port, log = _free_port(), tmp_path / "gunicorn.log"
-    # One worker process with threads: the browser's parallel requests are served, and one warm-up request readies it.
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-               "--error-logfile", str(log), "--timeout", "60", "app:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start: {log.read_text() if log.exists() else 'no log'}")
-            time.sleep(0.1)
-    base = f"http://127.0.0.1:{port}"
-    db.session.remove()  # the test process holds no connection or lock while the server works
-    urllib.request.urlopen(base + "/", timeout=120).close()  # the worker's first answer is slow (imports, caches)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    server_log = log.read_text() if log.exists() else ""
+    # One worker process with threads: the browser's parallel requests are served.
+    with live_server(app, tmp_path, workers=1, threads=4) as served:
+        yield served.base
+        server_log = served.log_text()
     assert "Traceback" not in server_log, server_log[-5000:]
 
 

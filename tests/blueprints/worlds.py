@@ -1,0 +1,216 @@
+"""One cycle in a chosen phase with a user of every role, and a valid submission for every form of the app.
+
+Shared by the fuzz test (tests/blueprints/test_fuzz_forms.py) and the route × role × phase matrix
+(tests/blueprints/test_access_phases.py). Built with the models directly, not the factory fixtures, so a
+module-scoped app can use it too.
+"""
+
+import itertools
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from pb.domain.cycle import Phase
+from pb.extensions import db
+from pb.models import (
+    Category,
+    Cycle,
+    District,
+    Participation,
+    ProjectResult,
+    Proposal,
+    ProposalStatus,
+    Role,
+    TallyRun,
+    User,
+    Verification,
+    VotingCode,
+)
+from pb.services import revisions
+from pb.services.verification import code_hash
+from tests.conftest import PASSWORD, password_hash
+
+_numbers = itertools.count(1)
+
+# The roles of the matrix; "unverified" is a resident with no verification in the cycle.
+ROLES = ("anonymous", "unverified", "resident", "moderator", "official")
+COUNTED_PHASES = (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED)
+
+
+def _user(role: Role, label: str) -> User:
+    number = next(_numbers)
+    user = User(email=f"{label}{number}@example.org", name=f"{label.capitalize()} {number}", role=role,
+                password_hash=password_hash())
+    db.session.add(user)
+    return user
+
+
+def build_world(phase: Phase) -> dict:
+    """Users of every role, a cycle in `phase`, a project on the ballot, a pending proposal, a paper voter.
+
+    From tallying on, a stored count funds the project, as a tally would have; once published, it is revision 1.
+    """
+    resident, unverified = _user(Role.RESIDENT, "resident"), _user(Role.RESIDENT, "unverified")
+    newcomer, moderator, official = _user(Role.RESIDENT, "newcomer"), _user(Role.MODERATOR, "moderator"), \
+        _user(Role.OFFICIAL, "official")
+    cycle = Cycle(name=f"Cycle {next(_numbers)}", currency="EUR", phase=phase, rule="greedy", total_budget=150_000)
+    north, south = District(cycle=cycle, name="North", budget=100_000), District(cycle=cycle, name="South", budget=50_000)
+    category = Category(cycle=cycle, name="Green spaces")
+    db.session.add_all([cycle, north, south, category])
+    project = Proposal(cycle=cycle, district=north, category=category, author=newcomer, title="Benches",
+                       summary="Benches in the park.", description="Ten benches.", estimated_cost=20_000,
+                       final_cost=20_000, status=ProposalStatus.ACCEPTED)
+    pending = Proposal(cycle=cycle, district=north, category=category, author=resident, title="Pending idea",
+                       summary="A fountain.", description="A drinking fountain.", estimated_cost=10_000,
+                       status=ProposalStatus.SUBMITTED)
+    db.session.add_all([project, pending])
+    db.session.flush()
+    db.session.add(Verification(user_id=resident.id, cycle_id=cycle.id, district_id=north.id,
+                                verified_by_id=official.id))
+    # A paper-voter mark an official may take back (the newcomer was marked by mistake).
+    db.session.add(Participation(user_id=newcomer.id, cycle_id=cycle.id, district_id=north.id, channel="paper"))
+    code = f"WORLD-{cycle.id:06d}"  # a letter's one-time code, unique to this world
+    db.session.add(VotingCode(cycle_id=cycle.id, district_id=north.id, number=1, code_hash=code_hash(code),
+                              created_by_id=official.id))
+    if phase in COUNTED_PHASES:
+        run = TallyRun(cycle_id=cycle.id, district_id=north.id, rule="greedy", tie_break="seeded",
+                       budget=north.budget, spent=project.final_cost, ballot_count=1, run_by_id=official.id)
+        run.results.append(ProjectResult(project_id=project.id, votes=1, cost=project.final_cost, is_funded=True,
+                                         position=1))
+        # South had no ballots, but it is counted too: approving needs every district's count.
+        db.session.add_all([run, TallyRun(cycle_id=cycle.id, district_id=south.id, rule="greedy", tie_break="seeded",
+                                          budget=south.budget, spent=0, ballot_count=0, run_by_id=official.id)])
+        db.session.flush()
+    if phase in (Phase.RESULTS, Phase.CLOSED):
+        revisions.record_first(cycle, official)  # as publishing the count does
+    db.session.commit()
+    code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.cycle_id == cycle.id))
+    return {
+        "phase": phase, "cycle": cycle.id, "north": north.id, "south": south.id, "category": category.id,
+        "project": project.id, "pending": pending.id, "code": code_id, "code_text": code,
+        "users": {"resident": resident.id, "unverified": unverified.id, "newcomer": newcomer.id,
+                  "moderator": moderator.id, "official": official.id},
+        "emails": {"resident": resident.email},
+    }
+
+
+def url_values(endpoint: str, w: dict) -> dict:
+    """The values for a route's placeholders: the proposal is the pending one except where a project is meant."""
+    project_pages = endpoint.startswith(("public.", "results.", "implementation.", "api."))
+    return {
+        # South has no voting code, project or voter: removing it can work; North's ballot is the one with a project.
+        "cycle_id": w["cycle"], "district_id": w["south"] if endpoint == "admin.remove_district" else w["north"],
+        "user_id": w["users"]["newcomer"],
+        "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
+        "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es",
+    }
+
+
+def fill(rule: str, values: dict) -> str:
+    """A concrete address from a URL rule such as /cycles/<int:cycle_id>/vote/<int:district_id>."""
+    url = rule
+    for name, value in values.items():
+        url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value)).replace(
+            f"<path:{name}>", str(value))
+    assert "<" not in url, f"no value for a placeholder in {rule}"
+    return url
+
+
+def log_in(client, user_id: int) -> None:
+    """Log the client in as a user the way Flask-Login's cookie does, without the password (which forms may change)."""
+    version = db.session.scalar(select(User.session_version).where(User.id == user_id))
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user_id}:{version}"
+        session["_fresh"] = True
+
+
+_CYCLE_SETTINGS = {
+    "name": lambda w: f"Budget {next(_numbers)}", "description": "Parks and streets.", "currency": "EUR",
+    "total_budget": "1500", "rule": "greedy", "min_projects": "1", "max_projects": "3",
+    "proposals_open_on": "2030-01-01", "review_on": "2030-02-01", "voting_open_on": "2030-03-01",
+    "voting_close_on": "2030-04-01", "results_on": "2030-05-01",
+}
+_PROPOSAL = {
+    "title": "Trees", "summary": "Plant trees.", "description": "Fifty trees along the river.",
+    "estimated_cost": "120,50", "district_id": lambda w: w["north"], "category_id": lambda w: w["category"],
+    "location": "River bank",
+}
+
+# endpoint → (acting role, phase in which the form does its work, a valid submission). A value may be a function
+# of the world, or a list for a field sent several times (checkboxes). "file" is an uploaded file's text.
+FORMS = {
+    "auth.login": ("anonymous", Phase.PROPOSALS,
+                   {"email": lambda w: w["emails"]["resident"], "password": PASSWORD}),
+    "auth.register": ("anonymous", Phase.PROPOSALS,
+                      {"name": "Ann Example", "email": lambda w: f"ann{next(_numbers)}@example.org",
+                       "password": "a-long-password", "confirm": "a-long-password"}),
+    "auth.logout": ("resident", Phase.PROPOSALS, {}),
+    "auth.change_password": ("resident", Phase.PROPOSALS,
+                             {"current_password": PASSWORD, "new_password": "another-long-password",
+                              "confirm": "another-long-password"}),
+    "proposals.new": ("resident", Phase.PROPOSALS, _PROPOSAL),
+    "proposals.edit": ("resident", Phase.PROPOSALS, {**_PROPOSAL, "version": "1"}),
+    "proposals.withdraw": ("resident", Phase.PROPOSALS, {}),
+    "voting.ballot": ("resident", Phase.VOTING, {"project": lambda w: [str(w["project"])], "version": "0"}),
+    "verification.with_register": ("unverified", Phase.PROPOSALS,
+                                   {"register-document": "X1234567", "register-birth_date": "1980-02-03",
+                                    "register-postcode": "1000"}),
+    "verification.with_code": ("unverified", Phase.PROPOSALS, {"code-code": lambda w: w["code_text"]}),
+    "verification.upload_register": ("official", Phase.PROPOSALS,
+                                     {"file": "document,birth_date,postcode,district\nX1,1980-02-03,1000,North\n",
+                                      "document_column": "", "birth_date_column": "", "postcode_column": "",
+                                      "district_column": ""}),
+    "verification.confirm_register": ("official", Phase.PROPOSALS, {"upload_id": "1"}),
+    "verification.discard_upload": ("official", Phase.PROPOSALS, {"upload_id": "1"}),
+    "verification.lift_lockout": ("official", Phase.PROPOSALS, {}),
+    "verification.generate_codes": ("official", Phase.PROPOSALS,
+                                    {"district_id": lambda w: w["north"], "count": "2"}),
+    "verification.void_code": ("official", Phase.PROPOSALS, {"code_id": lambda w: w["code"]}),
+    "paper.enter_sheet": ("official", Phase.VOTING,
+                          {"polling_station": "Library", "number": "1", "project": lambda w: [str(w["project"])]}),
+    "paper.correct_sheet": ("official", Phase.VOTING,
+                            {"polling_station": "Library", "number": "1", "project": lambda w: [str(w["project"])]}),
+    "paper.voters": ("official", Phase.VOTING,
+                     {"user_id": lambda w: w["users"]["resident"], "district_id": lambda w: w["north"]}),
+    "paper.undo_voter": ("official", Phase.VOTING,
+                         {"user_id": lambda w: w["users"]["newcomer"], "district_id": lambda w: w["north"],
+                          "reason": "Marked by mistake."}),
+    "moderation.accept": ("moderator", Phase.REVIEW, {"accept-final_cost": "100", "accept-note": "Fine."}),
+    "moderation.reject": ("moderator", Phase.REVIEW, {"reject-note": "Not on city land."}),
+    "moderation.request_changes": ("moderator", Phase.REVIEW, {"changes-note": "Say where, please."}),
+    "moderation.merge": ("moderator", Phase.REVIEW,
+                         {"merge-into_id": lambda w: w["project"], "merge-note": "The same idea."}),
+    "moderation.residents": ("moderator", Phase.PROPOSALS,
+                             {"user_id": lambda w: w["users"]["unverified"], "district_id": lambda w: w["north"]}),
+    "admin.new_cycle": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
+    "admin.settings": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
+    "admin.add_district": ("official", Phase.DRAFT, {"district-name": "East", "district-budget": "200"}),
+    "admin.remove_district": ("official", Phase.DRAFT, {}),
+    "admin.add_category": ("official", Phase.DRAFT, {"category-name": "Streets"}),
+    "admin.advance": ("official", Phase.DRAFT, {}),
+    "admin.tally": ("official", Phase.TALLYING, {}),
+    "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),
+    "admin.disable_user": ("official", Phase.PROPOSALS, {}),
+    "admin.enable_user": ("official", Phase.PROPOSALS, {}),
+    "publication.approve": ("official", Phase.TALLYING, {}),
+    "publication.propose_correction": ("official", Phase.RESULTS,
+                                       {"reason": "A project was counted twice.", "project_ids": lambda w: [str(w["project"])]}),
+    "publication.approve_correction": ("official", Phase.RESULTS, {}),
+    "publication.cancel_correction": ("official", Phase.RESULTS, {}),
+    "implementation.edit": ("official", Phase.RESULTS,
+                            {"status": "in_progress", "progress": "10", "spent": "5", "cancel_reason": "",
+                             "version": "0"}),
+    "implementation.post_update": ("official", Phase.RESULTS,
+                                   {"update-posted_on": lambda w: (date.today() - timedelta(days=1)).isoformat(),
+                                    "update-text": "Work has started."}),
+}
+
+
+def valid_submission(endpoint: str, w: dict) -> dict:
+    """The form's valid values for this world, each a string or a list of strings (plus "file": text)."""
+    _, _, fields = FORMS[endpoint]
+    values = {}
+    for name, value in fields.items():
+        value = value(w) if callable(value) else value
+        values[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    return values
