@@ -1,9 +1,12 @@
 """The Add1 shortcuts of the Equal Shares engine against plain runs at every budget they claim to cover.
 
-check_range claims that every voter budget in a range makes the same first decisions (all of them when
-it returns a run), and that in the affine rounds the run at any budget inside is known by interpolation;
-add1_runs claims to yield, in order, runs whose selections stand for every budget it skips. Each claim
-is compared with Equal Shares run from scratch at each budget, integer and in between.
+check_range claims that every voter budget in a range makes the same first decisions, step by step (a
+step of several projects no group supports two of may be funded in any order), and funds the same
+projects when it returns a run, which is then the plain run at its budget; in the affine rounds the run
+at any budget inside is known by interpolation. add1_runs claims to yield, in order, the plain runs at
+some budgets, whose selections stand for every budget it skips. Each claim is compared with Equal
+Shares run from scratch at each budget, integer and in between. Ballots are sometimes drawn within
+districts (no ballot spans two), so that order-free steps occur.
 """
 
 from fractions import Fraction
@@ -17,6 +20,8 @@ from pb.domain.tally.rules.common import prepare
 from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
     Purchase,
+    Run,
+    _Search,
     add1_runs,
     check_range,
     engine_election,
@@ -33,7 +38,9 @@ def elections(draw):
     ids = [f"p{index}" for index in range(project_count)]
     unit = draw(st.sampled_from([1, 3, 10]))
     projects = tuple(Project(pid, unit * draw(st.integers(1, 8))) for pid in ids)
-    ballot = st.lists(st.sampled_from(ids), min_size=1, max_size=project_count, unique=True)
+    district_count = draw(st.integers(1, min(3, project_count)))
+    districts = [ids[first::district_count] for first in range(district_count)]
+    ballot = st.sampled_from(districts).flatmap(lambda pool: st.lists(st.sampled_from(pool), min_size=1, unique=True))
     groups = draw(st.lists(st.tuples(ballot, st.integers(1, 5)), min_size=1, max_size=10))
     budget = draw(st.integers(1, sum(project.cost for project in projects)))
     if draw(st.booleans()):
@@ -67,6 +74,12 @@ def _budgets_between(low: Fraction, width: int) -> list[Fraction]:
     return [low + Fraction(step, 2) for step in range(1, 2 * width + 1)]
 
 
+def _is_identical(mine: Run, plain: Run) -> bool:
+    return len(mine.purchases) == len(plain.purchases) and all(
+        _same(_as_tuple(a), b) for a, b in zip(mine.purchases, plain.purchases)
+    )
+
+
 @SETTINGS
 @given(elections())
 def test_check_range_claims_hold_at_every_budget_in_the_range(election):
@@ -78,13 +91,12 @@ def test_check_range_claims_hold_at_every_budget_in_the_range(election):
     for budget in _budgets_between(low_budget, width):
         plain = run_equal_shares(engine, budget)
         if high is not None:
-            assert plain.selected() == low.selected()
-        assert plain.selected()[: len(bracket.decisions)] == bracket.decisions
+            assert sorted(plain.selected()) == sorted(low.selected())
+        assert bracket.is_made_by(plain)
         interpolated = bracket.purchases_at(budget)
         assert all(_same(mine, purchase) for mine, purchase in zip(interpolated, plain.purchases))
     finished = high if high is not None else search.finish()
-    assert len(finished.purchases) == len(plain_high.purchases)
-    assert all(_same(_as_tuple(mine), plain) for mine, plain in zip(finished.purchases, plain_high.purchases))
+    assert _is_identical(finished, plain_high)
 
 
 @SETTINGS
@@ -96,16 +108,15 @@ def test_a_check_inside_a_failed_bracket_starts_from_what_it_showed(election):
     _, bracket, search = check_range(engine, low, low_budget + width + 1)
     middle = run_equal_shares(engine, low_budget + 1)
     high, inner, inner_search = check_range(engine, middle, low_budget + width + 1, bracket, search)
-    assert inner.decisions[: len(bracket.decisions)] == bracket.decisions
+    assert inner.steps[: len(bracket.steps)] == bracket.steps
     plain_high = run_equal_shares(engine, low_budget + width + 1)
     finished = high if high is not None else inner_search.finish()
-    assert all(_same(_as_tuple(mine), plain) for mine, plain in zip(finished.purchases, plain_high.purchases))
-    assert len(finished.purchases) == len(plain_high.purchases)
+    assert _is_identical(finished, plain_high)
     for budget in _budgets_between(low_budget + 1, width):
         plain = run_equal_shares(engine, budget)
         if high is not None:
-            assert plain.selected() == middle.selected()
-        assert plain.selected()[: len(inner.decisions)] == inner.decisions
+            assert sorted(plain.selected()) == sorted(middle.selected())
+        assert inner.is_made_by(plain)
 
 
 @SETTINGS
@@ -118,10 +129,72 @@ def test_add1_runs_stand_for_every_share_they_skip(election):
     last_k = 0
     for k, run in add1_runs(engine, low, 0, 4 * width, first, instance.budget):
         assert k > last_k
-        for skipped in range(last_k + 1, k + 1):
+        for skipped in range(last_k + 1, k):
             plain = run_equal_shares(engine, first + skipped, spend_limit=instance.budget)
-            assert plain.selected() == run.selected() and plain.is_overspent == run.is_overspent
+            assert sorted(plain.selected()) == sorted(run.selected()) and not plain.is_overspent
+        plain = run_equal_shares(engine, first + k, spend_limit=instance.budget)
+        assert plain.is_overspent == run.is_overspent
+        assert _is_identical(run, plain) if not run.is_overspent else plain.selected() == run.selected()
         if run.is_overspent:
             return
         last_k = k
     assert last_k == 4 * width
+
+
+def test_an_order_free_step_covers_projects_that_swap_places_inside_the_range():
+    """p1 and p0 share no supporter: low funds p1 first, high p0, and the range is still proven."""
+    projects = (Project("p0", 1), Project("p1", 4), Project("p2", 8), Project("p3", 8))
+    ballots = [["p0", "p2"], ["p2"], ["p2"], ["p0"], ["p1"], ["p1"], ["p0", "p2"]]
+    instance, profile = Instance(15, projects), ApprovalProfile.from_ballots(ballots)
+    engine = _engine(instance, profile)
+    low_budget, width = Fraction(15, 7), 3
+    low = run_equal_shares(engine, low_budget)
+    high, bracket, _ = check_range(engine, low, low_budget + width)
+    assert high is not None and bracket.steps == [(2,), (1, 0)]
+    assert low.selected() == [2, 1, 0] and high.selected() == [2, 0, 1]
+    assert _is_identical(high, run_equal_shares(engine, low_budget + width))
+    for budget in _budgets_between(low_budget, width):
+        plain = run_equal_shares(engine, budget)
+        assert sorted(plain.selected()) == [0, 1, 2] and bracket.is_made_by(plain)
+
+
+def test_projects_a_group_supports_both_of_are_never_one_order_free_step():
+    """p2 and p5 share a supporter who runs out of money: funding one raises the other's price.
+
+    Taken as one order-free step they would be priced as if independent; the run at high must be the plain one.
+    """
+    projects = tuple(Project(f"p{index}", cost) for index, cost in enumerate((5, 3, 4, 2, 8, 8)))
+    ballots = (
+        [["p3"]] * 3
+        + [["p1", "p4", "p3", "p0"]] * 4
+        + [["p3", "p2", "p1"]] * 4
+        + [["p5"]] * 3
+        + [["p4", "p5"]] * 2
+        + [["p0", "p2", "p1"], ["p2", "p4", "p0", "p1", "p5"]]
+    )
+    instance, profile = Instance(23, projects), ApprovalProfile.from_ballots(ballots)
+    engine = _engine(instance, profile)
+    low_budget, width = Fraction(23, 9), Fraction(1, 2)
+    low = run_equal_shares(engine, low_budget)
+    high, bracket, search = check_range(engine, low, low_budget + width)
+    assert (2, 5) not in bracket.steps
+    finished = high if high is not None else search.finish()
+    assert _is_identical(finished, run_equal_shares(engine, low_budget + width))
+
+
+@SETTINGS
+@given(elections())
+def test_every_quote_bounds_the_exact_key_of_its_project(election):
+    """The float key of every affordable project is within its stated error of the exact key, round by round."""
+    instance, profile, voter_budget, _ = election
+    search = _Search(_engine(instance, profile), voter_budget)
+    while True:
+        for p in np.flatnonzero(search.is_remaining).tolist():
+            quote = search.quote(p)
+            if quote is not None and quote.error != float("inf"):
+                exact_key, _ = search.exact_key(quote)
+                assert abs(exact_key - Fraction(quote.key)) <= Fraction(quote.error)
+        chosen = search.choose()
+        if chosen is None:
+            return
+        search.buy(*chosen)

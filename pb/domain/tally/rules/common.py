@@ -1,7 +1,11 @@
 """What every rule shares: the election prepared once, greedy filling by votes, and building the Outcome."""
 
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, PointsProfile, Profile, ProjectResult, TallyError
 from pb.domain.tally.tie_breaking import TieBreak
@@ -22,11 +26,11 @@ class Election:
     by_votes: tuple[str, ...]  # projects with votes, most votes first, ties by the tie-break
     rank: dict[str, int]  # position in the tie-break order
     multiplicities: tuple[int, ...]
-    supporters: dict[str, tuple[int, ...]]  # project -> indices of the ballot groups approving it
+    supporters: dict[str, np.ndarray]  # project -> indices (int64, ascending) of the ballot groups approving it
     score_kind: str  # "votes" (approval ballots) or "points" (points ballots)
     score: dict[str, int]  # project -> votes (approval) or total points (points ballots)
     by_score: tuple[str, ...]  # projects with a score, highest first, ties by the tie-break
-    points: dict[str, tuple[int, ...]]  # project -> points from each group in supporters (all 1 for approval)
+    points: dict[str, np.ndarray]  # project -> points (int64) from each group in supporters (all 1 for approval)
 
     @property
     def is_points(self) -> bool:
@@ -54,37 +58,49 @@ class _CountedProfile:
 def prepare(instance: Instance, profile: Profile, tie_break: TieBreak) -> Election:
     """Validate the ballots against the instance and index them by project, for approval and points ballots."""
     ids = [project.id for project in instance.projects]
-    supporters: dict[str, list[int]] = {project_id: [] for project_id in ids}
+    position = {project_id: index for index, project_id in enumerate(ids)}
     is_points = isinstance(profile, PointsProfile)
-    points: dict[str, list[int]] = {project_id: [] for project_id in ids} if is_points else {}
+    # One pass turns ballots into flat (ballot group, project) pairs, with the per-pair work in C (map,
+    # chain, fromiter); numpy then sorts them by project. A city-wide election has millions of pairs.
+    # Project numbers are 16-bit when they fit: numpy sorts those by radix, several times faster.
+    number = np.int16 if len(ids) < 2**15 else np.int64
+    ballots = [ballot for ballot, _ in profile.groups]
+    sizes = np.fromiter(map(len, ballots), dtype=np.int64, count=len(ballots))
+    pair_count = int(sizes.sum())
     try:
         if is_points:
-            for index, (ballot, _) in enumerate(profile.groups):
-                for project_id, given in ballot:
-                    supporters[project_id].append(index)
-                    points[project_id].append(given)
+            pairs = list(chain.from_iterable(ballots))
+            ids_given = map(itemgetter(0), pairs)
+            pair_project = np.fromiter(map(position.__getitem__, ids_given), dtype=number, count=pair_count)
+            given = np.fromiter(map(itemgetter(1), pairs), dtype=np.int64, count=pair_count)
         else:
-            for index, (approved, _) in enumerate(profile.groups):
-                for project_id in approved:
-                    supporters[project_id].append(index)
+            approvals = chain.from_iterable(ballots)
+            pair_project = np.fromiter(map(position.__getitem__, approvals), dtype=number, count=pair_count)
     except KeyError:
         profile.validate(instance)  # names the unknown projects
         raise TallyError("A ballot names a project that is not on the ballot paper.") from None
     multiplicities = tuple(multiplicity for _, multiplicity in profile.groups)
-    votes = {project_id: sum([multiplicities[index] for index in supporters[project_id]]) for project_id in ids}
+    pair_group = np.repeat(np.arange(len(ballots), dtype=np.int64), sizes)
+    # A stable sort keeps each project's supporters in ballot group order.
+    order = np.argsort(pair_project, kind="stable")
+    groups_by_project = pair_group[order]
+    given_by_project = given[order] if is_points else None
+    del order
+    starts = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair_project, minlength=len(ids)), out=starts[1:])
+    bounds = starts.tolist()
+    supporters = {project_id: groups_by_project[bounds[j] : bounds[j + 1]] for j, project_id in enumerate(ids)}
+    group_weight = np.asarray(multiplicities, dtype=np.int64)
+    votes = dict(zip(ids, _weighted_sums(pair_project, pair_group, group_weight, None, len(ids))))
     if is_points:
-        score = {
-            project_id: sum(
-                [multiplicities[index] * given for index, given in zip(supporters[project_id], points[project_id])]
-            )
-            for project_id in ids
-        }
-        points_of = {project_id: tuple(given) for project_id, given in points.items()}
+        score = dict(zip(ids, _weighted_sums(pair_project, pair_group, group_weight, given, len(ids))))
+        points_of = {project_id: given_by_project[bounds[j] : bounds[j + 1]] for j, project_id in enumerate(ids)}
     else:
         score = votes
-        points_of = {project_id: (1,) * len(indices) for project_id, indices in supporters.items()}
-    order = tie_break.order(ids, instance, _CountedProfile(profile, votes))  # type: ignore[arg-type]
-    rank = {project_id: position for position, project_id in enumerate(order)}
+        # Read-only views of a single 1: no memory the size of the profile.
+        points_of = {project_id: np.broadcast_to(np.int64(1), supporters[project_id].shape) for project_id in ids}
+    order_ids = tie_break.order(ids, instance, _CountedProfile(profile, votes))  # type: ignore[arg-type]
+    rank = {project_id: index for index, project_id in enumerate(order_ids)}
     by_votes = tuple(sorted((p for p in ids if votes[p] > 0), key=lambda p: (-votes[p], rank[p])))
     by_score = tuple(sorted((p for p in ids if score[p] > 0), key=lambda p: (-score[p], rank[p])))
     return Election(
@@ -94,12 +110,35 @@ def prepare(instance: Instance, profile: Profile, tie_break: TieBreak) -> Electi
         by_votes=by_votes,
         rank=rank,
         multiplicities=multiplicities,
-        supporters={project_id: tuple(indices) for project_id, indices in supporters.items()},
+        supporters=supporters,
         score_kind="points" if is_points else "votes",
         score=score,
         by_score=by_score,
         points=points_of,
     )
+
+
+def _weighted_sums(
+    project: np.ndarray, group: np.ndarray, weight: np.ndarray, points: np.ndarray | None, length: int
+) -> list[int]:
+    """Exact sums by project of weight[group] (times points), over (group, project) pairs, as Python integers.
+
+    In slices, so that no array the size of the profile is made for them (a city-wide election has millions
+    of pairs).
+    """
+    sums = np.zeros(length, dtype=np.int64)
+    piece = 1 << 20
+    for first in range(0, len(project), piece):
+        values = weight[group[first : first + piece]]
+        if points is not None:
+            values *= points[first : first + piece]
+        keys = project[first : first + piece]
+        if int(values.sum()) < 2**53:
+            # Every partial sum is then an integer below 2**53, which float64 holds exactly.
+            sums += np.bincount(keys, weights=values, minlength=length).astype(np.int64)
+        else:
+            np.add.at(sums, keys, values)
+    return sums.tolist()
 
 
 def approval_profile(profile: Profile) -> ApprovalProfile:

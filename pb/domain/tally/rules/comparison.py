@@ -15,6 +15,8 @@ while the total cost of their funded projects would give 1,576 and 1,050.
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from pb.domain.tally.model import Instance, Outcome, Profile
 from pb.domain.tally.rules.common import Election, prepare
 from pb.domain.tally.rules.equal_shares import mes_add1_run
@@ -33,16 +35,20 @@ class Preferences:
 
 def compare(election: Election, first: Iterable[str], second: Iterable[str]) -> Preferences:
     """Count the voters who have more of the projects they voted for funded by first, by second, or as many by both."""
-    utility = [[0] * len(election.multiplicities), [0] * len(election.multiplicities)]
-    for side, selected in enumerate((first, second)):
-        funded = utility[side]
-        for project_id in selected:
-            for group in election.supporters[project_id]:
-                funded[group] += 1
-    counts = [0, 0, 0]
-    for first_gain, second_gain, multiplicity in zip(*utility, election.multiplicities):
-        counts[0 if first_gain > second_gain else 1 if second_gain > first_gain else 2] += multiplicity
-    return Preferences(*counts)
+    group_count = len(election.multiplicities)
+
+    def funded(selected: Iterable[str]) -> np.ndarray:
+        """How many of each ballot group's projects are funded."""
+        groups = [election.supporters[project_id] for project_id in selected]
+        return np.bincount(np.concatenate([np.zeros(0, dtype=np.int64), *groups]), minlength=group_count)
+
+    first_gain, second_gain = funded(first), funded(second)
+    voters = np.asarray(election.multiplicities, dtype=np.int64)
+    return Preferences(
+        int(voters[first_gain > second_gain].sum()),
+        int(voters[second_gain > first_gain].sum()),
+        int(voters[first_gain == second_gain].sum()),
+    )
 
 
 def mes_add1_comparison(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:

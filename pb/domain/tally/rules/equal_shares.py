@@ -21,8 +21,8 @@ points ballots), the "completion".
 
 Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact
 arithmetic decides. Add1 does not rerun every share from scratch. It takes the shares in blocks: a check
-of a block against the run at its start (``check_range``) either proves that every share in it makes the
-same decisions, so the block is skipped and the check hands back the run at its end, or it proves how
+of a block against the run at its start (``check_range``) either proves that every share in it funds the
+same projects, so the block is skipped and the check hands back the run at its end, or it proves how
 many first decisions the whole block shares; the block is then halved, and each half starts from those
 decisions, priced by exact interpolation between the block's ends where the supporters split the same
 way at both (``Bracket``). Blocks double after a skip and halve otherwise, never below 16 shares, so
@@ -89,8 +89,10 @@ class _Payments:
         self.position = entries([np.arange(size, dtype=np.int32) for size in sizes], np.int32)
         self.amount = entries([self._paid(purchase) for purchase in run.purchases], np.float64)
         self.is_poor = entries([purchase.poor for purchase in run.purchases], np.bool_)
-        # Integers below 2**53, so float sums of them are exact.
-        self.paying = entries([engine.weighted_utility[p] for p in projects], np.float64)
+        # w * u of the supporters who paid the price (0 for those who paid all they had): integers below
+        # 2**53, so float sums of them are exact.
+        paying = entries([engine.weighted_utility[p] for p in projects], np.float64)
+        self.rich_paying = np.where(self.is_poor, 0.0, paying)
         self.start = np.zeros(engine.group_count + 1, dtype=np.int64)
         np.cumsum(np.bincount(groups, minlength=engine.group_count), out=self.start[1:])
 
@@ -120,8 +122,7 @@ class _Payments:
         # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
         cutoff = estimates[ranked[min(1, len(ranked) - 1)]] * (1 - 1e-6)
         is_poor = self.is_poor[entries]
-        rich = ~is_poor
-        rich_utility = np.bincount(purchase_index[rich], weights=self.paying[entries[rich]], minlength=count)
+        rich_utility = np.bincount(purchase_index, weights=self.rich_paying[entries], minlength=count)
         has_poor = bool(is_poor.any())
         exact = []
         for index in ranked[estimates[ranked] >= cutoff].tolist():

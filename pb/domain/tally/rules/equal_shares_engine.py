@@ -31,16 +31,17 @@ Exactness argument (why no float can change a decision):
 
 Add1 (see ``check_range``, ``Bracket`` and ``add1_runs``). Runs at neighbouring budgets are compared
 rather than repeated: monotonicity in the budget proves that a whole range of budgets makes the same
-decisions, and where the supporters of each funded project split the same way at both ends of a range,
-money and prices are affine in the budget across it, which both settles near ties and gives the exact
-prices at any budget inside without pricing anything.
+decisions, up to the order of consecutive rounds whose projects no group supports two of (their order
+changes no price and no money left), and where the supporters of each funded project split the same
+way at both ends of a range, money and prices are affine in the budget across it, which both settles
+near ties and gives the exact prices at any budget inside without pricing anything.
 
 Speed. Each round quotes projects by a lower bound on their key (stale keys only rise; before its first
 quote a project's key is at least ``cost / total utility`` over its scale), stopping once no bound can
-come within reach of the best quote. With approval ballots a quote compares the poorest supporter
-with the price first, which settles most tests for all supporters at once. New money classes and exact
-sums number classes with a table rather than a sort when the table is small. Float dot products are
-cut into pieces small enough that OpenBLAS does not wake its threads for them.
+come within reach of the best quote. A quote tests its error bounds on the poorest supporter (the
+smallest margin over the price) first, which settles most tests for all supporters at once. New money
+classes and exact sums number classes with a table rather than a sort when the table is small. Float
+dot products are cut into pieces small enough that OpenBLAS does not wake its threads for them.
 """
 
 from collections.abc import Iterator
@@ -87,6 +88,8 @@ class EngineElection:
     is_points: bool
     incidences: int  # how many (group, project) supports there are
     first_bound: np.ndarray  # a lower bound on each project's key before any purchase (see _Search)
+    max_utility: int  # the most utility any group gets from one project (1 for approval ballots)
+    project_max_utility: list[float]  # the most utility any group gets from each project
 
 
 def engine_election(
@@ -98,7 +101,7 @@ def engine_election(
     multiplicities: tuple[int, ...],
 ) -> EngineElection:
     weights = np.asarray(multiplicities, dtype=np.int64)
-    kept = [p for p in ids if supporters[p]]
+    kept = [p for p in ids if len(supporters[p])]
     sup = [np.asarray(supporters[p], dtype=np.int64) for p in kept]
     wts = [weights[s] for s in sup]
     weight_float = [w.astype(np.float64) for w in wts]
@@ -139,6 +142,8 @@ def engine_election(
             ],
             dtype=np.float64,
         ),
+        max_utility=max((int(u.max()) for u in util if len(u)), default=1),
+        project_max_utility=[float(u.max()) for u in util],
     )
 
 
@@ -171,8 +176,9 @@ class _Money:
 
     def __init__(self, election: EngineElection, voter_budget: Fraction) -> None:
         rounds = max(1, len(election.ids))
-        # Approval classes pay 0 or 1 unit of utility per round.
-        dtype = np.int64 if election.is_points else np.uint8
+        # A class pays 0 or one group's utility per round (1 for approval ballots): the narrowest integers
+        # that hold that keep new classes cheap to copy.
+        dtype = np.min_scalar_type(election.max_utility)
         capacity = 2 + min(election.incidences, 4 * election.group_count + 1024)
         # Rows are written whole when a class is created; only the two starting classes need zeros, and
         # leaving the rest unwritten spares every Add1 run from clearing memory it may never use.
@@ -377,17 +383,24 @@ class _Search:
                 return _Quote(p, 0.0, float("inf"), 0.0, np.ones(len(money), dtype=bool), money, classes)
         e_m = self.money.error()
         margin = money - price * u
-        band = 2 * e_m + 8 * _UNIT * (np.abs(money) + price * u)
-        clear_rich = margin > band
-        s = float(wu[clear_rich].sum())
+        # Each bound is tested against the smallest margin first, with the largest utility and float money
+        # at most the voter budget plus its error: when that settles it, it holds for every supporter.
+        least_margin, most_utility = float(margin.min()), e.project_max_utility[p]
+        if least_margin > 2 * e_m + 8 * _UNIT * (self.money.budget_float + e_m + price * most_utility):
+            s = total
+        else:
+            band = 2 * e_m + 8 * _UNIT * (np.abs(money) + price * u)
+            s = float(wu[margin > band].sum())
         rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * total)
         error = float("inf")
         if s > 0:
             # Supporters whose margin covers twice the first estimate stay rich over the whole error
             # interval; if their utility alone still gives an error within that, the bound holds.
             first = (e.supporter_count[p] * e_m + rho) / s * 1.01
-            steady = margin >= 2 * e_m + 2 * first * u
-            s_steady = float(wu[steady].sum())
+            if least_margin >= 2 * e_m + 2 * first * most_utility:
+                s_steady = total
+            else:
+                s_steady = float(wu[margin >= 2 * e_m + 2 * first * u].sum())
             if s_steady > 0:
                 delta = (e.supporter_count[p] * e_m + rho) / s_steady * 1.01
                 if delta <= 2 * first:
@@ -637,24 +650,59 @@ def _is_steady(poor_low: np.ndarray, zero_low: np.ndarray, poor_high: np.ndarray
     return bool((~poor_low & ~poor_high).any())
 
 
+def _are_disjoint(election: EngineElection, projects: list[int]) -> bool:
+    """Whether no ballot group supports two of the projects."""
+    is_taken = np.zeros(election.group_count, dtype=bool)
+    for p in projects:
+        groups = election.supporters[p]
+        if is_taken[groups].any():
+            return False
+        is_taken[groups] = True
+    return True
+
+
 @dataclass
 class Bracket:
     """Budgets from low's to high shown to make low's first decisions; the first of them affinely.
 
-    Every budget in between funds the projects in ``decisions`` first, in that order. In the first
-    ``len(prices)`` of those rounds, moreover, the funded project's supporters split the same way at both
-    ends into those who pay all they have and those who pay the price (see ``_is_steady``); then every
-    group's money and every price is an affine function of the budget on the whole bracket (see
-    ``check_range``), so those rounds are known at any budget inside without pricing anything: prices are
-    interpolated exactly between low's and high's, and supporters split as at the ends.
+    Every budget in between funds the projects in ``steps`` first, step by step. A step of one project
+    is one round; a step of several is as many rounds that fund those projects in some order, which may
+    differ between budgets: no group supports two of them, so the order changes neither their prices nor
+    the money left after the step, and each budget funds them in the order of its own keys (see
+    ``check_range``). In the first ``len(prices)`` rounds, moreover, all steps of one project and before
+    any step of several, the funded project's supporters split the same way at both ends into those who
+    pay all they have and those who pay the price (see ``_is_steady``); then every group's money and every
+    price is an affine function of the budget on the whole bracket (see ``check_range``), so those rounds
+    are known at any budget inside without pricing anything: prices are interpolated exactly between
+    low's and high's, and supporters split as at the ends.
     """
 
     low: Run
     high: Fraction
-    decisions: list[int]  # the projects funded first, in order, by every budget in the bracket
+    steps: list[tuple[int, ...]]  # the projects funded first, step by step, by every budget in the bracket
     prices: list[Fraction]  # high's price in each affine round
     poor: list[np.ndarray]  # high's split in each affine round
     zero: list[np.ndarray]
+
+    @property
+    def decisions(self) -> list[int]:
+        """The projects of the steps, in low's order."""
+        return [p for step in self.steps for p in step]
+
+    def is_made_by(self, run: Run) -> bool:
+        """Whether run's first rounds fund the projects of each step, step by step."""
+        purchases, start = run.purchases, 0
+        try:
+            for step in self.steps:
+                if len(step) == 1:
+                    if purchases[start].project != step[0]:
+                        return False
+                elif sorted(purchases[start + i].project for i in range(len(step))) != sorted(step):
+                    return False
+                start += len(step)
+        except IndexError:  # run has fewer rounds
+            return False
+        return True
 
     def purchases_at(self, voter_budget: Fraction) -> list[tuple[int, Fraction, np.ndarray, np.ndarray]]:
         """(project, exact price, poor, zero) of each affine round at a budget in (low, high]."""
@@ -671,26 +719,100 @@ class Bracket:
         ]
 
 
+def _buy_in_key_order(search: _Search, priced: list[tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]]]) -> None:
+    """Fund projects no group supports two of, in the order of their exact keys (then tie-break).
+
+    Funding one changes neither the money nor the key of another, so each is bought at the price it has
+    now, and a run that must fund all of them next funds them in this order.
+    """
+    election = search.election
+
+    def key(item: tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]]) -> tuple[Fraction, int]:
+        p = item[0].project
+        return item[1][0] / election.scale[p], election.rank[p]
+
+    for quote, exact in sorted(priced, key=key):
+        search.buy(quote, exact)
+
+
 def _search_within(
     election: EngineElection, voter_budget: Fraction, within: Bracket | None, high_search: _Search | None
 ) -> _Search:
     """A search at voter_budget that has made the decisions within shows, pricing only what it must."""
-    shown = within.decisions if within is not None else []
-    has_shown = high_search is not None and len(high_search.purchases) == len(shown)
+    steps = within.steps if within is not None else []
+    shown_count = sum(len(step) for step in steps)
+    has_shown = high_search is not None and len(high_search.purchases) == shown_count
     if has_shown and high_search.voter_budget == voter_budget:
         return high_search
     search = _Search(election, voter_budget)
     affine = within.purchases_at(voter_budget) if within is not None else []
     for p, price, poor, zero in affine:
         search.buy_at(p, price, poor, zero)
-    for p in shown[len(affine) :]:
-        quote = search.quote(p)
-        if quote is None:
-            raise RuntimeError("A project every budget in a bracket funds must be affordable inside it.")
-        search.buy(quote, search.exact_price(quote))
+    # Affine rounds all come before the first step of several projects.
+    for step in steps[len(affine) :]:
+        priced = []
+        for p in step:
+            quote = search.quote(p)
+            if quote is None:
+                raise RuntimeError("A project every budget in a bracket funds must be affordable inside it.")
+            priced.append((quote, search.exact_price(quote)))
+        if len(priced) == 1:
+            search.buy(*priced[0])
+        else:
+            _buy_in_key_order(search, priced)
     if has_shown and high_search.voter_budget > voter_budget:
         search.take_bounds(high_search)
     return search
+
+
+def _order_free_step(
+    search: _Search,
+    low: Run,
+    start: int,
+    unbeaten: int,
+    priced: dict[int, tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]]],
+    rival_keys: dict[int, tuple[Fraction, tuple[Fraction, np.ndarray, np.ndarray]]],
+) -> dict[int, tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]]] | None:
+    """Low's rounds from start up to the one funding unbeaten, as one order-free step, if shown (else None).
+
+    priced: the step's projects so far (low's rounds from start), each with its quote and exact price at
+    high money; rival_keys: exact keys at high money already known. Returns every project of the step,
+    priced, in low's order. See check_range for the argument: no group supports two of them, and each of
+    them at low money beats every other project at high money. A project that does not lets the step
+    grow up to the round low funds it in, if low does.
+    """
+    election = search.election
+    rank, scale = election.rank, election.scale
+    while True:
+        later = next(
+            (j for j in range(start + len(priced), len(low.purchases)) if low.purchases[j].project == unbeaten), None
+        )
+        if later is None:
+            return None
+        step = low.purchases[start : later + 1]
+        if not _are_disjoint(election, [purchase.project for purchase in step]):
+            return None
+        for purchase in step[len(priced) :]:
+            quote = search.quote(purchase.project)
+            if quote is None:  # cannot happen (more money than low, which afforded it); refuse
+                return None
+            priced[purchase.project] = quote, search.exact_price(quote)
+        # The project of the step with the highest key at low money (then tie-break) beats the fewest.
+        bar, bar_rank = max((purchase.price / scale[purchase.project], rank[purchase.project]) for purchase in step)
+        bar_float = float(bar) * (1 + 8 * _UNIT)
+        unbeaten = None
+        for rival in search.candidates(bar_float, is_fixed_bound=True):
+            c = rival.project
+            if c in priced or rival.key - rival.error > bar_float:
+                continue
+            if c not in rival_keys:
+                rival_keys[c] = search.exact_key(rival)
+            if (rival_keys[c][0], rank[c]) > (bar, bar_rank):
+                continue  # beaten at high money by every key of the step at low money (monotonicity)
+            unbeaten = c
+            break
+        if unbeaten is None:
+            return priced
 
 
 def check_range(
@@ -700,7 +822,7 @@ def check_range(
     within: Bracket | None = None,
     high_search: _Search | None = None,
 ) -> tuple[Run | None, Bracket, _Search]:
-    """Whether every voter budget from low's up to voter_budget makes exactly low's decisions.
+    """Whether every voter budget from low's up to voter_budget funds low's selection.
 
     Returns the run at voter_budget when that is shown (None when it is not), the bracket of what was
     shown, and the search at voter_budget after the decisions shown (its state is then the run's, so a
@@ -708,73 +830,96 @@ def check_range(
     decisions are taken as shown; high_search: a search that has made exactly those decisions, at
     voter_budget (used as it is) or at a higher budget (its key bounds are used).
 
-    Two arguments, round by round, given that every budget in between made low's earlier decisions:
+    Three arguments, round by round, given that every budget in between made low's earlier decisions:
 
     * Monotonicity. Paying for a fixed project is monotone: with more money before a round, every group
       has at least as much after it, and every price is at most as high. So money in between lies between
       low's and high's; if low's winner at LOW money beats (key, then tie-break) another project at HIGH
       money, it beats it at every budget in between. If nothing is affordable at the end with high money,
       nothing is in between either.
+    * Order-free steps, for a rival that low funds a few rounds later. If no group supports two of low's
+      winners from this round to the rival's round, and each of them at LOW money beats every other
+      project at HIGH money, then at every budget in between each of them beats every other project (by
+      monotonicity, and because funding one of them leaves the others' keys as they were and the other
+      projects' keys no lower), so those rounds fund exactly these projects, in the order of their keys
+      at that budget. Funding projects that no group supports two of leaves the same money in any order,
+      so monotonicity carries on after the step.
     * Affinity, for a project too close for that. If in every round so far each winner's supporters split
       the same way at both budgets (see _is_steady), every group's money is an affine function of the
       budget on the whole interval: the price is (cost - money of those paying all they have) / utility of
       the others, affine, and each group's side is kept in between because an affine margin with the same
       sign at both ends keeps it. A rival that is affordable at both ends and splits its supporters the same
       way at both ends then has an affine key too, so if low's winner beats it at both ends (at low it
-      does: low chose the winner), it beats it throughout.
+      does: low chose the winner), it beats it throughout. (Used only until the first step of several
+      projects, after which the order of rounds may differ inside the range.)
     """
-    shown = within.decisions if within is not None else []
-    if [q.project for q in low.purchases[: len(shown)]] != shown:
+    steps = within.steps if within is not None else []
+    if within is not None and not within.is_made_by(low):
         raise ValueError("A bracket must contain the range checked inside it.")
     search = _search_within(election, voter_budget, within, high_search)
-    bracket = Bracket(low, voter_budget, list(shown), [], [], [])
+    bracket = Bracket(low, voter_budget, list(steps), [], [], [])
     is_affine = True  # every winner so far split its supporters the same way at both budgets
-    for at_low, at_high in zip(low.purchases, search.purchases):
+    # Only rounds before the first step of several can be affine: inside such a step the order of the
+    # rounds may change within the range, and a key that is not affine could change it in the middle.
+    single_rounds = next((index for index, step in enumerate(steps) if len(step) > 1), len(steps))
+    for at_low, at_high in zip(low.purchases[:single_rounds], search.purchases):
         is_affine = _is_steady(at_low.poor, at_low.zero, at_high.poor, at_high.zero)
         if not is_affine:
             break
         bracket.prices.append(at_high.price)
         bracket.poor.append(at_high.poor)
         bracket.zero.append(at_high.zero)
+    is_affine = is_affine and single_rounds == len(steps)
     # Low's state is rebuilt round by round only when the affine argument needs it.
     replay: _Search | None = None
-    rank = election.rank
-    for purchase in low.purchases[len(shown) :]:
+    rank, scale = election.rank, election.scale
+    while (start := len(search.purchases)) < len(low.purchases):
+        purchase = low.purchases[start]
         winner = purchase.project
-        bar = purchase.price / election.scale[winner]
-        bar_float = float(bar)
+        bar = purchase.price / scale[winner]
+        bar_float = float(bar) * (1 + 8 * _UNIT)
         quote = search.quote(winner)
         if quote is None:  # cannot happen (more money than low, which afforded it); refuse rather than assume
             return None, bracket, search
         priced = search.exact_price(quote)
-        key = priced[0] / election.scale[winner]
-        for rival in search.candidates(bar_float * (1 + 8 * _UNIT), is_fixed_bound=True):
+        key = priced[0] / scale[winner]
+        rival_keys: dict[int, tuple[Fraction, tuple[Fraction, np.ndarray, np.ndarray]]] = {}
+        unbeaten = None
+        for rival in search.candidates(bar_float, is_fixed_bound=True):
             c = rival.project
-            if c == winner or rival.key - rival.error > bar_float * (1 + 8 * _UNIT):
+            if c == winner or rival.key - rival.error > bar_float:
                 continue
-            rival_key, rival_priced = search.exact_key(rival)
+            rival_keys[c] = search.exact_key(rival)
+            rival_key, rival_priced = rival_keys[c]
             if rival_key > bar or (rival_key == bar and rank[winner] < rank[c]):
                 continue  # beaten at high money by low's key: beaten in between (monotonicity)
-            beats_at_high = key < rival_key or (key == rival_key and rank[winner] < rank[c])
-            if not (is_affine and beats_at_high):
-                return None, bracket, search
-            if replay is None:
-                replay = _Search(election, low.voter_budget)
-            for earlier in low.purchases[len(replay.purchases) : len(search.purchases)]:
-                replay.replay(earlier)
-            low_quote = replay.quote(c)
-            if low_quote is None:
-                return None, bracket, search
-            _, poor_low, zero_low = replay.exact_price(low_quote)
-            if not _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
-                return None, bracket, search
-        is_affine = is_affine and _is_steady(purchase.poor, purchase.zero, priced[1], priced[2])
-        if is_affine:
-            bracket.prices.append(priced[0])
-            bracket.poor.append(priced[1])
-            bracket.zero.append(priced[2])
-        bracket.decisions.append(winner)
-        search.buy(quote, priced)
+            if is_affine and (key < rival_key or (key == rival_key and rank[winner] < rank[c])):
+                if replay is None:
+                    replay = _Search(election, low.voter_budget)
+                for earlier in low.purchases[len(replay.purchases) : start]:
+                    replay.replay(earlier)
+                low_quote = replay.quote(c)
+                if low_quote is not None:
+                    _, poor_low, zero_low = replay.exact_price(low_quote)
+                    if _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
+                        continue  # beaten at both ends, affinely: beaten in between
+            unbeaten = c
+            break
+        if unbeaten is None:
+            is_affine = is_affine and _is_steady(purchase.poor, purchase.zero, priced[1], priced[2])
+            if is_affine:
+                bracket.prices.append(priced[0])
+                bracket.poor.append(priced[1])
+                bracket.zero.append(priced[2])
+            bracket.steps.append((winner,))
+            search.buy(quote, priced)
+            continue
+        step = _order_free_step(search, low, start, unbeaten, {winner: (quote, priced)}, rival_keys)
+        if step is None:
+            return None, bracket, search
+        is_affine = False
+        bracket.steps.append(tuple(step))
+        _buy_in_key_order(search, list(step.values()))
     if search.candidates(float("inf")):
         return None, bracket, search
     return search.result(is_overspent=False), bracket, search
