@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from babel.support import NullTranslations
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale, get_translations
@@ -64,6 +65,19 @@ def format_money(minor: int, currency: str) -> str:
     return f"{format_decimal(value, format=pattern)} {currency.upper()}"
 
 
+def number_symbols() -> dict[str, str]:
+    """The reader's digit-group and decimal symbols, for the ballot page's script to write amounts the same way."""
+    locale = get_locale() or DEFAULT_LANGUAGE
+    return {"group": get_group_symbol(locale), "decimal": get_decimal_symbol(locale)}
+
+
+def format_share(part: int, whole: int) -> str:
+    """A share as a percentage with one decimal in the reader's style: "60.0 %", "60,0 %"; a dash with no whole."""
+    if not whole:
+        return "–"
+    return f"{format_decimal(Decimal(100 * part) / Decimal(whole), format='#,##0.0')} %"
+
+
 # English keeps the day-month-year order pb has always used; other languages use their own long form.
 _DAY_PATTERNS = {"en": "d MMMM y"}
 _MOMENT_PATTERNS = {"en": "yyyy-MM-dd HH:mm"}
@@ -97,4 +111,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, default_locale=DEFAULT_LANGUAGE, locale_selector=select_language)
     app.after_request(_vary_by_language)
     app.jinja_env.filters["translate"] = translate
-    app.context_processor(lambda: {"current_language": current_language, "language_links": _language_links})
+    app.context_processor(lambda: {"current_language": current_language, "language_links": _language_links,
+                                   "number_symbols": number_symbols})

@@ -179,6 +179,12 @@ def test_amounts_and_dates_follow_the_language(app, language, amount, day, momen
         assert filters["moment"](datetime(2026, 5, 3, 14, 30)) == moment
 
 
+@pytest.mark.parametrize(("language", "share"), [("en", "66.7 %"), ("es", "66,7 %"), ("pl", "66,7 %")])
+def test_turnout_shares_follow_the_language(app, language, share):
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert i18n.format_share(2, 3) == share and i18n.format_share(1, 0) == "–"
+
+
 @pytest.mark.parametrize(("minor", "currency", "expected"), [
     (1_250_000, "EUR", "12,500 EUR"), (5, "EUR", "0.05 EUR"), (-150, "PLN", "-1.50 PLN"), (1_000, "JPY", "1,000 JPY"),
     (1_234_567, "KWD", "1,234.567 KWD"),

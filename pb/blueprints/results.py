@@ -10,6 +10,7 @@ from pb.blueprints.guards import official_required, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
+from pb.i18n import format_share
 from pb.services import exports, revisions, tallying, voting
 
 bp = Blueprint("results", __name__)
@@ -27,7 +28,7 @@ def _page_context(cycle, runs: dict) -> dict:
         "runs": runs,
         "turnout": turnout,
         "turnout_total": totals,
-        "turnout_share": {district_id: exports.percent(totals[district_id], verified[district_id]) for district_id in totals},
+        "turnout_share": {district_id: format_share(totals[district_id], verified[district_id]) for district_id in totals},
         "verified": verified,
         "columns": {district_id: tallying.rule_columns(run) for district_id, run in runs.items()},
         "parameters": {district_id: tallying.parameters(run) for district_id, run in runs.items()},

@@ -6,13 +6,16 @@
   var budget = parseInt(form.dataset.budget, 10);
   var currency = form.dataset.currency;
   var exponent = ["JPY", "KRW", "ISK", "CLP", "VND"].indexOf(currency) >= 0 ? 0 : 2;
+  // The page's own number symbols (12,500.50 / 12.500,50 / 12 500,50), so the total reads like every other amount.
+  var group = form.dataset.group === undefined ? "," : form.dataset.group;
+  var decimal = form.dataset.decimal || ".";
   function format(minor) {
     var sign = minor < 0 ? "-" : "";
     var value = Math.abs(minor);
     var major = Math.floor(value / Math.pow(10, exponent));
     var fraction = value % Math.pow(10, exponent);
-    var text = sign + major.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    if (exponent && fraction) { text += "." + String(fraction).padStart(exponent, "0"); }
+    var text = sign + major.toString().replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    if (exponent && fraction) { text += decimal + String(fraction).padStart(exponent, "0"); }
     return text + " " + currency;
   }
   function update() {
