@@ -8,7 +8,7 @@ from babel.support import NullTranslations
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale, get_translations
 
-from pb.domain.messages import Message, fill
+from pb.domain.messages import Figure, Message, fill
 from pb.domain.money import minor_unit_exponent
 
 # The languages with a complete catalogue in pb/translations, by code, each named in its own language.
@@ -41,6 +41,8 @@ def translate(text: object) -> str:
     """A message (or a plain sentence that is in the catalogue) in the reader's language; English if untranslated."""
     if not isinstance(text, str):
         return text
+    if isinstance(text, Figure):
+        return _figure(text) if has_request_context() else str(text)
     catalogue = _catalogue()
     if not isinstance(text, Message):
         return catalogue.gettext(text)
@@ -63,6 +65,14 @@ def format_money(minor: int, currency: str) -> str:
     value = Decimal(minor).scaleb(-exponent)
     pattern = "#,##0" if not exponent or minor % 10**exponent == 0 else "#,##0." + "0" * exponent
     return f"{format_decimal(value, format=pattern)} {currency.upper()}"
+
+
+def _figure(figure: Figure) -> str:
+    if figure.kind == "money":
+        return format_money(*figure.value)
+    if figure.kind == "share":
+        return format_share(*figure.value)
+    return format_decimal(figure.value[0], format="#,##0")
 
 
 def number_symbols() -> dict[str, str]:

@@ -3,6 +3,7 @@
 import io
 import re
 from datetime import date, datetime
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -285,3 +286,21 @@ def test_the_commands_extract_and_compile_the_catalogues(runner, monkeypatch, tm
     compiled = runner.invoke(args=["pb", "i18n-compile"])
     assert compiled.exit_code == 0 and "Compiled: es, pl." in compiled.output
     assert (translations / "es" / "LC_MESSAGES" / "messages.mo").read_bytes() == catalogues.compiled("es")
+
+
+@pytest.mark.parametrize(("language", "money", "count", "share", "sentence"), [
+    ("en", "14,000 EUR", "12,345", "60.0 %", "Spent 14,000 EUR."),
+    ("es", "14.000 EUR", "12.345", "60,0 %", None),
+    ("pl", "14\u00a0000 EUR", "12\u00a0345", "60,0 %", None),
+])
+def test_figures_in_chart_tables_and_alternatives_follow_the_language(app, language, money, count, share, sentence):
+    from pb.domain.messages import N_
+    from pb.services.exports import _count, _money, percent
+
+    amount = _money(SimpleNamespace(currency="EUR"), 1_400_000)
+    assert (str(amount), str(_count(12_345)), str(percent(3, 5))) == ("14,000 EUR", "12,345", "60.0 %")  # exports
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert (i18n.translate(amount), i18n.translate(_count(12_345)), i18n.translate(percent(3, 5))) == (
+            money, count, share)
+        filled = i18n.translate(N_("Spent {spent}.", spent=amount))
+        assert money in filled and (sentence is None or filled == sentence)

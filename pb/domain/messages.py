@@ -35,12 +35,29 @@ class Message(str):
         return (str, (str(self),))
 
 
+class Figure(str):
+    """A number written the English way, as exports and chart images need it, that the web shows in the reader's
+    style instead: `kind` is "money" (value: minor units, currency), "count" (value: n) or "share" (part, whole)."""
+
+    kind: str
+    value: tuple
+
+    def __new__(cls, english: str, kind: str, *value: object) -> Self:
+        figure = super().__new__(cls, english)
+        figure.kind, figure.value = kind, value
+        return figure
+
+    def __reduce__(self):  # pickled (e.g. by a cache) as the English text it stands for
+        return (str, (str(self),))
+
+
 def fill(template: str, params: Mapping[str, object], render=str) -> str:
     """Put the values into a template; a tuple value is a sequence of sentences, joined by spaces; a day reads
     "3 May 2026" (the web passes days already written in the reader's language)."""
     if not params:
         return template
-    values = {name: " ".join(render(item) for item in value) if isinstance(value, tuple) else value
+    values = {name: " ".join(render(item) for item in value) if isinstance(value, tuple)
+              else render(value) if isinstance(value, Figure) else value
               for name, value in params.items()}
     values = {name: f"{value.day} {value:%B %Y}" if isinstance(value, date) else value for name, value in values.items()}
     return template.format(**values)

@@ -18,7 +18,7 @@ from pb import charts
 from pb.charts import ChartData
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PhaseError
-from pb.domain.messages import N_
+from pb.domain.messages import N_, Figure
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
 from pb.extensions import db
@@ -39,8 +39,13 @@ def district_of(cycle: Cycle, district_id: int) -> District:
     return district
 
 
-def _money(cycle: Cycle, amount: int) -> str:
-    return format_amount(amount, cycle.currency)
+def _money(cycle: Cycle, amount: int) -> Figure:
+    """An amount as exports and chart images write it; the web shows it in the reader's number style."""
+    return Figure(format_amount(amount, cycle.currency), "money", amount, cycle.currency)
+
+
+def _count(number: int) -> Figure:
+    return Figure(f"{number:,}", "count", number)
 
 
 def _scale(cycle: Cycle) -> int:
@@ -48,7 +53,7 @@ def _scale(cycle: Cycle) -> int:
 
 
 def percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f} %" if whole else "–"
+    return Figure(f"{100 * part / whole:.1f} %", "share", part, whole) if whole else "–"
 
 
 def _require_turnout_phase(cycle: Cycle) -> None:
@@ -80,7 +85,7 @@ def votes_chart(cycle: Cycle, district_id: int) -> ChartData:
         series=((N_("Votes"), tuple(r.votes for r in results)), (N_("Cost"), tuple(r.cost for r in results))),
         columns=(N_("Project"), N_("Votes"), N_("Cost"), N_("Funded")),
         rows=tuple(
-            (r.project.title, f"{r.votes:,}", _money(cycle, r.cost), N_("yes") if r.is_funded else N_("no"))
+            (r.project.title, _count(r.votes), _money(cycle, r.cost), N_("yes") if r.is_funded else N_("no"))
             for r in results
         ),
         marks=tuple(result.is_funded for result in results),
@@ -165,7 +170,7 @@ def turnout_chart(cycle: Cycle) -> ChartData:
         series=((N_("Online"), online), (N_("Paper"), paper), (N_("Verified residents"), eligible)),
         columns=(N_("District"), N_("Online"), N_("Paper"), N_("Verified residents"), N_("Turnout")),
         rows=tuple(
-            (d.name, f"{o:,}", f"{p:,}", f"{e:,}", percent(o + p, e))
+            (d.name, _count(o), _count(p), _count(e), percent(o + p, e))
             for d, o, p, e in zip(districts, online, paper, eligible)
         ),
     )
@@ -200,7 +205,7 @@ def ballots_per_day_chart(cycle: Cycle) -> ChartData:
         labels=tuple(day.isoformat() for day, _, _ in days),
         series=((N_("Online"), tuple(o for _, o, _ in days)), (N_("Paper"), tuple(p for _, _, p in days))),
         columns=(N_("Day"), N_("Online"), N_("Paper"), N_("Total")),
-        rows=tuple((day.isoformat(), f"{o:,}", f"{p:,}", f"{o + p:,}") for day, o, p in days),
+        rows=tuple((day.isoformat(), _count(o), _count(p), _count(o + p)) for day, o, p in days),
     )
 
 
