@@ -190,7 +190,11 @@ def propose_correction(actor: User, cycle_id: int, reason: str, project_ids: lis
     return revision
 
 
-def _pending_for_update(cycle: Cycle, number: int) -> ResultRevision:
+def _pending_correction(actor: User, cycle_id: int, number: int) -> tuple[Cycle, ResultRevision]:
+    """The cycle and its pending correction `number`, locked for this transaction, for an official to decide on."""
+    _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("correct-results", cycle.phase)
     revision = db.session.scalar(
         select(ResultRevision).where(ResultRevision.cycle_id == cycle.id, ResultRevision.number == number)
         .with_for_update()
@@ -201,16 +205,13 @@ def _pending_for_update(cycle: Cycle, number: int) -> ResultRevision:
         if revision.status == "published":
             raise ConflictError("This correction is already published; reload the page.")
         raise ConflictError("This correction was cancelled; reload the page.")
-    return revision
+    return cycle, revision
 
 
 @use_case
 def approve_correction(actor: User, cycle_id: int, number: int) -> ResultRevision:
     """A second official approves a pending correction: the count is replaced and the new revision is published."""
-    _require_official(actor)
-    cycle = load(Cycle, cycle_id, "cycle")
-    cycle_rules.require_phase("correct-results", cycle.phase)
-    revision = _pending_for_update(cycle, number)
+    cycle, revision = _pending_correction(actor, cycle_id, number)
     if revision.proposed_by_id == actor.id:
         raise ConflictError("You proposed this correction; a different official must approve it.")
     runs = _recount(actor, cycle, withdrawn_ids(revision))
@@ -238,10 +239,7 @@ def approve_correction(actor: User, cycle_id: int, number: int) -> ResultRevisio
 @use_case
 def cancel_correction(actor: User, cycle_id: int, number: int) -> ResultRevision:
     """An official cancels a pending correction; the published results stay as they are."""
-    _require_official(actor)
-    cycle = load(Cycle, cycle_id, "cycle")
-    cycle_rules.require_phase("correct-results", cycle.phase)
-    revision = _pending_for_update(cycle, number)
+    cycle, revision = _pending_correction(actor, cycle_id, number)
     revision.cancelled_at = utcnow()
     audit.record(actor, "cancel-correction", f"cycle:{cycle.id}", cycle_id=cycle.id, after={"revision": number})
     return revision
