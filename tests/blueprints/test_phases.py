@@ -118,7 +118,8 @@ def _fund(w):
     """Store a count funding the world's project, as a tally would have."""
     run = TallyRun(cycle_id=w["cycle"].id, district_id=w["district"].id, rule="greedy", tie_break="seeded",
                    budget=w["district"].budget, spent=w["project"].cost, ballot_count=1, run_by_id=w["official"].id)
-    run.results.append(ProjectResult(project_id=w["project"].id, votes=1, is_funded=True, position=1))
+    run.results.append(ProjectResult(project_id=w["project"].id, votes=1, cost=w["project"].cost, is_funded=True,
+                                     position=1))
     db.session.add(run)
     db.session.commit()
 
