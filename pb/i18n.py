@@ -1,5 +1,6 @@
 """The reader's language: choosing it, and showing messages, amounts and dates in it (the switch: blueprints/language)."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -37,6 +38,9 @@ def _catalogue():
     return get_translations() if has_request_context() else NullTranslations()
 
 
+_GROUPED = re.compile(r"\{(\w+):,\}")
+
+
 def translate(text: object) -> str:
     """A message (or a plain sentence that is in the catalogue) in the reader's language; English if untranslated."""
     if not isinstance(text, str):
@@ -52,6 +56,11 @@ def translate(text: object) -> str:
         template = catalogue.ngettext(text.template, text.plural, int(text.params["count"]))
     params = {name: translate(value) if isinstance(value, Message) else format_day(value) if isinstance(value, date)
               else value for name, value in text.params.items()}
+    # "{voters:,}" groups digits the English way; in the reader's language the number is written in their style.
+    grouped = set(_GROUPED.findall(template))
+    template = _GROUPED.sub(r"{\1}", template)
+    params = {name: _figure(Figure(f"{value:,}", "count", value)) if name in grouped and isinstance(value, int)
+              else value for name, value in params.items()}
     try:
         shown = fill(template, params, render=translate)
         return shown.lower() if text.is_lowered else shown

@@ -304,3 +304,14 @@ def test_figures_in_chart_tables_and_alternatives_follow_the_language(app, langu
             money, count, share)
         filled = i18n.translate(N_("Spent {spent}.", spent=amount))
         assert money in filled and (sentence is None or filled == sentence)
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "12,345 of 20,000"), ("es", "12.345 of 20.000"),
+                                                    ("pl", "12\u00a0345 of 20\u00a0000")])
+def test_grouped_numbers_inside_messages_follow_the_language(app, language, expected):
+    from pb.domain.messages import N_
+
+    message = N_("{voters:,} of {eligible:,}", voters=12_345, eligible=20_000)
+    assert message == "12,345 of 20,000"
+    with app.test_request_context(headers={"Accept-Language": language}):
+        assert i18n.translate(message) == expected
