@@ -315,3 +315,16 @@ def test_grouped_numbers_inside_messages_follow_the_language(app, language, expe
     assert message == "12,345 of 20,000"
     with app.test_request_context(headers={"Accept-Language": language}):
         assert i18n.translate(message) == expected
+
+
+def test_amounts_in_domain_messages_follow_the_language(app):
+    from pb.domain.ballots import BallotRules, check
+    from pb.domain.errors import BallotError
+    from pb.domain.money import format_amount
+
+    assert format_amount(120_000, "EUR") == "1,200 EUR" and format_amount(120_000, "EUR", with_currency=False) == "1,200"
+    with pytest.raises(BallotError) as refused:
+        check([1, 2], {1: 70_000, 2: 50_000}, BallotRules(budget=100_000, currency="EUR"))
+    with app.test_request_context(headers={"Accept-Language": "pl"}):
+        shown = i18n.translate(refused.value.message)
+    assert "1\u00a0200 EUR" in shown and "1,200" not in shown and "1\u00a0000 EUR" in shown

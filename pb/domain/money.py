@@ -4,7 +4,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from pb.domain.errors import ValidationError
-from pb.domain.messages import N_
+from pb.domain.messages import N_, Figure
 
 # ISO 4217 minor units for the currencies whose exponent is not 2.
 _MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "TND": 3}
@@ -59,14 +59,18 @@ def parse_amount(text: str, currency: str) -> int:
 
 
 def format_amount(minor: int, currency: str, *, with_currency: bool = True) -> str:
-    """Print minor units as a readable amount: 1250050 EUR -> "12,500.50 EUR"."""
+    """Print minor units as a readable amount: 1250050 EUR -> "12,500.50 EUR".
+
+    With the currency it is a Figure: English text everywhere, which the web shows in the reader's number style when
+    the amount is part of a message ("12.500,50 EUR", "12 500,50 EUR").
+    """
     exponent = minor_unit_exponent(currency)
     sign = "-" if minor < 0 else ""
     major, fraction = divmod(abs(minor), 10**exponent)
     text = f"{sign}{major:,}"
     if exponent and fraction:
         text += f".{fraction:0{exponent}d}"
-    return f"{text} {currency.upper()}" if with_currency else text
+    return Figure(f"{text} {currency.upper()}", "money", minor, currency) if with_currency else text
 
 
 def amount_for_input(minor: int, currency: str) -> str:

@@ -39,9 +39,9 @@ def district_of(cycle: Cycle, district_id: int) -> District:
     return district
 
 
-def _money(cycle: Cycle, amount: int) -> Figure:
+def _money(cycle: Cycle, amount: int) -> str:
     """An amount as exports and chart images write it; the web shows it in the reader's number style."""
-    return Figure(format_amount(amount, cycle.currency), "money", amount, cycle.currency)
+    return format_amount(amount, cycle.currency)
 
 
 def _count(number: int) -> Figure:
