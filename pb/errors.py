@@ -63,7 +63,7 @@ def _domain_error(error: DomainError):
     return _page(_("Not possible"), translate(error.message), _STATUS.get(type(error), 400))
 
 
-def _csrf_error(error: CSRFError):  # noqa: ARG001
+def _csrf_error(error: CSRFError):
     return _page(
         _("The form has expired"),
         _("The form was too old or did not come from this site, so nothing was changed. "
@@ -89,7 +89,7 @@ def _http_error(error: HTTPException):
     return _page(title, translate(message) if message else _HTTP_MESSAGES.get(status, error.description or ""), status)
 
 
-def _too_many_requests(error: TooManyRequests):  # noqa: ARG001
+def _too_many_requests(error: TooManyRequests):
     title, status = _("Too many attempts"), 429
     message = _(
         "There were too many attempts from this account or this address in a short time, so this one was not "

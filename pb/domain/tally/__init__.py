@@ -15,16 +15,16 @@ from pb.domain.tally.rules import RULES, greedy, mes, mes_add1, run_rule
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, LEXICOGRAPHIC, TieBreak, seeded_tie_break
 
 __all__ = [
-    "ApprovalProfile",
     "DEFAULT_TIE_BREAK",
-    "Instance",
     "LEXICOGRAPHIC",
+    "RULES",
+    "ApprovalProfile",
+    "Instance",
     "Outcome",
     "PointsProfile",
     "Profile",
     "Project",
     "ProjectResult",
-    "RULES",
     "TallyError",
     "TieBreak",
     "format_money",

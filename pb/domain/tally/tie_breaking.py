@@ -43,7 +43,7 @@ class SeededTieBreak(TieBreak):
 
     def lottery_ticket(self, project_id: str) -> str:
         # sha256 rather than hash(): the draw must be identical on every machine and every run.
-        return hashlib.sha256(f"{self.seed}:{project_id}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.seed}:{project_id}".encode()).hexdigest()
 
     def order(self, project_ids: Iterable[str], instance: Instance, profile: ApprovalProfile) -> list[str]:
         return sorted(
