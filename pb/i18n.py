@@ -1,5 +1,6 @@
 """The reader's language: choosing it, and showing messages, amounts and dates in it (the switch: blueprints/language)."""
 
+import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,7 +10,7 @@ from babel.support import NullTranslations
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale, get_translations
 
-from pb.domain.messages import Figure, Message, fill
+from pb.domain.messages import Figure, Message, fill, from_data
 from pb.domain.money import minor_unit_exponent
 
 # The languages with a complete catalogue in pb/translations, by code, each named in its own language.
@@ -68,6 +69,17 @@ def translate(text: object) -> str:
         return str(text)
 
 
+def explained(english: str, data: str = "") -> str:
+    """A stored tally explanation in the reader's language, from its template and values; the English text when a
+    count was stored without them (before explanations were kept that way) or they cannot be read."""
+    if data:
+        try:
+            return translate(from_data(json.loads(data)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass
+    return english
+
+
 def format_money(minor: int, currency: str) -> str:
     """Minor units in the reader's number style: 1250050 EUR -> "12,500.50 EUR", "12.500,50 EUR", "12 500,50 EUR"."""
     exponent = minor_unit_exponent(currency)
@@ -76,7 +88,22 @@ def format_money(minor: int, currency: str) -> str:
     return f"{format_decimal(value, format=pattern)} {currency.upper()}"
 
 
+_ENGLISH_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def _rewritten(text: str) -> str:
+    """Digits written the English way ("1,234.56 EUR") with the reader's group and decimal symbols instead."""
+    symbols = number_symbols()
+
+    def swap(found: re.Match) -> str:
+        return found.group(0).replace(",", "\0").replace(".", symbols["decimal"]).replace("\0", symbols["group"])
+
+    return _ENGLISH_NUMBER.sub(swap, text)
+
+
 def _figure(figure: Figure) -> str:
+    if figure.kind == "written":
+        return _rewritten(figure)
     if figure.kind == "money":
         return format_money(*figure.value)
     if figure.kind == "share":
@@ -131,4 +158,4 @@ def init_app(app: Flask) -> None:
     app.after_request(_vary_by_language)
     app.jinja_env.filters["translate"] = translate
     app.context_processor(lambda: {"current_language": current_language, "language_links": _language_links,
-                                   "number_symbols": number_symbols})
+                                   "number_symbols": number_symbols, "explained": explained})

@@ -301,6 +301,8 @@ class ProjectResult(db.Model):
     is_funded: Mapped[bool]
     position: Mapped[int] = mapped_column(Integer)
     explanation: Mapped[str] = mapped_column(Text, default="")
+    # The same explanation as template and values (pb.domain.messages.to_data, JSON), to show it in any language.
+    explanation_data: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     tally_run: Mapped[TallyRun] = relationship(back_populates="results")
     project: Mapped[Proposal] = relationship()
@@ -350,7 +352,7 @@ class AuditEntry(db.Model):
 
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
-def _refuse_audit_change(mapper, connection, target) -> None:  # noqa: ARG001
+def _refuse_audit_change(mapper, connection, target) -> None:
     raise RuntimeError("The audit log is append-only.")
 
 

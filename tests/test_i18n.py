@@ -328,3 +328,42 @@ def test_amounts_in_domain_messages_follow_the_language(app):
     with app.test_request_context(headers={"Accept-Language": "pl"}):
         shown = i18n.translate(refused.value.message)
     assert "1\u00a0200 EUR" in shown and "1,200" not in shown and "1\u00a0000 EUR" in shown
+
+
+def test_tally_explanations_are_stored_with_their_parts_and_shown_in_the_reader_language(
+    client, make_user, make_cycle, make_project, verify,
+):
+    import html
+    import json
+
+    from pb.domain.messages import from_data
+    from pb.extensions import db
+    from pb.models import ProjectResult, Role
+    from pb.services import tallying, voting
+
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 2_000_000),))
+    north = cycle.districts[0]
+    big, small = make_project(cycle, north, cost=1_500_000, title="Big"), make_project(cycle, north, cost=900_000)
+    for choice in ([big], [big], [small]):
+        voter = make_user()
+        verify(voter, north)
+        voting.cast_ballot(voter, cycle.id, north.id, [project.id for project in choice])
+    cycle.phase = Phase.TALLYING
+    db.session.commit()
+    tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
+    cycle.phase = Phase.RESULTS
+    db.session.commit()
+    stored = db.session.query(ProjectResult).filter_by(project_id=small.id).one()
+    assert stored.explanation == from_data(json.loads(stored.explanation_data))  # the same English, rebuilt
+    assert "5,000 EUR was left" in stored.explanation  # 20,000 - 15,000: it costs 9,000
+
+    english = client.get(f"/proposals/{small.id}").get_data(as_text=True)
+    assert html.escape(stored.explanation) in english
+    polish = client.get(f"/proposals/{small.id}", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    with client.application.test_request_context(headers={"Accept-Language": "pl"}):
+        shown = i18n.explained(stored.explanation, stored.explanation_data)
+    assert shown != stored.explanation and "5\u00a0000 EUR" in shown and "5,000" not in shown
+    assert html.escape(shown) in polish
+    # A count stored before explanations kept their parts still shows its English text.
+    with client.application.test_request_context(headers={"Accept-Language": "pl"}):
+        assert i18n.explained("Not funded.", "") == "Not funded." == i18n.explained("Not funded.", "{broken")

@@ -71,3 +71,43 @@ def N_(template: str, **params: object) -> Message:
 def Nn_(singular: str, plural: str, count: int, **params: object) -> Message:
     """Mark a message whose wording depends on `count` (available as `{count}`)."""
     return Message(singular, plural, count=count, **params)
+
+
+def join(*sentences: str) -> Message:
+    """Sentences one after another, each still translatable: join(a, b) reads "a b"."""
+    return Message("{sentences}", sentences=tuple(sentences))
+
+
+def to_data(value: object) -> object:
+    """A message as plain JSON data, so a stored explanation can be shown later in any reader's language."""
+    if isinstance(value, Message):
+        data = {"m": value.template, "p": {name: to_data(item) for name, item in value.params.items()}}
+        if value.plural is not None:
+            data["pl"] = value.plural
+        if value.is_lowered:
+            data["low"] = True
+        return data
+    if isinstance(value, Figure):
+        return {"f": value.kind, "e": str(value), "v": list(value.value)}
+    if isinstance(value, tuple):
+        return {"t": [to_data(item) for item in value]}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, str | int):
+        return value if not isinstance(value, bool) else str(value)
+    return str(value)
+
+
+def from_data(data: object) -> object:
+    """The message `to_data` stored, rebuilt; its English text is the same as the original's."""
+    if isinstance(data, dict):
+        if "m" in data:
+            message = Message(data["m"], data.get("pl"), **{name: from_data(item) for name, item in data["p"].items()})
+            return message.lower() if data.get("low") else message
+        if "f" in data:
+            return Figure(data["e"], data["f"], *data["v"])
+        if "t" in data:
+            return tuple(from_data(item) for item in data["t"])
+        if "d" in data:
+            return date.fromisoformat(data["d"])
+    return data

@@ -46,7 +46,8 @@ def snapshot(cycle: Cycle, runs: dict[int, TallyRun]) -> list[dict]:
             "ballot_count": run.ballot_count, "ballot_list_sha256": run.ballot_list_sha256,
             "results": [
                 {"project_id": result.project_id, "title": titles.get(result.project_id, ""), "votes": result.votes,
-                 "cost": result.cost, "is_funded": result.is_funded, "explanation": result.explanation}
+                 "cost": result.cost, "is_funded": result.is_funded, "explanation": result.explanation,
+                 "explanation_data": result.explanation_data}
                 for result in sorted(run.results, key=lambda result: result.position)
             ],
         }

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
-from pb.domain.messages import N_
+from pb.domain.messages import N_, to_data
 from pb.domain.money import minor_unit_exponent
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
 from pb.extensions import db
@@ -218,7 +218,8 @@ def build_run(actor: User, cycle: Cycle, district: District, withdrawn: frozense
         run.results.append(
             ProjectResult(
                 project_id=int(project_id), votes=result.votes, cost=costs[project_id],
-                is_funded=result.is_selected, position=position, explanation=result.explanation,
+                is_funded=result.is_selected, position=position, explanation=str(result.explanation),
+                explanation_data=json.dumps(to_data(result.explanation), ensure_ascii=False),
             )
         )
     return run

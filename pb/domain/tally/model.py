@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from pb.domain.errors import DomainError
+from pb.domain.messages import Figure
 
 
 class TallyError(DomainError):
@@ -78,7 +79,8 @@ class Instance:
     def money(self, amount: int | Fraction) -> str:
         """An amount of the smallest unit as a reader sees it in an explanation: money(1_400_000) -> "14,000 EUR"."""
         text = format_money(amount, self.money_exponent)
-        return f"{text} {self.currency}" if self.currency else text
+        # Written the English way; shown in a message, the web rewrites its digits in the reader's number style.
+        return Figure(f"{text} {self.currency}" if self.currency else text, "written")
 
     def __contains__(self, project_id: object) -> bool:
         return project_id in self._by_id

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from pb.domain.messages import N_, Message, Nn_
 from pb.domain.tally.model import ApprovalProfile, Instance, Outcome, PointsProfile, Profile, ProjectResult, TallyError
 from pb.domain.tally.tie_breaking import TieBreak
 
@@ -146,15 +147,21 @@ def approval_profile(profile: Profile) -> ApprovalProfile:
     return profile.as_approval() if isinstance(profile, PointsProfile) else profile
 
 
-def supporters_phrase(votes: int, together: str) -> str:
-    return "its only supporter" if votes == 1 else f"its {votes:,} supporters{together}"
+def supporters_phrase(votes: int, together: str) -> Message:
+    """ "its only supporter", "its 1,234 supporters" or, with `together`, "its 1,234 supporters together"."""
+    if votes == 1:
+        return N_("its only supporter")
+    if together:
+        return Nn_("its {count:,} supporter together", "its {count:,} supporters together", votes)
+    return Nn_("its {count:,} supporter", "its {count:,} supporters", votes)
 
 
-def score_phrase(election: Election, project_id: str) -> str:
+def score_phrase(election: Election, project_id: str) -> Message:
     """ "1,234 votes" or "3,456 points", as the greedy count saw the project."""
     score = election.score[project_id]
-    unit = ("point" if election.is_points else "vote") + ("" if score == 1 else "s")
-    return f"{score:,} {unit}"
+    if election.is_points:
+        return Nn_("{count:,} point", "{count:,} points", score)
+    return Nn_("{count:,} vote", "{count:,} votes", score)
 
 
 def fill_by_votes(election: Election, left: int, skip: set[str]) -> list[tuple[str, int, bool]]:
@@ -183,8 +190,8 @@ def fill_in_order(
 
 
 def not_voted(project_id: str, votes: int, *, is_points: bool = False) -> ProjectResult:
-    what = "gave it any points" if is_points else "voted for it"
-    return ProjectResult(project_id, votes, False, None, None, f"Not funded: nobody {what}.")
+    explanation = N_("Not funded: nobody gave it any points.") if is_points else N_("Not funded: nobody voted for it.")
+    return ProjectResult(project_id, votes, False, None, None, explanation)
 
 
 def outcome(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pb.domain.messages import Nn_, join
 from pb.domain.tally.model import Instance, Outcome, Profile
 from pb.domain.tally.rules.common import Election, prepare
 from pb.domain.tally.rules.equal_shares import mes_add1_run
@@ -59,18 +60,25 @@ def mes_add1_comparison(instance: Instance, profile: Profile, *, tie_break: TieB
     preferences = compare(election, equal_shares.selected, by_votes.selected)
     is_greedy_kept = preferences.prefer_second > preferences.prefer_first
     chosen = by_votes if is_greedy_kept else equal_shares
+    values = {"same": preferences.indifferent}
     if is_greedy_kept:
-        more, fewer = preferences.prefer_second, preferences.prefer_first
-        reason = "The greedy count's outcome was used instead of Equal Shares'"
+        reason = Nn_(
+            "The greedy count's outcome was used instead of Equal Shares': {count:,} voter preferred it and {fewer:,} "
+            "the other ({same:,} got the same from both).",
+            "The greedy count's outcome was used instead of Equal Shares': {count:,} voters preferred it and "
+            "{fewer:,} the other ({same:,} got the same from both).",
+            preferences.prefer_second, fewer=preferences.prefer_first, **values,
+        )
     else:
-        more, fewer = preferences.prefer_first, preferences.prefer_second
-        reason = "Equal Shares' outcome was kept rather than the greedy count's"
-    reason += (
-        f": {more:,} {_voters(more)} preferred it and {fewer:,} the other "
-        f"({preferences.indifferent:,} got the same from both)."
-    )
+        reason = Nn_(
+            "Equal Shares' outcome was kept rather than the greedy count's: {count:,} voter preferred it and "
+            "{fewer:,} the other ({same:,} got the same from both).",
+            "Equal Shares' outcome was kept rather than the greedy count's: {count:,} voters preferred it and "
+            "{fewer:,} the other ({same:,} got the same from both).",
+            preferences.prefer_first, fewer=preferences.prefer_second, **values,
+        )
     projects = {
-        project_id: replace(result, explanation=f"{result.explanation} {reason}")
+        project_id: replace(result, explanation=join(result.explanation, reason))
         for project_id, result in chosen.projects.items()
     }
     parameters = {
@@ -82,7 +90,3 @@ def mes_add1_comparison(instance: Instance, profile: Profile, *, tie_break: TieB
         "kept": "greedy" if is_greedy_kept else "equal-shares",
     }
     return replace(chosen, rule="mes-add1-comparison", projects=projects, parameters=parameters)
-
-
-def _voters(count: int) -> str:
-    return "voter" if count == 1 else "voters"

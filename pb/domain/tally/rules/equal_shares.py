@@ -35,6 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from pb.domain.messages import N_, Message, join
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.rules.equal_shares_engine import (
@@ -140,6 +141,24 @@ class _Payments:
         return exact[:2]
 
 
+def _funded_explanation(is_points: bool, votes: int, paid_less: int, **values: object) -> Message:
+    """Round, supporters and price of a project Equal Shares funded, and who paid less for running out of money."""
+    if is_points:
+        if paid_less:
+            return N_("Funded in round {round} of Equal Shares: {supporters} paid {price} per point they gave it, "
+                      "except {fewer:,} who paid less because they had run out of money.", **values)
+        return N_("Funded in round {round} of Equal Shares: {supporters} paid {price} per point they gave it.", **values)
+    if votes == 1:
+        if paid_less:
+            return N_("Funded in round {round} of Equal Shares: {supporters} paid {price}, except {fewer:,} who paid "
+                      "less because they had run out of money.", **values)
+        return N_("Funded in round {round} of Equal Shares: {supporters} paid {price}.", **values)
+    if paid_less:
+        return N_("Funded in round {round} of Equal Shares: {supporters} paid {price} each, except {fewer:,} who paid "
+                  "less because they had run out of money.", **values)
+    return N_("Funded in round {round} of Equal Shares: {supporters} paid {price} each.", **values)
+
+
 def _equal_shares_results(election: Election, engine: EngineElection, run: Run) -> dict[str, ProjectResult]:
     """Explanations for a run: what each funded project's supporters paid, and why the others fell short."""
     results = {}
@@ -147,15 +166,12 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
         p = purchase.project
         project_id, votes = engine.ids[p], election.votes[engine.ids[p]]
         paid_less = int(engine.weight[p][purchase.poor].sum())
-        each = " per point they gave it" if election.is_points else ("" if votes == 1 else " each")
-        explanation = (
-            f"Funded in round {round_number} of Equal Shares: {supporters_phrase(votes, '')} "
-            f"paid {election.instance.money(purchase.price)}{each}"
+        explanation = _funded_explanation(
+            election.is_points, votes, paid_less, round=round_number, supporters=supporters_phrase(votes, ""),
+            price=election.instance.money(purchase.price), fewer=paid_less,
         )
-        if paid_less:
-            explanation += f", except {paid_less:,} who paid less because they had run out of money"
         results[project_id] = ProjectResult(
-            project_id, votes, True, round_number, "equal-shares", explanation + ".", str(purchase.price)
+            project_id, votes, True, round_number, "equal-shares", explanation, str(purchase.price)
         )
     payments = None  # built once, when the first losing project needs it
     for p, project_id in enumerate(engine.ids):
@@ -163,19 +179,24 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             continue
         groups, cost = engine.supporters[p], engine.cost[p]
         have = run.state.exact_sum(run.money_class[groups], engine.weight[p])
-        explanation = (
-            f"Not funded: {supporters_phrase(election.votes[project_id], ' together')} had {election.instance.money(have)} "
-            f"left of their equal shares, {election.instance.money(cost - have)} short of its cost of {election.instance.money(cost)}."
+        explanation = N_(
+            "Not funded: {supporters} had {have} left of their equal shares, {short} short of its cost of {cost}.",
+            supporters=supporters_phrase(election.votes[project_id], " together"), have=election.instance.money(have),
+            short=election.instance.money(cost - have), cost=election.instance.money(cost),
         )
         if payments is None:
             payments = _Payments(engine, run)
         biggest = payments.biggest(groups)
         if biggest:
             labels = [
-                f"{election.instance.project(engine.ids[run.purchases[index].project]).label} ({election.instance.money(amount)})"
+                Message(
+                    "{project} ({amount})", project=election.instance.project(engine.ids[run.purchases[index].project]).label,
+                    amount=election.instance.money(amount),
+                )
                 for amount, index in biggest
             ]
-            explanation += f" They had spent their shares mainly on {' and '.join(labels)}."
+            spent_on = labels[0] if len(labels) == 1 else N_("{first} and {second}", first=labels[0], second=labels[1])
+            explanation = join(explanation, N_("They had spent their shares mainly on {projects}.", projects=spent_on))
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():
         if votes == 0:
@@ -243,16 +264,16 @@ def mes_add1_run(
             cost, votes = election.instance.money(election.cost[project_id]), election.votes[project_id]
             if is_funded:
                 selected.append(project_id)
-                explanation = (
-                    f"Funded when the budget left after Equal Shares was filled by votes: {election.instance.money(left)} "
-                    f"was left when its turn came and it costs {cost}."
+                explanation = N_(
+                    "Funded when the budget left after Equal Shares was filled by votes: {left} was left when its turn "
+                    "came and it costs {cost}.", left=election.instance.money(left), cost=cost,
                 )
                 results[project_id] = ProjectResult(project_id, votes, True, len(selected), "completion", explanation)
             else:
-                explanation = (
-                    f"{results[project_id].explanation} When the budget left after Equal Shares was filled by votes, "
-                    f"only {election.instance.money(left)} was left when its turn came."
-                )
+                explanation = join(results[project_id].explanation, N_(
+                    "When the budget left after Equal Shares was filled by votes, only {left} was left when its turn "
+                    "came.", left=election.instance.money(left),
+                ))
                 results[project_id] = ProjectResult(project_id, votes, False, None, None, explanation)
     parameters = {
         "voter_budget": str(run.voter_budget),

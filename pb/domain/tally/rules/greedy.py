@@ -11,6 +11,7 @@
 Projects nobody voted for are never funded. All arithmetic is on integers.
 """
 
+from pb.domain.messages import N_, join
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, score_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
@@ -28,12 +29,12 @@ def greedy_threshold(instance: Instance, profile: Profile, *, tie_break: TieBrea
     minimum = instance.min_project_score
     eligible = tuple(p for p in election.by_score if election.score[p] >= minimum)
     results = {}
-    needed = f"{minimum:,} {'points' if election.is_points else 'votes'}"
+    needed = N_("{minimum:,} points", minimum=minimum) if election.is_points else N_("{minimum:,} votes", minimum=minimum)
     for project_id in election.by_score:
         if election.score[project_id] < minimum:
-            explanation = (
-                f"Not funded: it received {score_phrase(election, project_id)}, fewer than the {needed} "
-                f"a project needs to be funded."
+            explanation = N_(
+                "Not funded: it received {score}, fewer than the {needed} a project needs to be funded.",
+                score=score_phrase(election, project_id), needed=needed,
             )
             results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
     return _count("greedy-threshold", election, tie_break, eligible, {"min_project_score": str(minimum)}, results)
@@ -64,28 +65,30 @@ def _count(
     total = len(order)
     for place, (project_id, left, is_funded) in enumerate(steps, start=1):
         cost, score = election.instance.money(election.cost[project_id]), election.score[project_id]
-        turn = f"place {place} of {total}, {score_phrase(election, project_id)}"
+        turn = N_("place {place} of {total}, {score}", place=place, total=total, score=score_phrase(election, project_id))
         if is_funded:
             selected.append(project_id)
-            explanation = (
-                f"Funded in {turn}: {election.instance.money(left)} of the {election.instance.money(budget)} budget "
-                f"was left when its turn came and it costs {cost}."
+            explanation = N_(
+                "Funded in {turn}: {left} of the {budget} budget was left when its turn came and it costs {cost}.",
+                turn=turn, left=election.instance.money(left), budget=election.instance.money(budget), cost=cost,
             )
             results[project_id] = ProjectResult(project_id, score, True, len(selected), "greedy", explanation)
         else:
-            explanation = (
-                f"Not funded: when its turn came ({turn}) only {election.instance.money(left)} was left and it costs {cost}."
+            explanation = N_(
+                "Not funded: when its turn came ({turn}) only {left} was left and it costs {cost}.",
+                turn=turn, left=election.instance.money(left), cost=cost,
             )
             if is_no_skip:
-                explanation += " The count stops at the first project that does not fit."
+                explanation = join(explanation, N_("The count stops at the first project that does not fit."))
             results[project_id] = ProjectResult(project_id, score, False, None, None, explanation)
     if is_no_skip and len(steps) < total:
         stopper, left, _ = steps[-1]
         for project_id in order[len(steps) :]:
-            explanation = (
-                f"Not funded: the count stopped at place {len(steps)} of {total}, when "
-                f"{election.instance.project(stopper).label} (costing {election.instance.money(election.cost[stopper])}) "
-                f"did not fit in the {election.instance.money(left)} left; no project after it is funded."
+            explanation = N_(
+                "Not funded: the count stopped at place {place} of {total}, when {stopper} (costing {stopper_cost}) "
+                "did not fit in the {left} left; no project after it is funded.",
+                place=len(steps), total=total, stopper=election.instance.project(stopper).label,
+                stopper_cost=election.instance.money(election.cost[stopper]), left=election.instance.money(left),
             )
             results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
     if election.is_points:

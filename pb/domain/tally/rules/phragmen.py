@@ -26,6 +26,7 @@ from math import lcm
 
 import numpy as np
 
+from pb.domain.messages import N_
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.common import Election, not_voted, outcome, prepare, supporters_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
@@ -54,11 +55,12 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
         selected.append(winner)
         spent += election.cost[winner]
         votes, cost = election.votes[winner], election.instance.money(election.cost[winner])
-        explanation = (
-            f"Funded in round {len(selected)} of sequential Phragmén: by the time every voter had earned "
-            f"{election.instance.money(earliest)}, {supporters_phrase(votes, ' together')} had earned its cost of {cost} "
-            f"since they last paid for a project, and spent it on it; {election.instance.money(budget - spent)} of the "
-            f"{election.instance.money(budget)} budget was then left."
+        explanation = N_(
+            "Funded in round {round} of sequential Phragmén: by the time every voter had earned {earned}, {supporters} "
+            "had earned its cost of {cost} since they last paid for a project, and spent it on it; {left} of the "
+            "{budget} budget was then left.",
+            round=len(selected), earned=election.instance.money(earliest), supporters=supporters_phrase(votes, " together"),
+            cost=cost, left=election.instance.money(budget - spent), budget=election.instance.money(budget),
         )
         results[winner] = ProjectResult(winner, votes, True, len(selected), "phragmen", explanation)
     left = election.instance.money(budget - spent)
@@ -67,19 +69,23 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
             continue
         cost = election.instance.money(election.cost[project_id])
         if election.cost[project_id] > budget:
-            explanation = f"Not funded: it costs {cost}, more than the whole budget of {election.instance.money(budget)}."
+            explanation = N_(
+                "Not funded: it costs {cost}, more than the whole budget of {budget}.",
+                cost=cost, budget=election.instance.money(budget),
+            )
         elif stop is not None and project_id == stop[0]:
-            explanation = (
-                f"Not funded: its supporters would have had its cost of {cost} by the time every voter had earned "
-                f"{election.instance.money(stop[1])}, earlier than any other project left, but only {left} of the budget "
-                f"was left; sequential Phragmén stops here."
+            explanation = N_(
+                "Not funded: its supporters would have had its cost of {cost} by the time every voter had earned "
+                "{earned}, earlier than any other project left, but only {left} of the budget was left; sequential "
+                "Phragmén stops here.", cost=cost, earned=election.instance.money(stop[1]), left=left,
             )
         else:
             assert stop is not None  # every affordable project with votes is bought unless the rule stopped
-            explanation = (
-                f"Not funded: sequential Phragmén stopped (when {election.instance.project(stop[0]).label} did not "
-                f"fit in the {left} left) before its supporters had earned its cost of {cost}; they would have "
-                f"had it by the time every voter had earned {election.instance.money(run.time(project_id))}."
+            explanation = N_(
+                "Not funded: sequential Phragmén stopped (when {stopper} did not fit in the {left} left) before its "
+                "supporters had earned its cost of {cost}; they would have had it by the time every voter had earned "
+                "{earned}.", stopper=election.instance.project(stop[0]).label, left=left, cost=cost,
+                earned=election.instance.money(run.time(project_id)),
             )
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():
