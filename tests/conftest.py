@@ -14,13 +14,24 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.security import generate_password_hash
 
 from pb import create_app
 from pb.database import create_schema
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, District, Category, Proposal, ProposalStatus, Role, User, Verification
-from werkzeug.security import generate_password_hash
+from pb.models import (
+    Category,
+    Cycle,
+    District,
+    ProjectResult,
+    Proposal,
+    ProposalStatus,
+    Role,
+    TallyRun,
+    User,
+    Verification,
+)
 
 PASSWORD = "correct-horse-battery"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -231,6 +242,21 @@ def verify(app, make_user):
         return verification
 
     return verify_user
+
+
+def store_count(cycle, official, funded, unfunded=(), phase=Phase.RESULTS):
+    """Store a count per district funding `funded` and not `unfunded`, and move the cycle to `phase` (no tally run)."""
+    for district in cycle.districts:
+        chosen = [p for p in funded if p.district_id == district.id]
+        others = [p for p in unfunded if p.district_id == district.id]
+        run = TallyRun(cycle_id=cycle.id, district_id=district.id, rule="greedy", tie_break="seeded", budget=district.budget,
+                       spent=sum(p.cost for p in chosen), ballot_count=10, run_by_id=official.id)
+        for position, project in enumerate(chosen + others, start=1):
+            run.results.append(ProjectResult(project_id=project.id, votes=10 - position, is_funded=project in chosen,
+                                             position=position))
+        db.session.add(run)
+    cycle.phase = phase
+    db.session.commit()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -9,22 +9,8 @@ from sqlalchemy import func, select
 from pb.domain.cycle import Phase
 from pb.domain.implementation import ImplementationStatus as S
 from pb.extensions import db
-from pb.models import AuditEntry, Implementation, ImplementationUpdate, ProjectResult, Role, TallyRun, utcnow
-
-
-def publish(cycle, official, funded, unfunded=(), phase=Phase.RESULTS):
-    """Store a count per district funding `funded` and not `unfunded`, and move the cycle to `phase`."""
-    for district in cycle.districts:
-        chosen = [p for p in funded if p.district_id == district.id]
-        others = [p for p in unfunded if p.district_id == district.id]
-        run = TallyRun(cycle_id=cycle.id, district_id=district.id, rule="greedy", tie_break="seeded", budget=district.budget,
-                       spent=sum(p.cost for p in chosen), ballot_count=10, run_by_id=official.id)
-        for position, project in enumerate(chosen + others, start=1):
-            run.results.append(ProjectResult(project_id=project.id, votes=10 - position, is_funded=project in chosen,
-                                             position=position))
-        db.session.add(run)
-    cycle.phase = phase
-    db.session.commit()
+from pb.models import AuditEntry, Implementation, ImplementationUpdate, Role, utcnow
+from tests.conftest import store_count
 
 
 @pytest.fixture
@@ -35,7 +21,7 @@ def world(make_user, make_cycle, make_project):
     park = make_project(cycle, north, cost=60_000, title="Pocket park")
     swings = make_project(cycle, south, cost=20_000, title="New swings")
     lamps = make_project(cycle, north, cost=70_000, title="Street lamps")
-    publish(cycle, official, funded=[park, swings], unfunded=[lamps])
+    store_count(cycle, official, funded=[park, swings], unfunded=[lamps])
     return {"official": official, "cycle": cycle, "park": park, "swings": swings, "lamps": lamps}
 
 

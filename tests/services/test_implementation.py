@@ -12,21 +12,7 @@ from pb.domain.implementation import ImplementationStatus as S
 from pb.extensions import db
 from pb.models import Implementation, ImplementationUpdate, ProjectResult, Role, TallyRun, User, utcnow
 from pb.services import implementation
-
-
-def publish(cycle, official, funded, unfunded=(), phase=Phase.RESULTS):
-    """Store a count per district funding `funded` and not `unfunded`, and move the cycle to `phase`."""
-    for district in cycle.districts:
-        chosen = [p for p in funded if p.district_id == district.id]
-        others = [p for p in unfunded if p.district_id == district.id]
-        run = TallyRun(cycle_id=cycle.id, district_id=district.id, rule="greedy", tie_break="seeded", budget=district.budget,
-                       spent=sum(p.cost for p in chosen), ballot_count=10, run_by_id=official.id)
-        for position, project in enumerate(chosen + others, start=1):
-            run.results.append(ProjectResult(project_id=project.id, votes=10 - position, is_funded=project in chosen,
-                                             position=position))
-        db.session.add(run)
-    cycle.phase = phase
-    db.session.commit()
+from tests.conftest import store_count
 
 
 @pytest.fixture
@@ -37,7 +23,7 @@ def world(make_user, make_cycle, make_project):
     park = make_project(cycle, north, cost=60_000, title="Park")
     swings = make_project(cycle, south, cost=20_000, title="Swings")
     lamps = make_project(cycle, north, cost=70_000, title="Lamps")
-    publish(cycle, official, funded=[park, swings], unfunded=[lamps])
+    store_count(cycle, official, funded=[park, swings], unfunded=[lamps])
     return {"official": official, "other": other_official, "cycle": cycle, "park": park, "swings": swings,
             "lamps": lamps}
 
