@@ -12,7 +12,11 @@ bp = Blueprint("public", __name__)
 
 def visible_cycle(cycle_id: int):
     """A cycle as the current user may see it: drafts only for officials."""
-    cycle = cycles.get_cycle(cycle_id)
+    return require_visible(cycles.get_cycle(cycle_id))
+
+
+def require_visible(cycle):
+    """The cycle, unless it is a draft and the current user is not an official (then 404: drafts are not shown)."""
     if cycle.phase is Phase.DRAFT and not (current_user.is_authenticated and current_user.is_official):
         abort(404)
     return cycle

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import refuse
-from pb.blueprints.public import visible_cycle
+from pb.blueprints.public import require_visible, visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, ConflictError, DomainError, PermissionDenied, PhaseError
 from pb.forms import ActionForm
@@ -49,8 +49,10 @@ def districts(cycle_id: int):
 @login_required
 def ballot(cycle_id: int, district_id: int):
     """Show the ballot for one district and store the resident's choices."""
-    cycle = visible_cycle(cycle_id)
-    district = cycles.get_district(cycle, district_id)
+    district = voting.find_district(cycle_id, district_id)
+    if district is None:  # the same answers as anywhere else: no such cycle, a hidden draft, no such district
+        district = cycles.get_district(visible_cycle(cycle_id), district_id)
+    cycle = require_visible(district.cycle)
     back = url_for("public.cycle", cycle_id=cycle.id)
     try:
         cycle_rules.require_phase("vote", cycle.phase)
@@ -58,14 +60,15 @@ def ballot(cycle_id: int, district_id: int):
         return refuse(error, back)
     # A submission is checked by the service in its own transaction (and refused the same way below); reading the
     # same rows here first as well would only cost two queries on the busiest request of the vote.
-    if request.method == "GET" and not voting.is_verified(current_user, district.id):
+    standing = voting.voter_standing(current_user, district.id) if request.method == "GET" else None
+    if standing is not None and not standing.is_verified:
         flash(
             _("You are not verified to vote in %(district)s yet. "
               "A moderator or an official can verify you after checking your documents.", district=district.name),
             "error",
         )
         return redirect(back)
-    if request.method == "GET" and voting.has_voted_on_paper(current_user, district.id):
+    if standing is not None and standing.voted_on_paper:
         flash(_("You have already voted on paper at a polling station in %(district)s; "
                 "you cannot also vote online.", district=district.name), "error")
         return redirect(back)

@@ -25,7 +25,7 @@ from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
 from pb.services import audit, load, use_case
-from pb.services.proposals import projects_on_ballot
+from pb.services.proposals import project_costs
 from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, is_verified, rules_for
 
 PENDING, DISAGREED, AGREED, SPOILT = "pending", "disagreed", "agreed", "spoilt"
@@ -68,7 +68,7 @@ def _checked_choices(district: District, station: str, number: int, project_ids:
     if is_spoilt:
         return "[]"
     cycle = district.cycle
-    costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
+    costs = project_costs(cycle.id, district.id)
     try:
         choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
     except BallotError as error:

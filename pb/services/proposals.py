@@ -157,3 +157,16 @@ def projects_on_ballot(cycle_id: int, district_id: int) -> list[Proposal]:
             .order_by(Proposal.title, Proposal.id)
         )
     )
+
+
+def project_costs(cycle_id: int, district_id: int) -> dict[int, int]:
+    """What each project on a district's ballot costs, by id: all a submitted ballot is checked against."""
+    rows = db.session.execute(
+        select(Proposal.id, Proposal.final_cost, Proposal.estimated_cost).where(
+            Proposal.cycle_id == cycle_id,
+            Proposal.district_id == district_id,
+            Proposal.status == ProposalStatus.ACCEPTED,
+        )
+    )
+    # The same rule as Proposal.cost: the moderator's final cost once set, the author's estimate before.
+    return {project_id: final if final is not None else estimate for project_id, final, estimate in rows}

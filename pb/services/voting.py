@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, User, Verification
 from pb.services import audit, load, use_case
-from pb.services.proposals import projects_on_ballot
+from pb.services.proposals import project_costs
 
 
 def ballot_token(user_id: int, cycle_id: int, district_id: int) -> str:
@@ -57,6 +58,25 @@ def _district_of(cycle: Cycle, district_id: int) -> District:
     return district
 
 
+def find_district(cycle_id: int, district_id: int) -> District | None:
+    """A district of a cycle with its cycle loaded, in one query (both ballot requests need both); None if unknown."""
+    if not all(isinstance(i, int) and 0 < i < 2**31 for i in (cycle_id, district_id)):
+        return None
+    return db.session.scalar(
+        select(District).options(joinedload(District.cycle))
+        .where(District.id == district_id, District.cycle_id == cycle_id)
+    )
+
+
+def _district_with_cycle(cycle_id: int, district_id: int) -> District:
+    """The district with its cycle; no query when the view has just read them in this transaction."""
+    is_plausible = all(isinstance(i, int) and 0 < i < 2**31 for i in (cycle_id, district_id))
+    district = db.session.get(District, district_id, options=[joinedload(District.cycle)]) if is_plausible else None
+    if district is None or district.cycle_id != cycle_id:
+        district = _district_of(load(Cycle, cycle_id, "cycle"), district_id)  # the NotFound that names what is missing
+    return district
+
+
 def is_verified(user: User, district_id: int) -> bool:
     return (
         db.session.scalar(
@@ -77,6 +97,24 @@ def has_voted_on_paper(user: User, district_id: int) -> bool:
         )
         is not None
     )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What decides whether a resident may vote online in a district."""
+
+    is_verified: bool
+    voted_on_paper: bool
+
+
+def voter_standing(user: User, district_id: int) -> Standing:
+    """Whether the resident is verified in the district and whether they voted there on paper, in one query."""
+    verified = select(Verification.id).where(Verification.user_id == user.id, Verification.district_id == district_id)
+    on_paper = select(Participation.id).where(
+        Participation.user_id == user.id, Participation.district_id == district_id, Participation.channel == "paper",
+    )
+    is_verified_, voted_on_paper = db.session.execute(select(verified.exists(), on_paper.exists())).one()
+    return Standing(is_verified=bool(is_verified_), voted_on_paper=bool(voted_on_paper))
 
 
 def verified_district_ids(user: User, cycle_id: int) -> set[int]:
@@ -134,20 +172,21 @@ def cast_ballot(
     stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
     page that did not show it.
     """
-    cycle = load(Cycle, cycle_id, "cycle")
+    district = _district_with_cycle(cycle_id, district_id)
+    cycle = district.cycle
     cycle_rules.require_phase("vote", cycle.phase)
-    district = _district_of(cycle, district_id)
-    if has_voted_on_paper(actor, district.id):
+    standing = voter_standing(actor, district.id)
+    if standing.voted_on_paper:
         raise PermissionDenied(
             N_("You have already voted on paper at a polling station in {district}; you cannot also vote online.",
                district=district.name)
         )
-    if not is_verified(actor, district.id):
+    if not standing.is_verified:
         raise PermissionDenied(
             N_("You are not verified to vote in {district} yet. A moderator or an official can verify you.",
                district=district.name)
         )
-    costs = {project.id: project.cost for project in projects_on_ballot(cycle.id, district.id)}
+    costs = project_costs(cycle.id, district.id)
     choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
     token = ballot_token(actor.id, cycle.id, district.id)
     ballot = _ballot_with_choices(token)  # the choices come along: they are about to be replaced

@@ -1,8 +1,9 @@
 """The ballot page: running total, casting and changing a ballot, refusals for the unverified."""
 
+import contextlib
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
@@ -102,3 +103,51 @@ def test_a_paper_voter_is_told_before_filling_in_the_online_ballot(client, make_
     response = client.get(f"/cycles/{cycle.id}/vote/{district.id}", follow_redirects=True)
     assert "You have already voted on paper at a polling station in North" in response.get_data(as_text=True)
     assert 'name="project"' not in response.get_data(as_text=True)
+
+
+@contextlib.contextmanager
+def _statements():
+    """The SQL statements sent while the block runs (transaction control included: each is a round trip)."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(" ".join(statement.split())[:90])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_casting_a_ballot_and_seeing_it_again_stays_within_its_query_budget(
+    client, make_user, make_cycle, make_project, verify, engine_name
+):
+    """The two requests of every vote (the POST and the page it redirects to) are the busiest of the election.
+
+    The budget: the POST reads the user, the district with its cycle, the voter's standing (verified, not on paper),
+    the projects' costs and the stored ballot, then writes; the page reads the user, the district with its cycle,
+    the standing, the projects and the ballot. SQLite adds BEGIN IMMEDIATE and re-reads the user and the district
+    after it, because they may have changed before the write lock was held.
+    """
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 50_000),))
+    district = cycle.districts[0]
+    swings, trees = make_project(cycle, cost=20_000), make_project(cycle, cost=25_000)
+    verify(voter, district)
+    client.login(voter)
+    url = f"/cycles/{cycle.id}/vote/{district.id}"
+    client.get(url)
+    writes = {"INSERT", "UPDATE", "DELETE"}
+    token = client.csrf_token()
+    for version, choices in enumerate(([swings.id], [trees.id]), start=0):  # a first ballot, then a change
+        form = {"csrf_token": token, "project": [str(c) for c in choices], "version": str(version)}
+        with _statements() as post:
+            assert client.post(url, data=form).status_code == 302
+        with _statements() as page:
+            assert client.get(url).status_code == 200
+        kinds = [statement.split()[0].upper() for statement in post]
+        assert kinds.count("SELECT") == (5 if engine_name == "postgresql" else 7), post
+        assert 1 <= len([kind for kind in kinds if kind in writes]) <= 3, post
+        kinds = [statement.split()[0].upper() for statement in page]
+        assert kinds == ["SELECT"] * 5, page

@@ -168,3 +168,16 @@ def test_proposals_by_lists_only_the_authors_own(make_user, make_cycle, make_pro
     make_proposal(cycle)
     assert set(proposals.proposals_by(author)) == {mine, mine_elsewhere}
     assert proposals.proposals_by(author, cycle.id) == [mine]
+
+
+def test_project_costs_are_the_ballots_projects_at_final_cost_else_estimate(make_cycle, make_proposal):
+    cycle = make_cycle(Phase.VOTING)
+    north, south = cycle.districts
+    fixed = make_proposal(cycle, north, status=ProposalStatus.ACCEPTED, estimated_cost=9_000, final_cost=12_000)
+    estimated = make_proposal(cycle, north, status=ProposalStatus.ACCEPTED, estimated_cost=7_000, final_cost=None)
+    make_proposal(cycle, north, status=ProposalStatus.REJECTED, estimated_cost=1_000)
+    make_proposal(cycle, south, status=ProposalStatus.ACCEPTED, estimated_cost=2_000)
+    assert proposals.project_costs(cycle.id, north.id) == {fixed.id: 12_000, estimated.id: 7_000}
+    assert proposals.project_costs(cycle.id, north.id) == {
+        project.id: project.cost for project in proposals.projects_on_ballot(cycle.id, north.id)
+    }

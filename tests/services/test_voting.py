@@ -203,3 +203,26 @@ def test_turnout_and_verified_counts_are_per_district(cycle, projects, make_user
     voting.cast_ballot(voters[0], cycle.id, north.id, [projects[1].id])
     assert voting.turnout(cycle) == {north.id: 2, south.id: 0}
     assert voting.verified_counts(cycle) == {north.id: 3, south.id: 0}
+
+
+def test_voter_standing_reads_verification_and_paper_vote_per_district(cycle, make_user, verify):
+    north, south = cycle.districts
+    resident = make_user()
+    assert voting.voter_standing(resident, north.id) == voting.Standing(is_verified=False, voted_on_paper=False)
+    verify(resident, north)
+    assert voting.voter_standing(resident, north.id) == voting.Standing(is_verified=True, voted_on_paper=False)
+    db.session.add(Participation(user_id=resident.id, cycle_id=cycle.id, district_id=north.id, channel="paper"))
+    db.session.commit()
+    assert voting.voter_standing(resident, north.id) == voting.Standing(is_verified=True, voted_on_paper=True)
+    assert voting.voter_standing(resident, south.id) == voting.Standing(is_verified=False, voted_on_paper=False)
+    assert voting.voter_standing(make_user(), north.id) == voting.Standing(is_verified=False, voted_on_paper=False)
+
+
+def test_find_district_only_finds_a_district_of_that_cycle(cycle, make_cycle):
+    north = cycle.districts[0]
+    other = make_cycle(Phase.VOTING).districts[0]
+    found = voting.find_district(cycle.id, north.id)
+    assert found is north and found.cycle is cycle
+    assert voting.find_district(cycle.id, other.id) is None
+    assert voting.find_district(999_999, north.id) is None
+    assert voting.find_district(cycle.id, 2**40) is None  # out of the column's range: not found, no error
