@@ -40,16 +40,23 @@ Speed. Each round quotes projects by a lower bound on their key (stale keys only
 quote a project's key is at least ``cost / total utility`` over its scale), stopping once no bound can
 come within reach of the best quote. A quote tests its error bounds on the poorest supporter (the
 smallest margin over the price) first, which settles most tests for all supporters at once. New money
-classes and exact sums number classes with a table rather than a sort when the table is small. Float
-dot products are cut into pieces small enough that OpenBLAS does not wake its threads for them.
+classes are numbered with a table rather than a sort when the table is small; exact sums over a few groups
+gather their history rows rather than group them by class, and add them up as floats (integers far below
+2**53, so exactly). Exact prices are built as one integer numerator over one denominator, normalised once.
+Float dot products are cut into pieces small enough that OpenBLAS does not wake its threads for them, and
+row sums use einsum, which never calls it. Most calls are on a few hundred numbers, where each numpy call
+costs more than its arithmetic: the hot paths count numpy calls (``count_nonzero`` rather than ``any``).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
+from operator import mul
 
 import numpy as np
+
+from pb.domain.tally.model import TallyError
 
 _UNIT = 2.0**-53
 _EXHAUSTED, _FRESH = 0, 1  # the two classes every run starts with
@@ -62,7 +69,7 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     """Float dot product (any order of summation: the error bounds below allow for it)."""
     n = len(a)
     if n <= _DOT_PIECE:
-        return float(np.dot(a, b))
+        return float(a.dot(b))
     return float(sum(np.dot(a[i : i + _DOT_PIECE], b[i : i + _DOT_PIECE]) for i in range(0, n, _DOT_PIECE)))
 
 
@@ -116,6 +123,16 @@ def engine_election(
         util_float = [u.astype(np.float64) for u in util]
         weighted = [(w * u).astype(np.float64) for w, u in zip(wts, util)]
     total = [int(np.dot(w, u)) for w, u in zip(wts, util)]
+    max_utility = max((int(u.max()) for u in util if len(u)), default=1)
+    # Exact sums of w * u (and of w * the utility paid in a round) over any groups are added as floats: exact
+    # because no such sum exceeds voter count * max utility. An election too large for that is refused (no real
+    # one comes near: it takes some 9 * 10**15 voter-points, a billion voters giving ten million points each).
+    voters = int(weights.sum())
+    if voters * max_utility >= 2**53:
+        raise TallyError(
+            f"Equal Shares cannot count this election exactly: {voters:,} voters and up to {max_utility:,} points on "
+            "a ballot are too many to add up exactly; give the points on a smaller scale."
+        )
     return EngineElection(
         ids=kept,
         cost=[cost[p] for p in kept],
@@ -142,7 +159,7 @@ def engine_election(
             ],
             dtype=np.float64,
         ),
-        max_utility=max((int(u.max()) for u in util if len(u)), default=1),
+        max_utility=max_utility,
         project_max_utility=[float(u.max()) for u in util],
     )
 
@@ -201,23 +218,30 @@ class _Money:
 
     def exact_sum(self, classes: np.ndarray, weights: np.ndarray) -> Fraction:
         """Exact sum of w * money over groups in the given classes."""
-        keep = classes != _EXHAUSTED
-        if not keep.any():
-            return Fraction(0)
-        classes, weights = classes[keep], weights[keep]
+        return Fraction(self.exact_numerator(classes, weights), self.denominator)
+
+    def exact_numerator(self, classes: np.ndarray, weights: np.ndarray) -> int:
+        """exact_sum(classes, weights) * D, an integer (D = self.denominator)."""
+        weights_float = weights.astype(np.float64)
+        live = classes != _EXHAUSTED
+        # The float products below add integers whose total, at most the voter count times the largest utility, is
+        # far below 2**53: they are exact whatever the order of summation. einsum rather than a matrix product:
+        # OpenBLAS would wake its threads for a large one (see _DOT_PIECE).
         if len(classes) * 16 < self.count:
-            unique, inverse = np.unique(classes, return_inverse=True)
-            counts = np.bincount(inverse, weights=weights).astype(np.int64)
+            # Few groups among many classes: gathering every group's history row beats grouping them by class.
+            # The exhausted class's row is all zeros, so only its weight needs leaving out.
+            live_weight = dot(weights_float, live)
+            paid = np.einsum("i,ij->j", weights_float, self.history[classes, : self.rounds])
         else:
             # Class numbers are below self.count: counting by number is cheaper than sorting them.
-            by_class = np.bincount(classes, weights=weights)
-            unique = np.flatnonzero(by_class)
-            counts = by_class[unique].astype(np.int64)
-        paid = counts @ self.history[unique, : self.rounds].astype(np.int64)
-        numerator = self.budget_numerator * int(counts.sum()) - sum(
-            n * int(a) for n, a in zip(self.price_numerators, paid.tolist()) if a
+            by_class = np.bincount(classes[live], weights=weights_float[live])
+            unique = by_class.nonzero()[0]
+            counts = by_class[unique]
+            live_weight = float(counts.sum())
+            paid = np.einsum("i,ij->j", counts, self.history[unique, : self.rounds])
+        return self.budget_numerator * int(live_weight) - sum(
+            map(mul, self.price_numerators, paid.astype(np.int64).tolist())
         )
-        return Fraction(numerator, self.denominator)
 
     def exact_values(self, classes: np.ndarray) -> list[Fraction]:
         paid = self.history[classes, : self.rounds].astype(np.int64).tolist()
@@ -245,11 +269,10 @@ class _Money:
         """Round r: groups in payers pay price * u (new classes); zeroed ones end exhausted."""
         r = self.rounds
         self.add_price(price)
-        price_float = float(price)
         classes = self.group_class
-        if zeroed.any():
+        if np.count_nonzero(zeroed):
             classes[supporters[zeroed]] = _EXHAUSTED
-        if payers.any():
+        if np.count_nonzero(payers):
             groups = supporters[payers]
             old = classes[groups]
             if self.is_points:
@@ -259,25 +282,16 @@ class _Money:
             else:
                 # Every payer pays one unit of utility: the new class depends on the old one alone.
                 radix, key = 1, old
-            if len(key) * 16 >= self.count * radix:
-                # Keys are below count * radix: marking them in a table is cheaper than sorting them,
-                # and gives the same numbering as np.unique.
-                is_key = np.zeros(self.count * radix, dtype=bool)
-                is_key[key] = True
-                unique = np.flatnonzero(is_key)
-                renumber = np.empty(self.count * radix, dtype=np.int64)
-                renumber[unique] = np.arange(len(unique))
-                inverse = renumber[key]
-            else:
-                unique, inverse = np.unique(key, return_inverse=True)
-            parents, amounts = (unique // radix, unique % radix) if radix > 1 else (unique, 1)
-            new = self.count + np.arange(len(unique))
-            self._grow(self.count + len(unique))
-            self.history[new] = self.history[parents]
-            self.history[new, r] = amounts
-            self.value[new] = self.value[parents] - price_float * amounts
-            self.count += len(unique)
-            classes[groups] = new[inverse]
+            unique, inverse = _numbered(key, self.count * radix)
+            parents, amounts = np.divmod(unique, radix) if radix > 1 else (unique, 1)
+            # New classes are numbered in the order of their keys, after the existing ones.
+            first, self.count = self.count, self.count + len(unique)
+            self._grow(self.count)
+            self.history[first : self.count] = self.history[parents]
+            self.history[first : self.count, r] = amounts
+            self.value[first : self.count] = self.value[parents] - float(price) * amounts
+            inverse += first
+            classes[groups] = inverse
         self.rounds += 1
 
     def _grow(self, needed: int) -> None:
@@ -309,7 +323,27 @@ def _sorted_price(
     return float(prices[k]), poor, float(paid_before[k])
 
 
-@dataclass
+def _numbered(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(key, return_inverse=True) for keys in range(bound): the distinct keys and each key's index."""
+    if len(key) * 16 >= bound:
+        # Marking keys in a table is cheaper than sorting them.
+        is_key = np.zeros(bound, dtype=bool)
+        is_key[key] = True
+        unique = is_key.nonzero()[0]
+        renumber = np.empty(bound, dtype=np.int64)
+        renumber[unique] = np.arange(len(unique))
+        return unique, renumber[key]
+    order = key.argsort()
+    ordered = key[order]
+    is_first = np.empty(len(key), dtype=bool)
+    is_first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=is_first[1:])
+    inverse = np.empty(len(key), dtype=np.int64)
+    inverse[order] = is_first.cumsum() - 1
+    return ordered[is_first], inverse
+
+
+@dataclass(slots=True)
 class _Quote:
     """A candidate priced in floats: key = price / scale, with a proven bound on its error."""
 
@@ -339,15 +373,18 @@ class _Search:
         self.spent = 0
 
     # ---- affordability -------------------------------------------------------------------------
-    def is_affordable(self, p: int, money: np.ndarray, classes: np.ndarray) -> bool:
+    def is_affordable(self, p: int, money: np.ndarray, classes: np.ndarray, e_m: float) -> bool:
+        """Whether p's supporters (float money, money classes) have its cost between them; e_m: error()."""
         e = self.election
+        cost = e.cost[p]
         available = dot(e.weight_float[p], money)
-        slack = e.supporter_count[p] * self.money.error() + (len(money) + 4) * _UNIT * 2 * (available + e.cost[p])
-        if available >= e.cost[p] + slack:
+        slack = e.supporter_count[p] * e_m + (len(money) + 4) * _UNIT * 2 * (available + cost)
+        if available >= cost + slack:
             return True
-        if available <= e.cost[p] - slack:
+        if available <= cost - slack:
             return False
-        return self.money.exact_sum(classes, e.weight[p]) >= e.cost[p]
+        money_state = self.money
+        return money_state.exact_numerator(classes, e.weight[p]) >= cost * money_state.denominator
 
     # ---- float pricing -------------------------------------------------------------------------
     def quote(self, p: int) -> _Quote | None:
@@ -355,42 +392,55 @@ class _Search:
         e = self.election
         if not e.is_points:
             return self._quote_approval(p)
-        classes = self.money.group_class[e.supporters[p]]
-        money = self.money.value[classes]
-        if not self.is_affordable(p, money, classes):
+        money_state = self.money
+        classes = money_state.group_class[e.supporters[p]]
+        money = money_state.value[classes]
+        e_m = money_state.error()
+        if not self.is_affordable(p, money, classes, e_m):
             return None
         cost, u, w, wu = e.cost[p], e.utility_float[p], e.weight_float[p], e.weighted_utility[p]
         total = e.total_utility_float[p]
-        poor = np.zeros(len(money), dtype=bool)
         poor_money = 0.0
-        rich_utility = total
-        # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
-        # passes, cheaper than sorting; a long chain falls back to one sort.
-        for passes in range(8):
-            price = (cost - poor_money) / rich_utility
-            newly = (~poor) & (money < price * u)
-            if not newly.any():
-                break
-            poor |= newly
-            poor_money = dot(w[poor], money[poor])
-            rich_utility = float(wu[~poor].sum())
-            if rich_utility <= 0.0:
-                # Rounding put everyone among the poor; only exact arithmetic can price this one.
-                return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
-        else:
-            price, poor, poor_money = _sorted_price(cost, money, u, w, wu)
-            if price is None:
-                return _Quote(p, 0.0, float("inf"), 0.0, np.ones(len(money), dtype=bool), money, classes)
-        e_m = self.money.error()
-        margin = money - price * u
+        price = cost / total
+        owed = price * u
+        poor = money < owed
+        poor_count = int(np.count_nonzero(poor))
+        if poor_count:
+            # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
+            # passes, cheaper than sorting; a long chain falls back to one sort. The poor only grow (as in
+            # exact water-filling, where the price only rises): a pass that adds nobody has found the price.
+            paying = w * money
+            for passes in range(7):
+                poor_money = dot(paying, poor)
+                # w * u are integers whose total is far below 2**53: the float sum is exact.
+                rich_utility = total - dot(wu, poor)
+                if rich_utility <= 0.0:
+                    # Rounding put everyone among the poor; only exact arithmetic can price this one.
+                    return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
+                price = (cost - poor_money) / rich_utility
+                owed = price * u
+                poor |= money < owed
+                count = int(np.count_nonzero(poor))
+                if count == poor_count:
+                    break
+                poor_count = count
+            else:
+                price, poor, poor_money = _sorted_price(cost, money, u, w, wu)
+                if price is None:
+                    return _Quote(p, 0.0, float("inf"), 0.0, np.ones(len(money), dtype=bool), money, classes)
+                owed = price * u
+        margin = money - owed
         # Each bound is tested against the smallest margin first, with the largest utility and float money
         # at most the voter budget plus its error: when that settles it, it holds for every supporter.
         least_margin, most_utility = float(margin.min()), e.project_max_utility[p]
-        if least_margin > 2 * e_m + 8 * _UNIT * (self.money.budget_float + e_m + price * most_utility):
+        if least_margin > 2 * e_m + 8 * _UNIT * (money_state.budget_float + e_m + price * most_utility):
             s = total
         else:
-            band = 2 * e_m + 8 * _UNIT * (np.abs(money) + price * u)
-            s = float(wu[margin > band].sum())
+            band = np.abs(money)
+            band += owed
+            band *= 8 * _UNIT
+            band += 2 * e_m
+            s = dot(wu, margin > band)
         rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * total)
         error = float("inf")
         if s > 0:
@@ -400,7 +450,7 @@ class _Search:
             if least_margin >= 2 * e_m + 2 * first * most_utility:
                 s_steady = total
             else:
-                s_steady = float(wu[margin >= 2 * e_m + 2 * first * u].sum())
+                s_steady = dot(wu, margin >= 2 * e_m + 2 * first * u)
             if s_steady > 0:
                 delta = (e.supporter_count[p] * e_m + rho) / s_steady * 1.01
                 if delta <= 2 * first:
@@ -420,11 +470,7 @@ class _Search:
         money = money_state.value[classes]
         cost, w = e.cost[p], e.weight_float[p]
         e_m = money_state.error()
-        available = dot(w, money)
-        slack = e.supporter_count[p] * e_m + (len(money) + 4) * _UNIT * 2 * (available + cost)
-        if available < cost + slack and (
-            available <= cost - slack or money_state.exact_sum(classes, e.weight[p]) < cost
-        ):
+        if not self.is_affordable(p, money, classes, e_m):
             return None
         total = e.total_utility_float[p]
         poor_money = 0.0
@@ -487,26 +533,32 @@ class _Search:
         return self._exact_water_filling(p, quote.classes)
 
     def _price_for(self, p: int, poor: np.ndarray, classes: np.ndarray) -> Fraction | None:
-        e = self.election
-        rich_utility = int(np.dot(e.weight[p][~poor], e.utility[p][~poor]))
+        e, money = self.election, self.money
+        # w * u are integers whose total is far below 2**53: the float sum is exact.
+        rich_utility = e.total_utility[p] - int(dot(e.weighted_utility[p], poor))
         if rich_utility == 0:
             return None
-        paid = self.money.exact_sum(classes[poor], e.weight[p][poor]) if poor.any() else Fraction(0)
-        return (e.cost[p] - paid) / rich_utility
+        # (cost - paid) / rich_utility with paid = paid_numerator / D, normalised once.
+        paid_numerator = money.exact_numerator(classes[poor], e.weight[p][poor]) if poor.any() else 0
+        return Fraction(e.cost[p] * money.denominator - paid_numerator, money.denominator * rich_utility)
 
     def _check_classification(
         self, p: int, price: Fraction | None, poor: np.ndarray, quote: _Quote
     ) -> tuple[bool, np.ndarray, np.ndarray]:
         e = self.election
-        if price is None or price < 0:
+        if price is None or price.numerator < 0:  # a Fraction's sign is its numerator's
             return False, poor, poor
         price_float = float(price)
         if e.is_points:
-            u = e.utility_float[p]
-            margin = quote.money - price_float * u
-            tolerance = 2 * self.money.error() + 8 * _UNIT * (np.abs(quote.money) + price_float * u)
-            unclear = np.abs(margin) <= tolerance
+            owed = price_float * e.utility_float[p]
+            margin = quote.money - owed
+            tolerance = np.abs(quote.money)
+            tolerance += owed
+            tolerance *= 8 * _UNIT
+            tolerance += 2 * self.money.error()
             is_poor = margin < 0
+            np.abs(margin, out=margin)
+            unclear = margin <= tolerance
         else:
             # Every utility is 1 and float money is at most the voter budget plus its error: one band.
             e_m = self.money.error()
@@ -515,7 +567,7 @@ class _Search:
             unclear = (money >= price_float - tolerance) & (money <= price_float + tolerance)
             is_poor = money < price_float
         zero = np.zeros(len(poor), dtype=bool)
-        if unclear.any():
+        if np.count_nonzero(unclear):
             where = np.nonzero(unclear)[0]
             values = self.money.exact_values(quote.classes[where])
             utilities = e.utility[p][where].tolist()
@@ -526,7 +578,7 @@ class _Search:
         # Exhausted groups pay 0 and count among those who paid less, whatever the price.
         is_poor |= quote.classes == _EXHAUSTED
         zero &= ~is_poor
-        if np.array_equal(is_poor, poor):
+        if not np.count_nonzero(is_poor != poor):
             return True, poor, zero
         return False, is_poor, zero
 
@@ -564,7 +616,7 @@ class _Search:
         """
         quotes: list[_Quote] = []
         best_upper = bound
-        remaining = np.flatnonzero(self.is_remaining)
+        remaining = self.is_remaining.nonzero()[0]
         order = remaining[np.lexsort((self.rank[remaining], self.lower_bound[remaining]))]
         for p, lower in zip(order.tolist(), self.lower_bound[order].tolist()):
             if lower > best_upper:
@@ -644,10 +696,10 @@ def _is_steady(poor_low: np.ndarray, zero_low: np.ndarray, poor_high: np.ndarray
     more than its share at the other, and some supporter pays its share at both. Then one formula,
     (cost - money of those paying all they have) / utility of the others, gives the price at both.
     """
-    rich_low, rich_high = ~poor_low & ~zero_low, ~poor_high & ~zero_high
-    if (poor_low & rich_high).any() or (rich_low & poor_high).any():
+    # On booleans a > b is a & ~b: poor at one budget and neither poor nor zero (so rich) at the other.
+    if np.count_nonzero(poor_low > (poor_high | zero_high)) or np.count_nonzero(poor_high > (poor_low | zero_low)):
         return False
-    return bool((~poor_low & ~poor_high).any())
+    return np.count_nonzero(poor_low | poor_high) < len(poor_low)
 
 
 def _are_disjoint(election: EngineElection, projects: list[int]) -> bool:
@@ -714,9 +766,17 @@ class Bracket:
         # Inside, a margin (money - price * u) that is affine and <= 0 at both ends, < 0 at one, is < 0;
         # one that is 0 at both ends is 0 throughout.
         return [
-            (q.project, q.price + (price - q.price) * share, q.poor | poor, q.zero & zero)
+            (q.project, _interpolate(q.price, price, share), q.poor | poor, q.zero & zero)
             for q, price, poor, zero in rounds
         ]
+
+
+def _interpolate(start: Fraction, end: Fraction, share: Fraction) -> Fraction:
+    """start + (end - start) * share, with integers normalised once rather than by three Fraction operations."""
+    a, b = start.numerator, start.denominator
+    c, d = end.numerator, end.denominator
+    s, t = share.numerator, share.denominator
+    return Fraction(a * d * t + (c * b - a * d) * s, b * d * t)
 
 
 def _buy_in_key_order(search: _Search, priced: list[tuple[_Quote, tuple[Fraction, np.ndarray, np.ndarray]]]) -> None:

@@ -1,0 +1,98 @@
+"""The Equal Shares engine's small exact helpers against their plain definitions.
+
+The engine's fast paths (class numbering by table or by sort, exact sums by gathered rows or by class,
+prices interpolated with one normalisation, the steadiness test on masks) must give exactly what the
+plain formulas give, whichever path a case takes.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pb.domain.tally import LEXICOGRAPHIC, PointsProfile, Project
+from pb.domain.tally.model import Instance
+from pb.domain.tally.rules.common import prepare
+from pb.domain.tally.rules.equal_shares_engine import (
+    _interpolate,
+    _is_steady,
+    _numbered,
+    _Search,
+    engine_election,
+)
+
+SETTINGS = settings(max_examples=300, deadline=None)
+
+
+@SETTINGS
+@given(
+    st.integers(1, 2000).flatmap(
+        lambda bound: st.tuples(st.just(bound), st.lists(st.integers(0, bound - 1), min_size=1))
+    )
+)
+def test_numbering_matches_numpy_unique(case):
+    """Both paths (a table for many keys, a sort for few) number keys as np.unique does."""
+    bound, keys = case
+    key = np.asarray(keys, dtype=np.int64)
+    unique, inverse = _numbered(key, bound)
+    expected_unique, expected_inverse = np.unique(key, return_inverse=True)
+    assert unique.tolist() == expected_unique.tolist() and inverse.tolist() == expected_inverse.tolist()
+
+
+fractions = st.fractions(max_denominator=10**12).filter(lambda value: abs(value) < 10**9)
+
+
+@SETTINGS
+@given(fractions, fractions, fractions)
+def test_interpolation_is_the_fraction_formula(start, end, share):
+    assert _interpolate(start, end, share) == start + (end - start) * share
+
+
+masks = st.integers(1, 6).flatmap(
+    lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=4, max_size=4)
+)
+
+
+@SETTINGS
+@given(masks)
+def test_steadiness_is_its_definition(arrays):
+    """Not poor at one budget and rich (neither poor nor zero) at the other, and someone poor at neither."""
+    poor_low, zero_low, poor_high, zero_high = (np.asarray(mask, dtype=bool) for mask in arrays)
+    rich_low, rich_high = ~poor_low & ~zero_low, ~poor_high & ~zero_high
+    expected = not ((poor_low & rich_high).any() or (rich_low & poor_high).any()) and bool(
+        (~poor_low & ~poor_high).any()
+    )
+    assert _is_steady(poor_low, zero_low, poor_high, zero_high) == expected
+
+
+def test_exact_sums_match_sums_of_exact_values_on_both_paths():
+    """Points ballots of 60 groups make many money classes: sums over one group gather rows, over all group by class."""
+    rng = np.random.default_rng(7)
+    ids = [f"p{index}" for index in range(8)]
+    projects = tuple(Project(pid, int(rng.integers(20, 120))) for pid in ids)
+    ballots = []
+    for _ in range(60):
+        chosen = rng.choice(len(ids), size=int(rng.integers(1, 5)), replace=False)
+        ballots.extend([{ids[p]: int(rng.integers(1, 4)) for p in chosen}] * int(rng.integers(1, 4)))
+    instance, profile = Instance(300, projects), PointsProfile.from_ballots(ballots)
+    election = prepare(instance, profile, LEXICOGRAPHIC)
+    engine = engine_election(
+        ids, election.cost, election.rank, election.supporters, election.points, election.multiplicities
+    )
+    search = _Search(engine, Fraction(instance.budget, profile.voter_count) * 3)
+    paths = set()
+    while True:
+        money = search.money
+        for p in range(len(engine.ids)):
+            classes, weights = money.group_class[engine.supporters[p]], engine.weight[p]
+            values = money.exact_values(classes)
+            for i in range(len(classes)):
+                paths.add(money.count > 16)
+                assert money.exact_sum(classes[i : i + 1], weights[i : i + 1]) == int(weights[i]) * values[i]
+            assert money.exact_sum(classes, weights) == sum(int(w) * v for w, v in zip(weights, values))
+        chosen = search.choose()
+        if chosen is None:
+            break
+        search.buy(*chosen)
+    assert paths == {False, True}, "both summing paths should have been taken"
