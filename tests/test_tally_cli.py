@@ -322,3 +322,18 @@ def test_each_city_file_run_with_its_own_rule_reproduces_the_published_winners(c
     assert main([str(path), "--rule", "auto", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["matches_published"] is True, document["selected"]
+
+
+def test_points_too_large_to_add_exactly_are_refused_with_a_message(capsys, tmp_path):
+    # Equal Shares adds voters' points in floating point, exactly only below 2**53 in all; far beyond any real ballot.
+    file = tmp_path / "huge.pb"
+    file.write_text(
+        "META\nkey;value\ndescription;huge points\nnum_projects;2\nnum_votes;2\nbudget;100\nvote_type;cumulative\n"
+        "PROJECTS\nproject_id;cost\n1;60\n2;50\nVOTES\nvoter_id;vote;points\n1;1,2;9000000000000000,1\n2;2;5\n",
+        encoding="utf-8",
+    )
+    for rule in ("mes", "mes-add1"):
+        error = one_line_refusal(capsys, str(file), "--rule", rule)
+        assert "Equal Shares cannot count this election exactly" in error and "9,000,000,000,000,000" in error
+    status, out, _ = tally(capsys, str(file), "--rule", "greedy")  # counting votes needs no such sum
+    assert status == 0 and "9,000,000,000,000,000" in out
