@@ -19,11 +19,20 @@ def format_money(amount: int | Fraction, exponent: int = 0) -> str:
     exponent is the currency's number of decimal places (2 for cents): format_money(1_400_000, 2) -> "14,000";
     with 0, amounts print as they are: 12000 -> "12,000", 1000/3 -> "333.33".
     """
-    value = Fraction(amount) / 10**exponent
-    if value.denominator == 1:
-        return f"{int(value):,}"
-    # Equal Shares payments can be fractions of a unit; two decimals are plenty for a reader.
-    hundredths = round(value * 100)
+    # In integers: explanations print thousands of amounts, and Fraction arithmetic is slow.
+    if isinstance(amount, int):
+        numerator, denominator = amount, 10**exponent
+    else:
+        value = Fraction(amount)
+        numerator, denominator = value.numerator, value.denominator * 10**exponent
+    whole, rest = divmod(numerator, denominator)
+    if rest == 0:
+        return f"{whole:,}"
+    # Equal Shares payments can be fractions of a unit; two decimals are plenty for a reader. Rounded half to even,
+    # as round() rounds a Fraction: the floor of 100 * value, plus one above the half (or at it, when odd).
+    hundredths, remainder = divmod(numerator * 100, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and hundredths % 2):
+        hundredths += 1
     whole, cents = divmod(abs(hundredths), 100)
     sign = "-" if hundredths < 0 else ""
     return f"{sign}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")

@@ -3,6 +3,8 @@
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pb.domain.errors import DomainError
 from pb.domain.tally import (
@@ -94,6 +96,43 @@ def test_unknown_rule_name_is_refused_and_the_error_is_a_domain_error():
 )
 def test_format_money(amount, text):
     assert format_money(amount) == text
+
+
+@pytest.mark.parametrize(
+    "amount, exponent, text",
+    [
+        (1_400_000, 2, "14,000"),
+        (1_400_050, 2, "14,000.5"),
+        (-1_250, 2, "-12.5"),
+        (Fraction(1, 200), 0, "0"),  # 0.005 rounds half to even: 0.00
+        (Fraction(3, 200), 0, "0.02"),  # 0.015: 0.02
+        (Fraction(-3, 200), 0, "-0.02"),
+    ],
+)
+def test_format_money_in_the_main_unit_rounds_half_to_even(amount, exponent, text):
+    assert format_money(amount, exponent) == text
+
+
+def _format_money_with_fractions(amount, exponent):
+    """The definition format_money computes with integers: the amount in the main unit, two decimals at most."""
+    value = Fraction(amount) / 10**exponent
+    if value.denominator == 1:
+        return f"{int(value):,}"
+    hundredths = round(value * 100)
+    whole, cents = divmod(abs(hundredths), 100)
+    return f"{'-' if hundredths < 0 else ''}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")
+
+
+@given(
+    st.one_of(
+        st.integers(-(10**15), 10**15),
+        st.fractions(max_denominator=10**6),
+        st.integers(-(10**6), 10**6).map(lambda n: Fraction(2 * n + 1, 200)),  # exactly half a hundredth
+    ),
+    st.integers(0, 3),
+)
+def test_format_money_agrees_with_its_definition_in_fractions(amount, exponent):
+    assert format_money(amount, exponent) == _format_money_with_fractions(amount, exponent)
 
 
 def test_outcome_covers_every_project_and_knows_what_is_left():

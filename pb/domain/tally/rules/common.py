@@ -80,7 +80,7 @@ def prepare(instance: Instance, profile: Profile, tie_break: TieBreak) -> Electi
     except KeyError:
         profile.validate(instance)  # names the unknown projects
         raise TallyError("A ballot names a project that is not on the ballot paper.") from None
-    multiplicities = tuple(multiplicity for _, multiplicity in profile.groups)
+    multiplicities = tuple(map(itemgetter(1), profile.groups))
     pair_group = np.repeat(np.arange(len(ballots), dtype=np.int64), sizes)
     # A stable sort keeps each project's supporters in ballot group order.
     order = np.argsort(pair_project, kind="stable")

@@ -43,6 +43,8 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
     selected: list[str] = []
     results: dict[str, ProjectResult] = {}
     spent, budget = 0, instance.budget
+    money = election.instance.money
+    budget_text = money(budget)
     stop: tuple[str, Fraction] | None = None
     while run.candidates():
         earliest, tied = run.earliest()
@@ -54,30 +56,29 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
         run.buy(winner, earliest)
         selected.append(winner)
         spent += election.cost[winner]
-        votes, cost = election.votes[winner], election.instance.money(election.cost[winner])
+        votes, cost = election.votes[winner], money(election.cost[winner])
         explanation = N_(
             "Funded in round {round} of sequential Phragmén: by the time every voter had earned {earned}, {supporters} "
             "had earned its cost of {cost} since they last paid for a project, and spent it on it; {left} of the "
             "{budget} budget was then left.",
-            round=len(selected), earned=election.instance.money(earliest), supporters=supporters_phrase(votes, " together"),
-            cost=cost, left=election.instance.money(budget - spent), budget=election.instance.money(budget),
+            round=len(selected), earned=money(earliest), supporters=supporters_phrase(votes, " together"),
+            cost=cost, left=money(budget - spent), budget=budget_text,
         )
         results[winner] = ProjectResult(winner, votes, True, len(selected), "phragmen", explanation)
-    left = election.instance.money(budget - spent)
+    left = money(budget - spent)
     for project_id in election.by_votes:
         if project_id in results:
             continue
-        cost = election.instance.money(election.cost[project_id])
+        cost = money(election.cost[project_id])
         if election.cost[project_id] > budget:
             explanation = N_(
-                "Not funded: it costs {cost}, more than the whole budget of {budget}.",
-                cost=cost, budget=election.instance.money(budget),
+                "Not funded: it costs {cost}, more than the whole budget of {budget}.", cost=cost, budget=budget_text,
             )
         elif stop is not None and project_id == stop[0]:
             explanation = N_(
                 "Not funded: its supporters would have had its cost of {cost} by the time every voter had earned "
                 "{earned}, earlier than any other project left, but only {left} of the budget was left; sequential "
-                "Phragmén stops here.", cost=cost, earned=election.instance.money(stop[1]), left=left,
+                "Phragmén stops here.", cost=cost, earned=money(stop[1]), left=left,
             )
         else:
             assert stop is not None  # every affordable project with votes is bought unless the rule stopped
@@ -85,7 +86,7 @@ def phragmen(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFA
                 "Not funded: sequential Phragmén stopped (when {stopper} did not fit in the {left} left) before its "
                 "supporters had earned its cost of {cost}; they would have had it by the time every voter had earned "
                 "{earned}.", stopper=election.instance.project(stop[0]).label, left=left, cost=cost,
-                earned=election.instance.money(run.time(project_id)),
+                earned=money(run.time(project_id)),
             )
         results[project_id] = ProjectResult(project_id, election.votes[project_id], False, None, None, explanation)
     for project_id, votes in election.votes.items():
@@ -127,14 +128,16 @@ class _PhragmenRun:
         self.group_start = np.concatenate(
             ([0], np.cumsum(np.bincount(self.project_groups, minlength=group_count)))
         ).astype(np.int64)
-        self.multiplicity = np.asarray(election.multiplicities, dtype=np.int64)
+        self.multiplicity = np.asarray(election.multiplicities, dtype=np.float64)
         self.load = np.zeros(group_count, dtype=np.int64)  # index into times
         # Every time so far, as integers over one common denominator: times[k] == scaled_times[k] / scale.
         # Summing integers is what makes the exact check cheap; Fraction sums would renormalise at every step.
         self.scale = 1
         self.scaled_times = [0]
         self.float_times = np.zeros(len(ids) + 1)
-        self.counts = np.zeros((len(ids), len(ids) + 1), dtype=np.int64)
+        # Counts are whole numbers far below 2**53, so float64 holds them exactly; as floats they feed the screen's
+        # matrix product without a conversion in every round.
+        self.counts = np.zeros((len(ids), len(ids) + 1), dtype=np.float64)
         self.counts[:, 0] = [election.votes[p] for p in ids]
         self.cost = np.array([election.cost[p] for p in ids], dtype=np.float64)
         self.voters = np.array([max(election.votes[p], 1) for p in ids], dtype=np.float64)
@@ -145,8 +148,10 @@ class _PhragmenRun:
 
     def time(self, project_id: str) -> Fraction:
         """The exact time at which the project's supporters would together hold its cost."""
-        row = self.counts[self.index[project_id]].tolist()
-        held = sum(count * scaled for count, scaled in zip(row, self.scaled_times) if count)
+        row = self.counts[self.index[project_id]]
+        paid_at = row.nonzero()[0]  # the few times at which this project's supporters last paid
+        scaled_times = self.scaled_times
+        held = sum(int(count) * scaled_times[k] for count, k in zip(row[paid_at].tolist(), paid_at.tolist()))
         scale = self.scale
         return Fraction(self.election.cost[project_id] * scale + held, self.election.votes[project_id] * scale)
 
@@ -180,10 +185,15 @@ class _PhragmenRun:
         projects = self.group_projects[offsets + np.arange(int(lengths.sum()))]
         pair_groups = np.repeat(groups, lengths)
         weights = self.multiplicity[pair_groups]
-        width = self.counts.shape[1]
-        moved_from = np.bincount(projects * width + self.load[pair_groups], weights=weights, minlength=self.counts.size)
-        moved_to = np.bincount(projects, weights=weights, minlength=len(self.ids))
-        # Voter counts are far below 2**53, so the float64 sums from bincount are exact integers.
-        self.counts -= moved_from.reshape(self.counts.shape).astype(np.int64)
-        self.counts[:, new] += moved_to.astype(np.int64)
+        # Each pair moves its group's voters, in that project's row, from the column of their old load to the new
+        # one. The matrix has a row per project and a column per round; when the pairs are few against its size
+        # (Toulouse: a few hundred against 183 x 184 cells) only their cells are changed, otherwise all are
+        # counted at once. Sums of whole numbers far below 2**53: exact in float64 whatever the order.
+        cells = projects * self.counts.shape[1] + self.load[pair_groups]
+        if len(cells) * 8 < self.counts.size:
+            np.subtract.at(self.counts.reshape(-1), cells, weights)
+            np.add.at(self.counts[:, new], projects, weights)
+        else:
+            self.counts -= np.bincount(cells, weights=weights, minlength=self.counts.size).reshape(self.counts.shape)
+            self.counts[:, new] += np.bincount(projects, weights=weights, minlength=len(self.ids))
         self.load[groups] = new
