@@ -4,6 +4,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
+from operator import itemgetter
+
+import numpy as np
 
 from pb.domain.errors import DomainError
 from pb.domain.messages import Figure
@@ -95,6 +99,39 @@ class Instance:
         return project_id in self._by_id
 
 
+@dataclass(frozen=True, eq=False)
+class BallotCodes:
+    """A profile's ballots as numbers, made once with the profile: every count starts from these, not from text.
+
+    project_ids lists each project id the ballots name once; codes holds every vote's project as an index into
+    it, ballot after ballot (each ballot in the order the profile iterates it); sizes holds each ballot's length,
+    and points (points ballots only) the points of each vote, aligned with codes.
+    """
+
+    project_ids: tuple[str, ...]
+    codes: np.ndarray
+    sizes: np.ndarray
+    points: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, ballots: list, *, with_points: bool) -> "BallotCodes":
+        """Codes for approval ballots (collections of ids) or points ballots (tuples of (id, points) pairs)."""
+        sizes = np.fromiter(map(len, ballots), dtype=np.int64, count=len(ballots))
+        count = int(sizes.sum())
+        points = None
+        if with_points:
+            votes = list(chain.from_iterable(ballots))
+            project_ids = tuple(sorted({project_id for project_id, _ in votes}))
+            named = map(itemgetter(0), votes)
+            points = np.fromiter(map(itemgetter(1), votes), dtype=np.int64, count=count)
+        else:  # no list of every vote: a city-wide election has millions
+            project_ids = tuple(sorted(set().union(*ballots)))
+            named = chain.from_iterable(ballots)
+        index = {project_id: code for code, project_id in enumerate(project_ids)}
+        codes = np.fromiter(map(index.__getitem__, named), dtype=np.int32, count=count)
+        return cls(project_ids, codes, sizes, points)
+
+
 @dataclass(frozen=True)
 class ApprovalProfile:
     """Approval ballots, identical ones grouped as (approved projects, how many voters cast it).
@@ -104,6 +141,7 @@ class ApprovalProfile:
     """
 
     groups: tuple[tuple[frozenset[str], int], ...]
+    codes: BallotCodes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         groups = tuple((frozenset(approved), multiplicity) for approved, multiplicity in self.groups)
@@ -113,6 +151,7 @@ class ApprovalProfile:
             if not all(isinstance(project_id, str) for project_id in approved):
                 raise TallyError("A ballot must name projects by their id.")
         object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "codes", BallotCodes.of([approved for approved, _ in groups], with_points=False))
 
     @classmethod
     def from_ballots(cls, ballots: Iterable[Iterable[str]]) -> "ApprovalProfile":
@@ -147,6 +186,7 @@ class PointsProfile:
     """
 
     groups: tuple[tuple[tuple[tuple[str, int], ...], int], ...]
+    codes: BallotCodes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         groups = []
@@ -161,6 +201,7 @@ class PointsProfile:
                     raise TallyError(f"Points must be positive whole numbers, not {points!r} for {project_id!r}.")
             groups.append((pairs, multiplicity))
         object.__setattr__(self, "groups", tuple(groups))
+        object.__setattr__(self, "codes", BallotCodes.of([pairs for pairs, _ in groups], with_points=True))
 
     @classmethod
     def from_ballots(cls, ballots: Iterable[Mapping[str, int]]) -> "PointsProfile":

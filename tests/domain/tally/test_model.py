@@ -11,6 +11,7 @@ from pb.domain.tally import (
     RULES,
     ApprovalProfile,
     Instance,
+    PointsProfile,
     Project,
     TallyError,
     format_money,
@@ -160,3 +161,30 @@ def test_explanations_print_money_in_the_currencys_main_unit():
             assert "it costs 9,000.5 EUR" in text or "costs 14,000 EUR" in text, text
     bare = Instance(budget=10, projects=(Project("a", 4),))
     assert bare.money(12_000) == "12,000" and bare.money(Fraction(1000, 3)) == "333.33"
+
+
+def _decoded(profile) -> list[list]:
+    """The ballots read back from the profile's codes, one list per ballot group."""
+    codes, ballots, start = profile.codes, [], 0
+    for size in codes.sizes.tolist():
+        ids = [codes.project_ids[code] for code in codes.codes[start : start + size].tolist()]
+        points = codes.points[start : start + size].tolist() if codes.points is not None else None
+        ballots.append(sorted(zip(ids, points)) if points is not None else sorted(ids))
+        start += size
+    return ballots
+
+
+def test_a_profile_keeps_its_ballots_as_codes_that_read_back_as_the_ballots():
+    approval = ApprovalProfile((({"b", "a"}, 2), (set(), 1), ({"c"}, 4)))
+    assert approval.codes.project_ids == ("a", "b", "c")
+    assert _decoded(approval) == [["a", "b"], [], ["c"]]
+    points = PointsProfile((((("b", 3), ("a", 1)), 2), ((("c", 5),), 1)))
+    assert _decoded(points) == [[("a", 1), ("b", 3)], [("c", 5)]]
+    # The codes are how the profile is stored, not what it is: equal ballots make equal profiles.
+    assert ApprovalProfile(((frozenset({"a", "b"}), 2),)) == ApprovalProfile((({"b", "a"}, 2),))
+
+
+@given(st.lists(st.tuples(st.frozensets(st.sampled_from("abcdefgh")), st.integers(1, 5)), max_size=20))
+def test_codes_read_back_as_any_approval_profile(groups):
+    profile = ApprovalProfile(tuple(groups))
+    assert _decoded(profile) == [sorted(approved) for approved, _ in profile.groups]
