@@ -59,7 +59,7 @@ def ballot(cycle_id: int, district_id: int):
     except DomainError as error:
         return refuse(error, back)
     # A submission is checked by the service in its own transaction (and refused the same way below); reading the
-    # same rows here first as well would only cost two queries on the busiest request of the vote.
+    # voter's standing here first as well would only cost a query on the busiest request of the vote.
     standing = voting.voter_standing(current_user, district.id) if request.method == "GET" else None
     if standing is not None and not standing.is_verified:
         flash(

@@ -50,14 +50,17 @@ def use_case(function: Callable[P, R]) -> Callable[P, R]:
 M = TypeVar("M")
 
 
+def is_plausible_id(object_id: object) -> bool:
+    """Whether a value can be a row id: ids outside the column's range make some databases raise, not find nothing."""
+    return isinstance(object_id, int) and 0 < object_id < 2**31
+
+
 def load(model: type[M], object_id: object, what: str) -> M:
     """The row with this id, or a NotFound that names what was missing."""
     from pb.domain.errors import NotFound
     from pb.domain.messages import N_
 
-    # Ids outside the column's range would make some databases raise instead of finding nothing.
-    is_plausible = isinstance(object_id, int) and 0 < object_id < 2**31
-    found = db.session.get(model, object_id) if is_plausible else None
+    found = db.session.get(model, object_id) if is_plausible_id(object_id) else None
     if found is None:
         raise NotFound(N_("There is no such {what}.", what=what))
     return found

@@ -17,7 +17,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, User, Verification
-from pb.services import audit, load, use_case
+from pb.services import audit, is_plausible_id, load, use_case
 from pb.services.proposals import project_costs
 
 
@@ -60,7 +60,7 @@ def _district_of(cycle: Cycle, district_id: int) -> District:
 
 def find_district(cycle_id: int, district_id: int) -> District | None:
     """A district of a cycle with its cycle loaded, in one query (both ballot requests need both); None if unknown."""
-    if not all(isinstance(i, int) and 0 < i < 2**31 for i in (cycle_id, district_id)):
+    if not (is_plausible_id(cycle_id) and is_plausible_id(district_id)):
         return None
     return db.session.scalar(
         select(District).options(joinedload(District.cycle))
@@ -70,8 +70,9 @@ def find_district(cycle_id: int, district_id: int) -> District | None:
 
 def _district_with_cycle(cycle_id: int, district_id: int) -> District:
     """The district with its cycle; no query when the view has just read them in this transaction."""
-    is_plausible = all(isinstance(i, int) and 0 < i < 2**31 for i in (cycle_id, district_id))
-    district = db.session.get(District, district_id, options=[joinedload(District.cycle)]) if is_plausible else None
+    district = None
+    if is_plausible_id(district_id):
+        district = db.session.get(District, district_id, options=[joinedload(District.cycle)])
     if district is None or district.cycle_id != cycle_id:
         district = _district_of(load(Cycle, cycle_id, "cycle"), district_id)  # the NotFound that names what is missing
     return district
@@ -81,19 +82,6 @@ def is_verified(user: User, district_id: int) -> bool:
     return (
         db.session.scalar(
             select(Verification.id).where(Verification.user_id == user.id, Verification.district_id == district_id)
-        )
-        is not None
-    )
-
-
-def has_voted_on_paper(user: User, district_id: int) -> bool:
-    """Whether an official marked this resident as having voted at a polling station in the district."""
-    return (
-        db.session.scalar(
-            select(Participation.id).where(
-                Participation.user_id == user.id, Participation.district_id == district_id,
-                Participation.channel == "paper",
-            )
         )
         is not None
     )
