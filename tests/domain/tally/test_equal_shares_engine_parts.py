@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pb.domain.tally import LEXICOGRAPHIC, PointsProfile, Project
+from pb.domain.tally import LEXICOGRAPHIC, ApprovalProfile, PointsProfile, Project
 from pb.domain.tally.model import Instance
 from pb.domain.tally.rules.common import prepare
 from pb.domain.tally.rules.equal_shares_engine import (
@@ -96,3 +96,18 @@ def test_exact_sums_match_sums_of_exact_values_on_both_paths():
             break
         search.buy(*chosen)
     assert paths == {False, True}, "both summing paths should have been taken"
+
+
+def test_a_search_leaves_out_from_the_start_only_what_whole_shares_cannot_pay():
+    """Two voters with shares of 5 can pay exactly 10 (kept, and funded), never 11 (left out before any quote)."""
+    ids = ["exact", "dear", "cheap"]
+    instance = Instance(10, (Project("exact", 10), Project("dear", 11), Project("cheap", 3)))
+    profile = ApprovalProfile.from_ballots([{"exact", "dear"}, {"exact", "dear", "cheap"}])
+    election = prepare(instance, profile, LEXICOGRAPHIC)
+    engine = engine_election(ids, election.cost, election.rank, election.supporters, None, election.multiplicities)
+    search = _Search(engine, Fraction(5))
+    assert search.is_remaining.tolist() == [True, False, True]
+    assert [engine.ids[p] for p in search.finish().selected()] == ["exact"]
+    assert _Search(engine, Fraction(11, 2)).is_remaining.tolist() == [True, True, True]
+    # With shares of 8 "dear" is kept and ties "exact" (each supporter pays half the cost); the id decides.
+    assert [engine.ids[p] for p in _Search(engine, Fraction(8)).finish().selected()] == ["dear"]
