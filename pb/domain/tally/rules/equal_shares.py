@@ -19,14 +19,11 @@ that overspends, stopping at the latest when the share has been raised by the wh
 pabutools' ``exhaustion_by_budget_increase``). What is left is then filled greedily by votes (points for
 points ballots), the "completion".
 
-Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact
-arithmetic decides. Add1 does not rerun every share from scratch. It takes the shares in blocks: a check
-of a block against the run at its start (``check_range``) either proves that every share in it funds the
-same projects, so the block is skipped and the check hands back the run at its end, or it proves how
-many first decisions the whole block shares; the block is then halved, and each half starts from those
-decisions, priced by exact interpolation between the block's ends where the supporters split the same
-way at both (``Bracket``). Blocks double after a skip and halve otherwise, never below 16 shares, so
-that the shares whose outcomes change every step still share their common first rounds.
+Speed without giving up exactness: see ``equal_shares_engine`` for how floats choose and exact arithmetic
+decides in one run, and ``add1`` for how Add1 reads its shares: blocks of shares proven to fund the same
+projects are skipped with one check, and where the outcome changes at many shares, those are read by
+Equal Shares in floats (``equal_shares_float``), which proves each decision or hands the share to the
+exact engine. The run Add1 keeps is always made by the exact engine.
 
 Projects nobody voted for are never funded by any rule.
 """
@@ -37,15 +34,9 @@ import numpy as np
 
 from pb.domain.messages import N_, Message, join
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
+from pb.domain.tally.rules.add1 import add1_run
 from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
-from pb.domain.tally.rules.equal_shares_engine import (
-    EngineElection,
-    Purchase,
-    Run,
-    add1_runs,
-    engine_election,
-    run_equal_shares,
-)
+from pb.domain.tally.rules.equal_shares_engine import EngineElection, Purchase, Run, engine_election, run_equal_shares
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 
@@ -212,36 +203,6 @@ def mes(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_T
     selected = [engine.ids[p] for p in run.selected()]
     parameters = {"voter_budget": str(run.voter_budget)}
     return outcome("mes", election, tie_break, selected, _equal_shares_results(election, engine, run), parameters)
-
-
-def _is_exhaustive(engine: EngineElection, run: Run, budget: int) -> bool:
-    funded = set(run.selected())
-    left = budget - run.spent
-    return all(engine.cost[p] > left for p in range(len(engine.ids)) if p not in funded)
-
-
-def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
-    """The Equal Shares run Add1 keeps (see the module docstring), skipping shares proven to change nothing."""
-    last_k = None if exhaustive_stop else budget
-    k, run = 0, run_equal_shares(engine, first_voter_budget, spend_limit=budget)
-    previous = run  # the run at the share before run's (at k == 0 never used: the first share cannot overspend)
-    # A block that repeats its first run's decisions costs about one run whatever its length, so blocks
-    # double after such a success. Otherwise they halve, but stay long enough for the halves to share
-    # the first rounds the block's check proved; a block beyond the stop is abandoned after its check.
-    step = 2
-    while True:
-        if run.is_overspent:
-            return previous
-        if (exhaustive_stop and _is_exhaustive(engine, run, budget)) or (last_k is not None and k >= last_k):
-            return run
-        high_k = k + step if last_k is None else min(k + step, last_k)
-        runs = 0
-        for k_next, run_next in add1_runs(engine, run, k, high_k, first_voter_budget, budget):
-            runs += 1
-            previous, k, run = run, k_next, run_next
-            if run.is_overspent or (exhaustive_stop and _is_exhaustive(engine, run, budget)):
-                break
-        step = 2 * step if runs == 1 else max(16, step // 2)
 
 
 def mes_add1_run(

@@ -616,11 +616,14 @@ class _Search:
         return priced[0] / self.election.scale[quote.project], priced
 
     # ---- rounds --------------------------------------------------------------------------------
-    def candidates(self, bound: float, *, is_fixed_bound: bool = False) -> list[_Quote]:
+    def candidates(
+        self, bound: float, *, is_fixed_bound: bool = False, known: dict[int, _Quote] | None = None
+    ) -> list[_Quote]:
         """Quote remaining projects by rising lower bound until none can come within reach.
 
         Within reach means a key possibly at most `bound`, and unless is_fixed_bound, at most the best
-        upper bound found so far (the usual search for the cheapest key).
+        upper bound found so far (the usual search for the cheapest key). known: quotes already made in
+        this state, used rather than made again.
         """
         quotes: list[_Quote] = []
         best_upper = bound
@@ -629,7 +632,7 @@ class _Search:
         for p, lower in zip(order.tolist(), self.lower_bound[order].tolist()):
             if lower > best_upper:
                 break
-            quote = self.quote(p)
+            quote = known[p] if known is not None and p in known else self.quote(p)
             if quote is None:
                 self.is_remaining[p] = False
                 continue
@@ -869,7 +872,8 @@ def _order_free_step(
         bar, bar_rank = max((purchase.price / scale[purchase.project], rank[purchase.project]) for purchase in step)
         bar_float = float(bar) * (1 + 8 * _UNIT)
         unbeaten = None
-        for rival in search.candidates(bar_float, is_fixed_bound=True):
+        known = {p: quote for p, (quote, _) in priced.items()}
+        for rival in search.candidates(bar_float, is_fixed_bound=True, known=known):
             c = rival.project
             if c in priced or rival.key - rival.error > bar_float:
                 continue
@@ -953,7 +957,7 @@ def check_range(
         key = priced[0] / scale[winner]
         rival_keys: dict[int, tuple[Fraction, tuple[Fraction, np.ndarray, np.ndarray]]] = {}
         unbeaten = None
-        for rival in search.candidates(bar_float, is_fixed_bound=True):
+        for rival in search.candidates(bar_float, is_fixed_bound=True, known={winner: quote}):
             c = rival.project
             if c == winner or rival.key - rival.error > bar_float:
                 continue

@@ -1,0 +1,105 @@
+"""Add1's scan of the shares against the definition, share by share.
+
+The definition: run Equal Shares at first + k for k = 0, 1, 2, ...; keep the run before the first that
+overspends, or the first exhaustive one (exhaustive stop), or the one at k == budget (without it).
+"""
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from pb.domain.tally import ApprovalProfile, Instance, Project
+from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import add1
+from pb.domain.tally.rules.add1 import add1_run, is_exhaustive
+from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, run_equal_shares
+from tests.domain.tally.test_equal_shares_engine import _engine, elections
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+
+
+def _by_definition(engine: EngineElection, budget: int, first: Fraction, exhaustive_stop: bool) -> Run:
+    previous = None
+    for k in range(budget + 1):
+        run = run_equal_shares(engine, first + k, spend_limit=budget)
+        if run.is_overspent:
+            return previous
+        if (exhaustive_stop and is_exhaustive(engine, run.selected(), run.spent, budget)) or (
+            not exhaustive_stop and k == budget
+        ):
+            return run
+        previous = run
+    raise AssertionError("Add1 stops by k == budget")
+
+
+def _same(run: Run, expected: Run) -> bool:
+    """The same share and the same purchases, prices and splits included."""
+    return (
+        run.voter_budget == expected.voter_budget
+        and run.selected() == expected.selected()
+        and [purchase.price for purchase in run.purchases] == [purchase.price for purchase in expected.purchases]
+        and all((a.poor == b.poor).all() for a, b in zip(run.purchases, expected.purchases))
+    )
+
+
+@pytest.mark.parametrize("block", [2, 32])
+@SETTINGS
+@given(election=elections())
+def test_the_scan_keeps_the_run_the_definition_keeps(block, election, monkeypatch):
+    """Blocks of 2 shares: failed checks of longer blocks are halved; of 32: short blocks are read share by share."""
+    monkeypatch.setattr(add1, "_MIN_BLOCK", block)
+    instance, profile, _, _ = election
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)  # Add1's first share: it cannot overspend
+    for exhaustive_stop in (True, False):
+        expected = _by_definition(engine, instance.budget, first, exhaustive_stop)
+        assert _same(add1_run(engine, instance.budget, first, exhaustive_stop=exhaustive_stop), expected)
+
+
+def _long_scan() -> tuple[Instance, ApprovalProfile]:
+    """Six voters, three projects: Add1 raises the share 66 times before the outcome is exhaustive."""
+    instance = Instance(600, (Project("a", 500), Project("b", 300), Project("c", 250)))
+    profile = ApprovalProfile.from_ballots([{"a"}, {"a"}, {"a", "b"}, {"b", "c"}, {"c"}, {"c"}])
+    return instance, profile
+
+
+@pytest.mark.parametrize("block", [2, 3, 8, 32])
+@pytest.mark.parametrize("exhaustive_stop", [True, False])
+def test_a_long_scan_keeps_the_same_run_whatever_the_blocks(block, exhaustive_stop, monkeypatch):
+    monkeypatch.setattr(add1, "_MIN_BLOCK", block)
+    instance, profile = _long_scan()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, 6)
+    expected = _by_definition(engine, instance.budget, first, exhaustive_stop)
+    assert expected.voter_budget == first + 66
+    assert _same(add1_run(engine, instance.budget, first, exhaustive_stop=exhaustive_stop), expected)
+
+
+def test_the_shares_inside_a_changing_block_are_read_in_floats(monkeypatch):
+    """Wieliczka 2023 changes its outcome at most shares: those are read in floats, not run exactly."""
+    election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    calls = {"float": 0, "exact": 0}
+    float_selection, exact_run = add1.float_selection, add1.run_equal_shares
+
+    def counted_float(*args):
+        calls["float"] += 1
+        return float_selection(*args)
+
+    def counted_exact(*args, **kwargs):
+        calls["exact"] += 1
+        return exact_run(*args, **kwargs)
+
+    monkeypatch.setattr(add1, "float_selection", counted_float)
+    monkeypatch.setattr(add1, "run_equal_shares", counted_exact)
+    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True)
+    assert kept.voter_budget == first + 150  # the first exhaustive share (see RULES.md)
+    assert _same(kept, run_equal_shares(engine, first + 150, spend_limit=instance.budget))
+    assert calls["float"] >= 100 and calls["exact"] <= 12, calls
