@@ -4,6 +4,7 @@ The definition: run Equal Shares at first + k for k = 0, 1, 2, ...; keep the run
 overspends, or the first exhaustive one (exhaustive stop), or the one at k == budget (without it).
 """
 
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -99,7 +100,61 @@ def test_the_shares_inside_a_changing_block_are_read_in_floats(monkeypatch):
 
     monkeypatch.setattr(add1, "float_selection", counted_float)
     monkeypatch.setattr(add1, "run_equal_shares", counted_exact)
-    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True)
+    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
     assert kept.voter_budget == first + 150  # the first exhaustive share (see RULES.md)
     assert _same(kept, run_equal_shares(engine, first + 150, spend_limit=instance.budget))
     assert calls["float"] >= 100 and calls["exact"] <= 12, calls
+
+
+def _wieliczka() -> tuple[EngineElection, int, Fraction]:
+    election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
+    instance, profile = election.instance(), election.profile()
+    return _engine(instance, profile), instance.budget, Fraction(instance.budget, profile.voter_count)
+
+
+def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(monkeypatch):
+    engine, budget, first = _wieliczka()
+    helpers = []
+    original = add1._Helper.__init__
+
+    def spy(self, scan):
+        helpers.append(scan.first)
+        original(self, scan)
+
+    monkeypatch.setattr(add1._Helper, "__init__", spy)
+    alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
+    assert helpers == []
+    helped = add1_run(engine, budget, first, exhaustive_stop=True)
+    assert helpers == [first], "a long changing scan should have forked one helper"
+    assert _same(helped, alone) and helped.voter_budget == first + 150
+
+
+def test_the_shares_sent_to_a_helper_that_is_gone_are_read_here(monkeypatch):
+    engine, budget, first = _wieliczka()
+    original = add1._Helper.__init__
+
+    def killed(self, scan):
+        original(self, scan)
+        self.process.kill()  # as if the system had ended it
+        self.process.join()
+
+    monkeypatch.setattr(add1._Helper, "__init__", killed)
+    kept = add1_run(engine, budget, first, exhaustive_stop=True)
+    assert _same(kept, run_equal_shares(engine, first + 150, spend_limit=budget))
+
+
+def test_no_helper_is_forked_while_another_thread_runs(monkeypatch):
+    def refuse(self, scan):
+        raise AssertionError("forked while another thread ran")
+
+    monkeypatch.setattr(add1._Helper, "__init__", refuse)
+    engine, budget, first = _wieliczka()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        kept = add1_run(engine, budget, first, exhaustive_stop=True)
+    finally:
+        stop.set()
+        other.join()
+    assert kept.voter_budget == first + 150

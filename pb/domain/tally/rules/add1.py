@@ -23,11 +23,22 @@ check's search, which has already made the decisions the check proved. A block t
 shares goes back to halving.
 
 Points ballots have no float reading; their blocks are always halved (``add1_runs``).
+
+The runs at different shares are independent, so when eight shares or more are to be read one by one, a
+helper process reads the later ones while this one reads the first ones and makes the block's last run;
+their readings are then taken in order of k, so the outcome cannot depend on the helper. It is forked at
+the scan's first such block (sharing the election without copying it) and ended with the scan. There is
+no helper where a fork is not available or not safe: without the fork start method, inside a daemonic
+process (which may have no children), or while other threads run (a fork copies only the calling thread,
+and locks the others hold would stay held in the child). If the helper is gone, its shares are read here.
 """
 
-from collections.abc import Iterator
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from multiprocessing.connection import Connection
 
 from pb.domain.tally.rules.equal_shares_engine import (
     Bracket,
@@ -41,6 +52,7 @@ from pb.domain.tally.rules.equal_shares_engine import (
 from pb.domain.tally.rules.equal_shares_float import float_selection
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
+_HELPER_FROM = 8  # shares read one by one at once, from which a helper process reads half of them
 
 
 @dataclass(frozen=True)
@@ -69,13 +81,20 @@ class _Scan:
     """One Add1 scan's election and stopping rule."""
 
     def __init__(
-        self, engine: EngineElection, budget: int, first_voter_budget: Fraction, exhaustive_stop: bool
+        self,
+        engine: EngineElection,
+        budget: int,
+        first_voter_budget: Fraction,
+        exhaustive_stop: bool,
+        use_helper: bool = True,
     ) -> None:
         self.engine, self.budget, self.first = engine, budget, first_voter_budget
         self.exhaustive_stop = exhaustive_stop
         # Without the exhaustive stop Add1 stops at the latest when the share has been raised by the whole budget.
         self.last_k = None if exhaustive_stop else budget
         self.is_dense = False  # whether outcomes have lately changed at many shares (see readings)
+        self.use_helper = use_helper
+        self.helper: _Helper | None = None
 
     def stops(self, reading: Reading) -> bool:
         return (
@@ -89,11 +108,39 @@ class _Scan:
 
     def read(self, k: int) -> Reading:
         """The run at share k: in floats when they prove it, else made exactly."""
-        found = float_selection(self.engine, self.first + k, self.budget)
+        return self._reading(k, float_selection(self.engine, self.first + k, self.budget))
+
+    def _reading(self, k: int, found: tuple[list[int], int] | None) -> Reading:
         if found is None:
             return Reading.of(k, self.run_at(k))
         selected, spent = found
         return Reading(k, tuple(selected), spent, spent > self.budget, None)
+
+    def _read_shares(self, shares: range, end: Callable[[], Run]) -> Iterator[Reading]:
+        """Readings of the shares, then of the run end makes, in order; a helper reads the later shares."""
+        helper = self._helper(len(shares))
+        if helper is None:
+            yield from (self.read(share) for share in shares)
+            yield Reading.of(shares.stop, end())
+            return
+        # This process also makes the run at the end, about two float reads' work: the helper reads more.
+        mine = (len(shares) - 2) // 2
+        helper.send(shares[mine:])
+        yield from (self.read(share) for share in shares[:mine])
+        last = end()  # made while the helper may still be reading
+        yield from (self._reading(share, found) for share, found in helper.receive(self, shares[mine:]))
+        yield Reading.of(shares.stop, last)
+
+    def _helper(self, share_count: int) -> "_Helper | None":
+        """The scan's helper process, forked at its first use (None: not worth one, or no fork is safe here)."""
+        if self.helper is None and self.use_helper and share_count >= _HELPER_FROM and _can_fork():
+            self.helper = _Helper(self)
+        return self.helper if share_count >= _HELPER_FROM else None
+
+    def close(self) -> None:
+        if self.helper is not None:
+            self.helper.close()
+            self.helper = None
 
     def readings(self) -> Iterator[Reading]:
         """The readings in order of k, each standing for the shares after the one before it, up to one that stops."""
@@ -136,9 +183,7 @@ class _Scan:
             yield Reading.of(high_k, high)
             return
         if high_k - k == 1 or (self.is_dense and high_k - k <= _MIN_BLOCK):
-            for share in range(k + 1, high_k):
-                yield self.read(share)
-            yield Reading.of(high_k, search.finish(self.budget))
+            yield from self._read_shares(range(k + 1, high_k), lambda: search.finish(self.budget))
             return
         middle_k = (k + high_k) // 2
         for reading in self._block(k, run, middle_k, bracket, search):
@@ -148,14 +193,72 @@ class _Scan:
         yield from self._block(middle_k, reading.run, high_k, bracket, search)
 
 
-def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
-    """The run Add1 keeps (see the module)."""
-    scan = _Scan(engine, budget, first_voter_budget, exhaustive_stop)
-    previous: Reading | None = None  # the first share cannot overspend, so a stop at k == 0 keeps its run
-    for reading in scan.readings():
-        if scan.stops(reading):
-            kept = previous if reading.is_overspent else reading
-            assert kept is not None  # the run at k == 0 spends at most the budget
-            return kept.run if kept.run is not None else scan.run_at(kept.k)
-        previous = reading
-    raise AssertionError("Add1 reads on until a run stops it")
+def add1_run(
+    engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool, use_helper: bool = True
+) -> Run:
+    """The run Add1 keeps (see the module); use_helper: whether a helper process may read shares too."""
+    scan = _Scan(engine, budget, first_voter_budget, exhaustive_stop, use_helper)
+    try:
+        previous: Reading | None = None  # the first share cannot overspend, so a stop at k == 0 keeps its run
+        for reading in scan.readings():
+            if scan.stops(reading):
+                kept = previous if reading.is_overspent else reading
+                assert kept is not None  # the run at k == 0 spends at most the budget
+                return kept.run if kept.run is not None else scan.run_at(kept.k)
+            previous = reading
+        raise AssertionError("Add1 reads on until a run stops it")
+    finally:
+        scan.close()
+
+
+def _can_fork() -> bool:
+    """Whether a fork is available and safe: not in a daemonic process (no children allowed), no other thread
+    running (a fork copies only the calling thread; locks the others hold would stay held in the child)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+        and threading.active_count() == 1
+    )
+
+
+class _Helper:
+    """A process forked from the scan, which so shares its election without copying it, reading shares in floats."""
+
+    def __init__(self, scan: _Scan) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, there = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(scan.engine, scan.first, scan.budget, there), daemon=True)
+        self.process.start()
+        there.close()
+        self.is_alive = True
+
+    def send(self, shares: range) -> None:
+        try:
+            self.connection.send(shares)
+        except OSError:  # the helper is gone (killed from outside, out of memory): receive reads them here
+            self.is_alive = False
+
+    def receive(self, scan: _Scan, shares: range) -> list[tuple[int, tuple[list[int], int] | None]]:
+        """What the helper found for the shares sent, in order; read here if the helper is gone."""
+        if self.is_alive:
+            try:
+                return self.connection.recv()
+            except (EOFError, OSError):
+                self.is_alive = False
+        return [(share, float_selection(scan.engine, scan.first + share, scan.budget)) for share in shares]
+
+    def close(self) -> None:
+        # It may be in the middle of shares nobody needs; it holds nothing worth a clean exit.
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+def _serve(engine: EngineElection, first: Fraction, budget: int, connection: Connection) -> None:
+    """The helper's loop: read in floats each range of shares it is sent, and send back what it found."""
+    while True:
+        try:
+            shares = connection.recv()
+        except EOFError:
+            return
+        connection.send([(share, float_selection(engine, first + share, budget)) for share in shares])
