@@ -4,6 +4,10 @@ The definition: run Equal Shares at first + k for k = 0, 1, 2, ...; keep the run
 overspends, or the first exhaustive one (exhaustive stop), or the one at k == budget (without it).
 """
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -112,35 +116,56 @@ def _wieliczka() -> tuple[EngineElection, int, Fraction]:
     return _engine(instance, profile), instance.budget, Fraction(instance.budget, profile.voter_count)
 
 
-def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(monkeypatch):
-    engine, budget, first = _wieliczka()
-    helpers = []
-    original = add1._Helper.__init__
+# The helper is forked only where no other thread runs, and a test session may have some (Playwright's
+# browser driver has a thread waiting on it): the helper itself is therefore tested in a fresh process.
+_HELPER_SCRIPT = """
+import json, sys
+from fractions import Fraction
+from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import add1
+from pb.domain.tally.rules.add1 import add1_run
+from pb.domain.tally.rules.equal_shares_engine import run_equal_shares
+from tests.domain.tally.test_add1 import _engine, _same
 
-    def spy(self, scan):
-        helpers.append(scan.first)
-        original(self, scan)
+election = read_file(sys.argv[1])
+instance, profile = election.instance(), election.profile()
+engine, budget = _engine(instance, profile), instance.budget
+first = Fraction(budget, profile.voter_count)
+helpers, original = [], add1._Helper.__init__
 
-    monkeypatch.setattr(add1._Helper, "__init__", spy)
-    alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
-    assert helpers == []
-    helped = add1_run(engine, budget, first, exhaustive_stop=True)
-    assert helpers == [first], "a long changing scan should have forked one helper"
-    assert _same(helped, alone) and helped.voter_budget == first + 150
-
-
-def test_the_shares_sent_to_a_helper_that_is_gone_are_read_here(monkeypatch):
-    engine, budget, first = _wieliczka()
-    original = add1._Helper.__init__
-
-    def killed(self, scan):
-        original(self, scan)
-        self.process.kill()  # as if the system had ended it
+def spy(self, scan):
+    helpers.append(str(scan.first))
+    original(self, scan)
+    if sys.argv[2] == "killed":
+        self.process.kill()  # as if the system had ended it: its shares must be read here
         self.process.join()
 
-    monkeypatch.setattr(add1._Helper, "__init__", killed)
-    kept = add1_run(engine, budget, first, exhaustive_stop=True)
-    assert _same(kept, run_equal_shares(engine, first + 150, spend_limit=budget))
+add1._Helper.__init__ = spy
+alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
+forked_alone = list(helpers)
+helped = add1_run(engine, budget, first, exhaustive_stop=True)
+expected = run_equal_shares(engine, first + 150, spend_limit=budget)
+print(json.dumps({"alone": forked_alone, "helped": helpers, "same": _same(helped, alone) and _same(helped, expected)}))
+"""
+
+
+@pytest.mark.parametrize("helper", ["working", "killed"])
+def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", _HELPER_SCRIPT, str(DATA / "Poland_Wieliczka_2023_Green_Budget.pb"), helper],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["alone"] == [], "no helper without use_helper"
+    assert len(found["helped"]) == 1, "a long changing scan should fork one helper"
+    assert found["same"], "the run kept with a helper should be the run at the first exhaustive share"
 
 
 def test_no_helper_is_forked_while_another_thread_runs(monkeypatch):

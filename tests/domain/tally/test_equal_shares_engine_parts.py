@@ -8,6 +8,7 @@ plain formulas give, whichever path a case takes.
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from pb.domain.tally.rules.equal_shares_engine import (
     _numbered,
     _Search,
     engine_election,
+    water_fill,
 )
 
 SETTINGS = settings(max_examples=300, deadline=None)
@@ -111,3 +113,25 @@ def test_a_search_leaves_out_from_the_start_only_what_whole_shares_cannot_pay():
     assert _Search(engine, Fraction(11, 2)).is_remaining.tolist() == [True, True, True]
     # With shares of 8 "dear" is kept and ties "exact" (each supporter pays half the cost); the id decides.
     assert [engine.ids[p] for p in _Search(engine, Fraction(8)).finish().selected()] == ["dear"]
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.integers(0, 400)), min_size=1, max_size=30),
+    st.integers(1, 5000),
+)
+def test_water_filling_finds_the_price_its_supporters_pay_in_full(groups, cost):
+    """Weights and money (in cents); the price p solves sum w * min(money, p) == cost, the poor have less than p."""
+    w = np.array([weight for weight, _ in groups], dtype=np.float64)
+    money = np.array([cents / 100 for _, cents in groups])
+    total = float(w.sum())
+    cost_units = cost / 100
+    if money.min() >= cost_units / total:
+        return  # nobody falls short: the caller keeps the equal price
+    price, poor, poor_money, rich_utility = water_fill(cost_units, total, money, w, 60)
+    if float(w @ money) < cost_units or rich_utility <= 0:
+        return  # unaffordable: no price exists (callers check affordability first)
+    assert price is not None
+    assert poor.tolist() == (money < price).tolist()
+    assert abs(float(w @ np.minimum(money, price)) - cost_units) <= 1e-9 * max(1.0, cost_units)
+    assert poor_money == pytest.approx(float(w @ (money * poor))) and rich_utility == float(w @ ~poor)

@@ -15,27 +15,26 @@ its start (``check_range``):
   search (as ``add1_runs`` does); the next block is half as long, but not below 32 shares.
 
 Some elections change their outcome at almost every share for a while (Wieliczka 2023, most of its 150
-shares), where halving costs about two checks per share. Once a block has changed at a quarter of its
-shares or more, a failed block of at most 32 shares is instead read share by share by Equal Shares in
-floats (``equal_shares_float``: the projects a run funds, every decision proven by error bounds, or no
-answer, and then the exact engine makes the run), and its last share exactly by finishing the failed
-check's search, which has already made the decisions the check proved. A block that changed at fewer
-shares goes back to halving.
+shares), where checks nearly always fail and halving costs about two checks per share. Once a block has
+changed at a quarter of its shares or more, the scan reads the next 32 shares one by one, with no check,
+by Equal Shares in floats (``equal_shares_float``: the projects a run funds, every decision proven by error
+bounds, or no answer, and then the exact engine makes the run), and goes on so while they change as
+often; then it makes the run at the last share read exactly and checks blocks again.
 
-Points ballots have no float reading; their blocks are always halved (``add1_runs``).
+Points ballots have no float reading; their blocks are always checked and halved (``add1_runs``).
 
-The runs at different shares are independent, so when eight shares or more are to be read one by one, a
-helper process reads the later ones while this one reads the first ones and makes the block's last run;
-their readings are then taken in order of k, so the outcome cannot depend on the helper. It is forked at
-the scan's first such block (sharing the election without copying it) and ended with the scan. There is
-no helper where a fork is not available or not safe: without the fork start method, inside a daemonic
-process (which may have no children), or while other threads run (a fork copies only the calling thread,
-and locks the others hold would stay held in the child). If the helper is gone, its shares are read here.
+The runs at different shares are independent, so when eight shares or more are read one by one, a helper
+process reads the later half while this one reads the first; their readings are then taken in order of k,
+so the outcome cannot depend on the helper. It is forked at the scan's first such block (sharing the
+election without copying it) and ended with the scan. There is no helper where a fork is not available
+or not safe: without the fork start method, inside a daemonic process (which may have no children), or
+while other threads run (a fork copies only the calling thread, and locks the others hold would stay held
+in the child). If the helper is gone, its shares are read here.
 """
 
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from multiprocessing.connection import Connection
@@ -116,20 +115,16 @@ class _Scan:
         selected, spent = found
         return Reading(k, tuple(selected), spent, spent > self.budget, None)
 
-    def _read_shares(self, shares: range, end: Callable[[], Run]) -> Iterator[Reading]:
-        """Readings of the shares, then of the run end makes, in order; a helper reads the later shares."""
+    def _float_readings(self, shares: range) -> Iterator[Reading]:
+        """Readings of the shares, in order; a helper process reads the later half when there are enough."""
         helper = self._helper(len(shares))
         if helper is None:
             yield from (self.read(share) for share in shares)
-            yield Reading.of(shares.stop, end())
             return
-        # This process also makes the run at the end, about two float reads' work: the helper reads more.
-        mine = (len(shares) - 2) // 2
+        mine = len(shares) // 2
         helper.send(shares[mine:])
         yield from (self.read(share) for share in shares[:mine])
-        last = end()  # made while the helper may still be reading
         yield from (self._reading(share, found) for share, found in helper.receive(self, shares[mine:]))
-        yield Reading.of(shares.stop, last)
 
     def _helper(self, share_count: int) -> "_Helper | None":
         """The scan's helper process, forked at its first use (None: not worth one, or no fork is safe here)."""
@@ -150,18 +145,23 @@ class _Scan:
         step = 2
         while self.last_k is None or k < self.last_k:
             high_k = k + step if self.last_k is None else min(k + step, self.last_k)
+            if self.is_dense:
+                high_k = k + _MIN_BLOCK if self.last_k is None else min(k + _MIN_BLOCK, self.last_k)
+                blocks = self._float_readings(range(k + 1, high_k + 1))
+            else:
+                blocks = self._block(k, run, high_k)
             reads = changes = 0
-            for next_reading in self._block(k, run, high_k):
+            for next_reading in blocks:
                 reads += 1
                 changes += next_reading.selected != reading.selected
                 reading = next_reading
                 yield reading
-            assert reading.run is not None  # a block ends with an exact run
             if reads > 1:
                 # Outcomes that changed at a quarter of the block's shares or more will change as often in the
-                # next: reading its shorter blocks share by share is then cheaper than halving them.
-                self.is_dense = 4 * changes >= high_k - k
-            k, run = high_k, reading.run
+                # next: reading it share by share is then cheaper than checking and halving it.
+                self.is_dense = 4 * changes >= high_k - k and not self.engine.is_points
+            k = high_k
+            run = reading.run if reading.run is not None or self.is_dense else self.run_at(k)
             step = 2 * step if reads == 1 else max(_MIN_BLOCK, step // 2)
 
     def _block(
@@ -169,10 +169,9 @@ class _Scan:
     ) -> Iterator[Reading]:
         """Readings for the shares k + 1 to high_k, the last made exactly, from the exact run at k.
 
-        Like add1_runs: a block shown to repeat run's decisions is read at its end only; a failed check is
-        halved, each half checked from the decisions it showed, down to single shares, whose run is made by
-        finishing the check's search. While outcomes change densely, a failed block of at most _MIN_BLOCK
-        shares is instead read share by share (in floats where they can prove it) and its end by finishing.
+        Like add1_runs (which points ballots use): a block shown to repeat run's decisions is read at its end
+        only; a failed check is halved, each half checked from the decisions it showed, down to single shares,
+        whose run is made by finishing the check's search.
         """
         if self.engine.is_points:
             for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, within, high_search):
@@ -182,8 +181,8 @@ class _Scan:
         if high is not None:
             yield Reading.of(high_k, high)
             return
-        if high_k - k == 1 or (self.is_dense and high_k - k <= _MIN_BLOCK):
-            yield from self._read_shares(range(k + 1, high_k), lambda: search.finish(self.budget))
+        if high_k - k == 1:
+            yield Reading.of(high_k, search.finish(self.budget))
             return
         middle_k = (k + high_k) // 2
         for reading in self._block(k, run, middle_k, bracket, search):

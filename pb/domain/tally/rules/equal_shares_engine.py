@@ -49,7 +49,7 @@ row sums use einsum, which never calls it. Most calls are on a few hundred numbe
 costs more than its arithmetic: the hot paths count numpy calls (``count_nonzero`` rather than ``any``).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import gcd
@@ -324,6 +324,35 @@ def _sorted_price(
     return float(prices[k]), poor, float(paid_before[k])
 
 
+def water_fill(
+    cost: float, total: float, money: np.ndarray, w: np.ndarray, passes: int, dot_product: Callable = dot
+) -> tuple[float | None, np.ndarray, float, float]:
+    """Float water-filling for approval ballots, from the equal price cost / total (total: the weight w sums to).
+
+    Whoever cannot pay the price pays all they have and the others share the rest, pass after pass, until a
+    pass finds nobody more short (the poor only grow, as the price only rises). Returns the price (None if
+    passes ran out), who pays all they have, what they pay (weighted) and the weight of the others, which
+    is <= 0 when rounding put everyone among the poor (the price is then not meaningful).
+    """
+    price = cost / total
+    poor = money < price
+    poor_count = int(np.count_nonzero(poor))
+    paying = w * money
+    poor_money, rich_utility = 0.0, total
+    for _ in range(passes):
+        poor_money = dot_product(paying, poor)
+        rich_utility = total - dot_product(w, poor)
+        if rich_utility <= 0.0:
+            return price, poor, poor_money, rich_utility
+        price = (cost - poor_money) / rich_utility
+        poor |= money < price
+        count = int(np.count_nonzero(poor))
+        if count == poor_count:
+            return price, poor, poor_money, rich_utility
+        poor_count = count
+    return None, poor, poor_money, rich_utility
+
+
 def _numbered(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(key, return_inverse=True) for keys in range(bound): the distinct keys and each key's index."""
     if len(key) * 16 >= bound:
@@ -487,23 +516,13 @@ class _Search:
         if poorest >= price:
             poor = np.zeros(len(money), dtype=bool)
         else:
-            # Water-filling: whoever cannot pay the equal price pays all they have; usually two or three
-            # passes, cheaper than sorting; a long chain falls back to one sort.
-            poor = money < price
-            poor_count = int(np.count_nonzero(poor))
-            paying = w * money
-            for passes in range(9):
-                poor_money = dot(paying, poor)
-                rich_utility = total - dot(w, poor)
-                if rich_utility <= 0.0:
-                    # Rounding put everyone among the poor; only exact arithmetic can price this one.
-                    return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
-                price = (cost - poor_money) / rich_utility
-                poor |= money < price
-                count = int(np.count_nonzero(poor))
-                if count == poor_count:
-                    break
-                poor_count = count
+            # Usually two or three passes, cheaper than sorting; a long chain falls back to one sort.
+            filled, poor, poor_money, rich_utility = water_fill(cost, total, money, w, 9)
+            if rich_utility <= 0.0:
+                # Rounding put everyone among the poor; only exact arithmetic can price this one.
+                return _Quote(p, 0.0, float("inf"), 0.0, poor, money, classes)
+            if filled is not None:
+                price = filled
             else:
                 wu = e.weighted_utility[p]
                 price, poor, poor_money = _sorted_price(cost, money, e.utility_float[p], w, wu)

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pb.domain.tally.rules.equal_shares_engine import _DOT_PIECE, _UNIT, EngineElection
+from pb.domain.tally.rules.equal_shares_engine import _DOT_PIECE, _UNIT, EngineElection, water_fill
 from pb.domain.tally.rules.equal_shares_engine import dot as long_dot
 
 least = np.minimum.reduce
@@ -91,22 +91,10 @@ class _Run:
         poorest = least(money)
         poorest_rich = poorest  # the least money among those who pay the price
         if poorest < price:
-            poor = money < price
-            poor_count = int(np.count_nonzero(poor))
-            paying = w * money
-            for _ in range(60):
-                poor_money = dot(paying, poor)
-                rich_utility = total - dot(w, poor)
-                if rich_utility <= 0.0:
-                    raise _Unsure
-                price = (cost - poor_money) / rich_utility
-                poor |= money < price
-                new_count = int(np.count_nonzero(poor))
-                if new_count == poor_count:
-                    break
-                poor_count = new_count
-            else:
+            filled, poor, poor_money, rich_utility = water_fill(cost, total, money, w, 60, dot)
+            if filled is None or rich_utility <= 0.0:
                 raise _Unsure
+            price = filled
             poorest_rich = least(np.where(poor, np.inf, money))
         rho = 4 * (len(money) + 8) * _UNIT * (cost + poor_money + price * total)
         clear_above = price + (2 * e_m + 8 * _UNIT * (self.budget_float + e_m + price))
