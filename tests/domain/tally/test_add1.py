@@ -141,6 +141,8 @@ def spy(self, scan):
         self.process.join()
 
 add1._Helper.__init__ = spy
+if sys.argv[2] == "large":
+    add1._HELPER_MAX_INCIDENCES = engine.incidences - 1  # as if the election were too large to share
 alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
 forked_alone = list(helpers)
 helped = add1_run(engine, budget, first, exhaustive_stop=True)
@@ -149,7 +151,7 @@ print(json.dumps({"alone": forked_alone, "helped": helpers, "same": _same(helped
 """
 
 
-@pytest.mark.parametrize("helper", ["working", "killed"])
+@pytest.mark.parametrize("helper", ["working", "killed", "large"])
 def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(
@@ -164,7 +166,10 @@ def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["alone"] == [], "no helper without use_helper"
-    assert len(found["helped"]) == 1, "a long changing scan should fork one helper"
+    if helper == "large":
+        assert found["helped"] == [], "no helper for an election above the size limit"
+    else:
+        assert len(found["helped"]) == 1, "a long changing scan should fork one helper"
     assert found["same"], "the run kept with a helper should be the run at the first exhaustive share"
 
 

@@ -25,7 +25,8 @@ Points ballots have no float reading; their blocks are always checked and halved
 
 The runs at different shares are independent, so when eight shares or more are read one by one, a helper
 process reads the later half while this one reads the first; their readings are then taken in order of k,
-so the outcome cannot depend on the helper. It is forked at the scan's first such block (sharing the
+so the outcome cannot depend on the helper. It is forked (for elections of up to a million supports, so
+that it cannot double a very large scan's memory) at the scan's first such block (sharing the
 election without copying it) and ended with the scan. There is no helper where a fork is not available
 or not safe: without the fork start method, inside a daemonic process (which may have no children), or
 while other threads run (a fork copies only the calling thread, and locks the others hold would stay held
@@ -52,6 +53,9 @@ from pb.domain.tally.rules.equal_shares_float import float_selection
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
 _HELPER_FROM = 8  # shares read one by one at once, from which a helper process reads half of them
+# A helper's own arrays grow with the election: above this many (group, project) supports (a city of a
+# million voters has some three million) it could take the scan past 1 GB, and reads there are short anyway.
+_HELPER_MAX_INCIDENCES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,13 @@ class _Scan:
 
     def _helper(self, share_count: int) -> "_Helper | None":
         """The scan's helper process, forked at its first use (None: not worth one, or no fork is safe here)."""
-        if self.helper is None and self.use_helper and share_count >= _HELPER_FROM and _can_fork():
+        if (
+            self.helper is None
+            and self.use_helper
+            and share_count >= _HELPER_FROM
+            and self.engine.incidences <= _HELPER_MAX_INCIDENCES
+            and _can_fork()
+        ):
             self.helper = _Helper(self)
         return self.helper if share_count >= _HELPER_FROM else None
 
