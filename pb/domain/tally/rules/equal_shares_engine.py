@@ -39,8 +39,9 @@ near ties and gives the exact prices at any budget inside without pricing anythi
 Speed. A run leaves out from the start every project whose supporters' whole shares fall short of its
 cost (in Wieliczka's Add1 runs, a third to a half of them). Each round quotes projects by a lower bound
 on their key (stale keys only rise; before its first quote a project's key is at least
-``cost / total utility`` over its scale), stopping once no bound can come within reach of the best quote. A quote tests its error bounds on the poorest supporter (the
-smallest margin over the price) first, which settles most tests for all supporters at once. New money
+``cost / total utility`` over its scale), stopping once no bound can come within reach of the best
+quote. A quote tests its error bounds on the poorest supporter (the smallest margin over the price)
+first, which settles most tests for all supporters at once. New money
 classes are numbered with a table rather than a sort when the table is small; exact sums over a few groups
 gather their history rows rather than group them by class, and add them up as floats (integers far below
 2**53, so exactly). Exact prices are built as one integer numerator over one denominator, normalised once.
@@ -324,6 +325,15 @@ def _sorted_price(
     return float(prices[k]), poor, float(paid_before[k])
 
 
+def within_reach(election: EngineElection, voter_budget: Fraction) -> Iterator[bool]:
+    """For each project, whether its supporters' whole shares cover its cost (exactly, in integers).
+
+    Money only falls, so a project out of reach at the start of a run stays so throughout.
+    """
+    share, denominator = voter_budget.numerator, voter_budget.denominator
+    return (supporters * share >= cost * denominator for supporters, cost in zip(election.supporter_count, election.cost))
+
+
 def water_fill(
     cost: float, total: float, money: np.ndarray, w: np.ndarray, passes: int, dot_product: Callable = dot
 ) -> tuple[float | None, np.ndarray, float, float]:
@@ -393,14 +403,8 @@ class _Search:
         self.election = election
         self.money = _Money(election, voter_budget)
         count = len(election.ids)
-        # Supporters who cannot pay for a project with their whole shares never can (money only falls): such
-        # projects are left out from the start, not found unaffordable one quote at a time (exact, in integers).
-        share, denominator = voter_budget.numerator, voter_budget.denominator
-        self.is_remaining = np.fromiter(
-            (supporters * share >= cost * denominator for supporters, cost in zip(election.supporter_count, election.cost)),
-            dtype=bool,
-            count=count,
-        )
+        # Projects found unaffordable from the start rather than one quote at a time.
+        self.is_remaining = np.fromiter(within_reach(election, voter_budget), dtype=bool, count=count)
         self.rank = np.asarray(election.rank, dtype=np.int64)
         # Stale keys only rise (money only falls): a conservative lower bound orders the scan. It starts
         # at the key with everyone paying the full price: the price is at least cost / total utility.

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pb.domain.tally.rules.equal_shares_engine import _DOT_PIECE, _UNIT, EngineElection, water_fill
+from pb.domain.tally.rules.equal_shares_engine import _DOT_PIECE, _UNIT, EngineElection, water_fill, within_reach
 from pb.domain.tally.rules.equal_shares_engine import dot as long_dot
 
 least = np.minimum.reduce
@@ -169,14 +169,13 @@ def float_selection(engine: EngineElection, voter_budget: Fraction, spend_limit:
         return None
     run = _Run(engine, voter_budget)
     rank = engine.rank
-    # Projects by a lower bound on their key (then rank), as the engine scans them. Supporters who cannot
-    # pay for a project with their whole shares never can (see the engine's _Search): those are left out.
+    # Projects by a lower bound on their key (then rank), as the engine scans them, less those out of reach.
     waiting = [
         (bound, rank[p], p)
-        for p, (bound, supporters, cost) in enumerate(
-            zip(engine.first_bound.tolist(), engine.supporter_count, engine.cost)
+        for p, (bound, is_within_reach) in enumerate(
+            zip(engine.first_bound.tolist(), within_reach(engine, voter_budget))
         )
-        if supporters * run.share >= cost * run.denominator
+        if is_within_reach
     ]
     heapq.heapify(waiting)
     selected: list[int] = []
