@@ -92,17 +92,17 @@ def test_the_shares_inside_a_changing_block_are_read_in_floats(monkeypatch):
     engine = _engine(instance, profile)
     first = Fraction(instance.budget, profile.voter_count)
     calls = {"float": 0, "exact": 0}
-    float_selection, exact_run = add1.float_selection, add1.run_equal_shares
+    float_selections, exact_run = add1.float_selections, add1.run_equal_shares
 
-    def counted_float(*args):
-        calls["float"] += 1
-        return float_selection(*args)
+    def counted_float(engine, shares, limit):
+        calls["float"] += len(shares)
+        return float_selections(engine, shares, limit)
 
     def counted_exact(*args, **kwargs):
         calls["exact"] += 1
         return exact_run(*args, **kwargs)
 
-    monkeypatch.setattr(add1, "float_selection", counted_float)
+    monkeypatch.setattr(add1, "float_selections", counted_float)
     monkeypatch.setattr(add1, "run_equal_shares", counted_exact)
     kept = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
     assert kept.voter_budget == first + 150  # the first exhaustive share (see RULES.md)

@@ -4,11 +4,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pb.domain.tally import ApprovalProfile, Instance, PointsProfile, Project
 from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import equal_shares_float
 from pb.domain.tally.rules.equal_shares_engine import run_equal_shares
-from pb.domain.tally.rules.equal_shares_float import float_selection
+from pb.domain.tally.rules.equal_shares_float import float_selection, float_selections
 from tests.domain.tally.test_equal_shares_engine import _engine, elections
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -27,6 +29,39 @@ def test_a_float_answer_is_the_exact_engines(election):
             # often floats answer is held up by the tests below.
             if found is not None:
                 assert found == (exact.selected(), exact.spent)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(elections(), st.integers(3, 12), st.sampled_from([Fraction(1, 4), Fraction(1), Fraction(5, 2)]))
+def test_shares_run_together_each_get_the_exact_engines_answer(election, count, step):
+    """A batch of neighbouring shares: their runs split where their winners (or what they can afford) differ."""
+    instance, profile, start, _ = election
+    engine = _engine(instance, profile)
+    shares = [start + step * index for index in range(count)]
+    for limit in (instance.budget, instance.budget // 2):
+        for share, found in zip(shares, float_selections(engine, shares, limit)):
+            if found is not None:
+                exact = run_equal_shares(engine, share, spend_limit=limit)
+                assert found == (exact.selected(), exact.spent), share
+
+
+def test_a_batch_splits_where_a_project_becomes_affordable_and_where_winners_differ(monkeypatch):
+    """c first at every share (1 each). At 2, neither a (2 + 2 + 1 < 9) nor b (2 + 2 < 5) is affordable after it; at
+    3, a is out of reach (3 + 3 + 2 < 9) and b follows (5/2 each); from 4, a follows (3 each), and b after it
+    only from 6 (its supporters have s - 3 each left). A batch of the six shares splits at each difference."""
+    instance = Instance(18, (Project("a", 9), Project("b", 5), Project("c", 4)))
+    profile = ApprovalProfile.from_ballots([{"a", "b"}, {"a", "b"}, {"a", "c"}, {"c"}, {"c"}, {"c"}])
+    engine = _engine(instance, profile)
+    shares = [Fraction(share) for share in range(2, 8)]
+    expected = [(run.selected(), run.spent) for run in (run_equal_shares(engine, share) for share in shares)]
+    assert [[engine.ids[p] for p in selected] for selected, _ in expected] == [
+        ["c"], ["c", "b"], ["c", "a"], ["c", "a"], ["c", "a", "b"], ["c", "a", "b"]
+    ]
+    assert float_selections(engine, shares, 18) == expected
+    monkeypatch.setattr(equal_shares_float, "_BATCH_FROM", 1)
+    assert float_selections(engine, shares, 18) == expected
+    monkeypatch.setattr(equal_shares_float, "_BATCH_FROM", 100)
+    assert float_selections(engine, shares, 18) == expected
 
 
 def test_a_tie_of_known_keys_goes_to_the_tie_break_as_in_the_exact_engine():
@@ -76,6 +111,22 @@ def test_points_ballots_are_left_to_the_exact_engine():
     instance = Instance(10, (Project("a", 4), Project("b", 6)))
     engine = _engine(instance, PointsProfile.from_ballots([{"a": 2, "b": 1}, {"b": 3}]))
     assert float_selection(engine, Fraction(5), 10) is None
+
+
+def test_floats_prove_every_share_of_a_real_add1_scan_in_batches():
+    """Wieliczka 2023 in batches of 16 shares, as Add1 reads its changing blocks: every answer proven and exact."""
+    election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    shares = [first + k for k in range(3, 151)]
+    found = []
+    for start in range(0, len(shares), 16):
+        found += float_selections(engine, shares[start : start + 16], instance.budget)
+    assert None not in found
+    for share, selection in zip(shares[::3], found[::3]):
+        exact = run_equal_shares(engine, share, spend_limit=instance.budget)
+        assert selection == (exact.selected(), exact.spent)
 
 
 def test_floats_prove_nearly_every_share_of_a_real_add1_scan():

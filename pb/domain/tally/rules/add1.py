@@ -49,7 +49,7 @@ from pb.domain.tally.rules.equal_shares_engine import (
     check_range,
     run_equal_shares,
 )
-from pb.domain.tally.rules.equal_shares_float import float_selection
+from pb.domain.tally.rules.equal_shares_float import float_selections
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
 _HELPER_FROM = 8  # shares read one by one at once, from which a helper process reads half of them
@@ -109,9 +109,10 @@ class _Scan:
     def run_at(self, k: int) -> Run:
         return run_equal_shares(self.engine, self.first + k, spend_limit=self.budget)
 
-    def read(self, k: int) -> Reading:
-        """The run at share k: in floats when they prove it, else made exactly."""
-        return self._reading(k, float_selection(self.engine, self.first + k, self.budget))
+    def read(self, shares: range) -> Iterator[Reading]:
+        """The runs at the shares, in order: in floats when they prove them (all at once), else made exactly."""
+        found = float_selections(self.engine, [self.first + k for k in shares], self.budget)
+        return (self._reading(k, selection) for k, selection in zip(shares, found))
 
     def _reading(self, k: int, found: tuple[list[int], int] | None) -> Reading:
         if found is None:
@@ -123,11 +124,11 @@ class _Scan:
         """Readings of the shares, in order; a helper process reads the later half when there are enough."""
         helper = self._helper(len(shares))
         if helper is None:
-            yield from (self.read(share) for share in shares)
+            yield from self.read(shares)
             return
         mine = len(shares) // 2
         helper.send(shares[mine:])
-        yield from (self.read(share) for share in shares[:mine])
+        yield from self.read(shares[:mine])
         yield from (self._reading(share, found) for share, found in helper.receive(self, shares[mine:]))
 
     def _helper(self, share_count: int) -> "_Helper | None":
@@ -254,7 +255,7 @@ class _Helper:
                 return self.connection.recv()
             except (EOFError, OSError):
                 self.is_alive = False
-        return [(share, float_selection(scan.engine, scan.first + share, scan.budget)) for share in shares]
+        return list(zip(shares, float_selections(scan.engine, [scan.first + share for share in shares], scan.budget)))
 
     def close(self) -> None:
         # It may be in the middle of shares nobody needs; it holds nothing worth a clean exit.
@@ -270,4 +271,4 @@ def _serve(engine: EngineElection, first: Fraction, budget: int, connection: Con
             shares = connection.recv()
         except EOFError:
             return
-        connection.send([(share, float_selection(engine, first + share, budget)) for share in shares])
+        connection.send(list(zip(shares, float_selections(engine, [first + share for share in shares], budget))))

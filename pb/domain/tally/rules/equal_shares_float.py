@@ -8,6 +8,16 @@ one by error bounds; when one cannot be, the run gives up (``None``) and the cal
 Notation as in ``equal_shares_engine``: a project's supporters (weights ``w``, ``W`` in all) pay its cost
 ``C`` at the price ``pi`` solving ``sum w * min(money, pi) == C``; its key is ``pi / C``.
 
+Runs at several shares at once. Add1 reads shares next to each other, whose runs make the same first
+decisions: sixteen neighbouring shares of Wieliczka 2023 make about four times fewer distinct rounds than
+sixteen separate runs. A batch holds the runs at several shares that have decided alike so far, one
+column of money per share, so that each numpy call serves every share. Its bounds hold for all of them
+at once: one error bound ``E``, the largest price, the least weight of those who pay. A project may be
+affordable at some of its shares only (its key is then infinite at the others). When the shares' winners
+differ, the batch splits into one batch per winner; when a decision cannot be proven at every share, it
+splits in halves, which redo the round. Fewer than three shares run one by one from the batch's state
+(a lone run costs fewer numpy calls); a lone run that cannot prove a decision gives up.
+
 Error bound. ``E`` bounds ``|float money - exact money|`` for every group; it starts at the rounding of
 the share. A quote finds the float price ``p`` by water-filling. Supporters whose float money is above
 ``p + 2E + 2 * first`` (``first``: a first estimate of the error) are rich at every price within ``2 * first``
@@ -42,11 +52,96 @@ import numpy as np
 from pb.domain.tally.rules.equal_shares_engine import _DOT_PIECE, _UNIT, EngineElection, water_fill, within_reach
 from pb.domain.tally.rules.equal_shares_engine import dot as long_dot
 
-least = np.minimum.reduce
+least, most = np.minimum.reduce, np.maximum.reduce
+# A batch's money and "exactly 0" columns take 9 bytes a (group, share): shares are batched up to this many of
+# them (a city of a million voters has too many groups for more than a share or two at once).
+_BATCH_CELLS = 1 << 20
+_WATER_PASSES = 60
+_UNPROVEN, _ENDED = -1, -2  # a share's winner when the bounds cannot tell, or when no project is affordable
+# Shares run together from this many: a batch's numpy calls cost more than a single run's, and fewer shares
+# hardly share enough rounds to make up for it.
+_BATCH_FROM = 3
 
 
 class _Unsure(Exception):
-    """A decision the floats cannot prove."""
+    """A decision the floats cannot prove for every share of the batch."""
+
+
+def _weigh(w: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """w's float dot product with each column, in single-threaded pieces when long (see equal_shares_engine.dot)."""
+    if columns.size <= _DOT_PIECE:
+        return w @ columns
+    height = max(1, _DOT_PIECE // columns.shape[1])
+    return sum(w[i : i + height] @ columns[i : i + height] for i in range(0, len(w), height))
+
+
+def _water_fill(
+    cost: float, total: float, money: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Water-filling (as equal_shares_engine.water_fill) in every column at once, from the equal price.
+
+    Returns each column's price, who pays all they have, what they pay (weighted) and the weight of the others;
+    None when some column's filling does not end or ends with everyone poor. Weights are whole numbers, so
+    their float sums are exact: a column whose poor weigh no more after a pass has no more poor.
+    """
+    poor = money < cost / total
+    poor_weight = _weigh(w, poor)
+    for _ in range(_WATER_PASSES):
+        rich_weight = total - poor_weight
+        if least(rich_weight) <= 0.0:
+            return None
+        poor_money = _weigh(w, money * poor)
+        price = (cost - poor_money) / rich_weight
+        poor = poor | (money < price)
+        grown_weight = _weigh(w, poor)
+        if not (grown_weight - poor_weight).any():
+            return price, poor, poor_money, rich_weight
+        poor_weight = grown_weight
+    return None
+
+
+@dataclass(slots=True)
+class _Quotes:
+    """One project's quote in every share of a batch: keys and prices per share, error bounds for them all."""
+
+    project: int
+    key: np.ndarray
+    error: float  # |exact key - key| <= error in every share
+    price: np.ndarray
+    price_error: float  # |exact price - price| <= price_error in every share
+    steady: np.ndarray  # the weight of those certainly paying the price, per share
+    zero: np.ndarray | float  # the weight of those with exactly nothing left, per share
+    total: float
+
+    @property
+    def low(self) -> float:
+        return float(least(self.key)) - self.error
+
+    @property
+    def high(self) -> float:
+        """inf when the project is unaffordable in some share."""
+        return float(most(self.key)) + self.error
+
+    def payers(self, share: int) -> float | None:
+        """R when the share's exact key is 1 / R: everyone certainly pays the price or has exactly nothing."""
+        steady = float(self.steady[share])
+        zero = self.zero if isinstance(self.zero, float) else float(self.zero[share])
+        return steady if steady + zero == self.total else None
+
+    def widened(self, columns: np.ndarray) -> "_Quotes":
+        """The quote in every share of the batch from its quote in the columns given: key inf in the others."""
+        key, price, steady = np.full(len(columns), np.inf), np.zeros(len(columns)), np.zeros(len(columns))
+        key[columns], price[columns], steady[columns] = self.key, self.price, self.steady
+        zero = self.zero
+        if not isinstance(zero, float):
+            zero = np.zeros(len(columns))
+            zero[columns] = self.zero
+        return _Quotes(self.project, key, self.error, price, self.price_error, steady, zero, self.total)
+
+    def shares(self, keep: np.ndarray) -> "_Quotes":
+        zero = self.zero if isinstance(self.zero, float) else self.zero[keep]
+        return _Quotes(self.project, self.key[keep], self.error, self.price[keep], self.price_error,
+                      self.steady[keep], zero, self.total)
 
 
 @dataclass(slots=True)
@@ -62,14 +157,16 @@ class _Quote:
 class _Run:
     """One float run's state: every group's float money, its error bound, and who has paid so far."""
 
-    def __init__(self, engine: EngineElection, voter_budget: Fraction) -> None:
-        self.engine = engine
-        self.share, self.denominator = voter_budget.numerator, voter_budget.denominator
-        self.budget_float = float(voter_budget)
-        self.money = np.full(engine.group_count, self.budget_float)
-        self.e_m = 2 * _UNIT * self.budget_float
-        self.is_touched = np.zeros(engine.group_count, dtype=bool)
-        self.is_zero = np.zeros(engine.group_count, dtype=bool)  # certainly paid all they had: exactly 0 left
+    def __init__(self, batch: "_Batch", column: int) -> None:
+        """The run at one of the batch's shares, from the decisions the batch has made (its bounds hold here)."""
+        self.engine = batch.engine
+        share = batch.shares[column]
+        self.share, self.denominator = share.numerator, share.denominator
+        self.budget_float = batch.largest  # only bounds the size of money (see the error bounds)
+        self.money = batch.money[:, column].copy()
+        self.e_m = batch.e_m
+        self.is_touched = batch.is_touched.copy()
+        self.is_zero = batch.is_zero[:, column].copy()  # certainly paid all they had: exactly 0 left
 
     def quote(self, p: int) -> _Quote | None:
         """p's key with its error bound; None when p is unaffordable; _Unsure when that cannot be told."""
@@ -146,7 +243,7 @@ def _winner(quotes: list[_Quote], rank: list[int]) -> _Quote:
     """The quote with the lowest exact key (then tie-break rank), when the bounds prove which it is."""
     best = min(quotes, key=lambda quote: quote.key)
     upper = best.key + best.error
-    # Every other quote lying wholly above the best one's, best_upper in float_selection is the best one's
+    # Every other quote lying wholly above the best one's, best_upper in _Single.run is the best one's
     # upper bound (another's would be below it), so every project left unquoted has a bound above it too.
     close = [quote for quote in quotes if quote is not best and quote.key - quote.error <= upper]
     if not close:
@@ -159,51 +256,307 @@ def _winner(quotes: list[_Quote], rank: list[int]) -> _Quote:
     return min(close, key=lambda quote: (-quote.payers, rank[quote.project]))
 
 
-def float_selection(engine: EngineElection, voter_budget: Fraction, spend_limit: int) -> tuple[list[int], int] | None:
-    """The projects Equal Shares funds at voter_budget, in order, and what they cost, if floats prove it.
+class _Single:
+    """One share of a batch, run on its own from the decisions the batch made: alone it takes fewer numpy calls."""
 
-    Stops as soon as more than spend_limit is spent (the selection then ends with the project that
-    overspent). None when some decision is too close to prove in floats.
+    def __init__(self, batch: "_Batch", column: int) -> None:
+        self.state = _Run(batch, column)
+        self.answer = batch.answers[column]
+        self.waiting, self.selected, self.spent = list(batch.waiting), list(batch.selected), batch.spent
+
+    def run(self, found: list[tuple[list[int], int] | None], spend_limit: int) -> list["_Batch"]:
+        """The run's remaining rounds; its answer goes into found (None stays when a decision cannot be proven)."""
+        run, waiting, selected = self.state, self.waiting, self.selected
+        engine, rank = run.engine, run.engine.rank
+        try:
+            while waiting:
+                best_upper = float("inf")
+                quotes, quoted = [], []
+                while waiting and waiting[0][0] <= best_upper:
+                    bound, project_rank, p = heapq.heappop(waiting)
+                    quote = run.quote(p)
+                    if quote is None:
+                        continue  # unaffordable now, so for good: money only falls
+                    quotes.append(quote)
+                    # Keys only rise as money falls: the quote's lower end stays a bound in later rounds.
+                    quoted.append((max(bound, quote.key - quote.error), project_rank, p))
+                    best_upper = min(best_upper, quote.key + quote.error)
+                if not quotes:
+                    break
+                winner = _winner(quotes, rank)
+                for entry in quoted:
+                    if entry[2] != winner.project:
+                        heapq.heappush(waiting, entry)
+                run.pay(winner)
+                selected.append(winner.project)
+                self.spent += engine.cost[winner.project]
+                if self.spent > spend_limit:
+                    break
+        except _Unsure:
+            return []
+        found[self.answer] = (selected, self.spent)
+        return []
+
+
+class _Batch:
+    """Float runs at several shares (a column of money each) that have made the same decisions so far."""
+
+    def __init__(self, engine: EngineElection, answers: list[int], shares: list[Fraction]) -> None:
+        self.engine = engine
+        self.answers = answers  # where each share's answer goes
+        self.shares = shares
+        self.largest = float(max(shares))
+        self.money = np.empty((engine.group_count, len(shares)))
+        self.money[:] = [float(share) for share in shares]
+        self.e_m = 2 * _UNIT * self.largest
+        self.is_zero = np.zeros(self.money.shape, dtype=bool)  # certainly paid all they had: exactly 0 left
+        self.is_touched = np.zeros(engine.group_count, dtype=bool)  # the same in every share: the same projects won
+        # Projects by a lower bound on their key (then rank), as the engine scans them, less those out of reach at
+        # every share (the largest share reaches furthest).
+        rank = engine.rank
+        self.waiting = [
+            (bound, rank[p], p)
+            for p, (bound, is_within_reach) in enumerate(
+                zip(engine.first_bound.tolist(), within_reach(engine, max(shares)))
+            )
+            if is_within_reach
+        ]
+        heapq.heapify(self.waiting)
+        self.selected: list[int] = []
+        self.spent = 0
+
+    def part(self, keep: np.ndarray) -> "_Batch":
+        """A batch of the shares kept, with the decisions made so far and a state of its own."""
+        part = object.__new__(_Batch)
+        kept = np.flatnonzero(keep).tolist()
+        part.engine, part.largest, part.e_m = self.engine, self.largest, self.e_m
+        part.answers, part.shares = [self.answers[i] for i in kept], [self.shares[i] for i in kept]
+        part.money, part.is_zero = self.money[:, keep], self.is_zero[:, keep]
+        part.is_touched, part.waiting = self.is_touched.copy(), list(self.waiting)
+        part.selected, part.spent = list(self.selected), self.spent
+        return part
+
+    def quote(self, p: int) -> _Quotes | None:
+        """p's quote in every share (key inf where it is unaffordable); None when it is unaffordable in all of them;
+        _Unsure when some decision is not proven."""
+        engine, e_m = self.engine, self.e_m
+        supporters, w = engine.supporters[p], engine.weight_float[p]
+        money = self.money[supporters]
+        cost, count, size = engine.cost[p], engine.supporter_count[p], len(supporters)
+        available = _weigh(w, money)
+        slack = count * e_m + (size + 4) * _UNIT * 2 * (float(most(available)) + cost)
+        if most(available) <= cost - slack:
+            return None
+        if least(available) >= cost + slack:
+            return self._priced(p, money, None)
+        is_affordable = available >= cost + slack
+        if ((available > cost - slack) & ~is_affordable).any():  # too close to tell in some share
+            return self._untouched_quote(p)
+        return self._priced(p, money[:, is_affordable], is_affordable)
+
+    def _priced(self, p: int, money: np.ndarray, columns: np.ndarray | None) -> _Quotes | None:
+        """p's quote where its supporters can certainly pay its cost: in every share (columns None), or in the
+        columns given (money: theirs there; key inf elsewhere)."""
+        engine, e_m = self.engine, self.e_m
+        w, cost, count, size = engine.weight_float[p], engine.cost[p], engine.supporter_count[p], len(money)
+        total = engine.total_utility_float[p]
+        equal = cost / total
+        poorest = float(least(money, axis=None))
+        if poorest >= equal:  # nobody is short in any share: everyone pays the equal price
+            price, poor_money, rich_weight = np.full(money.shape[1], equal), 0.0, np.full(money.shape[1], total)
+            margin = poorest - equal  # the least money of those who pay, above the price
+        else:
+            filled = _water_fill(cost, total, money, w)
+            if filled is None:
+                return self._untouched_quote(p)
+            price, poor, paid, rich_weight = filled
+            poor_money = float(most(paid))
+            margin = float(least(np.where(poor, np.inf, money - price), axis=None))
+        highest = float(most(price))
+        rho = 4 * (size + 8) * _UNIT * (cost + poor_money + highest * total)
+        clear = 2 * e_m + 8 * _UNIT * (self.largest + e_m + highest)
+        # The least weight of those clearly above the price (s), and of those steadily so (steady): when everyone
+        # who pays is above the line, it is the weight of those who pay; otherwise the weights are summed.
+        s = float(least(rich_weight if margin > clear else _weigh(w, money > price + clear)))
+        if s <= 0:
+            return self._untouched_quote(p)
+        first = (count * e_m + rho) / s * 1.01
+        steady = rich_weight if margin >= 2 * e_m + 2 * first else _weigh(w, money >= price + (2 * e_m + 2 * first))
+        least_steady = float(least(steady))
+        if least_steady <= 0:
+            return self._untouched_quote(p)
+        # Groups with exactly nothing left have no error either (and none is among the steadily rich).
+        if least_steady == total:
+            zero = 0.0
+        else:
+            is_zero = self.is_zero[engine.supporters[p]]
+            zero = _weigh(w, is_zero if columns is None else is_zero[:, columns])
+        delta = (float(most(total - steady - zero)) * e_m + rho) / least_steady * 1.01
+        if delta > 2 * first:
+            return self._untouched_quote(p)
+        price_error = delta + 4 * _UNIT * highest
+        quote = _Quotes(p, price / cost, price_error / cost + 4 * _UNIT * highest / cost, price, price_error, steady,
+                        zero, total)
+        return quote if columns is None else quote.widened(columns)
+
+    def _untouched_quote(self, p: int) -> _Quotes | None:
+        """The exact quote of a project none of whose supporters has paid yet; _Unsure for any other, or when it is
+        affordable at some shares only."""
+        engine = self.engine
+        if np.count_nonzero(self.is_touched[engine.supporters[p]]):
+            raise _Unsure
+        cost, count = engine.cost[p], engine.supporter_count[p]
+        is_affordable = np.array([count * share.numerator >= cost * share.denominator for share in self.shares])
+        if not is_affordable.any():
+            return None
+        price, shares = cost / count, int(np.count_nonzero(is_affordable))
+        quote = _Quotes(p, np.full(shares, price / cost), 8 * _UNIT * price / cost, np.full(shares, price),
+                        4 * _UNIT * price, np.full(shares, float(count)), 0.0, float(count))
+        return quote if is_affordable.all() else quote.widened(is_affordable)
+
+    def pay(self, quote: _Quotes) -> None:
+        """The winner's supporters pay the price, or all they have, in every share."""
+        supporters = self.engine.supporters[quote.project]
+        money = self.money[supporters]
+        # Money certainly below the price is all paid: exactly 0 is left (and 0.0 in floats).
+        is_zero = money < quote.price - (self.e_m + quote.price_error + 8 * _UNIT * self.largest)
+        if is_zero.any():
+            self.is_zero[supporters] |= is_zero
+        self.money[supporters] = np.maximum(money - quote.price, 0.0)
+        self.is_touched[supporters] = True
+        self.e_m += quote.price_error + 2 * _UNIT * self.largest
+        self.selected.append(quote.project)
+        self.spent += self.engine.cost[quote.project]
+
+    def run(self, found: list[tuple[list[int], int] | None], spend_limit: int) -> list["_Batch | _Single"]:
+        """Rounds until every share has ended or given up, or the batch splits (the parts are returned)."""
+        while True:
+            popped: list[tuple[float, int, int]] = []
+            try:
+                quotes, entries = self._round(popped)
+            except _Unsure:
+                for entry in popped:
+                    heapq.heappush(self.waiting, entry)
+                return self._halves()
+            if not quotes:  # nothing affordable: every share's run ends
+                self._end(found)
+                return []
+            winners = self._winners(quotes)
+            if winners is None:
+                winner = min(quotes, key=lambda quote: quote.high)
+            else:
+                for share in np.flatnonzero(winners == _ENDED).tolist():  # nothing affordable: the run ends
+                    found[self.answers[share]] = (list(self.selected), self.spent)
+                # _UNPROVEN: too close to call, the answer stays None (the exact engine makes this run)
+                parts = []
+                for index in np.unique(winners[winners >= 0]).tolist():
+                    part = self.part(winners == index)
+                    if part.buy(quotes[index].shares(winners == index), entries, found, spend_limit):
+                        parts.extend(part.alone())
+                return parts
+            if not self.buy(winner, entries, found, spend_limit):
+                return []
+
+    def alone(self) -> list["_Batch | _Single"]:
+        """The batch, or its shares one by one when there are too few to be worth a batch."""
+        if len(self.shares) >= _BATCH_FROM:
+            return [self]
+        return [_Single(self, column) for column in range(len(self.shares))]
+
+    def _halves(self) -> list["_Batch | _Single"]:
+        """Two batches of half the shares each (or the shares one by one)."""
+        first = np.arange(len(self.shares)) < len(self.shares) // 2
+        return self.part(first).alone() + self.part(~first).alone()
+
+    def _end(self, found: list[tuple[list[int], int] | None]) -> None:
+        for answer in self.answers:
+            found[answer] = (list(self.selected), self.spent)
+
+    def buy(self, winner: _Quotes, entries: list[tuple[float, int, int]], found, spend_limit: int) -> bool:
+        """Fund the winner and put the round's other quotes back; False when that ends every share's run."""
+        for entry in entries:
+            if entry[2] != winner.project:
+                heapq.heappush(self.waiting, entry)
+        self.pay(winner)
+        if self.spent > spend_limit:
+            self._end(found)
+            return False
+        return True
+
+    def _round(self, popped: list[tuple[float, int, int]]) -> tuple[list[_Quotes], list[tuple[float, int, int]]]:
+        """One round's quotes and their heap entries (popped lists every entry taken from the heap)."""
+        quotes, entries = [], []
+        # Each share's round is complete once no project waiting can be below its best quote's upper end.
+        best_upper, limit = np.full(len(self.shares), np.inf), float("inf")
+        while self.waiting and self.waiting[0][0] <= limit:
+            entry = heapq.heappop(self.waiting)
+            popped.append(entry)
+            bound, project_rank, p = entry
+            quote = self.quote(p)
+            if quote is None:
+                continue  # unaffordable now, so for good: money only falls
+            quotes.append(quote)
+            # Keys only rise as money falls: the quote's lower end stays a bound in later rounds.
+            entries.append((max(bound, quote.low), project_rank, p))
+            np.minimum(best_upper, quote.key + quote.error, out=best_upper)
+            limit = float(most(best_upper))
+        return quotes, entries
+
+    def _winners(self, quotes: list[_Quotes]) -> np.ndarray | None:
+        """None when one quote wins in every share; else each share's winner (index into quotes), _UNPROVEN where
+        the bounds cannot prove which it is, _ENDED where no project is affordable."""
+        best = min(quotes, key=lambda quote: quote.high)
+        high = best.high
+        if high < np.inf and all(quote is best or quote.low > high for quote in quotes):
+            return None
+        shares = np.arange(len(self.shares))
+        key = np.array([quote.key for quote in quotes])
+        error = np.array([quote.error for quote in quotes])[:, None]
+        best_index = key.argmin(axis=0)
+        upper = key[best_index, shares] + error[best_index, 0]
+        # Every other quote lying wholly above the best one's, best_high in _round is above that one's upper
+        # end, so every project left unquoted has a bound above it too.
+        is_close = key - error <= upper
+        is_close[best_index, shares] = False
+        has_winner = upper < np.inf
+        winners = np.where(has_winner, best_index, _ENDED)
+        rank = self.engine.rank
+        for share in np.flatnonzero(is_close.any(axis=0) & has_winner).tolist():
+            close = np.flatnonzero(is_close[:, share]).tolist() + [int(best_index[share])]
+            payers = [quotes[index].payers(share) for index in close]
+            if None in payers:
+                winners[share] = _UNPROVEN
+                continue
+            # Any quote outside close has an exact key above upper, which is at least the exact keys compared
+            # here. The lowest key 1 / R is the largest R.
+            winners[share] = min(
+                zip(close, payers), key=lambda item: (-item[1], rank[quotes[item[0]].project])
+            )[0]
+        return winners
+
+
+def float_selections(
+    engine: EngineElection, voter_budgets: list[Fraction], spend_limit: int
+) -> list[tuple[list[int], int] | None]:
+    """For each share, the projects Equal Shares funds, in order, and what they cost, if floats prove it.
+
+    A run stops as soon as more than spend_limit is spent (its selection then ends with the project that
+    overspent). None for a share where some decision is too close to prove in floats.
     """
-    if engine.is_points:
-        return None
-    run = _Run(engine, voter_budget)
-    rank = engine.rank
-    # Projects by a lower bound on their key (then rank), as the engine scans them, less those out of reach.
-    waiting = [
-        (bound, rank[p], p)
-        for p, (bound, is_within_reach) in enumerate(
-            zip(engine.first_bound.tolist(), within_reach(engine, voter_budget))
-        )
-        if is_within_reach
-    ]
-    heapq.heapify(waiting)
-    selected: list[int] = []
-    spent = 0
-    try:
-        while waiting:
-            best_upper = float("inf")
-            quotes, quoted = [], []
-            while waiting and waiting[0][0] <= best_upper:
-                bound, project_rank, p = heapq.heappop(waiting)
-                quote = run.quote(p)
-                if quote is None:
-                    continue  # unaffordable now, so for good: money only falls
-                quotes.append(quote)
-                # Keys only rise as money falls: the quote's lower end stays a bound in later rounds.
-                quoted.append((max(bound, quote.key - quote.error), project_rank, p))
-                best_upper = min(best_upper, quote.key + quote.error)
-            if not quotes:
-                break
-            winner = _winner(quotes, rank)
-            for entry in quoted:
-                if entry[2] != winner.project:
-                    heapq.heappush(waiting, entry)
-            run.pay(winner)
-            selected.append(winner.project)
-            spent += engine.cost[winner.project]
-            if spent > spend_limit:
-                break
-    except _Unsure:
-        return None
-    return selected, spent
+    found: list[tuple[list[int], int] | None] = [None] * len(voter_budgets)
+    if engine.is_points or not voter_budgets:
+        return found
+    size = max(1, _BATCH_CELLS // max(1, engine.group_count))
+    # A price is divided by a weight of 0 when rounding leaves nobody paying it; that column is then unproven.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, len(voter_budgets), size):
+            shares = voter_budgets[start : start + size]
+            batches = _Batch(engine, list(range(start, start + len(shares))), shares).alone()
+            while batches:
+                batches.extend(batches.pop().run(found, spend_limit))
+    return found
+
+
+def float_selection(engine: EngineElection, voter_budget: Fraction, spend_limit: int) -> tuple[list[int], int] | None:
+    """float_selections at one share."""
+    return float_selections(engine, [voter_budget], spend_limit)[0]
