@@ -12,26 +12,28 @@ Runs at several shares at once. Add1 reads shares next to each other, whose runs
 decisions: sixteen neighbouring shares of Wieliczka 2023 make about four times fewer distinct rounds than
 sixteen separate runs. A batch holds the runs at several shares that have decided alike so far, one
 column of money per share, so that each numpy call serves every share. Its bounds hold for all of them
-at once: one error bound ``E``, the largest price, the least weight of those who pay. A project may be
+at once: one error per group, the largest price, the least weight of those who pay. A project may be
 affordable at some of its shares only (its key is then infinite at the others). When the shares' winners
 differ, the batch splits into one batch per winner; when a decision cannot be proven at every share, it
 splits in halves, which redo the round. Fewer than three shares run one by one from the batch's state
 (a lone run costs fewer numpy calls); a lone run that cannot prove a decision gives up.
 
-Error bound. ``E`` bounds ``|float money - exact money|`` for every group; it starts at the rounding of
-the share. A quote finds the float price ``p`` by water-filling. Supporters whose float money is above
-``p + 2E + 2 * first`` (``first``: a first estimate of the error) are rich at every price within ``2 * first``
-of ``p``; their money does not move ``sum w * min(money, x)`` there, and they make it rise at least as
-fast as their weight ``S``. So the exact price is within ``delta = ((W - S) * E + rho) / S`` of ``p``
-(``rho``: the rounding of the float sums), provided ``delta <= 2 * first``. Each supporter is left with
-``max(money - price, 0)``, exactly and in floats, which moves its float value by at most ``E + delta``
-plus one rounding: ``E`` grows by ``delta`` and a rounding per round, and by hardly more than the
-rounding when the winner's supporters all pay its price.
+Error bounds. Each group's float money is within its error of its exact money; errors start at the
+rounding of the share. A quote of a project takes ``E``, the largest error among its supporters, and finds
+the float price ``p`` by water-filling. Supporters whose float money is above ``p + 2E + 2 * first``
+(``first``: a first estimate of the error) are rich at every price within ``2 * first`` of ``p``; their
+money does not move ``sum w * min(money, x)`` there, and they make it rise at least as fast as their
+weight ``S``. So the exact price is within ``delta = ((W - S) * E + rho) / S`` of ``p`` (``rho``: the
+rounding of the float sums), provided ``delta <= 2 * first``. Each supporter of the winner is left with
+``max(money - price, 0)``, exactly and in floats, which moves its float value by at most its error plus
+``delta`` and one rounding: the winner's supporters' errors grow so, and nobody else's. (A single global
+bound, grown every round, would soon be too wide to tell near keys apart in an election of a hundred
+rounds such as Toulouse 2024.)
 
 Exact keys. A supporter nobody has charged yet has exactly the share ``b``; a project all of whose
 supporters are untouched is affordable exactly when ``W * b >= C``, checked in integers, and then costs
 each of them ``C / W``: its key is exactly ``1 / W``. A supporter whose money was certainly below a price
-it was charged has exactly 0 left. When every supporter of a project either certainly pays its price or
+it was charged has exactly 0 left (and, in a lone run, no error). When every supporter of a project either certainly pays its price or
 has exactly 0, the price is ``C / R`` (``R``: the weight of those who pay) and the key exactly ``1 / R``;
 such keys tie often (Toulouse 2024), and are then compared exactly.
 
@@ -112,6 +114,7 @@ class _Quotes:
     steady: np.ndarray  # the weight of those certainly paying the price, per share
     zero: np.ndarray | float  # the weight of those with exactly nothing left, per share
     total: float
+    money_error: float  # a bound on the error of the supporters' float money
 
     @property
     def low(self) -> float:
@@ -136,12 +139,13 @@ class _Quotes:
         if not isinstance(zero, float):
             zero = np.zeros(len(columns))
             zero[columns] = self.zero
-        return _Quotes(self.project, key, self.error, price, self.price_error, steady, zero, self.total)
+        return _Quotes(self.project, key, self.error, price, self.price_error, steady, zero, self.total,
+                       self.money_error)
 
     def shares(self, keep: np.ndarray) -> "_Quotes":
         zero = self.zero if isinstance(self.zero, float) else self.zero[keep]
         return _Quotes(self.project, self.key[keep], self.error, self.price[keep], self.price_error,
-                      self.steady[keep], zero, self.total)
+                       self.steady[keep], zero, self.total, self.money_error)
 
 
 @dataclass(slots=True)
@@ -152,6 +156,7 @@ class _Quote:
     price: float
     price_error: float  # |exact price - price| <= price_error
     payers: int | None  # when the exact key is known: the weight R of those who pay the price (key 1 / R)
+    money_error: float  # a bound on the error of the supporters' float money
 
 
 class _Run:
@@ -164,15 +169,15 @@ class _Run:
         self.share, self.denominator = share.numerator, share.denominator
         self.budget_float = batch.largest  # only bounds the size of money (see the error bounds)
         self.money = batch.money[:, column].copy()
-        self.e_m = batch.e_m
+        self.error = batch.error.copy()
         self.is_touched = batch.is_touched.copy()
         self.is_zero = batch.is_zero[:, column].copy()  # certainly paid all they had: exactly 0 left
 
     def quote(self, p: int) -> _Quote | None:
         """p's key with its error bound; None when p is unaffordable; _Unsure when that cannot be told."""
-        engine, e_m = self.engine, self.e_m
+        engine = self.engine
         supporters, w = engine.supporters[p], engine.weight_float[p]
-        money = self.money[supporters]
+        money, e_m = self.money[supporters], float(most(self.error[supporters]))
         cost, count = engine.cost[p], engine.supporter_count[p]
         # Short products need no cutting into pieces (see equal_shares_engine.dot).
         dot = np.dot if len(money) <= _DOT_PIECE else long_dot
@@ -214,7 +219,7 @@ class _Run:
         # Everyone certainly pays the price or has exactly nothing: the price is exactly C over the weight of
         # those who pay it, and the key exactly 1 over that weight (an integer, summed exactly in floats).
         payers = int(s_steady) if s_steady + zero == total else None
-        return _Quote(p, price / cost, price_error / cost + 4 * _UNIT * price / cost, price, price_error, payers)
+        return _Quote(p, price / cost, price_error / cost + 4 * _UNIT * price / cost, price, price_error, payers, e_m)
 
     def _untouched_quote(self, p: int) -> _Quote | None:
         """The exact quote of a project none of whose supporters has paid yet; _Unsure for any other."""
@@ -225,18 +230,20 @@ class _Run:
         if count * self.share < cost * self.denominator:
             return None
         price = cost / count
-        return _Quote(p, price / cost, 8 * _UNIT * price / cost, price, 4 * _UNIT * price, count)
+        return _Quote(p, price / cost, 8 * _UNIT * price / cost, price, 4 * _UNIT * price, count, 0.0)
 
     def pay(self, quote: _Quote) -> None:
         """The winner's supporters pay the price, or all they have."""
         supporters = self.engine.supporters[quote.project]
         money = self.money[supporters]
         # Money certainly below the price is all paid: exactly 0 is left (and 0.0 in floats).
-        below = quote.price - (self.e_m + quote.price_error + 8 * _UNIT * self.budget_float)
-        self.is_zero[supporters[money < below]] = True
+        below = quote.price - (quote.money_error + quote.price_error + 8 * _UNIT * self.budget_float)
+        zero = supporters[money < below]
         self.money[supporters] = np.maximum(money - quote.price, 0.0)
         self.is_touched[supporters] = True
-        self.e_m += quote.price_error + 2 * _UNIT * self.budget_float
+        self.error[supporters] += quote.price_error + 2 * _UNIT * self.budget_float
+        self.is_zero[zero] = True
+        self.error[zero] = 0.0
 
 
 def _winner(quotes: list[_Quote], rank: list[int]) -> _Quote:
@@ -308,7 +315,8 @@ class _Batch:
         self.largest = float(max(shares))
         self.money = np.empty((engine.group_count, len(shares)))
         self.money[:] = [float(share) for share in shares]
-        self.e_m = 2 * _UNIT * self.largest
+        # Each group's |float money - exact money| <= error, in every share (the rounding of the shares, at first).
+        self.error = np.full(engine.group_count, 2 * _UNIT * self.largest)
         self.is_zero = np.zeros(self.money.shape, dtype=bool)  # certainly paid all they had: exactly 0 left
         self.is_touched = np.zeros(engine.group_count, dtype=bool)  # the same in every share: the same projects won
         # Projects by a lower bound on their key (then rank), as the engine scans them, less those out of reach at
@@ -329,7 +337,7 @@ class _Batch:
         """A batch of the shares kept, with the decisions made so far and a state of its own."""
         part = object.__new__(_Batch)
         kept = np.flatnonzero(keep).tolist()
-        part.engine, part.largest, part.e_m = self.engine, self.largest, self.e_m
+        part.engine, part.largest, part.error = self.engine, self.largest, self.error.copy()
         part.answers, part.shares = [self.answers[i] for i in kept], [self.shares[i] for i in kept]
         part.money, part.is_zero = self.money[:, keep], self.is_zero[:, keep]
         part.is_touched, part.waiting = self.is_touched.copy(), list(self.waiting)
@@ -339,25 +347,25 @@ class _Batch:
     def quote(self, p: int) -> _Quotes | None:
         """p's quote in every share (key inf where it is unaffordable); None when it is unaffordable in all of them;
         _Unsure when some decision is not proven."""
-        engine, e_m = self.engine, self.e_m
+        engine = self.engine
         supporters, w = engine.supporters[p], engine.weight_float[p]
-        money = self.money[supporters]
+        money, e_m = self.money[supporters], float(most(self.error[supporters]))
         cost, count, size = engine.cost[p], engine.supporter_count[p], len(supporters)
         available = _weigh(w, money)
         slack = count * e_m + (size + 4) * _UNIT * 2 * (float(most(available)) + cost)
         if most(available) <= cost - slack:
             return None
         if least(available) >= cost + slack:
-            return self._priced(p, money, None)
+            return self._priced(p, money, e_m, None)
         is_affordable = available >= cost + slack
         if ((available > cost - slack) & ~is_affordable).any():  # too close to tell in some share
             return self._untouched_quote(p)
-        return self._priced(p, money[:, is_affordable], is_affordable)
+        return self._priced(p, money[:, is_affordable], e_m, is_affordable)
 
-    def _priced(self, p: int, money: np.ndarray, columns: np.ndarray | None) -> _Quotes | None:
+    def _priced(self, p: int, money: np.ndarray, e_m: float, columns: np.ndarray | None) -> _Quotes | None:
         """p's quote where its supporters can certainly pay its cost: in every share (columns None), or in the
-        columns given (money: theirs there; key inf elsewhere)."""
-        engine, e_m = self.engine, self.e_m
+        columns given (money: theirs there, within e_m; key inf elsewhere)."""
+        engine = self.engine
         w, cost, count, size = engine.weight_float[p], engine.cost[p], engine.supporter_count[p], len(money)
         total = engine.total_utility_float[p]
         equal = cost / total
@@ -396,7 +404,7 @@ class _Batch:
             return self._untouched_quote(p)
         price_error = delta + 4 * _UNIT * highest
         quote = _Quotes(p, price / cost, price_error / cost + 4 * _UNIT * highest / cost, price, price_error, steady,
-                        zero, total)
+                        zero, total, e_m)
         return quote if columns is None else quote.widened(columns)
 
     def _untouched_quote(self, p: int) -> _Quotes | None:
@@ -411,7 +419,7 @@ class _Batch:
             return None
         price, shares = cost / count, int(np.count_nonzero(is_affordable))
         quote = _Quotes(p, np.full(shares, price / cost), 8 * _UNIT * price / cost, np.full(shares, price),
-                        4 * _UNIT * price, np.full(shares, float(count)), 0.0, float(count))
+                        4 * _UNIT * price, np.full(shares, float(count)), 0.0, float(count), 0.0)
         return quote if is_affordable.all() else quote.widened(is_affordable)
 
     def pay(self, quote: _Quotes) -> None:
@@ -419,12 +427,12 @@ class _Batch:
         supporters = self.engine.supporters[quote.project]
         money = self.money[supporters]
         # Money certainly below the price is all paid: exactly 0 is left (and 0.0 in floats).
-        is_zero = money < quote.price - (self.e_m + quote.price_error + 8 * _UNIT * self.largest)
+        is_zero = money < quote.price - (quote.money_error + quote.price_error + 8 * _UNIT * self.largest)
         if is_zero.any():
             self.is_zero[supporters] |= is_zero
         self.money[supporters] = np.maximum(money - quote.price, 0.0)
         self.is_touched[supporters] = True
-        self.e_m += quote.price_error + 2 * _UNIT * self.largest
+        self.error[supporters] += quote.price_error + 2 * _UNIT * self.largest
         self.selected.append(quote.project)
         self.spent += self.engine.cost[quote.project]
 
