@@ -27,7 +27,7 @@ def format_money(amount: int | Fraction, exponent: int = 0) -> str:
     if isinstance(amount, int):
         numerator, denominator = amount, 10**exponent
     else:
-        value = Fraction(amount)
+        value = amount if isinstance(amount, Fraction) else Fraction(amount)
         numerator, denominator = value.numerator, value.denominator * 10**exponent
     whole, rest = divmod(numerator, denominator)
     if rest == 0:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pb.domain.tally import LEXICOGRAPHIC, ApprovalProfile, PointsProfile, Project
 from pb.domain.tally.model import Instance
-from pb.domain.tally.rules.common import prepare
+from pb.domain.tally.rules.common import ones_views, prepare
 from pb.domain.tally.rules.equal_shares_engine import (
     _interpolate,
     _is_steady,
@@ -135,3 +135,14 @@ def test_water_filling_finds_the_price_its_supporters_pay_in_full(groups, cost):
     assert poor.tolist() == (money < price).tolist()
     assert abs(float(w @ np.minimum(money, price)) - cost_units) <= 1e-9 * max(1.0, cost_units)
     assert poor_money == pytest.approx(float(w @ (money * poor))) and rich_utility == float(w @ ~poor)
+
+
+def test_approval_utilities_are_read_only_views_of_one_array_of_ones():
+    """Approvals are each worth 1: the engine's utilities take no memory the size of the profile and cannot be
+    written through (a write would change every project's utilities at once)."""
+    views = ones_views([3, 0, 5], np.int64)
+    assert [view.tolist() for view in views] == [[1, 1, 1], [], [1, 1, 1, 1, 1]]
+    assert all(view.dtype == np.int64 and np.shares_memory(view, views[2]) for view in (views[0], views[2]))
+    with pytest.raises(ValueError):
+        views[0][0] = 2
+    assert ones_views([], np.float64) == []

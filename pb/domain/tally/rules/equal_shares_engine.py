@@ -59,6 +59,7 @@ from operator import mul
 import numpy as np
 
 from pb.domain.tally.model import TallyError
+from pb.domain.tally.rules.common import ones_views
 
 _UNIT = 2.0**-53
 _EXHAUSTED, _FRESH = 0, 1  # the two classes every run starts with
@@ -115,17 +116,20 @@ def engine_election(
     wts = [weights[s] for s in sup]
     weight_float = [w.astype(np.float64) for w in wts]
     if points is None:
-        # Every approval is worth 1: read-only views of a single 1 stand for the utilities, and w * u is w,
-        # which spares three arrays the size of the profile (a city-wide election has millions of approvals).
-        util = [np.broadcast_to(np.int64(1), s.shape) for s in sup]
-        util_float = [np.broadcast_to(np.float64(1.0), s.shape) for s in sup]
+        # Every approval is worth 1: read-only views of ones stand for the utilities, and w * u is w, which
+        # spares three arrays the size of the profile (a city-wide election has millions of approvals).
+        util = ones_views([len(s) for s in sup], np.int64)
+        util_float = ones_views([len(s) for s in sup], np.float64)
         weighted = weight_float
+        total = [int(w.sum()) for w in wts]
+        max_utility, project_max_utility = 1, [1.0] * len(kept)
     else:
         util = [np.asarray(points[p], dtype=np.int64) for p in kept]
         util_float = [u.astype(np.float64) for u in util]
         weighted = [(w * u).astype(np.float64) for w, u in zip(wts, util)]
-    total = [int(np.dot(w, u)) for w, u in zip(wts, util)]
-    max_utility = max((int(u.max()) for u in util if len(u)), default=1)
+        total = [int(np.dot(w, u)) for w, u in zip(wts, util)]
+        max_utility = max((int(u.max()) for u in util if len(u)), default=1)
+        project_max_utility = [float(u.max()) for u in util]
     # Exact sums of w * u (and of w * the utility paid in a round) over any groups are added as floats: exact
     # because no such sum exceeds voter count * max utility. An election too large for that is refused (no real
     # one comes near: it takes some 9 * 10**15 voter-points, a billion voters giving ten million points each).
@@ -162,7 +166,7 @@ def engine_election(
             dtype=np.float64,
         ),
         max_utility=max_utility,
-        project_max_utility=[float(u.max()) for u in util],
+        project_max_utility=project_max_utility,
     )
 
 
