@@ -160,3 +160,22 @@ def test_floats_prove_nearly_every_share_of_a_real_add1_scan():
             answered += 1
             assert found == (exact.selected(), exact.spent)
     assert answered >= 28, f"floats proved only {answered} of 31 shares"
+
+
+def test_a_lone_run_reuses_a_quote_until_one_of_its_supporters_pays():
+    """a and b share a supporter, c has supporters of its own: paying for c leaves a's quote as it was (the same
+    quote is used again), paying for b changes a's supporters' money, and a is quoted afresh."""
+    instance = Instance(30, (Project("a", 6), Project("b", 4), Project("c", 2)))
+    profile = ApprovalProfile.from_ballots([{"a", "b"}, {"a"}, {"a"}, {"b"}, {"c"}, {"c"}])
+    engine = _engine(instance, profile)
+    a, b, c = (engine.ids.index(project_id) for project_id in "abc")
+    run = equal_shares_float._Run(equal_shares_float._Batch(engine, [0], [Fraction(5)]), 0)
+    first = run.quote(a)
+    assert first is not None and first.price == 2.0
+    run.pay(run.quote(c))
+    assert run.quote(a) is first
+    run.pay(run.quote(b))  # its two supporters pay 2 each: a's shared supporter has 3 left
+    again = run.quote(a)
+    assert again is not first and again.price == 2.0 and again.key == first.key
+    run.pay(equal_shares_float._Quote(b, 0.0, 0.0, 3.0, 0.0, None, 0.0))  # b's supporters pay 3 more each
+    assert run.quote(a).price == 3.0  # the shared supporter has nothing left: the other two pay 6 between them

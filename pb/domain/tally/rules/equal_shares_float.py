@@ -172,9 +172,25 @@ class _Run:
         self.error = batch.error.copy()
         self.is_touched = batch.is_touched.copy()
         self.is_zero = batch.is_zero[:, column].copy()  # certainly paid all they had: exactly 0 left
+        # A quote depends only on its supporters' money (and errors): one made since none of them last paid is
+        # still right. changed: the round in which each group last paid.
+        self.round = 1
+        self.changed = np.zeros(batch.engine.group_count, dtype=np.int64)
+        self.quotes: dict[int, tuple[int, _Quote]] = {}
 
     def quote(self, p: int) -> _Quote | None:
         """p's key with its error bound; None when p is unaffordable; _Unsure when that cannot be told."""
+        engine = self.engine
+        supporters = engine.supporters[p]
+        made = self.quotes.get(p)
+        if made is not None and most(self.changed[supporters]) < made[0]:
+            return made[1]
+        quote = self._quote(p)
+        if quote is not None:
+            self.quotes[p] = (self.round, quote)
+        return quote
+
+    def _quote(self, p: int) -> _Quote | None:
         engine = self.engine
         supporters, w = engine.supporters[p], engine.weight_float[p]
         money, e_m = self.money[supporters], float(most(self.error[supporters]))
@@ -244,6 +260,8 @@ class _Run:
         self.error[supporters] += quote.price_error + 2 * _UNIT * self.budget_float
         self.is_zero[zero] = True
         self.error[zero] = 0.0
+        self.changed[supporters] = self.round
+        self.round += 1
 
 
 def _winner(quotes: list[_Quote], rank: list[int]) -> _Quote:
