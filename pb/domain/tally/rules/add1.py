@@ -16,15 +16,16 @@ its start (``check_range``):
 
 Some elections change their outcome at almost every share for a while (Wieliczka 2023, most of its 150
 shares), where checks nearly always fail and halving costs about two checks per share. Once a block has
-changed at a quarter of its shares or more, the scan reads the next 32 shares one by one, with no check,
+changed at a quarter of its shares or more, the scan reads each of the next 32 shares, with no check,
 by Equal Shares in floats (``equal_shares_float``: the projects a run funds, every decision proven by error
-bounds, or no answer, and then the exact engine makes the run), and goes on so while they change as
-often; then it makes the run at the last share read exactly and checks blocks again.
+bounds, or no answer, and then the exact engine makes the run; neighbouring shares run together as long as
+they decide alike), and goes on so while they change as often; then it makes the run at the last share
+read exactly and checks blocks again.
 
 Points ballots have no float reading; their blocks are always checked and halved (``add1_runs``).
 
-The runs at different shares are independent, so when eight shares or more are read one by one, a helper
-process reads the later half while this one reads the first; their readings are then taken in order of k,
+The runs at different shares are independent, so when eight shares or more are read so, a helper process
+reads the later half while this one reads the first; their readings are then taken in order of k,
 so the outcome cannot depend on the helper. It is forked (for elections of up to a million supports, so
 that it cannot double a very large scan's memory) at the scan's first such block (sharing the
 election without copying it) and ended with the scan. There is no helper where a fork is not available
