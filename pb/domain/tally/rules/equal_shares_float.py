@@ -46,7 +46,7 @@ closer gives up.
 """
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -115,15 +115,11 @@ class _Quotes:
     zero: np.ndarray | float  # the weight of those with exactly nothing left, per share
     total: float
     money_error: float  # a bound on the error of the supporters' float money
+    low: float = field(init=False)  # the least lower end of the keys
+    high: float = field(init=False)  # the greatest upper end of the keys (inf when unaffordable in some share)
 
-    @property
-    def low(self) -> float:
-        return float(least(self.key)) - self.error
-
-    @property
-    def high(self) -> float:
-        """inf when the project is unaffordable in some share."""
-        return float(most(self.key)) + self.error
+    def __post_init__(self) -> None:
+        self.low, self.high = float(least(self.key)) - self.error, float(most(self.key)) + self.error
 
     def payers(self, share: int) -> float | None:
         """R when the share's exact key is 1 / R: everyone certainly pays the price or has exactly nothing."""
@@ -468,8 +464,8 @@ class _Batch:
                 self._end(found)
                 return []
             winners = self._winners(quotes)
-            if winners is None:
-                winner = min(quotes, key=lambda quote: quote.high)
+            if isinstance(winners, _Quotes):
+                winner = winners
             else:
                 for share in np.flatnonzero(winners == _ENDED).tolist():  # nothing affordable: the run ends
                     found[self.answers[share]] = (list(self.selected), self.spent)
@@ -528,13 +524,13 @@ class _Batch:
             limit = float(most(best_upper))
         return quotes, entries
 
-    def _winners(self, quotes: list[_Quotes]) -> np.ndarray | None:
-        """None when one quote wins in every share; else each share's winner (index into quotes), _UNPROVEN where
-        the bounds cannot prove which it is, _ENDED where no project is affordable."""
+    def _winners(self, quotes: list[_Quotes]) -> "_Quotes | np.ndarray":
+        """The quote that wins in every share, if one does; else each share's winner (index into quotes),
+        _UNPROVEN where the bounds cannot prove which it is, _ENDED where no project is affordable."""
         best = min(quotes, key=lambda quote: quote.high)
         high = best.high
         if high < np.inf and all(quote is best or quote.low > high for quote in quotes):
-            return None
+            return best
         shares = np.arange(len(self.shares))
         key = np.array([quote.key for quote in quotes])
         error = np.array([quote.error for quote in quotes])[:, None]
