@@ -173,3 +173,26 @@ def test_a_lone_run_reuses_a_quote_until_one_of_its_supporters_pays():
     assert again is not first and again.price == 2.0 and again.key == first.key
     run.pay(equal_shares_float._Quote(b, 0.0, 0.0, 3.0, 0.0, None, 0.0))  # b's supporters pay 3 more each
     assert run.quote(a).price == 3.0  # the shared supporter has nothing left: the other two pay 6 between them
+
+
+def test_runs_that_bought_the_same_projects_in_another_order_run_together_again(monkeypatch):
+    """Wieliczka 2023: neighbouring shares fund the same projects in different orders. Their runs part where the
+    orders differ and run as one batch again once they have bought the same projects; every answer is exact."""
+    election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    shares = [first + k for k in range(3, 35)]
+    merges = []
+    merged = equal_shares_float._Batch.merged.__func__
+
+    def counted(cls, members):
+        merges.append(sum(member.width for member in members))
+        return merged(cls, members)
+
+    monkeypatch.setattr(equal_shares_float._Batch, "merged", classmethod(counted))
+    found = float_selections(engine, shares, instance.budget)
+    assert len(merges) >= 10 and max(merges) >= 8, merges
+    for share, selection in zip(shares, found):
+        exact = run_equal_shares(engine, share, spend_limit=instance.budget)
+        assert selection == (exact.selected(), exact.spent)
