@@ -17,6 +17,7 @@ from pb.domain.tally import (
     run_rule,
 )
 from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import equal_shares
 from pb.domain.tally.rules.equal_shares import mes_add1_run
 
 # 100 voters share 1,000 (10 each). 60 approve A, B and C (300 each); 40 approve D (400).
@@ -235,3 +236,16 @@ def test_wieliczka_first_exhaustive_stop_differs_from_the_published_winners():
     published = set(election.published_selection())
     assert set(outcome.selected) ^ published == {"46", "66", "67"}
     assert outcome.parameters["voter_budget"] == "993950/3293"  # 301.84 zl
+
+
+def test_losing_projects_are_explained_alike_whether_shortlisted_together_or_one_by_one(monkeypatch):
+    """Toulouse 2024 leaves some eighty projects unfunded, with few supporters each: what their supporters spent
+    their shares on is shortlisted for many of them at once, and reads the same as when done one by one."""
+    election = read_file(DATA / "France_Toulouse_2024.pb")
+    instance, profile = election.instance(), election.profile()
+    together = mes(instance, profile, tie_break=LEXICOGRAPHIC)
+    monkeypatch.setattr(equal_shares, "_SHORTLIST_SUPPORTS", 1)
+    one_by_one = mes(instance, profile, tie_break=LEXICOGRAPHIC)
+    assert together.projects == one_by_one.projects
+    spent_on = [result for result in together.projects.values() if "spent their shares mainly on" in result.explanation]
+    assert len(spent_on) >= 50

@@ -52,6 +52,11 @@ def _engine(election: Election) -> EngineElection:
     )
 
 
+# Losing projects whose supporters' payments are shortlisted together hold about this many supports between
+# them: few enough that their arrays stay small, many enough to spare a numpy call per project and step.
+_SHORTLIST_SUPPORTS = 2048
+
+
 def _first_voter_budget(election: Election) -> Fraction:
     voters = sum(election.multiplicities)
     # With no voters nobody can pay for anything; any share gives the same empty outcome.
@@ -100,36 +105,70 @@ class _Payments:
         begin, lengths = self.start[groups], self.start[groups + 1] - self.start[groups]
         return np.repeat(begin - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
-    def biggest(self, groups: np.ndarray) -> list[tuple[Fraction, int]]:
-        """Exact amounts the given groups paid towards purchases (purchase index), the two biggest."""
+    def biggest(self, projects: list[int]) -> dict[int, list[tuple[Fraction, int]]]:
+        """For each project, the exact amounts its supporters paid towards purchases (purchase index), the two
+        biggest. Floats shortlist them for many projects at once when they have few supporters each (Toulouse
+        2024 has eighty such losing projects); a project with many supporters is done alone."""
+        found: dict[int, list[tuple[Fraction, int]]] = {}
+        piece: list[int] = []
+        supports = 0
+        for p in projects:
+            piece.append(p)
+            supports += len(self.engine.supporters[p])
+            if supports >= _SHORTLIST_SUPPORTS:
+                found.update(self._biggest(piece))
+                piece, supports = [], 0
+        if piece:
+            found.update(self._biggest(piece))
+        return found
+
+    def _biggest(self, projects: list[int]) -> dict[int, list[tuple[Fraction, int]]]:
         engine, run = self.engine, self.run
         count = len(run.purchases)
+        if not count:  # nothing was bought: nobody paid towards anything
+            return {p: [] for p in projects}
+        groups = np.concatenate([engine.supporters[p] for p in projects])
         entries = self._entries(groups)
         purchase_index = self.purchase_index[entries]
-        estimates = np.bincount(purchase_index, weights=self.amount[entries], minlength=count)
-        paid = np.flatnonzero(estimates > 0)
-        if not len(paid):
-            return []
-        ranked = paid[np.argsort(-estimates[paid], kind="stable")]
-        # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
-        cutoff = estimates[ranked[min(1, len(ranked) - 1)]] * (1 - 1e-6)
         is_poor = self.is_poor[entries]
-        rich_utility = np.bincount(purchase_index, weights=self.rich_paying[entries], minlength=count)
-        has_poor = bool(is_poor.any())
-        exact = []
-        for index in ranked[estimates[ranked] >= cutoff].tolist():
-            purchase = run.purchases[index]
-            amount = purchase.price * int(rich_utility[index])
-            if has_poor:
-                poor = self.position[entries[is_poor & (purchase_index == index)]]
-                if len(poor):
-                    # poor_classes lists the poor supporters' classes in the order of their positions.
-                    classes = purchase.poor_classes[np.searchsorted(np.flatnonzero(purchase.poor), poor)]
-                    amount += run.state.exact_sum(classes, engine.weight[purchase.project][poor])
-            if amount > 0:
-                exact.append((amount, index))
-        exact.sort(key=lambda item: (-item[0], item[1]))
-        return exact[:2]
+        # Row i, column j: what the supporters of projects[i] paid towards purchase j, in floats (the entries of
+        # projects[i] are entries[bounds[i] : bounds[i + 1]], its supporters' entries in turn).
+        if len(projects) == 1:
+            bounds, cell, has_poor = [0, len(entries)], purchase_index, [bool(is_poor.any())]
+        else:
+            lengths = np.concatenate(([0], np.cumsum(self.start[groups + 1] - self.start[groups])))
+            bounds = lengths[np.cumsum([0] + [len(engine.supporters[p]) for p in projects])].tolist()
+            cell = np.repeat(np.arange(len(projects)), np.diff(bounds)) * count + purchase_index
+            poor_before = np.concatenate(([0], np.cumsum(is_poor)))[bounds]
+            has_poor = (poor_before[1:] > poor_before[:-1]).tolist()
+        shape = (len(projects), count)
+        estimates = np.bincount(cell, weights=self.amount[entries], minlength=shape[0] * count).reshape(shape)
+        rich_utility = np.bincount(cell, weights=self.rich_paying[entries], minlength=shape[0] * count).reshape(shape)
+        ranked = np.argsort(-estimates, axis=1, kind="stable")
+        positive = np.count_nonzero(estimates > 0, axis=1)
+        # Floats only shortlist: anything near the second biggest is recomputed exactly before ranking.
+        rows = np.arange(len(projects))
+        cutoff = estimates[rows, ranked[rows, np.clip(positive - 1, 0, 1)]] * (1 - 1e-6)
+        shortlisted = np.count_nonzero((estimates >= cutoff[:, None]) & (estimates > 0), axis=1).tolist()
+        found = {}
+        for i, p in enumerate(projects):
+            begin, end = bounds[i], bounds[i + 1]
+            exact = []
+            for index in ranked[i, : shortlisted[i]].tolist():
+                purchase = run.purchases[index]
+                amount = purchase.price * int(rich_utility[i, index])
+                if has_poor[i]:
+                    here = is_poor[begin:end] & (purchase_index[begin:end] == index)
+                    poor = self.position[entries[begin:end][here]]
+                    if len(poor):
+                        # poor_classes lists the poor supporters' classes in the order of their positions.
+                        classes = purchase.poor_classes[np.searchsorted(np.flatnonzero(purchase.poor), poor)]
+                        amount += run.state.exact_sum(classes, engine.weight[purchase.project][poor])
+                if amount > 0:
+                    exact.append((amount, index))
+            exact.sort(key=lambda item: (-item[0], item[1]))
+            found[p] = exact[:2]
+        return found
 
 
 def _funded_explanation(is_points: bool, votes: int, paid_less: int, **values: object) -> Message:
@@ -164,10 +203,10 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
         results[project_id] = ProjectResult(
             project_id, votes, True, round_number, "equal-shares", explanation, str(purchase.price)
         )
-    payments = None  # built once, when the first losing project needs it
-    for p, project_id in enumerate(engine.ids):
-        if project_id in results:
-            continue
+    losing = [p for p, project_id in enumerate(engine.ids) if project_id not in results]
+    biggest = _Payments(engine, run).biggest(losing) if losing else {}
+    for p in losing:
+        project_id = engine.ids[p]
         groups, cost = engine.supporters[p], engine.cost[p]
         have = run.state.exact_sum(run.money_class[groups], engine.weight[p])
         explanation = N_(
@@ -175,16 +214,13 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             supporters=supporters_phrase(election.votes[project_id], " together"), have=election.instance.money(have),
             short=election.instance.money(cost - have), cost=election.instance.money(cost),
         )
-        if payments is None:
-            payments = _Payments(engine, run)
-        biggest = payments.biggest(groups)
-        if biggest:
+        if biggest[p]:
             labels = [
                 Message(
                     "{project} ({amount})", project=election.instance.project(engine.ids[run.purchases[index].project]).label,
                     amount=election.instance.money(amount),
                 )
-                for amount, index in biggest
+                for amount, index in biggest[p]
             ]
             spent_on = labels[0] if len(labels) == 1 else N_("{first} and {second}", first=labels[0], second=labels[1])
             explanation = join(explanation, N_("They had spent their shares mainly on {projects}.", projects=spent_on))
