@@ -20,6 +20,7 @@ from pb.domain.tally.pabulib import read_file
 from pb.domain.tally.rules import add1
 from pb.domain.tally.rules.add1 import add1_run, is_exhaustive
 from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, run_equal_shares
+from pb.domain.tally.rules.equal_shares_float import batch_size
 from tests.domain.tally.test_equal_shares_engine import _engine, elections
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -188,3 +189,32 @@ def test_no_helper_is_forked_while_another_thread_runs(monkeypatch):
         stop.set()
         other.join()
     assert kept.voter_budget == first + 150
+
+
+def test_a_block_read_in_floats_is_run_a_batch_at_a_time_as_its_readings_are_taken(monkeypatch):
+    """A scan that stops early in a block of shares read in floats runs no batch past the one holding its stop."""
+    engine, budget, first = _wieliczka()
+    batches = []
+    float_selections = add1.float_selections
+
+    def counted(engine, shares, limit):
+        batches.append(len(shares))
+        return float_selections(engine, shares, limit)
+
+    monkeypatch.setattr(add1, "float_selections", counted)
+    monkeypatch.setattr(add1, "batch_size", lambda engine: 3)
+    scan = add1._Scan(engine, budget, first, exhaustive_stop=True, use_helper=False)
+    readings = scan.read(range(10, 20))
+    taken = [next(readings) for _ in range(4)]
+    assert [reading.k for reading in taken] == [10, 11, 12, 13] and batches == [3, 3]
+    assert [reading.k for reading in readings] == list(range(14, 20)) and batches == [3, 3, 3, 1]
+
+
+def test_shares_are_batched_fewer_at_a_time_where_projects_have_more_supporters():
+    """Wieliczka's projects have about 110 supporting ballot groups each; with every ballot over ten projects
+    cast, each has 512, its numpy calls are longer, and fewer shares run together."""
+    engine, _, _ = _wieliczka()
+    instance = Instance(100, tuple(Project(f"p{index}", 10) for index in range(10)))
+    every_ballot = [{f"p{index}" for index in range(10) if mask >> index & 1} for mask in range(1, 1024)]
+    crowded = _engine(instance, ApprovalProfile.from_ballots(every_ballot))
+    assert batch_size(engine) > 4 * batch_size(crowded) >= 4 * 8

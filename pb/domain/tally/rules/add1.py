@@ -50,7 +50,7 @@ from pb.domain.tally.rules.equal_shares_engine import (
     check_range,
     run_equal_shares,
 )
-from pb.domain.tally.rules.equal_shares_float import float_selections
+from pb.domain.tally.rules.equal_shares_float import batch_size, float_selections
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
 _HELPER_FROM = 8  # shares read one by one at once, from which a helper process reads half of them
@@ -111,9 +111,14 @@ class _Scan:
         return run_equal_shares(self.engine, self.first + k, spend_limit=self.budget)
 
     def read(self, shares: range) -> Iterator[Reading]:
-        """The runs at the shares, in order: in floats when they prove them (all at once), else made exactly."""
-        found = float_selections(self.engine, [self.first + k for k in shares], self.budget)
-        return (self._reading(k, selection) for k, selection in zip(shares, found))
+        """The runs at the shares, in order: in floats when they prove them, else made exactly. Shares are run
+        together a batch at a time, and no batch is run before the readings before it are taken (a scan that
+        stops early in a block reads no further)."""
+        size = batch_size(self.engine)
+        for start in range(0, len(shares), size):
+            batch = shares[start : start + size]
+            found = float_selections(self.engine, [self.first + k for k in batch], self.budget)
+            yield from (self._reading(k, selection) for k, selection in zip(batch, found))
 
     def _reading(self, k: int, found: tuple[list[int], int] | None) -> Reading:
         if found is None:

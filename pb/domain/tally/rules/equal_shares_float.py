@@ -64,6 +64,9 @@ least, most = np.minimum.reduce, np.maximum.reduce
 # A batch's money and "exactly 0" columns take 9 bytes a (group, share): shares are batched up to this many of
 # them (a city of a million voters has too many groups for more than a share or two at once).
 _BATCH_CELLS = 1 << 20
+# Shares times a project's supporters, on average, that a batch is kept within: where projects have thousands of
+# supporters (Amsterdam 621) each numpy call is long anyway, and a few shares at a time lose little.
+_BATCH_SUPPORTS = 1 << 13
 _WATER_PASSES = 60
 _UNPROVEN, _ENDED = -1, -2  # a share's winner when the bounds cannot tell, or when no project is affordable
 # Shares run together from this many: a batch's numpy calls cost more than a single run's, and fewer shares
@@ -631,6 +634,13 @@ class _Batch:
         return winners
 
 
+def batch_size(engine: EngineElection) -> int:
+    """How many shares float_selections runs together at most (the others after them)."""
+    mean_supporters = engine.incidences / max(1, len(engine.ids))
+    by_memory = _BATCH_CELLS // max(1, engine.group_count)
+    return max(1, min(by_memory, int(_BATCH_SUPPORTS / max(1.0, mean_supporters))))
+
+
 def float_selections(
     engine: EngineElection, voter_budgets: list[Fraction], spend_limit: int
 ) -> list[tuple[list[int], int] | None]:
@@ -642,7 +652,7 @@ def float_selections(
     found: list[tuple[list[int], int] | None] = [None] * len(voter_budgets)
     if engine.is_points or not voter_budgets:
         return found
-    size = max(1, _BATCH_CELLS // max(1, engine.group_count))
+    size = batch_size(engine)
     # A price is divided by a weight of 0 when rounding leaves nobody paying it; that column is then unproven.
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(0, len(voter_budgets), size):
