@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pb.domain.tally import LEXICOGRAPHIC, ApprovalProfile, PointsProfile, Project
 from pb.domain.tally.model import Instance
-from pb.domain.tally.rules.common import ones_views, prepare
+from pb.domain.tally.rules.common import ones_views, prepare, stable_order
 from pb.domain.tally.rules.equal_shares_engine import (
     _interpolate,
     _is_steady,
@@ -146,3 +146,12 @@ def test_approval_utilities_are_read_only_views_of_one_array_of_ones():
     with pytest.raises(ValueError):
         views[0][0] = 2
     assert ones_views([], np.float64) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 70_000), max_size=300), st.booleans())
+def test_stable_order_is_numpys_stable_argsort_whatever_the_size_of_the_keys(keys, small):
+    """Keys below 2**16 are sorted as 16-bit numbers (numpy's radix sort), larger ones as they are: same order."""
+    bound = 1 << 16 if small else 70_001
+    array = np.asarray([key % bound for key in keys], dtype=np.int64)
+    assert stable_order(array, bound).tolist() == np.argsort(array, kind="stable").tolist()

@@ -55,6 +55,14 @@ class _CountedProfile:
         return getattr(self._profile, name)
 
 
+def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
+    """np.argsort(keys, kind="stable") for whole-number keys in range(bound). Keys that fit in 16 bits are sorted
+    as such: numpy then sorts by radix, five times faster than its merge sort for 64-bit keys."""
+    if bound <= 1 << 16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
+
+
 def ones_views(lengths: list[int], dtype: type) -> list[np.ndarray]:
     """Read-only arrays of ones of the given lengths, all views of one array (approvals are each worth 1): no
     memory the size of the profile, and slicing costs far less than np.broadcast_to for each."""
@@ -85,7 +93,7 @@ def prepare(instance: Instance, profile: Profile, tie_break: TieBreak) -> Electi
     multiplicities = tuple(map(itemgetter(1), profile.groups))
     pair_group = np.repeat(np.arange(len(ballots), dtype=np.int64), sizes)
     # A stable sort keeps each project's supporters in ballot group order.
-    order = np.argsort(pair_project, kind="stable")
+    order = stable_order(pair_project, len(ids))
     groups_by_project = pair_group[order]
     given_by_project = given[order] if is_points else None
     del order

@@ -35,7 +35,15 @@ import numpy as np
 from pb.domain.messages import N_, Message, join
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
 from pb.domain.tally.rules.add1 import add1_run
-from pb.domain.tally.rules.common import Election, fill_in_order, not_voted, outcome, prepare, supporters_phrase
+from pb.domain.tally.rules.common import (
+    Election,
+    fill_in_order,
+    not_voted,
+    outcome,
+    prepare,
+    stable_order,
+    supporters_phrase,
+)
 from pb.domain.tally.rules.equal_shares_engine import EngineElection, Purchase, Run, engine_election, run_equal_shares
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
@@ -75,7 +83,7 @@ class _Payments:
         projects = [purchase.project for purchase in run.purchases]
         groups = np.concatenate([engine.supporters[p] for p in projects] + [np.zeros(0, dtype=np.int64)])
         sizes = [len(engine.supporters[p]) for p in projects]
-        order = np.argsort(groups, kind="stable")
+        order = stable_order(groups, engine.group_count)
 
         def entries(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate(arrays + [np.zeros(0, dtype=dtype)]).astype(dtype, copy=False)[order]

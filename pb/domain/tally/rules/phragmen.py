@@ -28,7 +28,7 @@ import numpy as np
 
 from pb.domain.messages import N_
 from pb.domain.tally.model import Instance, Outcome, Profile, ProjectResult
-from pb.domain.tally.rules.common import Election, not_voted, outcome, prepare, supporters_phrase
+from pb.domain.tally.rules.common import Election, not_voted, outcome, prepare, stable_order, supporters_phrase
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 # Floating-point times within this relative distance of the earliest are re-decided exactly. The
@@ -122,7 +122,7 @@ class _PhragmenRun:
         self.project_start = np.concatenate(([0], np.cumsum(lengths)))
         self.project_groups = np.concatenate(group_lists) if group_lists else np.zeros(0, dtype=np.int64)
         owners = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        by_group = np.argsort(self.project_groups, kind="stable")
+        by_group = stable_order(self.project_groups, len(election.multiplicities))
         self.group_projects = owners[by_group]
         group_count = len(election.multiplicities)
         self.group_start = np.concatenate(
