@@ -1,5 +1,6 @@
 """Method of Equal Shares and its Add1 completion, on cases computed by hand with exact fractions."""
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,27 @@ def test_losing_projects_are_explained_alike_whether_shortlisted_together_or_one
     assert together.projects == one_by_one.projects
     spent_on = [result for result in together.projects.values() if "spent their shares mainly on" in result.explanation]
     assert len(spent_on) >= 50
+
+
+def test_the_amounts_a_losing_projects_supporters_paid_read_the_same_from_proven_floats_as_from_fractions(monkeypatch):
+    """Explanations print what supporters paid to the hundredth; where float estimates prove that rounding and the
+    order of the two biggest, no exact sum is needed, and the explanations are those the exact sums give."""
+    for name in ("France_Toulouse_2024.pb", "Poland_Wieliczka_2023_Green_Budget.pb", "Poland_Swiecie_2023.pb"):
+        election = read_file(DATA / name)
+        instance, profile = election.instance(), election.profile()
+        proven = mes(instance, profile, tie_break=LEXICOGRAPHIC)
+        with monkeypatch.context() as patch:
+            patch.setattr(equal_shares, "_rounded_biggest", lambda estimates, errors, exponent: None)
+            exact = mes(instance, profile, tie_break=LEXICOGRAPHIC)
+        assert proven.projects == exact.projects
+
+
+def test_float_estimates_give_rounded_amounts_only_where_they_prove_order_and_rounding():
+    rounded = equal_shares._rounded_biggest
+    assert rounded([1234.5678, 99.0, 98.0], [1e-6] * 3, 0) == [Fraction(123457, 100), Fraction(99)]
+    assert rounded([1234.5678], [1e-6], 2) == [Fraction(1235)]  # 12.35 in main units, written in cents
+    assert rounded([100.0, 99.9999999], [1e-6] * 2, 0) is None  # which is bigger is not proven
+    assert rounded([100.0, 50.0, 49.9999999], [1e-6] * 3, 0) is None  # nor which is second
+    assert rounded([12.345, 1.0], [1e-9] * 2, 0) is None  # 12.345 is half-way between two hundredths
+    assert rounded([12.3449, 1.0], [1e-3] * 2, 0) is None  # the error spans the half-way point
+    assert rounded([1e-9], [1e-6], 0) is None  # perhaps nothing at all

@@ -28,6 +28,7 @@ exact engine. The run Add1 keeps is always made by the exact engine.
 Projects nobody voted for are never funded by any rule.
 """
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -44,7 +45,14 @@ from pb.domain.tally.rules.common import (
     stable_order,
     supporters_phrase,
 )
-from pb.domain.tally.rules.equal_shares_engine import EngineElection, Purchase, Run, engine_election, run_equal_shares
+from pb.domain.tally.rules.equal_shares_engine import (
+    _UNIT,
+    EngineElection,
+    Purchase,
+    Run,
+    engine_election,
+    run_equal_shares,
+)
 from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 
@@ -113,10 +121,12 @@ class _Payments:
         begin, lengths = self.start[groups], self.start[groups + 1] - self.start[groups]
         return np.repeat(begin - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
-    def biggest(self, projects: list[int]) -> dict[int, list[tuple[Fraction, int]]]:
+    def biggest(self, projects: list[int], exponent: int) -> dict[int, list[tuple[Fraction, int]]]:
         """For each project, the exact amounts its supporters paid towards purchases (purchase index), the two
         biggest. Floats shortlist them for many projects at once when they have few supporters each (Toulouse
-        2024 has eighty such losing projects); a project with many supporters is done alone."""
+        2024 has eighty such losing projects); a project with many supporters is done alone. An amount is given
+        exactly, or rounded to the hundredth of a main unit that explanations print (exponent: the currency's
+        decimal places) where its float estimate proves both that rounding and the order."""
         found: dict[int, list[tuple[Fraction, int]]] = {}
         piece: list[int] = []
         supports = 0
@@ -124,13 +134,13 @@ class _Payments:
             piece.append(p)
             supports += len(self.engine.supporters[p])
             if supports >= _SHORTLIST_SUPPORTS:
-                found.update(self._biggest(piece))
+                found.update(self._biggest(piece, exponent))
                 piece, supports = [], 0
         if piece:
-            found.update(self._biggest(piece))
+            found.update(self._biggest(piece, exponent))
         return found
 
-    def _biggest(self, projects: list[int]) -> dict[int, list[tuple[Fraction, int]]]:
+    def _biggest(self, projects: list[int], exponent: int) -> dict[int, list[tuple[Fraction, int]]]:
         engine, run = self.engine, self.run
         count = len(run.purchases)
         if not count:  # nothing was bought: nobody paid towards anything
@@ -159,10 +169,22 @@ class _Payments:
         cutoff = estimates[rows, ranked[rows, np.clip(positive - 1, 0, 1)]] * (1 - 1e-6)
         shortlisted = np.count_nonzero((estimates >= cutoff[:, None]) & (estimates > 0), axis=1).tolist()
         found = {}
+        money_error = run.state.error()
         for i, p in enumerate(projects):
             begin, end = bounds[i], bounds[i + 1]
+            candidates = ranked[i, : shortlisted[i]].tolist()
+            # What the supporters paid, in floats: within money_error of the money of each who paid all they had,
+            # and within rounding of the rest (a product and a sum of at most end - begin terms).
+            weight_error = engine.supporter_count[p] * money_error
+            row = estimates[i].tolist()
+            floats = [row[j] for j in candidates]
+            errors = [weight_error + (end - begin + 8) * _UNIT * 2 * (estimate + weight_error) for estimate in floats]
+            rounded = _rounded_biggest(floats, errors, exponent)
+            if rounded is not None:
+                found[p] = list(zip(rounded, candidates))
+                continue
             exact = []
-            for index in ranked[i, : shortlisted[i]].tolist():
+            for index in candidates:
                 purchase = run.purchases[index]
                 amount = purchase.price * int(rich_utility[i, index])
                 if has_poor[i]:
@@ -177,6 +199,28 @@ class _Payments:
             exact.sort(key=lambda item: (-item[0], item[1]))
             found[p] = exact[:2]
         return found
+
+
+def _rounded_biggest(estimates: list[float], errors: list[float], exponent: int) -> list[Fraction] | None:
+    """The two biggest amounts, rounded to the hundredth of a main unit, from float estimates (biggest first)
+    within the errors given; None unless the estimates prove which two are biggest, in which order, and how
+    each rounds. format_money prints an amount exactly as it prints its rounding, so either can be shown."""
+    lows = [estimate - error for estimate, error in zip(estimates, errors)]
+    highs = [estimate + error for estimate, error in zip(estimates, errors)]
+    rounded = []
+    scale = 100 / 10**exponent  # smallest units to hundredths of the main unit
+    for k in range(min(2, len(estimates))):
+        if lows[k] <= 0 or any(high >= lows[k] for high in highs[k + 1 :]):
+            return None
+        # In hundredths of the main unit, widened by the rounding of the scaling and of the half added below.
+        low, high = lows[k] * scale, highs[k] * scale
+        low, high = low - 8 * _UNIT * (low + 1), high + 8 * _UNIT * (high + 1)
+        nearest = math.floor(low + 0.5)
+        # No half-way point between low and high: every value there rounds to the same hundredth.
+        if math.floor(high + 0.5) != nearest or low + 0.5 == nearest:
+            return None
+        rounded.append(Fraction(nearest * 10**exponent, 100))
+    return rounded
 
 
 def _funded_explanation(is_points: bool, votes: int, paid_less: int, **values: object) -> Message:
@@ -212,7 +256,7 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
             project_id, votes, True, round_number, "equal-shares", explanation, str(purchase.price)
         )
     losing = [p for p, project_id in enumerate(engine.ids) if project_id not in results]
-    biggest = _Payments(engine, run).biggest(losing) if losing else {}
+    biggest = _Payments(engine, run).biggest(losing, election.instance.money_exponent) if losing else {}
     for p in losing:
         project_id = engine.ids[p]
         groups, cost = engine.supporters[p], engine.cost[p]
