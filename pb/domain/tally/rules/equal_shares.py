@@ -50,6 +50,7 @@ from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
     Purchase,
     Run,
+    dot,
     engine_election,
     run_equal_shares,
 )
@@ -201,6 +202,22 @@ class _Payments:
         return found
 
 
+def _left_and_short(engine: EngineElection, run: Run, p: int, exponent: int) -> tuple[Fraction, Fraction]:
+    """What p's supporters had left, and how far short of its cost that was: rounded to the hundredth of a main
+    unit that explanations print where the float sum proves both roundings, else exactly."""
+    classes, cost = run.money_class[engine.supporters[p]], engine.cost[p]
+    estimate = dot(engine.weight_float[p], run.state.value[classes])
+    # Each supporter's float money is within the run's money error; the products and the sum add roundings.
+    weight_error = engine.supporter_count[p] * run.state.error()
+    error = weight_error + (len(classes) + 8) * _UNIT * 2 * (estimate + weight_error)
+    have = _rounding(estimate - error, estimate + error, exponent)
+    short = _rounding(cost - estimate - error, cost - estimate + error, exponent)
+    if have is not None and short is not None:
+        return have, short
+    exact = run.state.exact_sum(classes, engine.weight[p])
+    return exact, cost - exact
+
+
 def _rounded_biggest(estimates: list[float], errors: list[float], exponent: int) -> list[Fraction] | None:
     """The two biggest amounts, rounded to the hundredth of a main unit, from float estimates (biggest first)
     within the errors given; None unless the estimates prove which two are biggest, in which order, and how
@@ -208,19 +225,27 @@ def _rounded_biggest(estimates: list[float], errors: list[float], exponent: int)
     lows = [estimate - error for estimate, error in zip(estimates, errors)]
     highs = [estimate + error for estimate, error in zip(estimates, errors)]
     rounded = []
-    scale = 100 / 10**exponent  # smallest units to hundredths of the main unit
     for k in range(min(2, len(estimates))):
         if lows[k] <= 0 or any(high >= lows[k] for high in highs[k + 1 :]):
             return None
-        # In hundredths of the main unit, widened by the rounding of the scaling and of the half added below.
-        low, high = lows[k] * scale, highs[k] * scale
-        low, high = low - 8 * _UNIT * (low + 1), high + 8 * _UNIT * (high + 1)
-        nearest = math.floor(low + 0.5)
-        # No half-way point between low and high: every value there rounds to the same hundredth.
-        if math.floor(high + 0.5) != nearest or low + 0.5 == nearest:
+        amount = _rounding(lows[k], highs[k], exponent)
+        if amount is None:
             return None
-        rounded.append(Fraction(nearest * 10**exponent, 100))
+        rounded.append(amount)
     return rounded
+
+
+def _rounding(low: float, high: float, exponent: int) -> Fraction | None:
+    """The hundredth of a main unit that every amount from low to high (in smallest units) rounds to, as an
+    amount in smallest units; None when they do not all round alike (a half-way point lies between)."""
+    scale = 100 / 10**exponent  # smallest units to hundredths of the main unit
+    # In hundredths, widened by the rounding of the scaling and of the half added below.
+    low, high = low * scale, high * scale
+    low, high = low - 8 * _UNIT * (abs(low) + 1), high + 8 * _UNIT * (abs(high) + 1)
+    nearest = math.floor(low + 0.5)
+    if math.floor(high + 0.5) != nearest or low + 0.5 == nearest:
+        return None
+    return Fraction(nearest * 10**exponent, 100)
 
 
 def _funded_explanation(is_points: bool, votes: int, paid_less: int, **values: object) -> Message:
@@ -259,12 +284,11 @@ def _equal_shares_results(election: Election, engine: EngineElection, run: Run) 
     biggest = _Payments(engine, run).biggest(losing, election.instance.money_exponent) if losing else {}
     for p in losing:
         project_id = engine.ids[p]
-        groups, cost = engine.supporters[p], engine.cost[p]
-        have = run.state.exact_sum(run.money_class[groups], engine.weight[p])
+        have, short = _left_and_short(engine, run, p, election.instance.money_exponent)
         explanation = N_(
             "Not funded: {supporters} had {have} left of their equal shares, {short} short of its cost of {cost}.",
             supporters=supporters_phrase(election.votes[project_id], " together"), have=election.instance.money(have),
-            short=election.instance.money(cost - have), cost=election.instance.money(cost),
+            short=election.instance.money(short), cost=election.instance.money(engine.cost[p]),
         )
         if biggest[p]:
             labels = [
