@@ -23,7 +23,10 @@ Speed without giving up exactness: see ``equal_shares_engine`` for how floats ch
 decides in one run, and ``add1`` for how Add1 reads its shares: blocks of shares proven to fund the same
 projects are skipped with one check, and where the outcome changes at many shares, those are read by
 Equal Shares in floats (``equal_shares_float``), which proves each decision or hands the share to the
-exact engine. The run Add1 keeps is always made by the exact engine.
+exact engine. The run Add1 keeps is always made by the exact engine. Explanations print amounts to the
+hundredth of a main unit: what a losing project's supporters had left, and what they paid for, are taken
+from float sums where an error bound proves how they round (and which payments were biggest), else summed
+exactly; either way the text is the exact amounts' text.
 
 Projects nobody voted for are never funded by any rule.
 """
