@@ -214,7 +214,7 @@ class _Run:
         poorest = least(money)
         poorest_rich = poorest  # the least money among those who pay the price
         if poorest < price:
-            filled, poor, poor_money, rich_utility = water_fill(cost, total, money, w, 60, dot)
+            filled, poor, poor_money, rich_utility = water_fill(cost, total, money, w, _WATER_PASSES, dot)
             if filled is None or rich_utility <= 0.0:
                 raise _Unsure
             price = filled
