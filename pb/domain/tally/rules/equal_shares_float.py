@@ -290,7 +290,7 @@ class _Single:
     """One share of a batch, run on its own from the decisions the batch made: alone it takes fewer numpy calls."""
 
     def __init__(self, batch: "_Batch", column: int) -> None:
-        self.state = _Run(batch, column)
+        self.engine, self.state = batch.engine, _Run(batch, column)
         self.answer, self.share = batch.answers[column], batch.shares[column]
         self.waiting, self.selected = list(batch.waiting), batch.sequence(column)
         self.spent, self.bought = batch.spent, batch.bought
@@ -314,7 +314,7 @@ class _Single:
             if not quotes:
                 found[self.answer] = (self.selected, self.spent)
                 return []
-            winner = _winner(quotes, run.engine.rank)
+            winner = _winner(quotes, self.engine.rank)
         except _Unsure:
             return []
         for entry in quoted:
@@ -322,7 +322,7 @@ class _Single:
                 heapq.heappush(waiting, entry)
         run.pay(winner)
         self.selected.append(winner.project)
-        self.spent += run.engine.cost[winner.project]
+        self.spent += self.engine.cost[winner.project]
         self.bought |= 1 << winner.project
         if self.spent > spend_limit:
             found[self.answer] = (self.selected, self.spent)
@@ -330,9 +330,6 @@ class _Single:
         return [self]
 
     width = 1
-
-    def engine_of(self) -> EngineElection:
-        return self.state.engine
 
     def columns(self) -> "_Columns":
         state = self.state
@@ -391,7 +388,7 @@ class _Batch:
         the larger of their errors, and for each project waiting the lower of their bounds."""
         batch = object.__new__(cls)
         parts = [member.columns() for member in members]
-        batch.engine, first = members[0].engine_of(), parts[0]
+        batch.engine, first = members[0].engine, parts[0]
         batch.answers = [answer for part in parts for answer in part.answers]
         batch.shares = [share for part in parts for share in part.shares]
         batch.prefixes = [tuple(sequence) for part in parts for sequence in part.sequences]
@@ -409,9 +406,6 @@ class _Batch:
         heapq.heapify(batch.waiting)
         batch.selected, batch.spent, batch.bought = [], members[0].spent, members[0].bought
         return batch
-
-    def engine_of(self) -> EngineElection:
-        return self.engine
 
     @property
     def width(self) -> int:
@@ -446,8 +440,9 @@ class _Batch:
         money, e_m = self.money[supporters], float(most(self.error[supporters]))
         cost, count, size = engine.cost[p], engine.supporter_count[p], len(supporters)
         available = _weigh(w, money)
-        slack = count * e_m + (size + 4) * _UNIT * 2 * (float(most(available)) + cost)
-        if most(available) <= cost - slack:
+        most_available = float(most(available))
+        slack = count * e_m + (size + 4) * _UNIT * 2 * (most_available + cost)
+        if most_available <= cost - slack:
             return None
         if least(available) >= cost + slack:
             return self._priced(p, money, e_m, None)

@@ -122,9 +122,9 @@ class _PhragmenRun:
         self.project_start = np.concatenate(([0], np.cumsum(lengths)))
         self.project_groups = np.concatenate(group_lists) if group_lists else np.zeros(0, dtype=np.int64)
         owners = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        by_group = stable_order(self.project_groups, len(election.multiplicities))
-        self.group_projects = owners[by_group]
         group_count = len(election.multiplicities)
+        by_group = stable_order(self.project_groups, group_count)
+        self.group_projects = owners[by_group]
         self.group_start = np.concatenate(
             ([0], np.cumsum(np.bincount(self.project_groups, minlength=group_count)))
         ).astype(np.int64)
