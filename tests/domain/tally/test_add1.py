@@ -218,3 +218,33 @@ def test_shares_are_batched_fewer_at_a_time_where_projects_have_more_supporters(
     every_ballot = [{f"p{index}" for index in range(10) if mask >> index & 1} for mask in range(1, 1024)]
     crowded = _engine(instance, ApprovalProfile.from_ballots(every_ballot))
     assert batch_size(engine) > 4 * batch_size(crowded) >= 4 * 8
+
+
+def test_a_failed_block_is_split_just_before_the_share_guessed_to_change():
+    assert add1._split(0, 10, None) == 5  # no guess: the middle
+    assert add1._split(0, 10, 0.5) == 4  # guessed to change at share 5: shares 1 to 4 should repeat
+    assert add1._split(0, 10, 0.0) == 1 and add1._split(0, 10, 1.0) == 9  # never an empty part
+    assert add1._split(100, 164, 0.26) == 116  # 100 + ceil(16.64) = 117 is the first share guessed to change
+
+
+def test_guessing_where_the_outcome_changes_saves_checks_and_keeps_the_same_run(monkeypatch):
+    """Assen 2025: splitting failed blocks where the keys at their ends say the outcome turns, not in the middle."""
+    election = read_file(DATA / "Netherlands_Assen_2025.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    checks = []
+    check_range = add1.check_range
+
+    def counted(*args, **kwargs):
+        checks.append(args[2])
+        return check_range(*args, **kwargs)
+
+    monkeypatch.setattr(add1, "check_range", counted)
+    guessed = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
+    with_guesses = len(checks)
+    checks.clear()
+    monkeypatch.setattr(add1, "_split", lambda k, high_k, turn: (k + high_k) // 2)
+    halved = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
+    assert _same(guessed, halved) and guessed.voter_budget == first + 270
+    assert with_guesses < 0.85 * len(checks), (with_guesses, len(checks))

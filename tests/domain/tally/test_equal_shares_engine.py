@@ -10,24 +10,29 @@ districts (no ballot spans two), so that order-free steps occur.
 """
 
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pb.domain.tally import LEXICOGRAPHIC, ApprovalProfile, Instance, PointsProfile, Project
+from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import equal_shares_engine
 from pb.domain.tally.rules.common import prepare
 from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
     Purchase,
     Run,
     _Search,
+    _Slopes,
     add1_runs,
     check_range,
     engine_election,
     run_equal_shares,
 )
 
+DATA = Path(__file__).resolve().parents[2] / "data"
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -198,3 +203,60 @@ def test_every_quote_bounds_the_exact_key_of_its_project(election):
         if chosen is None:
             return
         search.buy(*chosen)
+
+
+def _state_after(engine: EngineElection, run: Run, rounds: int) -> _Search:
+    """A search at run's budget that has made run's first rounds."""
+    search = _Search(engine, run.voter_budget)
+    for purchase in run.purchases[:rounds]:
+        search.replay(purchase)
+    return search
+
+
+@SETTINGS
+@given(elections())
+def test_slope_bounds_hold_between_any_two_budgets_of_a_checked_range(election):
+    """Over the decisions a check shows, no group's money and no project's key moves faster than _Slopes allows."""
+    instance, profile, low_budget, width = election
+    engine = _engine(instance, profile)
+    low = run_equal_shares(engine, low_budget)
+    _, bracket, search = check_range(engine, low, low_budget + width)
+    rounds = len(bracket.decisions)
+    slopes = _Slopes(engine, low, search)
+    slopes.advance(rounds)
+    budgets = [low_budget, *_budgets_between(low_budget, width)]
+    states = [
+        _state_after(engine, low if budget == low_budget else run_equal_shares(engine, budget), rounds)
+        for budget in budgets
+    ]
+    money = [state.money.exact_values(state.money.group_class) for state in states]
+    at_low = states[0]
+    bounds = {}
+    for p in np.flatnonzero(at_low.is_remaining).tolist():
+        quote = at_low.quote(p)
+        if quote is not None:
+            _, poor_low, _ = at_low.exact_price(quote)
+            bounds[p] = Fraction(slopes.key_slope(p, poor_low))
+    keys = [{p: state.exact_key(state.quote(p))[0] for p in bounds} for state in states]
+    for i, x in enumerate(budgets):
+        for j in range(i + 1, len(budgets)):
+            y = budgets[j]
+            for group, growth in enumerate(slopes.growth.tolist()):
+                assert 0 <= money[j][group] - money[i][group] <= Fraction(growth) * (y - x)
+            for p, bound in bounds.items():
+                assert 0 <= keys[i][p] - keys[j][p] <= bound * (y - x)
+
+
+def test_the_slope_argument_shows_a_range_no_other_argument_does(monkeypatch):
+    """Assen 2025, shares 6 to 14 of Add1: only bounds on how fast keys fall show that every share funds the same."""
+    election = read_file(DATA / "Netherlands_Assen_2025.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    low = run_equal_shares(engine, first + 6)
+    high, _, _ = check_range(engine, low, first + 14)
+    assert high is not None
+    for budget in _budgets_between(first + 6, 8):
+        assert sorted(run_equal_shares(engine, budget).selected()) == sorted(low.selected())
+    monkeypatch.setattr(equal_shares_engine, "_stays_ahead", lambda *args, **kwargs: False)
+    assert check_range(engine, low, first + 14)[0] is None

@@ -16,10 +16,14 @@ from pb.domain.tally import LEXICOGRAPHIC, ApprovalProfile, PointsProfile, Proje
 from pb.domain.tally.model import Instance
 from pb.domain.tally.rules.common import ones_views, prepare, stable_order
 from pb.domain.tally.rules.equal_shares_engine import (
+    _affordable_from,
+    _crossing,
     _interpolate,
     _is_steady,
     _numbered,
     _Search,
+    _shown_part,
+    _stays_ahead,
     engine_election,
     water_fill,
 )
@@ -155,3 +159,63 @@ def test_stable_order_is_numpys_stable_argsort_whatever_the_size_of_the_keys(key
     bound = 1 << 16 if small else 70_001
     array = np.asarray([key % bound for key in keys], dtype=np.int64)
     assert stable_order(array, bound).tolist() == np.argsort(array, kind="stable").tolist()
+
+
+# Keys over the budgets [0, 1]: (key at 0, key at 1, bound on how fast it falls per unit of budget).
+WINNER = (Fraction(4), Fraction(2), Fraction(2))  # falls from 4 to 2, at most 2 per unit: a straight line
+
+
+@pytest.mark.parametrize(
+    ("rival", "is_tie_won", "expected"),
+    [
+        # From 5 to 5/2, at most 5/2 per unit: its lowest possible key, 5 - 5x/2, stays above the winner's highest.
+        ((Fraction(5), Fraction(5, 2), Fraction(5, 2)), False, True),
+        # The same ends, but falling up to 5 per unit: at x = 1/2 it could be at 5/2 while the winner is still at 3.
+        ((Fraction(5), Fraction(5, 2), Fraction(5)), False, False),
+        # Level with the winner at budget 1 (both at 2): a tie there, which the tie-break decides.
+        ((Fraction(5), Fraction(2), Fraction(3)), True, True),
+        ((Fraction(5), Fraction(2), Fraction(3)), False, False),
+        # Below the winner's key at budget 1: overtaken, whatever the bounds.
+        ((Fraction(5), Fraction(3, 2), Fraction(7, 2)), True, False),
+    ],
+)
+def test_a_key_stays_ahead_where_neither_can_fall_fast_enough_to_cross(rival, is_tie_won, expected):
+    assert _stays_ahead(WINNER, rival, Fraction(0), Fraction(1), is_tie_won=is_tie_won) is expected
+
+
+def test_staying_ahead_is_checked_where_a_bound_bends_not_only_at_the_ends():
+    """The winner's bound stays at 4 up to x = 3/4, then falls fast; the rival's falls from 9/2 at once.
+
+    At both ends the rival's bound is above the winner's (9/2 > 4 at 0, 3 > 2 at 1), yet at x = 3/4, where
+    the winner's bends, the winner may still be at 4 while the rival may already be down to its key at 1, 3.
+    """
+    winner = (Fraction(4), Fraction(2), Fraction(8))
+    rival = (Fraction(9, 2), Fraction(3), Fraction(3))
+    assert not _stays_ahead(winner, rival, Fraction(0), Fraction(1), is_tie_won=True)
+
+
+def test_a_guess_at_how_far_a_failed_slope_argument_reaches():
+    """With both keys straight, the argument reaches about as far as the guess, and not much further."""
+    rival = (Fraction(5), Fraction(5, 2), 5.0)
+    winner = (Fraction(4), Fraction(2), 2.0)
+    part = _shown_part(winner, rival, Fraction(1), False)
+    assert 0 < part < 1
+
+    def reaches(share):
+        winner_line = (4, 4 - 2 * share, 2)
+        rival_line = (5, 5 - Fraction(5, 2) * share, 5)
+        return _stays_ahead(winner_line, rival_line, 0, share, is_tie_won=False)
+
+    assert reaches(Fraction(part)) and not reaches(Fraction(part) + Fraction(1, 1000))
+
+
+def test_where_two_straight_keys_cross():
+    assert _crossing((Fraction(4), Fraction(2)), (Fraction(5), Fraction(1))) == 0.5
+    assert _crossing((Fraction(4), Fraction(2)), (Fraction(5), Fraction(7, 4))) == 0.8
+    assert _crossing((Fraction(4), Fraction(2)), (Fraction(5), Fraction(3))) is None  # still behind at the end
+
+
+def test_where_supporters_come_to_afford_a_project():
+    assert _affordable_from(10, 6.0, 14.0) == 0.5
+    assert _affordable_from(10, 10.5, 14.0) is None  # affordable from the start
+    assert _affordable_from(10, 6.0, 9.0) is None  # never within the range

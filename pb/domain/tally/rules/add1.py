@@ -10,9 +10,15 @@ its start (``check_range``):
 
 * when the check proves that every share in the block funds what the run at its end funds, the block is
   skipped: its last share stands for all of them, and the next block is twice as long;
-* otherwise the outcome changes inside the block. The block is halved and each half checked from the
-  decisions the failed check proved, down to single shares, whose run is made by finishing the check's
-  search (as ``add1_runs`` does); the next block is half as long, but not below 32 shares.
+* otherwise the outcome may change inside the block. The block is split in two and each part checked from
+  the decisions the failed check proved, down to single shares, whose run is made by finishing the check's
+  search (as ``add1_runs`` does); the next block is half as long, but not below 32 shares. The split is
+  just before the share where the check guessed the outcome turns (``Bracket.turn``: where the rival it
+  failed on overtakes low's winner if both keys are straight lines between the block's ends, where the
+  argument that failed would stop showing it, or where a project comes within its supporters' reach), so
+  that the part before is shown at once and the change found in a few checks; in the middle without a
+  guess. On Budapest 2024, which changes its outcome 123 times in 22,001 shares, this and the slope
+  argument of ``check_range`` take the scan from 3,572 checks to 1,133.
 
 Some elections change their outcome at almost every share for a while (Wieliczka 2023, most of its 150
 shares), where checks nearly always fail and halving costs about two checks per share. Once a block has
@@ -34,6 +40,7 @@ while other threads run (a fork copies only the calling thread, and locks the ot
 in the child). If the helper is gone, its shares are read here.
 """
 
+import math
 import multiprocessing
 import threading
 from collections.abc import Iterator
@@ -194,19 +201,31 @@ class _Scan:
             for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, within, high_search):
                 yield Reading.of(share, found)
             return
-        high, bracket, search = check_range(self.engine, run, self.first + high_k, within, high_search)
+        high, bracket, search = check_range(
+            self.engine, run, self.first + high_k, within, high_search, wants_turn=high_k - k > 2
+        )
         if high is not None:
             yield Reading.of(high_k, high)
             return
         if high_k - k == 1:
             yield Reading.of(high_k, search.finish(self.budget))
             return
-        middle_k = (k + high_k) // 2
+        middle_k = _split(k, high_k, bracket.turn)
         for reading in self._block(k, run, middle_k, bracket, search):
             yield reading
         if reading.run is None or reading.is_overspent:  # the scan stops at an overspent run
             return
         yield from self._block(middle_k, reading.run, high_k, bracket, search)
+
+
+def _split(k: int, high_k: int, turn: float | None) -> int:
+    """Where to split a failed block (k, high_k]: just before the share where the outcome is guessed to change
+    (turn, see Bracket), so that the part before it is shown at once and the change is found in a few checks;
+    the middle without a guess."""
+    if turn is None:
+        return (k + high_k) // 2
+    first_changed = k + math.ceil(turn * (high_k - k))
+    return min(max(first_changed - 1, k + 1), high_k - 1)
 
 
 def add1_run(

@@ -34,7 +34,8 @@ rather than repeated: monotonicity in the budget proves that a whole range of bu
 decisions, up to the order of consecutive rounds whose projects no group supports two of (their order
 changes no price and no money left), and where the supporters of each funded project split the same
 way at both ends of a range, money and prices are affine in the budget across it, which both settles
-near ties and gives the exact prices at any budget inside without pricing anything.
+near ties and gives the exact prices at any budget inside without pricing anything. Where they do not,
+bounds on how fast money and keys can move with the budget (``_Slopes``) settle most near ties still.
 
 Speed. A run leaves out from the start every project whose supporters' whole shares fall short of its
 cost (in Wieliczka's Add1 runs, a third to a half of them). Each round quotes projects by a lower bound
@@ -50,6 +51,7 @@ row sums use einsum, which never calls it. Most calls are on a few hundred numbe
 costs more than its arithmetic: the hot paths count numpy calls (``count_nonzero`` rather than ``any``).
 """
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -189,6 +191,8 @@ class Run:
     is_overspent: bool
     money_class: np.ndarray  # final class of every group
     state: "_Money" = field(repr=False)
+    # A search at this run's budget replaying its first purchases, kept for checks from this run (see _LowState).
+    replay: "_Search | None" = field(default=None, repr=False, compare=False)
 
     def selected(self) -> list[int]:
         return [purchase.project for purchase in self.purchases]
@@ -335,7 +339,9 @@ def within_reach(election: EngineElection, voter_budget: Fraction) -> Iterator[b
     Money only falls, so a project out of reach at the start of a run stays so throughout.
     """
     share, denominator = voter_budget.numerator, voter_budget.denominator
-    return (supporters * share >= cost * denominator for supporters, cost in zip(election.supporter_count, election.cost))
+    return (
+        supporters * share >= cost * denominator for supporters, cost in zip(election.supporter_count, election.cost)
+    )
 
 
 def water_fill(
@@ -773,6 +779,9 @@ class Bracket:
     prices: list[Fraction]  # high's price in each affine round
     poor: list[np.ndarray]  # high's split in each affine round
     zero: list[np.ndarray]
+    # Where in the range (0 at low, 1 at high) the first decision a failed check could not show is guessed to
+    # change, from its two keys at both ends taken as linear (see check_range's wants_turn); None if unknown.
+    turn: float | None = None
 
     @property
     def decisions(self) -> list[int]:
@@ -914,12 +923,165 @@ def _order_free_step(
             return priced
 
 
+_SLOPE_MARGIN = 2.0**-50  # each slope bound is raised by this much, beyond its own rounding, to stay an upper bound
+
+
+class _Slopes:
+    """Upper bounds on how fast money and keys can move with the voter budget over a range [low, high].
+
+    Given that every budget in the range makes low's first decisions (see check_range), for budgets
+    ``x < y`` in the range and each group: ``0 <= m(y) - m(x) <= growth * (y - x)``. Every group starts
+    with the voter budget (growth 1). In a round funding ``p`` at price ``pi``, write P for the supporters
+    poor (paying all they have) at x: they are poor at low too (less money, a higher price), and the others
+    pay ``pi(x) * u``, at least as many as at low. Subtracting what everyone pays at x from what they pay
+    at y (both total the cost) gives ``(pi(x) - pi(y)) * rich utility at low <= sum over poor at low of
+    w * growth * (y - x)``: the price's slope bound. A supporter poor at high is poor throughout and ends
+    with 0 (growth 0); any other ends with ``m - pi * u`` or 0, whose growth is at most ``growth + slope *
+    u``. Orders of rounds inside an order-free step do not matter: no group supports two of its projects.
+    Float sums are raised by their rounding bound, so every bound stays an upper bound.
+    """
+
+    def __init__(self, election: EngineElection, low: Run, high: "_Search") -> None:
+        self.election, self.low, self.high = election, low, high
+        self.growth = np.ones(election.group_count, dtype=np.float64)
+        self.rounds = 0
+
+    def advance(self, rounds: int) -> None:
+        """Take in low's first rounds (which the search at high has made too, step by step)."""
+        if rounds <= self.rounds:
+            return
+        e = self.election
+        at_high = {purchase.project: purchase for purchase in self.high.purchases}
+        for purchase in self.low.purchases[self.rounds : rounds]:
+            p = purchase.project
+            groups = e.supporters[p]
+            growth = self.growth[groups]
+            growth += self._price_slope(p, purchase.poor, growth) * e.utility_float[p]
+            growth *= 1 + _SLOPE_MARGIN
+            growth[at_high[p].poor] = 0.0
+            self.growth[groups] = growth
+        self.rounds = rounds
+
+    def _price_slope(self, p: int, poor_low: np.ndarray, growth: np.ndarray) -> float:
+        e = self.election
+        rich_utility = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_low))
+        if rich_utility <= 0:
+            return float("inf")
+        # A sum of n non-negative float products is within (n + 1) units of rounding of its exact value.
+        paid_growth = dot(e.weight_float[p], np.where(poor_low, growth, 0.0)) * (1 + (len(growth) + 8) * 2 * _UNIT)
+        return paid_growth / rich_utility * (1 + _SLOPE_MARGIN)
+
+    def key_slope(self, p: int, poor_low: np.ndarray) -> float:
+        """How fast p's key can fall per unit of voter budget after the rounds taken in; poor_low: its split at low."""
+        slope = self._price_slope(p, poor_low, self.growth[self.election.supporters[p]])
+        return slope / self.election.scale[p] * (1 + _SLOPE_MARGIN)
+
+
+def _stays_ahead(
+    winner: tuple[Fraction, Fraction, Fraction],
+    rival: tuple[Fraction, Fraction, Fraction],
+    low: Fraction,
+    high: Fraction,
+    *,
+    is_tie_won: bool,
+) -> bool:
+    """Whether the winner's key stays below the rival's (or level, when is_tie_won) at every budget in [low, high].
+
+    Each is given as (key at low, key at high, bound on how fast it falls per unit of budget); exact when given
+    as Fractions. Keys only fall as the budget grows, so the winner's is at most min(at low, at high + slope *
+    (high - x)) and the rival's at least max(at high, at low - slope * (x - low)); both bounds are piecewise
+    linear, so their difference is largest at an end or where one of them bends.
+    """
+    (winner_low, winner_high, winner_rate), (rival_low, rival_high, rival_rate) = winner, rival
+    points = [low, high]
+    if winner_rate:
+        points.append(high - (winner_low - winner_high) / winner_rate)
+    if rival_rate:
+        points.append(low + (rival_low - rival_high) / rival_rate)
+    for x in points:
+        if not low <= x <= high:
+            continue
+        most = min(winner_low, winner_high + winner_rate * (high - x))
+        least = max(rival_high, rival_low - rival_rate * (x - low))
+        if most > least or (most == least and not is_tie_won):
+            return False
+    return True
+
+
+def _shown_part(
+    winner: tuple[Fraction, Fraction, float], rival: tuple[Fraction, Fraction, float], width: Fraction, is_tie_won: bool
+) -> float:
+    """Where _stays_ahead fails on a whole range (0 at low, 1 at high): a guess at how far from low it would
+    succeed, taking both keys as linear between their ends (found by halving, in floats)."""
+    (winner_low, winner_high, winner_rate), (rival_low, rival_high, rival_rate) = winner, rival
+    a, b, d, c, span = float(winner_low), float(winner_high), float(rival_low), float(rival_high), float(width)
+    shown, failed = 0.0, 1.0
+    for _ in range(16):
+        part = (shown + failed) / 2
+        end = span * part
+        winner_line = (a, a + (b - a) * part, winner_rate)
+        rival_line = (d, d + (c - d) * part, rival_rate)
+        if _stays_ahead(winner_line, rival_line, 0.0, end, is_tie_won=is_tie_won):
+            shown = part
+        else:
+            failed = part
+    return shown
+
+
+def _crossing(winner: tuple[Fraction, Fraction], rival: tuple[Fraction, Fraction]) -> float | None:
+    """Where in a range (0 at low, 1 at high) two keys, each given at both ends, cross if both are linear."""
+    (winner_low, winner_high), (rival_low, rival_high) = winner, rival
+    ahead, behind = float(rival_low - winner_low), float(winner_high - rival_high)
+    if ahead < 0 or behind < 0 or ahead + behind <= 0:
+        return None
+    return ahead / (ahead + behind)
+
+
+def _affordable_from(cost: int, at_low: float, at_high: float) -> float | None:
+    """Where in a range (0 at low, 1 at high) a project's supporters, with at_low and at_high between them at its
+    ends, come to afford its cost if their money grows linearly (it cannot be a rival before)."""
+    if not at_low < cost <= at_high:
+        return None
+    return (cost - at_low) / (at_high - at_low)
+
+
+class _LowState:
+    """Low's state at the start of its rounds, rebuilt by replaying its purchases only as far as asked.
+
+    The replay is kept with the run: checks from the same run (a failed range's first halves) go on from it.
+    """
+
+    def __init__(self, election: EngineElection, low: Run) -> None:
+        self.election, self.low = election, low
+
+    def exact_key(self, p: int, rounds: int) -> tuple[Fraction, tuple[Fraction, np.ndarray, np.ndarray]] | None:
+        """p's exact key and pricing after low's first rounds; None if its supporters cannot afford it then."""
+        low = self.low
+        if low.replay is None or len(low.replay.purchases) > rounds:
+            low.replay = _Search(self.election, low.voter_budget)
+        for earlier in low.purchases[len(low.replay.purchases) : rounds]:
+            low.replay.replay(earlier)
+        quote = low.replay.quote(p)
+        return None if quote is None else low.replay.exact_key(quote)
+
+    def available(self, p: int) -> float:
+        """What p's supporters have between them (in floats) in the state last asked for."""
+        assert self.low.replay is not None
+        return _available(self.election, self.low.replay.money, p)
+
+
+def _available(election: EngineElection, money: _Money, p: int) -> float:
+    return dot(election.weight_float[p], money.value[money.group_class[election.supporters[p]]])
+
+
 def check_range(
     election: EngineElection,
     low: Run,
     voter_budget: Fraction,
     within: Bracket | None = None,
     high_search: _Search | None = None,
+    *,
+    wants_turn: bool = False,
 ) -> tuple[Run | None, Bracket, _Search]:
     """Whether every voter budget from low's up to voter_budget funds low's selection.
 
@@ -927,7 +1089,8 @@ def check_range(
     shown, and the search at voter_budget after the decisions shown (its state is then the run's, so a
     failed check can be finished into the run at voter_budget). within: a bracket around this range, whose
     decisions are taken as shown; high_search: a search that has made exactly those decisions, at
-    voter_budget (used as it is) or at a higher budget (its key bounds are used).
+    voter_budget (used as it is) or at a higher budget (its key bounds are used). wants_turn: when the check
+    fails on a rival that overtakes low's winner, guess where (Bracket.turn), at the cost of pricing it at low.
 
     Three arguments, round by round, given that every budget in between made low's earlier decisions:
 
@@ -951,6 +1114,10 @@ def check_range(
       way at both ends then has an affine key too, so if low's winner beats it at both ends (at low it
       does: low chose the winner), it beats it throughout. (Used only until the first step of several
       projects, after which the order of rounds may differ inside the range.)
+    * Slopes, for a rival beaten at both ends where the keys are not affine. Money cannot grow faster
+      than the voter budget times a bound built round by round (see _Slopes), so neither key can fall
+      faster than its own bound; if those bounds, from each key at both ends, keep low's winner ahead
+      everywhere in between (see _stays_ahead), it beats the rival throughout.
     """
     steps = within.steps if within is not None else []
     if within is not None and not within.is_made_by(low):
@@ -969,8 +1136,9 @@ def check_range(
         bracket.poor.append(at_high.poor)
         bracket.zero.append(at_high.zero)
     is_affine = is_affine and single_rounds == len(steps)
-    # Low's state is rebuilt round by round only when the affine argument needs it.
-    replay: _Search | None = None
+    # Low's state is rebuilt round by round, and slopes bounded, only when the arguments past monotonicity need it.
+    low_state = _LowState(election, low)
+    slopes: _Slopes | None = None
     rank, scale = election.rank, election.scale
     while (start := len(search.purchases)) < len(low.purchases):
         purchase = low.purchases[start]
@@ -992,16 +1160,33 @@ def check_range(
             rival_key, rival_priced = rival_keys[c]
             if rival_key > bar or (rival_key == bar and rank[winner] < rank[c]):
                 continue  # beaten at high money by low's key: beaten in between (monotonicity)
-            if is_affine and (key < rival_key or (key == rival_key and rank[winner] < rank[c])):
-                if replay is None:
-                    replay = _Search(election, low.voter_budget)
-                for earlier in low.purchases[len(replay.purchases) : start]:
-                    replay.replay(earlier)
-                low_quote = replay.quote(c)
-                if low_quote is not None:
-                    _, poor_low, zero_low = replay.exact_price(low_quote)
-                    if _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
-                        continue  # beaten at both ends, affinely: beaten in between
+            is_beaten_at_high = key < rival_key or (key == rival_key and rank[winner] < rank[c])
+            at_low = low_state.exact_key(c, start) if is_beaten_at_high or wants_turn else None
+            if is_beaten_at_high and at_low is not None:
+                # Beaten at both ends: shown in between if the keys are affine or cannot move fast enough.
+                low_key, (_, poor_low, zero_low) = at_low
+                if is_affine and _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
+                    continue  # affine keys, beaten at both ends: beaten in between
+                if slopes is None:
+                    slopes = _Slopes(election, low, search)
+                slopes.advance(start)
+                winner_line = (bar, key, slopes.key_slope(winner, purchase.poor))
+                rival_line = (low_key, rival_key, slopes.key_slope(c, poor_low))
+                is_tie_won = rank[winner] < rank[c]
+                if math.isfinite(winner_line[2]) and math.isfinite(rival_line[2]):
+                    exact_lines = [
+                        (low_end, high_end, Fraction(slope)) for low_end, high_end, slope in (winner_line, rival_line)
+                    ]
+                    if _stays_ahead(*exact_lines, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
+                        continue  # neither key can move fast enough to cross in between
+                    if wants_turn:
+                        bracket.turn = _shown_part(winner_line, rival_line, voter_budget - low.voter_budget, is_tie_won)
+            elif at_low is not None:
+                bracket.turn = _crossing((bar, key), (at_low[0], rival_key))
+            elif wants_turn:
+                bracket.turn = _affordable_from(
+                    election.cost[c], low_state.available(c), dot(election.weight_float[c], rival.money)
+                )
             unbeaten = c
             break
         if unbeaten is None:
@@ -1016,10 +1201,22 @@ def check_range(
         step = _order_free_step(search, low, start, unbeaten, {winner: (quote, priced)}, rival_keys)
         if step is None:
             return None, bracket, search
+        bracket.turn = None  # the rival guessed at is funded in the step after all
         is_affine = False
         bracket.steps.append(tuple(step))
         _buy_in_key_order(search, list(step.values()))
-    if search.candidates(float("inf")):
+    affordable = search.candidates(float("inf"))
+    if affordable:
+        if wants_turn:  # nothing was affordable at low's end: guess where the first of these comes to be
+            turns = (
+                _affordable_from(
+                    election.cost[q.project],
+                    _available(election, low.state, q.project),
+                    dot(election.weight_float[q.project], q.money),
+                )
+                for q in affordable
+            )
+            bracket.turn = min((turn for turn in turns if turn is not None), default=None)
         return None, bracket, search
     return search.result(is_overspent=False), bracket, search
 
