@@ -216,35 +216,35 @@ def _state_after(engine: EngineElection, run: Run, rounds: int) -> _Search:
 @SETTINGS
 @given(elections())
 def test_slope_bounds_hold_between_any_two_budgets_of_a_checked_range(election):
-    """Over the decisions a check shows, no group's money and no project's key moves faster than _Slopes allows."""
+    """Over the decisions a check shows, every group's money and every project's key moves within _Slopes' bounds."""
     instance, profile, low_budget, width = election
     engine = _engine(instance, profile)
     low = run_equal_shares(engine, low_budget)
-    _, bracket, search = check_range(engine, low, low_budget + width)
+    high_budget = low_budget + width
+    _, bracket, search = check_range(engine, low, high_budget)
     rounds = len(bracket.decisions)
     slopes = _Slopes(engine, low, search)
     slopes.advance(rounds)
     budgets = [low_budget, *_budgets_between(low_budget, width)]
-    states = [
-        _state_after(engine, low if budget == low_budget else run_equal_shares(engine, budget), rounds)
-        for budget in budgets
-    ]
+    runs = [low, *(run_equal_shares(engine, budget) for budget in budgets[1:])]
+    states = [_state_after(engine, run, rounds) for run in runs]
     money = [state.money.exact_values(state.money.group_class) for state in states]
-    at_low = states[0]
-    bounds = {}
+    at_low, at_high = states[0], states[-1]
+    falls = {}
     for p in np.flatnonzero(at_low.is_remaining).tolist():
         quote = at_low.quote(p)
         if quote is not None:
-            _, poor_low, _ = at_low.exact_price(quote)
-            bounds[p] = Fraction(slopes.key_slope(p, poor_low))
-    keys = [{p: state.exact_key(state.quote(p))[0] for p in bounds} for state in states]
+            poor_low, poor_high = at_low.exact_price(quote)[1], at_high.exact_price(at_high.quote(p))[1]
+            falls[p] = [Fraction(bound) for bound in slopes.key_falls(p, poor_low, poor_high)]
+    keys = [{p: state.exact_key(state.quote(p))[0] for p in falls} for state in states]
+    growth = list(zip(slopes.least.tolist(), slopes.most.tolist()))
     for i, x in enumerate(budgets):
         for j in range(i + 1, len(budgets)):
             y = budgets[j]
-            for group, growth in enumerate(slopes.growth.tolist()):
-                assert 0 <= money[j][group] - money[i][group] <= Fraction(growth) * (y - x)
-            for p, bound in bounds.items():
-                assert 0 <= keys[i][p] - keys[j][p] <= bound * (y - x)
+            for group, (least, most) in enumerate(growth):
+                assert Fraction(least) * (y - x) <= money[j][group] - money[i][group] <= Fraction(most) * (y - x)
+            for p, (least, most) in falls.items():
+                assert least * (y - x) <= keys[i][p] - keys[j][p] <= most * (y - x)
 
 
 def test_the_slope_argument_shows_a_range_no_other_argument_does(monkeypatch):

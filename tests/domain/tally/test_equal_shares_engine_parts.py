@@ -161,26 +161,41 @@ def test_stable_order_is_numpys_stable_argsort_whatever_the_size_of_the_keys(key
     assert stable_order(array, bound).tolist() == np.argsort(array, kind="stable").tolist()
 
 
-# Keys over the budgets [0, 1]: (key at 0, key at 1, bound on how fast it falls per unit of budget).
-WINNER = (Fraction(4), Fraction(2), Fraction(2))  # falls from 4 to 2, at most 2 per unit: a straight line
+# Keys over the budgets [0, 1]: (key at 0, key at 1, least and most it falls per unit of budget).
+WINNER = (Fraction(4), Fraction(2), Fraction(0), Fraction(2))  # from 4 to 2, at most 2 per unit: a straight line
 
 
 @pytest.mark.parametrize(
     ("rival", "is_tie_won", "expected"),
     [
         # From 5 to 5/2, at most 5/2 per unit: its lowest possible key, 5 - 5x/2, stays above the winner's highest.
-        ((Fraction(5), Fraction(5, 2), Fraction(5, 2)), False, True),
+        ((Fraction(5), Fraction(5, 2), Fraction(0), Fraction(5, 2)), False, True),
         # The same ends, but falling up to 5 per unit: at x = 1/2 it could be at 5/2 while the winner is still at 3.
-        ((Fraction(5), Fraction(5, 2), Fraction(5)), False, False),
+        ((Fraction(5), Fraction(5, 2), Fraction(0), Fraction(5)), False, False),
+        # ... unless it also falls at least 2 per unit: then it is at least 5/2 + 2 * (1 - x), 7/2 at x = 1/2.
+        ((Fraction(5), Fraction(5, 2), Fraction(2), Fraction(5)), False, True),
         # Level with the winner at budget 1 (both at 2): a tie there, which the tie-break decides.
-        ((Fraction(5), Fraction(2), Fraction(3)), True, True),
-        ((Fraction(5), Fraction(2), Fraction(3)), False, False),
+        ((Fraction(5), Fraction(2), Fraction(0), Fraction(3)), True, True),
+        ((Fraction(5), Fraction(2), Fraction(0), Fraction(3)), False, False),
         # Below the winner's key at budget 1: overtaken, whatever the bounds.
-        ((Fraction(5), Fraction(3, 2), Fraction(7, 2)), True, False),
+        ((Fraction(5), Fraction(3, 2), Fraction(7, 2), Fraction(7, 2)), True, False),
     ],
 )
 def test_a_key_stays_ahead_where_neither_can_fall_fast_enough_to_cross(rival, is_tie_won, expected):
     assert _stays_ahead(WINNER, rival, Fraction(0), Fraction(1), is_tie_won=is_tie_won) is expected
+
+
+def test_the_least_a_winning_key_falls_keeps_it_ahead_of_a_rival_that_falls_fast():
+    """The rival may fall from 5 to 3 by x = 1/2; the winner, from 9/2 to 1, falls at most 8 per unit.
+
+    With no more known, the winner could still be at 9/2 at x = 1/2; falling at least 16/5 per unit, it is
+    at most 29/10 there, below the rival's 3 (and below it everywhere else too).
+    """
+    rival = (Fraction(5), Fraction(3), Fraction(0), Fraction(4))
+    slow = (Fraction(9, 2), Fraction(1), Fraction(0), Fraction(8))
+    assert not _stays_ahead(slow, rival, Fraction(0), Fraction(1), is_tie_won=False)
+    steady = (Fraction(9, 2), Fraction(1), Fraction(16, 5), Fraction(8))
+    assert _stays_ahead(steady, rival, Fraction(0), Fraction(1), is_tie_won=False)
 
 
 def test_staying_ahead_is_checked_where_a_bound_bends_not_only_at_the_ends():
@@ -189,21 +204,20 @@ def test_staying_ahead_is_checked_where_a_bound_bends_not_only_at_the_ends():
     At both ends the rival's bound is above the winner's (9/2 > 4 at 0, 3 > 2 at 1), yet at x = 3/4, where
     the winner's bends, the winner may still be at 4 while the rival may already be down to its key at 1, 3.
     """
-    winner = (Fraction(4), Fraction(2), Fraction(8))
-    rival = (Fraction(9, 2), Fraction(3), Fraction(3))
+    winner = (Fraction(4), Fraction(2), Fraction(0), Fraction(8))
+    rival = (Fraction(9, 2), Fraction(3), Fraction(0), Fraction(3))
     assert not _stays_ahead(winner, rival, Fraction(0), Fraction(1), is_tie_won=True)
 
 
 def test_a_guess_at_how_far_a_failed_slope_argument_reaches():
     """With both keys straight, the argument reaches about as far as the guess, and not much further."""
-    rival = (Fraction(5), Fraction(5, 2), 5.0)
-    winner = (Fraction(4), Fraction(2), 2.0)
+    winner, rival = (Fraction(4), Fraction(2), 0.0, 2.0), (Fraction(5), Fraction(5, 2), 0.0, 5.0)
     part = _shown_part(winner, rival, Fraction(1), False)
     assert 0 < part < 1
 
     def reaches(share):
-        winner_line = (4, 4 - 2 * share, 2)
-        rival_line = (5, 5 - Fraction(5, 2) * share, 5)
+        winner_line = (4, 4 - 2 * share, 0, 2)
+        rival_line = (5, 5 - Fraction(5, 2) * share, 0, 5)
         return _stays_ahead(winner_line, rival_line, 0, share, is_tie_won=False)
 
     assert reaches(Fraction(part)) and not reaches(Fraction(part) + Fraction(1, 1000))

@@ -927,23 +927,26 @@ _SLOPE_MARGIN = 2.0**-50  # each slope bound is raised by this much, beyond its 
 
 
 class _Slopes:
-    """Upper bounds on how fast money and keys can move with the voter budget over a range [low, high].
+    """Bounds on how fast money and keys move with the voter budget over a range [low, high].
 
     Given that every budget in the range makes low's first decisions (see check_range), for budgets
-    ``x < y`` in the range and each group: ``0 <= m(y) - m(x) <= growth * (y - x)``. Every group starts
-    with the voter budget (growth 1). In a round funding ``p`` at price ``pi``, write P for the supporters
-    poor (paying all they have) at x: they are poor at low too (less money, a higher price), and the others
-    pay ``pi(x) * u``, at least as many as at low. Subtracting what everyone pays at x from what they pay
-    at y (both total the cost) gives ``(pi(x) - pi(y)) * rich utility at low <= sum over poor at low of
-    w * growth * (y - x)``: the price's slope bound. A supporter poor at high is poor throughout and ends
-    with 0 (growth 0); any other ends with ``m - pi * u`` or 0, whose growth is at most ``growth + slope *
-    u``. Orders of rounds inside an order-free step do not matter: no group supports two of its projects.
-    Float sums are raised by their rounding bound, so every bound stays an upper bound.
+    ``x < y`` in the range and each group: ``least * (y - x) <= m(y) - m(x) <= most * (y - x)``. Every group
+    starts with the voter budget (both bounds 1). Take a round funding ``p`` at price ``pi``, and P(x), the
+    supporters poor at x (paying all they have): P(low) includes P(x) (less money, a higher price), which
+    includes P(high). What everyone pays totals the cost at x and at y; subtracting, the rich pay
+    ``(pi(x) - pi(y)) * u`` less at y and the poor between 0 and their money's growth more, so the price
+    falls by at most ``sum over P(low) of w * most / rich utility at low`` per unit of budget, and by at least
+    ``sum over P(high) of w * least / rich utility at high``. A supporter poor at high is poor throughout
+    and ends with 0 (most 0); one rich at low is rich throughout and ends with ``m - pi * u``, which grows by
+    at least ``least + slowest fall * u``; any other ends with ``m - pi * u`` or 0, whose growth is between 0
+    and ``most + fastest fall * u``. Orders of rounds inside an order-free step do not matter: no group
+    supports two of its projects. Float sums are moved by their rounding bound, so every bound stays one.
     """
 
     def __init__(self, election: EngineElection, low: Run, high: "_Search") -> None:
         self.election, self.low, self.high = election, low, high
-        self.growth = np.ones(election.group_count, dtype=np.float64)
+        self.most = np.ones(election.group_count, dtype=np.float64)
+        self.least = np.ones(election.group_count, dtype=np.float64)
         self.rounds = 0
 
     def advance(self, rounds: int) -> None:
@@ -954,74 +957,87 @@ class _Slopes:
         at_high = {purchase.project: purchase for purchase in self.high.purchases}
         for purchase in self.low.purchases[self.rounds : rounds]:
             p = purchase.project
-            groups = e.supporters[p]
-            growth = self.growth[groups]
-            growth += self._price_slope(p, purchase.poor, growth) * e.utility_float[p]
-            growth *= 1 + _SLOPE_MARGIN
-            growth[at_high[p].poor] = 0.0
-            self.growth[groups] = growth
+            groups, utility, poor_high = e.supporters[p], e.utility_float[p], at_high[p].poor
+            most, least = self.most[groups], self.least[groups]
+            slowest, fastest = self._price_falls(p, purchase.poor, poor_high, most, least)
+            most += fastest * utility
+            most *= 1 + _SLOPE_MARGIN
+            most[poor_high] = 0.0
+            least += slowest * utility
+            least *= 1 - _SLOPE_MARGIN
+            least[purchase.poor] = 0.0
+            self.most[groups], self.least[groups] = most, least
         self.rounds = rounds
 
-    def _price_slope(self, p: int, poor_low: np.ndarray, growth: np.ndarray) -> float:
+    def _price_falls(
+        self, p: int, poor_low: np.ndarray, poor_high: np.ndarray, most: np.ndarray, least: np.ndarray
+    ) -> tuple[float, float]:
+        """The least and the most p's price can fall per unit of budget, given its supporters' growth bounds."""
         e = self.election
-        rich_utility = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_low))
-        if rich_utility <= 0:
-            return float("inf")
+        w, weighted_utility, total = e.weight_float[p], e.weighted_utility[p], e.total_utility[p]
         # A sum of n non-negative float products is within (n + 1) units of rounding of its exact value.
-        paid_growth = dot(e.weight_float[p], np.where(poor_low, growth, 0.0)) * (1 + (len(growth) + 8) * 2 * _UNIT)
-        return paid_growth / rich_utility * (1 + _SLOPE_MARGIN)
+        rounding = (len(w) + 8) * 2 * _UNIT
+        rich_low = total - int(dot(weighted_utility, poor_low))
+        fastest = float("inf")
+        if rich_low > 0:
+            fastest = dot(w, np.where(poor_low, most, 0.0)) * (1 + rounding) / rich_low * (1 + _SLOPE_MARGIN)
+        rich_high = total - int(dot(weighted_utility, poor_high))
+        slowest = 0.0
+        if rich_high > 0:
+            slowest = dot(w, np.where(poor_high, least, 0.0)) * (1 - rounding) / rich_high * (1 - _SLOPE_MARGIN)
+        return slowest, fastest
 
-    def key_slope(self, p: int, poor_low: np.ndarray) -> float:
-        """How fast p's key can fall per unit of voter budget after the rounds taken in; poor_low: its split at low."""
-        slope = self._price_slope(p, poor_low, self.growth[self.election.supporters[p]])
-        return slope / self.election.scale[p] * (1 + _SLOPE_MARGIN)
+    def key_falls(self, p: int, poor_low: np.ndarray, poor_high: np.ndarray) -> tuple[float, float]:
+        """The least and the most p's key can fall per unit of budget after the rounds taken in, from its split
+        into poor and rich at low and at high."""
+        groups, scale = self.election.supporters[p], self.election.scale[p]
+        slowest, fastest = self._price_falls(p, poor_low, poor_high, self.most[groups], self.least[groups])
+        return slowest / scale * (1 - _SLOPE_MARGIN), fastest / scale * (1 + _SLOPE_MARGIN)
 
 
-def _stays_ahead(
-    winner: tuple[Fraction, Fraction, Fraction],
-    rival: tuple[Fraction, Fraction, Fraction],
-    low: Fraction,
-    high: Fraction,
-    *,
-    is_tie_won: bool,
-) -> bool:
+Line = tuple[Fraction, Fraction, Fraction, Fraction]  # key at low, key at high, least and most fall per unit
+
+
+def _stays_ahead(winner: Line, rival: Line, low: Fraction, high: Fraction, *, is_tie_won: bool) -> bool:
     """Whether the winner's key stays below the rival's (or level, when is_tie_won) at every budget in [low, high].
 
-    Each is given as (key at low, key at high, bound on how fast it falls per unit of budget); exact when given
-    as Fractions. Keys only fall as the budget grows, so the winner's is at most min(at low, at high + slope *
-    (high - x)) and the rival's at least max(at high, at low - slope * (x - low)); both bounds are piecewise
-    linear, so their difference is largest at an end or where one of them bends.
+    Each is given as (key at low, key at high, least and most it falls per unit of budget); exact when given as
+    Fractions. So the winner's key is at most min(at low - least * (x - low), at high + most * (high - x)) and
+    the rival's at least max(at high + least * (high - x), at low - most * (x - low)); both bounds are
+    piecewise linear, so their difference is largest at an end or where one of them bends.
     """
-    (winner_low, winner_high, winner_rate), (rival_low, rival_high, rival_rate) = winner, rival
+    (winner_low, winner_high, winner_least, winner_most), (rival_low, rival_high, rival_least, rival_most) = (
+        winner,
+        rival,
+    )
     points = [low, high]
-    if winner_rate:
-        points.append(high - (winner_low - winner_high) / winner_rate)
-    if rival_rate:
-        points.append(low + (rival_low - rival_high) / rival_rate)
+    if winner_most > winner_least:
+        points.append(
+            (winner_high - winner_low + winner_most * high - winner_least * low) / (winner_most - winner_least)
+        )
+    if rival_most > rival_least:
+        points.append((rival_low - rival_high + rival_most * low - rival_least * high) / (rival_most - rival_least))
     for x in points:
         if not low <= x <= high:
             continue
-        most = min(winner_low, winner_high + winner_rate * (high - x))
-        least = max(rival_high, rival_low - rival_rate * (x - low))
+        most = min(winner_low - winner_least * (x - low), winner_high + winner_most * (high - x))
+        least = max(rival_high + rival_least * (high - x), rival_low - rival_most * (x - low))
         if most > least or (most == least and not is_tie_won):
             return False
     return True
 
 
-def _shown_part(
-    winner: tuple[Fraction, Fraction, float], rival: tuple[Fraction, Fraction, float], width: Fraction, is_tie_won: bool
-) -> float:
+def _shown_part(winner: Line, rival: Line, width: Fraction, is_tie_won: bool) -> float:
     """Where _stays_ahead fails on a whole range (0 at low, 1 at high): a guess at how far from low it would
     succeed, taking both keys as linear between their ends (found by halving, in floats)."""
-    (winner_low, winner_high, winner_rate), (rival_low, rival_high, rival_rate) = winner, rival
-    a, b, d, c, span = float(winner_low), float(winner_high), float(rival_low), float(rival_high), float(width)
+    (a, b, *winner_rates), (d, c, *rival_rates) = ([float(value) for value in line] for line in (winner, rival))
+    span = float(width)
     shown, failed = 0.0, 1.0
     for _ in range(16):
         part = (shown + failed) / 2
-        end = span * part
-        winner_line = (a, a + (b - a) * part, winner_rate)
-        rival_line = (d, d + (c - d) * part, rival_rate)
-        if _stays_ahead(winner_line, rival_line, 0.0, end, is_tie_won=is_tie_won):
+        winner_line = (a, a + (b - a) * part, *winner_rates)
+        rival_line = (d, d + (c - d) * part, *rival_rates)
+        if _stays_ahead(winner_line, rival_line, 0.0, span * part, is_tie_won=is_tie_won):
             shown = part
         else:
             failed = part
@@ -1170,12 +1186,12 @@ def check_range(
                 if slopes is None:
                     slopes = _Slopes(election, low, search)
                 slopes.advance(start)
-                winner_line = (bar, key, slopes.key_slope(winner, purchase.poor))
-                rival_line = (low_key, rival_key, slopes.key_slope(c, poor_low))
+                winner_line = (bar, key, *slopes.key_falls(winner, purchase.poor, priced[1]))
+                rival_line = (low_key, rival_key, *slopes.key_falls(c, poor_low, rival_priced[1]))
                 is_tie_won = rank[winner] < rank[c]
-                if math.isfinite(winner_line[2]) and math.isfinite(rival_line[2]):
+                if math.isfinite(winner_line[3]) and math.isfinite(rival_line[3]):
                     exact_lines = [
-                        (low_end, high_end, Fraction(slope)) for low_end, high_end, slope in (winner_line, rival_line)
+                        (*line[:2], Fraction(line[2]), Fraction(line[3])) for line in (winner_line, rival_line)
                     ]
                     if _stays_ahead(*exact_lines, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
                         continue  # neither key can move fast enough to cross in between
