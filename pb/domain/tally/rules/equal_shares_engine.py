@@ -959,7 +959,7 @@ class _Slopes:
             p = purchase.project
             groups, utility, poor_high = e.supporters[p], e.utility_float[p], at_high[p].poor
             most, least = self.most[groups], self.least[groups]
-            slowest, fastest = self._price_falls(p, purchase.poor, poor_high, most, least)
+            fastest, slowest = self._fastest_fall(p, purchase.poor, most), self._slowest_fall(p, poor_high, least)
             most += fastest * utility
             most *= 1 + _SLOPE_MARGIN
             most[poor_high] = 0.0
@@ -969,30 +969,38 @@ class _Slopes:
             self.most[groups], self.least[groups] = most, least
         self.rounds = rounds
 
-    def _price_falls(
-        self, p: int, poor_low: np.ndarray, poor_high: np.ndarray, most: np.ndarray, least: np.ndarray
-    ) -> tuple[float, float]:
-        """The least and the most p's price can fall per unit of budget, given its supporters' growth bounds."""
+    def _fastest_fall(self, p: int, poor_low: np.ndarray, most: np.ndarray) -> float:
+        """The most p's price can fall per unit of budget, given its supporters' split at low and growth bounds."""
         e = self.election
-        w, weighted_utility, total = e.weight_float[p], e.weighted_utility[p], e.total_utility[p]
+        rich_low = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_low))
+        if rich_low <= 0:
+            return float("inf")
         # A sum of n non-negative float products is within (n + 1) units of rounding of its exact value.
-        rounding = (len(w) + 8) * 2 * _UNIT
-        rich_low = total - int(dot(weighted_utility, poor_low))
-        fastest = float("inf")
-        if rich_low > 0:
-            fastest = dot(w, np.where(poor_low, most, 0.0)) * (1 + rounding) / rich_low * (1 + _SLOPE_MARGIN)
-        rich_high = total - int(dot(weighted_utility, poor_high))
-        slowest = 0.0
-        if rich_high > 0:
-            slowest = dot(w, np.where(poor_high, least, 0.0)) * (1 - rounding) / rich_high * (1 - _SLOPE_MARGIN)
-        return slowest, fastest
+        paid = dot(e.weight_float[p], np.where(poor_low, most, 0.0)) * (1 + (len(most) + 8) * 2 * _UNIT)
+        return paid / rich_low * (1 + _SLOPE_MARGIN)
+
+    def _slowest_fall(self, p: int, poor_high: np.ndarray, least: np.ndarray) -> float:
+        """The least p's price falls per unit of budget, given its supporters' split at high and growth bounds."""
+        e = self.election
+        rich_high = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_high))
+        if rich_high <= 0:
+            return 0.0
+        paid = dot(e.weight_float[p], np.where(poor_high, least, 0.0)) * (1 - (len(least) + 8) * 2 * _UNIT)
+        return paid / rich_high * (1 - _SLOPE_MARGIN)
 
     def key_falls(self, p: int, poor_low: np.ndarray, poor_high: np.ndarray) -> tuple[float, float]:
-        """The least and the most p's key can fall per unit of budget after the rounds taken in, from its split
+        """The least and the most p's key falls per unit of budget after the rounds taken in, from its split
         into poor and rich at low and at high."""
         groups, scale = self.election.supporters[p], self.election.scale[p]
-        slowest, fastest = self._price_falls(p, poor_low, poor_high, self.most[groups], self.least[groups])
-        return slowest / scale * (1 - _SLOPE_MARGIN), fastest / scale * (1 + _SLOPE_MARGIN)
+        slowest = self._slowest_fall(p, poor_high, self.least[groups])
+        return slowest / scale * (1 - _SLOPE_MARGIN), self._fastest_fall(p, poor_low, self.most[groups]) / scale * (
+            1 + _SLOPE_MARGIN
+        )
+
+    def least_key_fall(self, p: int, poor_high: np.ndarray) -> float:
+        """The least p's key falls per unit of budget after the rounds taken in, from its split at high."""
+        groups, scale = self.election.supporters[p], self.election.scale[p]
+        return self._slowest_fall(p, poor_high, self.least[groups]) / scale * (1 - _SLOPE_MARGIN)
 
 
 Line = tuple[Fraction, Fraction, Fraction, Fraction]  # key at low, key at high, least and most fall per unit
@@ -1025,6 +1033,23 @@ def _stays_ahead(winner: Line, rival: Line, low: Fraction, high: Fraction, *, is
         if most > least or (most == least and not is_tie_won):
             return False
     return True
+
+
+def _exactly_stays_ahead(
+    winner: tuple[Fraction, Fraction, float, float],
+    rival: tuple[Fraction, Fraction, float, float],
+    low: Fraction,
+    high: Fraction,
+    *,
+    is_tie_won: bool,
+) -> bool:
+    """_stays_ahead with the float rates taken exactly (False if a rate is not finite)."""
+    lines = []
+    for at_low, at_high, least, most in (winner, rival):
+        if not math.isfinite(most):
+            return False
+        lines.append((at_low, at_high, Fraction(least), Fraction(most)))
+    return _stays_ahead(*lines, low, high, is_tie_won=is_tie_won)
 
 
 def _shown_part(winner: Line, rival: Line, width: Fraction, is_tie_won: bool) -> float:
@@ -1154,6 +1179,7 @@ def check_range(
     is_affine = is_affine and single_rounds == len(steps)
     # Low's state is rebuilt round by round, and slopes bounded, only when the arguments past monotonicity need it.
     low_state = _LowState(election, low)
+    width = voter_budget - low.voter_budget
     slopes: _Slopes | None = None
     rank, scale = election.rank, election.scale
     while (start := len(search.purchases)) < len(low.purchases):
@@ -1177,26 +1203,28 @@ def check_range(
             if rival_key > bar or (rival_key == bar and rank[winner] < rank[c]):
                 continue  # beaten at high money by low's key: beaten in between (monotonicity)
             is_beaten_at_high = key < rival_key or (key == rival_key and rank[winner] < rank[c])
+            is_tie_won = rank[winner] < rank[c]
+            if is_beaten_at_high:
+                if slopes is None:
+                    slopes = _Slopes(election, low, search)
+                slopes.advance(start)
+                winner_line = (bar, key, *slopes.key_falls(winner, purchase.poor, priced[1]))
+                # First without low's state: the rival's key is at least its key at high plus the least it falls.
+                least = slopes.least_key_fall(c, rival_priced[1])
+                rival_line = (rival_key + Fraction(least) * width, rival_key, least, least)
+                if _exactly_stays_ahead(winner_line, rival_line, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
+                    continue  # the rival cannot fall fast enough to cross in between
             at_low = low_state.exact_key(c, start) if is_beaten_at_high or wants_turn else None
             if is_beaten_at_high and at_low is not None:
                 # Beaten at both ends: shown in between if the keys are affine or cannot move fast enough.
                 low_key, (_, poor_low, zero_low) = at_low
                 if is_affine and _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
                     continue  # affine keys, beaten at both ends: beaten in between
-                if slopes is None:
-                    slopes = _Slopes(election, low, search)
-                slopes.advance(start)
-                winner_line = (bar, key, *slopes.key_falls(winner, purchase.poor, priced[1]))
                 rival_line = (low_key, rival_key, *slopes.key_falls(c, poor_low, rival_priced[1]))
-                is_tie_won = rank[winner] < rank[c]
-                if math.isfinite(winner_line[3]) and math.isfinite(rival_line[3]):
-                    exact_lines = [
-                        (*line[:2], Fraction(line[2]), Fraction(line[3])) for line in (winner_line, rival_line)
-                    ]
-                    if _stays_ahead(*exact_lines, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
-                        continue  # neither key can move fast enough to cross in between
-                    if wants_turn:
-                        bracket.turn = _shown_part(winner_line, rival_line, voter_budget - low.voter_budget, is_tie_won)
+                if _exactly_stays_ahead(winner_line, rival_line, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
+                    continue  # neither key can move fast enough to cross in between
+                if wants_turn:
+                    bracket.turn = _shown_part(winner_line, rival_line, width, is_tie_won)
             elif at_low is not None:
                 bracket.turn = _crossing((bar, key), (at_low[0], rival_key))
             elif wants_turn:
