@@ -248,3 +248,64 @@ def test_guessing_where_the_outcome_changes_saves_checks_and_keeps_the_same_run(
     halved = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
     assert _same(guessed, halved) and guessed.voter_budget == first + 270
     assert with_guesses < 0.85 * len(checks), (with_guesses, len(checks))
+
+
+# Segments read by a helper are tested in a fresh process, for the same reason as the helper above.
+_SEGMENTS_SCRIPT = """
+import json, sys
+from fractions import Fraction
+from pb.domain.tally.pabulib import read_file
+from pb.domain.tally.rules import add1
+from pb.domain.tally.rules.add1 import add1_run
+from tests.domain.tally.test_add1 import _by_definition, _engine, _same
+
+election = read_file(sys.argv[1])
+instance, profile = election.instance(), election.profile()
+engine, budget = _engine(instance, profile), instance.budget
+first = Fraction(budget, profile.voter_count)
+add1._SEGMENTS_FROM, add1._SEGMENT = 64, 96  # Assen 2024 checks 843 shares: short segments, read by turns
+segments = {"here": [], "helper": []}
+segment, receive, start_helper = add1._Scan.segment, add1._Helper.receive_segment, add1._Helper.__init__
+
+def read_here(scan, start, end):
+    segments["here"].append(start)
+    return segment(scan, start, end)
+
+def received(helper, scan, start, end):
+    segments["helper"].append(start)
+    return receive(helper, scan, start, end)
+
+def started(helper, scan):
+    start_helper(helper, scan)
+    if sys.argv[2] == "killed":
+        helper.process.kill()  # as if the system had ended it: its segments must be read here
+        helper.process.join()
+
+add1._Scan.segment, add1._Helper.receive_segment, add1._Helper.__init__ = read_here, received, started
+helped = add1_run(engine, budget, first, exhaustive_stop=True)
+alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
+expected = _by_definition(engine, budget, first, True)
+print(json.dumps({**segments, "k": int(helped.voter_budget - first), "same": _same(helped, alone) and _same(helped, expected)}))
+"""
+
+
+@pytest.mark.parametrize("helper", ["working", "killed"])
+def test_a_long_scan_is_read_in_segments_by_turns_and_keeps_the_same_run(helper):
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", _SEGMENTS_SCRIPT, str(DATA / "Netherlands_Assen_2024.pb"), helper],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["k"] == 843 and found["same"], "the run kept should be the definition's, at share 843"
+    starts = sorted(set(found["here"] + found["helper"]))  # every segment once, by turns, with no gap
+    assert len(found["helper"]) >= 3 and starts == list(range(starts[0], starts[0] + 96 * len(starts), 96))
+    assert set(found["helper"]) == set(starts[1::2])
+    # A segment the helper should have read is read here when it is gone: every segment then appears twice.
+    assert (set(found["helper"]) <= set(found["here"])) == (helper == "killed")
