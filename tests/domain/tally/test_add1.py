@@ -152,11 +152,11 @@ print(json.dumps({"alone": forked_alone, "helped": helpers, "same": _same(helped
 """
 
 
-@pytest.mark.parametrize("helper", ["working", "killed", "large"])
-def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
+def _run_script(script: str, data_file: str, mode: str) -> dict:
+    """Run a test script in a fresh Python process (no thread of this session's in it) and read its JSON line."""
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(
-        [sys.executable, "-c", _HELPER_SCRIPT, str(DATA / "Poland_Wieliczka_2023_Green_Budget.pb"), helper],
+        [sys.executable, "-c", script, str(DATA / data_file), mode],
         check=False,
         capture_output=True,
         text=True,
@@ -165,7 +165,12 @@ def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("helper", ["working", "killed", "large"])
+def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
+    found = _run_script(_HELPER_SCRIPT, "Poland_Wieliczka_2023_Green_Budget.pb", helper)
     assert found["alone"] == [], "no helper without use_helper"
     if helper == "large":
         assert found["helped"] == [], "no helper for an election above the size limit"
@@ -291,18 +296,7 @@ print(json.dumps({**segments, "k": int(helped.voter_budget - first), "same": _sa
 
 @pytest.mark.parametrize("helper", ["working", "killed"])
 def test_a_long_scan_is_read_in_segments_by_turns_and_keeps_the_same_run(helper):
-    root = Path(__file__).resolve().parents[3]
-    done = subprocess.run(
-        [sys.executable, "-c", _SEGMENTS_SCRIPT, str(DATA / "Netherlands_Assen_2024.pb"), helper],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = _run_script(_SEGMENTS_SCRIPT, "Netherlands_Assen_2024.pb", helper)
     assert found["k"] == 843 and found["same"], "the run kept should be the definition's, at share 843"
     starts = sorted(set(found["here"] + found["helper"]))  # every segment once, by turns, with no gap
     assert len(found["helper"]) >= 3 and starts == list(range(starts[0], starts[0] + 96 * len(starts), 96))

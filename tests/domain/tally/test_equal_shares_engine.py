@@ -85,13 +85,18 @@ def _is_identical(mine: Run, plain: Run) -> bool:
     )
 
 
-@SETTINGS
-@given(elections())
-def test_check_range_claims_hold_at_every_budget_in_the_range(election):
+def _checked(election) -> tuple[EngineElection, Run, Fraction, int, tuple]:
+    """The engine, the run at the low budget, the range and check_range's answer on it."""
     instance, profile, low_budget, width = election
     engine = _engine(instance, profile)
     low = run_equal_shares(engine, low_budget)
-    high, bracket, search = check_range(engine, low, low_budget + width)
+    return engine, low, low_budget, width, check_range(engine, low, low_budget + width)
+
+
+@SETTINGS
+@given(elections())
+def test_check_range_claims_hold_at_every_budget_in_the_range(election):
+    engine, low, low_budget, width, (high, bracket, search) = _checked(election)
     plain_high = run_equal_shares(engine, low_budget + width)
     for budget in _budgets_between(low_budget, width):
         plain = run_equal_shares(engine, budget)
@@ -217,11 +222,7 @@ def _state_after(engine: EngineElection, run: Run, rounds: int) -> _Search:
 @given(elections())
 def test_slope_bounds_hold_between_any_two_budgets_of_a_checked_range(election):
     """Over the decisions a check shows, every group's money and every project's key moves within _Slopes' bounds."""
-    instance, profile, low_budget, width = election
-    engine = _engine(instance, profile)
-    low = run_equal_shares(engine, low_budget)
-    high_budget = low_budget + width
-    _, bracket, search = check_range(engine, low, high_budget)
+    engine, low, low_budget, width, (_, bracket, search) = _checked(election)
     rounds = len(bracket.decisions)
     slopes = _Slopes(engine, low, search)
     slopes.advance(rounds)
