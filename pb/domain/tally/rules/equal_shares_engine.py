@@ -1131,7 +1131,8 @@ def check_range(
     failed check can be finished into the run at voter_budget). within: a bracket around this range, whose
     decisions are taken as shown; high_search: a search that has made exactly those decisions, at
     voter_budget (used as it is) or at a higher budget (its key bounds are used). wants_turn: when the check
-    fails on a rival that overtakes low's winner, guess where (Bracket.turn), at the cost of pricing it at low.
+    fails, guess where in the range what it could not show stops holding (Bracket.turn), at the cost of pricing
+    the rival it failed on at low.
 
     Three arguments, round by round, given that every budget in between made low's earlier decisions:
 
