@@ -42,8 +42,9 @@ in the child). If the helper is gone, its shares are read here.
 A scan still checking blocks past 1,024 shares is a long one (a small currency unit: Budapest 2024 raises
 the share 22,001 times, by one forint each). The rest is read in segments of 3,072 shares, each from the
 exact run at its start: this process reads the first, the helper the second, and so on, both at once. The
-helper's readings are taken in their turn, so here too the order is that of k. The restarts cost Budapest
-some 8% more work; reading by turns takes its scan from 2.4 s to about 1.7 s.
+helper's readings are taken in their turn, so here too the order is that of k. On Budapest the restarts cost
+about 1% more work (the same 848 checks, and one exact run at each segment's start); reading by turns takes
+its scan from 2.4 s to about 1.8 s.
 """
 
 import itertools
