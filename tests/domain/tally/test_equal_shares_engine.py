@@ -236,7 +236,7 @@ def test_slope_bounds_hold_between_any_two_budgets_of_a_checked_range(election):
         quote = at_low.quote(p)
         if quote is not None:
             poor_low, poor_high = at_low.exact_price(quote)[1], at_high.exact_price(at_high.quote(p))[1]
-            falls[p] = [Fraction(bound) for bound in slopes.key_falls(p, poor_low, poor_high)]
+            falls[p] = [Fraction(slopes.least_key_fall(p, poor_high)), Fraction(slopes.most_key_fall(p, poor_low))]
     keys = [{p: state.exact_key(state.quote(p))[0] for p in falls} for state in states]
     growth = list(zip(slopes.least.tolist(), slopes.most.tolist()))
     for i, x in enumerate(budgets):

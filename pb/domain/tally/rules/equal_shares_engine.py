@@ -959,7 +959,7 @@ class _Slopes:
             p = purchase.project
             groups, utility, poor_high = e.supporters[p], e.utility_float[p], at_high[p].poor
             most, least = self.most[groups], self.least[groups]
-            fastest, slowest = self._fastest_fall(p, purchase.poor, most), self._slowest_fall(p, poor_high, least)
+            fastest, slowest = self._price_fall(p, purchase.poor, most, 1), self._price_fall(p, poor_high, least, -1)
             most += fastest * utility
             most *= 1 + _SLOPE_MARGIN
             most[poor_high] = 0.0
@@ -969,38 +969,27 @@ class _Slopes:
             self.most[groups], self.least[groups] = most, least
         self.rounds = rounds
 
-    def _fastest_fall(self, p: int, poor_low: np.ndarray, most: np.ndarray) -> float:
-        """The most p's price can fall per unit of budget, given its supporters' split at low and growth bounds."""
+    def _price_fall(self, p: int, poor: np.ndarray, growth: np.ndarray, outward: int) -> float:
+        """sum over poor of w * growth / the others' utility: the most p's price can fall per unit of budget
+        (poor: its split at low, growth: most; outward +1, rounded up) or the least it falls (poor: its split at
+        high, growth: least; outward -1, rounded down)."""
         e = self.election
-        rich_low = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_low))
-        if rich_low <= 0:
-            return float("inf")
+        rich_utility = e.total_utility[p] - int(dot(e.weighted_utility[p], poor))
+        if rich_utility <= 0:
+            return float("inf") if outward > 0 else 0.0
         # A sum of n non-negative float products is within (n + 1) units of rounding of its exact value.
-        paid = dot(e.weight_float[p], np.where(poor_low, most, 0.0)) * (1 + (len(most) + 8) * 2 * _UNIT)
-        return paid / rich_low * (1 + _SLOPE_MARGIN)
+        paid = dot(e.weight_float[p], np.where(poor, growth, 0.0)) * (1 + outward * (len(growth) + 8) * 2 * _UNIT)
+        return paid / rich_utility * (1 + outward * _SLOPE_MARGIN)
 
-    def _slowest_fall(self, p: int, poor_high: np.ndarray, least: np.ndarray) -> float:
-        """The least p's price falls per unit of budget, given its supporters' split at high and growth bounds."""
-        e = self.election
-        rich_high = e.total_utility[p] - int(dot(e.weighted_utility[p], poor_high))
-        if rich_high <= 0:
-            return 0.0
-        paid = dot(e.weight_float[p], np.where(poor_high, least, 0.0)) * (1 - (len(least) + 8) * 2 * _UNIT)
-        return paid / rich_high * (1 - _SLOPE_MARGIN)
-
-    def key_falls(self, p: int, poor_low: np.ndarray, poor_high: np.ndarray) -> tuple[float, float]:
-        """The least and the most p's key falls per unit of budget after the rounds taken in, from its split
-        into poor and rich at low and at high."""
+    def most_key_fall(self, p: int, poor_low: np.ndarray) -> float:
+        """The most p's key can fall per unit of budget after the rounds taken in, from its split at low."""
         groups, scale = self.election.supporters[p], self.election.scale[p]
-        slowest = self._slowest_fall(p, poor_high, self.least[groups])
-        return slowest / scale * (1 - _SLOPE_MARGIN), self._fastest_fall(p, poor_low, self.most[groups]) / scale * (
-            1 + _SLOPE_MARGIN
-        )
+        return self._price_fall(p, poor_low, self.most[groups], 1) / scale * (1 + _SLOPE_MARGIN)
 
     def least_key_fall(self, p: int, poor_high: np.ndarray) -> float:
         """The least p's key falls per unit of budget after the rounds taken in, from its split at high."""
         groups, scale = self.election.supporters[p], self.election.scale[p]
-        return self._slowest_fall(p, poor_high, self.least[groups]) / scale * (1 - _SLOPE_MARGIN)
+        return self._price_fall(p, poor_high, self.least[groups], -1) / scale * (1 - _SLOPE_MARGIN)
 
 
 Line = tuple[Fraction, Fraction, Fraction, Fraction]  # key at low, key at high, least and most fall per unit
@@ -1209,7 +1198,8 @@ def check_range(
                 if slopes is None:
                     slopes = _Slopes(election, low, search)
                 slopes.advance(start)
-                winner_line = (bar, key, *slopes.key_falls(winner, purchase.poor, priced[1]))
+                winner_falls = slopes.least_key_fall(winner, priced[1]), slopes.most_key_fall(winner, purchase.poor)
+                winner_line = (bar, key, *winner_falls)
                 # First without low's state: the rival's key is at least its key at high plus the least it falls.
                 least = slopes.least_key_fall(c, rival_priced[1])
                 rival_line = (rival_key + Fraction(least) * width, rival_key, least, least)
@@ -1221,7 +1211,7 @@ def check_range(
                 low_key, (_, poor_low, zero_low) = at_low
                 if is_affine and _is_steady(poor_low, zero_low, rival_priced[1], rival_priced[2]):
                     continue  # affine keys, beaten at both ends: beaten in between
-                rival_line = (low_key, rival_key, *slopes.key_falls(c, poor_low, rival_priced[1]))
+                rival_line = (low_key, rival_key, least, slopes.most_key_fall(c, poor_low))
                 if _exactly_stays_ahead(winner_line, rival_line, low.voter_budget, voter_budget, is_tie_won=is_tie_won):
                     continue  # neither key can move fast enough to cross in between
                 if wants_turn:
