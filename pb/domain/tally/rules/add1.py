@@ -157,16 +157,8 @@ class _Scan:
         yield from (self._reading(share, found) for share, found in helper.receive(self, shares[mine:]))
 
     def _helper(self, share_count: int) -> "_Helper | None":
-        """The scan's helper process, forked at its first use (None: not worth one, or no fork is safe here)."""
-        if (
-            self.helper is None
-            and self.use_helper
-            and share_count >= _HELPER_FROM
-            and self.engine.incidences <= _HELPER_MAX_INCIDENCES
-            and _can_fork()
-        ):
-            self.helper = _Helper(self)
-        return self.helper if share_count >= _HELPER_FROM else None
+        """The scan's helper for reading share_count shares in floats (None: too few to be worth one)."""
+        return self._forked_helper() if share_count >= _HELPER_FROM else None
 
     def close(self) -> None:
         if self.helper is not None:
@@ -180,7 +172,7 @@ class _Scan:
         yield reading
         step = 2
         while self.last_k is None or k < self.last_k:
-            if k >= _SEGMENTS_FROM and not self.is_dense and self._segment_helper() is not None:
+            if k >= _SEGMENTS_FROM and not self.is_dense and self._forked_helper() is not None:
                 yield from self._segments(k)
                 return
             high_k = k + step if self.last_k is None else min(k + step, self.last_k)
@@ -203,8 +195,9 @@ class _Scan:
             run = reading.run if reading.run is not None or self.is_dense else self.run_at(k)
             step = 2 * step if reads == 1 else max(_MIN_BLOCK, step // 2)
 
-    def _segment_helper(self) -> "_Helper | None":
-        """The helper process for segments (forked now if need be), or None where there is none to be had."""
+    def _forked_helper(self) -> "_Helper | None":
+        """The scan's helper process, forked at its first use, or None where there is none to be had (use_helper
+        off, an election too large to share, or no fork safe here)."""
         if self.helper is None and self.use_helper and self.engine.incidences <= _HELPER_MAX_INCIDENCES and _can_fork():
             self.helper = _Helper(self)
         return self.helper
@@ -212,18 +205,22 @@ class _Scan:
     def _segments(self, k: int) -> Iterator[Reading]:
         """The readings after k, segment by segment: this process reads the first segment, the helper the second,
         and so on, both at once; the helper's readings are taken in their turn, so the order is that of k."""
-        helper = self._segment_helper()
+        helper = self._forked_helper()
         assert helper is not None
         helper.send(("segments", k))
         for index in itertools.count():
-            start = k + index * _SEGMENT
-            end = start + _SEGMENT if self.last_k is None else min(start + _SEGMENT, self.last_k)
+            start, end = self.segment_bounds(k, index)
             if start >= end:
                 return
             if index % 2 == 0:
                 yield from self.segment(start, end)
             else:
                 yield from helper.receive_segment(self, start, end)
+
+    def segment_bounds(self, k: int, index: int) -> tuple[int, int]:
+        """The shares after start up to end that make segment index of the segments after k (empty past last_k)."""
+        start = k + index * _SEGMENT
+        return start, start + _SEGMENT if self.last_k is None else min(start + _SEGMENT, self.last_k)
 
     def segment(self, start: int, end: int) -> Iterator[Reading]:
         """The readings after start up to end, from the exact run at start, by checked blocks only; the last is at
@@ -368,8 +365,7 @@ def _serve(scan: _Scan, connection: Connection) -> None:
             continue
         _, k = request
         for index in itertools.count(1, 2):
-            start = k + index * _SEGMENT
-            end = start + _SEGMENT if scan.last_k is None else min(start + _SEGMENT, scan.last_k)
+            start, end = scan.segment_bounds(k, index)
             if start >= end:
                 break
             readings = list(scan.segment(start, end))
