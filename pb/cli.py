@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from pb import catalogues, database
+from pb.config import is_production
 from pb.database import upgrade_schema
 from pb.domain.errors import DomainError
 from pb.models import Role
@@ -36,6 +37,13 @@ def init_db() -> None:
 @pb_group.command("demo")
 def load_demo() -> None:
     """Load the demo cycles and accounts (running it again changes nothing)."""
+    if is_production(current_app.config):
+        # The demo's officials share a password printed in the README: on a real installation anyone could log in.
+        raise click.ClickException(
+            "pb will not load the demo with PB_ENV=production: its official and moderator accounts use the "
+            f"published password {demo.DEMO_PASSWORD!r}, so anyone could log in as an official. Nothing was changed. "
+            "Create real accounts with `flask --app app pb create-user` instead."
+        )
     _upgrade_schema()
     created = demo.load_demo()
     click.echo("Demo cycles loaded." if created else "The demo cycles were already there; nothing changed.")

@@ -78,12 +78,19 @@ def load(app: Flask, test_config: dict | None) -> None:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config.setdefault("BALLOT_KEY", app.config["SECRET_KEY"])
+    if not is_production(app.config):
+        # Development only: production must be given a key of its own (production_problems says so).
+        app.config.setdefault("AUDIT_KEY", _derived_key(app.config["SECRET_KEY"], b"pb audit key"))
     # A key of its own, derived so that knowing one hashed register tells nothing about the other keys.
     app.config.setdefault(
         "REGISTER_KEY", hmac.new(str(app.config["SECRET_KEY"]).encode(), b"pb register key", hashlib.sha256).hexdigest()
     )
     if is_production(app.config):
         check_production(app.config)
+
+
+def _derived_key(secret: object, purpose: bytes) -> str:
+    return hmac.new(str(secret).encode(), purpose, hashlib.sha256).hexdigest()
 
 
 def is_production(config) -> bool:
@@ -106,6 +113,7 @@ def production_problems(config) -> list[str]:
             "PB_SESSION_COOKIE_SECURE is not true; serve pb over HTTPS and set PB_SESSION_COOKIE_SECURE=true "
             "so the session cookie never travels unencrypted."
         )
+    problems += _key_problems(config, secret)
     if config.get("TESTING"):
         problems.append("TESTING is on; it weakens password hashing and error pages and is for the test suite only.")
     cost = config.get("PASSWORD_HASH_COST") or {}
@@ -122,6 +130,28 @@ def production_problems(config) -> list[str]:
             "PB_RATELIMIT_STORAGE_URI is memory://, which counts per worker process and forgets on restart; "
             "set it to a shared store, for example redis://127.0.0.1:6379."
         )
+    return problems
+
+
+def _key_problems(config, secret: str) -> list[str]:
+    """The ballot and audit keys: each set, long, random and different from the other keys."""
+    problems = []
+    how = "for example the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    ballot_key = str(config.get("BALLOT_KEY") or "")
+    if not ballot_key or ballot_key == secret:
+        problems.append(
+            "PB_BALLOT_KEY is not set, or is the same as PB_SECRET_KEY; give it a long random value of its own, "
+            f"{how}. Keep it safe and never change it during a vote."
+        )
+    elif len(ballot_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"PB_BALLOT_KEY is too short ({len(ballot_key)} characters); use at least {MIN_SECRET_KEY_LENGTH}.")
+    audit_key = str(config.get("AUDIT_KEY") or "")
+    if not audit_key:
+        problems.append(f"PB_AUDIT_KEY is not set; give it a long random value of its own, {how}.")
+    elif audit_key in (secret, ballot_key):
+        problems.append("PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY; give it a value of its own.")
+    elif len(audit_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"PB_AUDIT_KEY is too short ({len(audit_key)} characters); use at least {MIN_SECRET_KEY_LENGTH}.")
     return problems
 
 

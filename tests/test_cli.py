@@ -40,6 +40,20 @@ def test_demo_loads_once_and_prints_the_accounts(runner):
     assert _counts() == counts
 
 
+def test_demo_refuses_in_production_and_creates_no_account(tmp_path):
+    from pb import create_app
+    from tests.test_config import SAFE
+
+    database = tmp_path / "pb.sqlite3"
+    app = create_app({**SAFE, "DATABASE_URL": f"sqlite:///{database}"})
+    result = app.test_cli_runner().invoke(args=["pb", "demo"])
+    assert result.exit_code != 0
+    assert "pb will not load the demo with PB_ENV=production" in result.output
+    assert "Nothing was changed" in result.output and "create-user" in result.output
+    assert not database.exists() or ("users",) not in sqlite3.connect(database).execute(
+        "SELECT name FROM sqlite_master").fetchall()
+
+
 def test_demo_leaves_one_cycle_published_and_one_open_for_voting(runner):
     runner.invoke(args=["pb", "demo"])
     phases = {c.name: c.phase for c in db.session.scalars(select(Cycle))}

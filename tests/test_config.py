@@ -18,6 +18,8 @@ SAFE = {
     "SECRET_KEY": "k" * 48,
     "SESSION_COOKIE_SECURE": True,
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+    "BALLOT_KEY": "b" * 48,
+    "AUDIT_KEY": "a" * 48,
 }
 
 
@@ -43,6 +45,13 @@ def test_a_production_app_with_safe_settings_starts(tmp_path):
     ({"RATELIMIT_ENABLED": False}, "PB_RATELIMIT_ENABLED is false"),
     ({"PASSWORD_HASH_COST": {"memory_cost": 4096, "time_cost": 2, "parallelism": 1}}, "below the OWASP minimum"),
     ({"TESTING": True}, "TESTING is on"),
+    ({"BALLOT_KEY": None}, "PB_BALLOT_KEY is not set, or is the same as PB_SECRET_KEY"),
+    ({"BALLOT_KEY": "k" * 48}, "PB_BALLOT_KEY is not set, or is the same as PB_SECRET_KEY"),
+    ({"BALLOT_KEY": "short-ballot-key"}, "PB_BALLOT_KEY is too short (16 characters)"),
+    ({"AUDIT_KEY": None}, "PB_AUDIT_KEY is not set"),
+    ({"AUDIT_KEY": "k" * 48}, "PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY"),
+    ({"AUDIT_KEY": "b" * 48}, "PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY"),
+    ({"AUDIT_KEY": "short-audit-key"}, "PB_AUDIT_KEY is too short (15 characters)"),
 ])
 def test_production_refuses_unsafe_settings_and_says_why(tmp_path, overrides, reason):
     with pytest.raises(ConfigurationError) as refusal:
@@ -65,11 +74,21 @@ def test_production_is_chosen_by_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PB_SECRET_KEY", "e" * 64)
     monkeypatch.setenv("PB_SESSION_COOKIE_SECURE", "true")
     monkeypatch.setenv("PB_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    monkeypatch.setenv("PB_BALLOT_KEY", "f" * 64)
+    monkeypatch.setenv("PB_AUDIT_KEY", "d" * 64)
     assert create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}"}).config["SESSION_COOKIE_SECURE"] is True
 
 
 def test_development_starts_with_the_development_key():
     assert create_app({"DATABASE_URL": "sqlite://"}).config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
+
+
+def test_development_derives_an_audit_key_of_its_own_from_the_secret_key():
+    config = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "s" * 40}).config
+    other = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "t" * 40}).config
+    assert len(config["AUDIT_KEY"]) == 64 and config["AUDIT_KEY"] not in (config["SECRET_KEY"], config["BALLOT_KEY"])
+    assert config["AUDIT_KEY"] != other["AUDIT_KEY"]
+    assert create_app({"DATABASE_URL": "sqlite://", "AUDIT_KEY": "given"}).config["AUDIT_KEY"] == "given"
 
 
 def test_the_suite_hashes_cheaply_but_the_default_is_the_owasp_cost():
