@@ -85,9 +85,16 @@ def list_cycles() -> None:
 
 
 @pb_group.command("audit-verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain and name the first broken entry."""
-    check = audit.verify_chain()
+@click.option("--expect", "heads", multiple=True, metavar="HEAD",
+              help="A head noted earlier (as published at a phase change): it must still be in the chain, and the "
+                   "chain must go on correctly from it. May be given more than once.")
+def audit_verify(heads: tuple[str, ...]) -> None:
+    """Check the audit log's keyed hash chain and name the first broken entry."""
+    try:
+        expected = [audit.expected_head(head) for head in heads]
+    except DomainError as error:
+        raise _fail(error) from None
+    check = audit.verify_chain(expected)
     if not check.is_intact:
         first, *later = check.problems
         message = f"The audit log is broken. {first}"
@@ -101,6 +108,19 @@ def audit_verify() -> None:
         click.echo("The audit log is empty: there is nothing to check yet.")
         return
     click.echo(f"The audit log is intact: {check.entry_count} entries, last hash {check.last_hash}.")
+    if check.unkeyed_count:
+        click.echo(f"Entries 1 to {check.unkeyed_count} were written before the log was keyed; the keyed entry "
+                   "after them anchors them.")
+    for found in check.found_heads:
+        click.echo(f"Expected head {found.head[:16]}… is entry {found.sequence} ({found.label}); the chain goes on "
+                   f"correctly from it through {found.later_entries} later entries.")
+
+
+@pb_group.command("audit-seal")
+def audit_seal() -> None:
+    """Append a keyed entry now (anchors entries written before the log was keyed) and print the new head."""
+    entry = audit.seal()
+    click.echo(f"Added audit entry {entry.sequence}; the log's head is now {entry.entry_hash}.")
 
 
 @pb_group.command("backup")

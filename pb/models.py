@@ -328,8 +328,9 @@ class TallyComparison(db.Model):
 class AuditEntry(db.Model):
     """One line of the append-only audit log: who did what to what, when, with before and after.
 
-    The entries form a hash chain: each carries the hash of the one before it (pb.services.audit documents
-    the hashed form), so a changed, removed or inserted entry shows in `flask pb audit-verify`.
+    The entries form a chain keyed with PB_AUDIT_KEY: each carries the keyed hash of the one before it
+    (pb.services.audit documents the hashed form), so a changed, removed or inserted entry shows in
+    `flask pb audit-verify`, and the head published at each phase change shows a log cut short or rewritten.
     """
 
     __tablename__ = "audit_entries"
@@ -346,6 +347,9 @@ class AuditEntry(db.Model):
     after: Mapped[str] = mapped_column(Text, default="")
     previous_hash: Mapped[str] = mapped_column(String(64))  # "0" * 64 for the first entry
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How entry_hash is made: "hmac-sha256" keyed with PB_AUDIT_KEY (every entry pb writes), or "sha256" for the
+    # unkeyed entries an installation wrote before its log was keyed (pb.services.audit explains both).
+    scheme: Mapped[str] = mapped_column(String(16), server_default="sha256")
 
     actor: Mapped[User | None] = relationship()
 

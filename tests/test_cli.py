@@ -130,6 +130,42 @@ def test_audit_verify_reports_an_intact_log(runner, make_cycle):
     assert result.output == f"The audit log is intact: 3 entries, last hash {entries[-1].entry_hash}.\n"
 
 
+def test_audit_verify_expect_confirms_a_head_still_in_the_chain(runner, make_cycle):
+    entries = _three_audit_entries(make_cycle())
+    result = runner.invoke(args=["pb", "audit-verify", "--expect", entries[1].entry_hash,
+                                 "--expect", entries[2].entry_hash[:16].upper()])
+    assert result.exit_code == 0, result.output
+    assert (f"Expected head {entries[1].entry_hash[:16]}… is entry 2 (add-district cycle:{entries[1].cycle_id} at "
+            f"{entries[1].at:%Y-%m-%d %H:%M:%S} UTC); the chain goes on correctly from it through 1 later entries."
+            ) in result.output
+    assert "is entry 3 (advance-phase" in result.output and "through 0 later entries" in result.output
+
+
+def test_audit_verify_expect_fails_once_the_entries_from_that_head_are_cut_off(runner, make_cycle):
+    noted = _three_audit_entries(make_cycle())[2].entry_hash
+    db.session.execute(text("DELETE FROM audit_entries WHERE sequence >= 2"))
+    db.session.commit()
+    assert runner.invoke(args=["pb", "audit-verify"]).exit_code == 0  # cut at the end: the chain alone cannot tell
+    result = runner.invoke(args=["pb", "audit-verify", "--expect", noted])
+    assert result.exit_code == 1
+    assert (f"Error: The audit log is broken. The expected head {noted[:16]}… is not in the log: "
+            "entries up to or after it were removed (the log was cut short)") in result.output
+
+
+def test_audit_verify_expect_refuses_something_that_is_not_a_head(runner):
+    result = runner.invoke(args=["pb", "audit-verify", "--expect", "not-a-hash"])
+    assert result.exit_code == 1 and "“not-a-hash” is not an audit log head" in result.output
+
+
+def test_audit_seal_appends_a_keyed_entry_and_prints_the_head(runner, make_cycle):
+    _three_audit_entries(make_cycle())
+    result = runner.invoke(args=["pb", "audit-seal"])
+    sealed = db.session.scalars(select(AuditEntry).order_by(AuditEntry.sequence.desc())).first()
+    assert result.exit_code == 0 and sealed.sequence == 4 and sealed.action == "seal-audit-log"
+    assert result.output == f"Added audit entry 4; the log's head is now {sealed.entry_hash}.\n"
+    assert runner.invoke(args=["pb", "audit-verify", "--expect", sealed.entry_hash]).exit_code == 0
+
+
 def test_audit_verify_on_an_empty_log(runner):
     result = runner.invoke(args=["pb", "audit-verify"])
     assert result.exit_code == 0 and "The audit log is empty" in result.output

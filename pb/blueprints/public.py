@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from pb.domain.cycle import Phase
 from pb.models import ProposalStatus
-from pb.services import cycles, proposals, voting
+from pb.services import audit, cycles, proposals, voting
 
 bp = Blueprint("public", __name__)
 
@@ -34,7 +34,8 @@ def cycle(cycle_id: int):
     """Show a cycle: what it is, its phase and dates, districts and what one can do now."""
     cycle = visible_cycle(cycle_id)
     verified = voting.verified_district_ids(current_user, cycle.id) if current_user.is_authenticated else set()
-    return render_template("public/cycle.html", cycle=cycle, verified=verified)
+    return render_template("public/cycle.html", cycle=cycle, verified=verified,
+                           audit_heads=audit.published_heads(cycle.id))
 
 
 @bp.get("/cycles/<int:cycle_id>/proposals")

@@ -11,7 +11,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
 from pb.i18n import format_share
-from pb.services import exports, revisions, tallying, voting
+from pb.services import audit, exports, revisions, tallying, voting
 
 bp = Blueprint("results", __name__)
 
@@ -37,6 +37,7 @@ def _page_context(cycle, runs: dict) -> dict:
         "votes_charts": {district_id: exports.votes_chart(cycle, district_id) for district_id in runs},
         "can_export": current_user.is_authenticated and current_user.is_official,
         "revision": revisions.current(cycle),
+        "audit_heads": audit.published_heads(cycle.id),
     }
 
 

@@ -368,3 +368,17 @@ def test_the_public_pabulib_ballot_list_waits_for_publication(client, world):
     w = world(phase=Phase.TALLYING)
     response = client.get(f"/cycles/{w.cycle.id}/results/{w.north.id}/ballots.pb")
     assert response.status_code == 409 and "Results are not published yet." in response.get_data(as_text=True)
+
+
+def test_the_results_page_lists_the_audit_log_head_at_each_phase_change(client, world):
+    from pb.services import audit
+
+    w = world()
+    for phase in ("tallying", "results"):
+        audit.record(w.official, "advance-phase", f"cycle:{w.cycle.id}", cycle_id=w.cycle.id, after={"phase": phase})
+        db.session.commit()
+    heads = audit.published_heads(w.cycle.id)
+    page = client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True)
+    assert "Audit log head at each phase change" in page
+    assert all(head.entry_hash in page for head in heads) and len(heads) == 2
+    assert "now: Results published" in page and "now: Counting the votes" in page

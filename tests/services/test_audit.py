@@ -1,13 +1,17 @@
 """The audit log: written inside the use case's transaction, append-only, and hash-chained."""
 
 import hashlib
+import hmac
 import itertools
 import json
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
 
+from pb.domain.cycle import Phase
+from pb.domain.errors import ValidationError
 from pb.extensions import db
 from pb.models import AuditEntry, Role
 from pb.services import audit
@@ -80,16 +84,17 @@ def test_each_entry_carries_the_hash_of_the_one_before(four_entries):
     assert len(set(hashes)) == 4 and all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
 
 
-def test_the_hash_can_be_recomputed_from_the_documented_form(four_entries):
-    # Written from the module docstring alone, reading the table without the model.
+def test_the_hash_can_be_recomputed_from_the_documented_form(app, four_entries):
+    # Written from the module docstring alone, reading the table without the model: every entry is keyed.
     previous = "0" * 64
     rows = db.session.execute(select(AuditEntry.__table__).order_by(AuditEntry.__table__.c.sequence)).all()
     for row in rows:
         fields = [row.sequence, row.at.isoformat(timespec="microseconds"), row.actor_id, row.cycle_id,
                   row.action, row.subject, row.before, row.after, row.previous_hash]
-        serialised = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-        assert row.previous_hash == previous
-        assert hashlib.sha256(serialised.encode("utf-8")).hexdigest() == row.entry_hash
+        serialised = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        assert row.previous_hash == previous and row.scheme == "hmac-sha256"
+        assert hmac.new(app.config["AUDIT_KEY"].encode(), serialised, hashlib.sha256).hexdigest() == row.entry_hash
+        assert hashlib.sha256(serialised).hexdigest() != row.entry_hash  # the unkeyed hash is not enough
         previous = row.entry_hash
     assert len(rows) == 4 and '"Ünïcode ✓"' in rows[0].after
 
@@ -198,3 +203,177 @@ def test_simultaneous_appends_never_fork_the_chain(app):
     # Each transaction's two entries sit next to each other: the lock is held until the transaction ends.
     entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.sequence)))
     assert all(first.subject == second.subject for first, second in zip(entries[::2], entries[1::2]))
+
+
+# Anchoring the log outside the database: the key, and the heads published at phase changes ------------------------
+
+
+def _canonical(row: dict) -> bytes:
+    fields = [row["sequence"], row["at"].isoformat(timespec="microseconds"), row["actor_id"], row["cycle_id"],
+              row["action"], row["subject"], row["before"], row["after"], row["previous_hash"]]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _table_rows() -> list[dict]:
+    table = AuditEntry.__table__
+    return [dict(row._mapping) for row in db.session.execute(select(table).order_by(table.c.sequence))]
+
+
+def _replace_log(rows: list[dict]) -> None:
+    # Raw SQL again: empty the table and write the forged rows, as someone holding the database (not the key) would.
+    db.session.execute(text("DELETE FROM audit_entries"))
+    if rows:
+        db.session.execute(AuditEntry.__table__.insert(), rows)
+    db.session.commit()
+    db.session.expire_all()
+
+
+def _rechain(rows: list[dict], digest, scheme: str) -> list[dict]:
+    """Number the rows 1, 2, 3, ... again and recompute every hash with `digest`, as a forger would."""
+    previous = "0" * 64
+    for number, row in enumerate(rows, start=1):
+        row.update(sequence=number, previous_hash=previous, scheme=scheme)
+        row["entry_hash"] = previous = digest(_canonical(row))
+    return rows
+
+
+@pytest.fixture
+def log_with_role_changes(make_user, make_cycle):
+    """A cycle's log with phase changes, two role changes in the middle, and ordinary entries around them."""
+    official, cycle = make_user(Role.OFFICIAL), make_cycle(Phase.TALLYING)
+    phases = iter(["proposals", "review", "voting", "tallying"])
+    for number in range(30):
+        if number % 8 == 0:
+            audit.record(official, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
+                         before={"phase": "x"}, after={"phase": next(phases)})
+        elif number in (5, 13):
+            audit.record(official, "change-role", f"user:{number}", before={"role": "resident"},
+                         after={"role": "official"})
+        else:
+            audit.record(official, "add-category", f"category:{number}", cycle_id=cycle.id, after={"n": number})
+        db.session.commit()
+    assert audit.verify_chain().is_intact
+    return cycle
+
+
+_WITHOUT_THE_KEY = {
+    "as unkeyed SHA-256 entries": (lambda text_: hashlib.sha256(text_).hexdigest(), "sha256"),
+    "keyed with a guessed key": (lambda text_: hmac.new(b"test-secret", text_, hashlib.sha256).hexdigest(), "hmac-sha256"),
+    "plain SHA-256 marked as keyed": (lambda text_: hashlib.sha256(text_).hexdigest(), "hmac-sha256"),
+}
+
+
+@pytest.mark.parametrize("forgery", _WITHOUT_THE_KEY.values(), ids=_WITHOUT_THE_KEY.keys())
+def test_deleting_every_change_role_entry_and_recomputing_the_chain_without_the_key_is_found(
+    log_with_role_changes, forgery
+):
+    digest, scheme = forgery
+    kept = [row for row in _table_rows() if row["action"] != "change-role"]
+    _replace_log(_rechain(kept, digest, scheme))
+    check = audit.verify_chain()
+    assert check.entry_count == 28 and not check.is_intact
+    assert any("not keyed" in problem or "was altered" in problem for problem in check.problems)
+    if scheme == "hmac-sha256":
+        assert check.problems[0].startswith("No keyed entry matches the audit key")
+
+
+def test_even_with_the_key_a_rewrite_loses_the_heads_published_after_the_first_removed_entry(app, log_with_role_changes):
+    heads = [head.entry_hash for head in audit.published_heads(log_with_role_changes.id)]
+    key = app.config["AUDIT_KEY"].encode()
+    kept = [row for row in _table_rows() if row["action"] != "change-role"]
+    _replace_log(_rechain(kept, lambda text_: hmac.new(key, text_, hashlib.sha256).hexdigest(), "hmac-sha256"))
+    assert audit.verify_chain().is_intact  # whoever holds the key can re-chain: only a published head shows it
+    assert audit.verify_chain([heads[0]]).is_intact  # published before the first change-role entry: still there
+    for head in heads[1:]:
+        assert audit.verify_chain([head]).problems == [
+            f"The expected head {head[:16]}… is not in the log: entries up to or after it were removed "
+            "(the log was cut short), or the log was rewritten since that head was noted."
+        ]
+
+
+def test_deleting_the_last_20_entries_is_found_by_the_head_published_at_a_phase_change(client, log_with_role_changes):
+    cycle = log_with_role_changes
+    page = client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+    assert "Audit log head at each phase change" in page
+    published = [head.entry_hash for head in audit.published_heads(cycle.id)]
+    assert len(published) == 4 and all(head in page for head in published)
+    noted = published[-1]  # entry 25: the last phase change, which an observer copied from the page
+    _tamper("DELETE FROM audit_entries WHERE sequence > 10")  # the last 20 entries, with raw SQL
+    assert audit.verify_chain().is_intact and audit.verify_chain().entry_count == 10
+    assert audit.verify_chain([noted]).problems == [
+        f"The expected head {noted[:16]}… is not in the log: entries up to or after it were removed "
+        "(the log was cut short), or the log was rewritten since that head was noted."
+    ]
+    assert noted not in client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+
+
+def test_an_expected_head_still_in_the_chain_is_found_with_the_entries_after_it(log_with_role_changes):
+    heads = audit.published_heads(log_with_role_changes.id)
+    check = audit.verify_chain([heads[1].entry_hash, heads[2].entry_hash[:16]])
+    assert check.is_intact
+    assert [(found.sequence, found.later_entries) for found in check.found_heads] == [(9, 21), (17, 13)]
+    assert check.found_heads[1].head == heads[2].entry_hash
+
+
+@pytest.mark.parametrize("typed", ["", "xyz", "0123456789abcde", "g" * 64, "a" * 65])
+def test_an_expected_head_that_is_not_a_hash_is_refused(app, typed):
+    with pytest.raises(ValidationError, match="is not an audit log head"):
+        audit.expected_head(typed)
+
+
+def test_an_expected_head_is_read_as_published(app):
+    assert audit.expected_head("  ABCDEF0123456789abcdef…  ") == "abcdef0123456789abcdef"
+
+
+def test_the_wrong_audit_key_is_named(app, four_entries):
+    app.config["AUDIT_KEY"] = "another-key"
+    problems = audit.verify_chain().problems
+    assert problems[0].startswith("No keyed entry matches the audit key: PB_AUDIT_KEY is not the key")
+    assert len(problems) == 5
+
+
+# Entries written before the log was keyed --------------------------------------------------------------------------
+
+
+def _unkeyed_log(count: int) -> None:
+    rows = [{"sequence": 0, "at": datetime(2026, 1, 1, 12, 0, number), "actor_id": None, "cycle_id": None,
+             "action": "register", "subject": f"user:{number}", "before": "", "after": "", "previous_hash": ""}
+            for number in range(count)]
+    _replace_log(_rechain(rows, lambda text_: hashlib.sha256(text_).hexdigest(), "sha256"))
+
+
+def test_unkeyed_entries_from_before_the_key_still_verify_once_a_keyed_entry_follows(app):
+    _unkeyed_log(3)
+    assert audit.verify_chain().problems == [
+        "Entry 3, the newest, is not keyed: the log was rewritten without the audit key, or this installation has "
+        "written nothing since its log was keyed (then run `flask --app app pb audit-seal` once, so that a keyed "
+        "entry anchors the older ones)."
+    ]
+    sealed = audit.seal()
+    check = audit.verify_chain()
+    assert check.is_intact and check.entry_count == 4 and check.unkeyed_count == 3
+    assert sealed.scheme == "hmac-sha256" and sealed.previous_hash == _table_rows()[2]["entry_hash"]
+
+
+def test_an_unkeyed_entry_after_a_keyed_one_is_a_rewrite(app):
+    _unkeyed_log(2)
+    audit.seal()
+    rows = _table_rows()
+    forged = {**rows[0], "id": rows[-1]["id"] + 1, "sequence": 4, "subject": "user:99", "scheme": "sha256",
+              "previous_hash": rows[-1]["entry_hash"]}
+    forged["entry_hash"] = hashlib.sha256(_canonical(forged)).hexdigest()
+    _replace_log(rows + [forged])
+    problems = audit.verify_chain().problems
+    assert problems[0].startswith("Entry 4 (register user:99 at 2026-01-01 12:00:00 UTC) is not keyed, but entry 3 "
+                                  "before it is: pb keys every entry it writes")
+    assert problems[1].startswith("Entry 4, the newest, is not keyed")
+
+
+def test_published_heads_name_the_phase_or_the_correction(make_user, make_cycle):
+    official, cycle = make_user(Role.OFFICIAL), make_cycle()
+    audit.record(official, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id, after={"phase": "voting"})
+    audit.record(official, "approve-results", f"cycle:{cycle.id}", cycle_id=cycle.id)
+    audit.record(official, "publish-correction", f"cycle:{cycle.id}", cycle_id=cycle.id, after={"revision": 2})
+    db.session.commit()
+    heads = audit.published_heads(cycle.id)
+    assert [(head.sequence, head.phase, head.revision) for head in heads] == [(1, Phase.VOTING, None), (3, None, 2)]
