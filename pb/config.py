@@ -43,8 +43,18 @@ DEFAULTS = {
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_KEY_PREFIX": "pb",
     # Limits per account (email typed, or the logged-in user) and per address, in Flask-Limiter's notation.
+    # Logins count failures only; a browser holding the account's device cookie (set at its last successful login)
+    # is limited per device instead, so a stranger's failures cannot lock the owner out (pb/security.py).
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 30 per hour",
     "LOGIN_LIMIT_PER_ADDRESS": "60 per minute; 600 per hour",  # generous: many voters share one address (NAT)
+    "LOGIN_LIMIT_PER_DEVICE": "5 per minute; 30 per hour",
+    "DEVICE_COOKIE_DAYS": 180,
+    # Sessions end after this long without a request (idle) or since the login (lifetime), whatever happens in between:
+    # officials and moderators as ASVS 3.3 asks at level 2, residents (who may take their time over a ballot) later.
+    "SESSION_IDLE_MINUTES_OFFICIALS": 30,
+    "SESSION_LIFETIME_HOURS_OFFICIALS": 12,
+    "SESSION_IDLE_MINUTES_RESIDENTS": 120,
+    "SESSION_LIFETIME_HOURS_RESIDENTS": 24,
     "REGISTER_LIMIT_PER_ADDRESS": "20 per hour",
     "PASSWORD_CHANGE_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
     # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
@@ -114,6 +124,12 @@ def production_problems(config) -> list[str]:
             "so the session cookie never travels unencrypted."
         )
     problems += _key_problems(config, secret)
+    idle, lifetime = config.get("SESSION_IDLE_MINUTES_OFFICIALS"), config.get("SESSION_LIFETIME_HOURS_OFFICIALS")
+    if not (isinstance(idle, int) and 0 < idle <= 30 and isinstance(lifetime, int) and 0 < lifetime <= 12):
+        problems.append(
+            f"PB_SESSION_IDLE_MINUTES_OFFICIALS ({idle!r}) must be 1 to 30 and PB_SESSION_LIFETIME_HOURS_OFFICIALS "
+            f"({lifetime!r}) 1 to 12, so that an official's forgotten session ends (OWASP ASVS 3.3, level 2)."
+        )
     if config.get("TESTING"):
         problems.append("TESTING is on; it weakens password hashing and error pages and is for the test suite only.")
     cost = config.get("PASSWORD_HASH_COST") or {}

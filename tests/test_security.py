@@ -120,6 +120,87 @@ def test_the_limits_can_be_turned_off(app, client, make_user):
         limiter.enabled = True
 
 
+# --- lock-outs: device cookies (OWASP) -------------------------------------------------------------------------------
+
+
+def _stranger(app, address="203.0.113.9"):
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser
+
+
+@pytest.fixture
+def official_browser(app, make_user):
+    """An official's own browser: it logged in once (so holds the device cookie) and logged out again."""
+    official = make_user(Role.OFFICIAL)
+    browser = app.test_client()
+    browser.login(official)
+    assert browser.submit("/logout").status_code == 302
+    return official, browser
+
+
+def test_a_strangers_wrong_passwords_no_longer_lock_the_official_out_of_their_own_browser(app, official_browser):
+    official, own = official_browser
+    stranger = _stranger(app)
+    statuses = [_log_in(stranger, official.email, "guess-%d" % number).status_code for number in range(10)]
+    assert statuses == [400] * 5 + [429] * 5  # the stranger is slowed down ...
+    assert _log_in(own, official.email).status_code == 302  # ... but the official's own browser still logs in
+    assert own.get("/admin/users").status_code == 200
+
+
+def test_a_fresh_browser_with_the_right_password_stays_limited_while_the_account_is_attacked(app, official_browser):
+    official, _ = official_browser
+    stranger = _stranger(app)
+    for _ in range(5):
+        _log_in(stranger, official.email, "wrong-password")
+    fresh = _stranger(app, "198.51.100.20")  # no device cookie: an untrusted client, limited per account
+    assert _log_in(fresh, official.email).status_code == 429
+
+
+def test_a_device_cookie_for_another_account_gives_a_guesser_nothing(app, make_user, official_browser):
+    official, _ = official_browser
+    guesser = _stranger(app)
+    guesser.login(make_user())  # the guesser's own account: the cookie names that account only
+    guesser.submit("/logout")
+    assert [_log_in(guesser, official.email, "wrong").status_code for _ in range(6)] == [400] * 5 + [429]
+
+
+def test_guessing_from_one_address_is_still_throttled_across_accounts(app, make_user, official_browser):
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "3 per minute"
+    official, own = official_browser
+    stranger = _stranger(app)
+    targets = [make_user() for _ in range(3)] + [official]
+    assert [_log_in(stranger, user.email, "wrong").status_code for user in targets] == [400, 400, 400, 429]
+    assert _log_in(own, official.email).status_code == 302  # the official's browser is limited per device instead
+
+
+def test_the_device_cookie_has_its_own_limit_so_a_stolen_one_buys_few_guesses(app, official_browser):
+    official, own = official_browser
+    assert [_log_in(own, official.email, "wrong").status_code for _ in range(6)] == [400] * 5 + [429]
+    assert _log_in(_stranger(app, "198.51.100.30"), official.email).status_code == 302  # not an account lock-out
+
+
+@pytest.mark.parametrize("cookie", ["garbage", "W10.forged.signature"])
+def test_a_forged_device_cookie_counts_as_untrusted(app, make_user, cookie):
+    user = make_user()
+    browser = _stranger(app)
+    browser.set_cookie(security.DEVICE_COOKIE, cookie, path="/login")
+    assert [_log_in(browser, user.email, "wrong").status_code for _ in range(6)] == [400] * 5 + [429]
+
+
+def test_successful_logins_are_not_counted(app, make_user):
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "2 per minute"
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "2 per minute"
+    user = make_user()
+    assert [_log_in(_stranger(app), user.email).status_code for _ in range(5)] == [302] * 5
+
+
+def test_the_device_cookie_is_http_only_same_site_and_sent_to_the_login_page_only(client, make_user):
+    response = client.login(make_user())
+    header = next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("pb_device="))
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/login" in header and "Max-Age=" in header
+
+
 @pytest.fixture
 def verifying(app, client, make_user, make_cycle):
     app.config["VERIFICATION_LIMIT_PER_ACCOUNT"] = "3 per minute"

@@ -8,7 +8,13 @@ from pb.blueprints.guards import home, safe_target
 from pb.domain.errors import DomainError
 from pb.forms import ActionForm, ChangePasswordForm, LoginForm, RegisterForm
 from pb.i18n import translate
-from pb.security import throttle_login, throttle_password_change, throttle_registration
+from pb.security import (
+    remember_device,
+    start_session_clock,
+    throttle_login,
+    throttle_password_change,
+    throttle_registration,
+)
 from pb.services import users
 
 bp = Blueprint("auth", __name__)
@@ -18,6 +24,7 @@ def _start_session(user) -> None:
     # A fresh session at login: nothing a visitor (or someone who planted a cookie) held before carries over.
     session.clear()
     login_user(user)
+    start_session_clock()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -32,7 +39,7 @@ def login():
             return render_template("auth/login.html", form=form), 400
         _start_session(user)
         flash(_("Welcome, %(name)s.", name=user.name), "success")
-        return redirect(safe_target(request.args.get("next"), home()))
+        return remember_device(redirect(safe_target(request.args.get("next"), home())), user.email)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 

@@ -6,12 +6,14 @@ module-scoped app can use it too.
 """
 
 import itertools
+import time
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
+from pb.security import SESSION_SEEN, SESSION_STARTED
 from pb.models import (
     Category,
     Cycle,
@@ -122,6 +124,7 @@ def log_in(client, user_id: int) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = f"{user_id}:{version}"
         session["_fresh"] = True
+        session[SESSION_STARTED] = session[SESSION_SEEN] = int(time.time())
 
 
 _CYCLE_SETTINGS = {
