@@ -52,6 +52,8 @@ def test_a_production_app_with_safe_settings_starts(tmp_path):
     ({"AUDIT_KEY": "k" * 48}, "PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY"),
     ({"AUDIT_KEY": "b" * 48}, "PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY"),
     ({"AUDIT_KEY": "short-audit-key"}, "PB_AUDIT_KEY is too short (15 characters)"),
+    ({"SESSION_IDLE_MINUTES_OFFICIALS": 60}, "PB_SESSION_IDLE_MINUTES_OFFICIALS (60) must be 1 to 30"),
+    ({"SESSION_LIFETIME_HOURS_OFFICIALS": 24}, "PB_SESSION_LIFETIME_HOURS_OFFICIALS (24) 1 to 12"),
 ])
 def test_production_refuses_unsafe_settings_and_says_why(tmp_path, overrides, reason):
     with pytest.raises(ConfigurationError) as refusal:

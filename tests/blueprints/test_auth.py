@@ -1,11 +1,14 @@
 """Registering, logging in and out, changing passwords, and sessions that end everywhere when they must."""
 
+import time
+
 import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from pb.extensions import db
 from pb.models import AuditEntry, Role, User
+from pb.security import SESSION_SEEN, SESSION_STARTED
 
 from tests.conftest import PASSWORD
 
@@ -206,3 +209,83 @@ def test_a_wrong_password_does_not_touch_the_stored_hash(client, make_user):
 def test_registering_stores_an_argon2id_hash(client):
     client.submit("/register", GOOD)
     assert db.session.scalar(select(User.password_hash)).startswith("$argon2id$")
+
+
+# --- idle timeout and absolute lifetime (ASVS 3.3) ------------------------------------------------------------------
+
+
+def _age_session(client, *, idle_minutes: float = 0, since_login_hours: float = 0) -> None:
+    now = int(time.time())
+    with client.session_transaction() as session:
+        session[SESSION_SEEN] = now - int(idle_minutes * 60)
+        session[SESSION_STARTED] = min(session[SESSION_SEEN], now - int(since_login_hours * 3600))
+
+
+@pytest.mark.parametrize(("role", "idle_minutes", "since_login_hours", "is_still_in"), [
+    (Role.OFFICIAL, 29, 0, True),
+    (Role.OFFICIAL, 31, 0, False),
+    (Role.OFFICIAL, 0, 11.9, True),
+    (Role.OFFICIAL, 0, 12.1, False),  # active all day: the absolute lifetime still ends it
+    (Role.MODERATOR, 31, 0, False),
+    (Role.RESIDENT, 31, 0, True),
+    (Role.RESIDENT, 119, 0, True),
+    (Role.RESIDENT, 121, 0, False),
+    (Role.RESIDENT, 0, 23.9, True),
+    (Role.RESIDENT, 0, 24.1, False),
+])
+def test_sessions_end_after_the_idle_timeout_or_the_absolute_lifetime_of_the_role(
+    client, make_user, role, idle_minutes, since_login_hours, is_still_in
+):
+    client.login(make_user(role))
+    _age_session(client, idle_minutes=idle_minutes, since_login_hours=since_login_hours)
+    response = client.get("/account/password")
+    if is_still_in:
+        assert response.status_code == 200
+        return
+    assert response.status_code == 302 and response.location == "/login?next=/account/password"
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Your session expired, please log in again." in page
+    assert not _is_logged_in(client)
+
+
+def test_each_request_keeps_the_session_alive_but_a_copied_cookie_expires_on_schedule(app, client, make_user):
+    client.login(make_user(Role.OFFICIAL))
+    _age_session(client, idle_minutes=20)
+    copy = _session_cookie(client)
+    assert _is_logged_in(client)  # the request refreshes "last seen" in the signed cookie
+    _age_session(client, idle_minutes=0)
+    with client.session_transaction() as session:
+        session[SESSION_SEEN] -= 15 * 60
+    assert _is_logged_in(client)  # 15 minutes after the refresh: still fine
+    thief = _replay(app, copy)
+    with thief.session_transaction() as session:
+        session[SESSION_SEEN] -= 11 * 60  # the copy was last seen 31 minutes ago
+    assert not _is_logged_in(thief)
+
+
+def test_a_form_sent_after_the_session_expired_changes_nothing_and_says_so(client, make_user):
+    user = make_user()
+    client.login(user)
+    token = client.csrf_token()  # the form was shown before the resident walked away
+    _age_session(client, idle_minutes=200)
+    before = db.session.get(User, user.id).password_hash
+    response = client.post("/account/password", data={"current_password": PASSWORD, "csrf_token": token,
+                                                      "new_password": "tram-lines-at-dusk", "confirm": "tram-lines-at-dusk"})
+    assert response.status_code == 302 and response.location == "/login"
+    assert "your session expired, so what you sent was not saved" in client.get("/login").get_data(as_text=True).lower()
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_a_session_from_before_the_timers_must_log_in_again(client, make_user):
+    client.login(make_user())
+    with client.session_transaction() as session:
+        del session[SESSION_STARTED], session[SESSION_SEEN]
+    assert client.get("/account/password").status_code == 302 and not _is_logged_in(client)
+
+
+def test_the_timeouts_are_settings(app, client, make_user):
+    app.config["SESSION_IDLE_MINUTES_RESIDENTS"] = 5
+    client.login(make_user())
+    _age_session(client, idle_minutes=6)
+    assert not _is_logged_in(client)
