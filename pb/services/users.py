@@ -6,12 +6,12 @@ from sqlalchemy import func, select
 
 from pb.domain.errors import PermissionDenied, ValidationError
 from pb.domain.messages import N_
+from pb.domain.passwords import password_problem
 from pb.extensions import db
 from pb.models import Role, User
 from pb.security import hash_password, needs_new_hash, password_matches
 from pb.services import audit, load, use_case
 
-MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -28,10 +28,15 @@ def _check_new_account(email: str, name: str, password: str) -> None:
         raise ValidationError("Enter a valid email address.")
     if not name.strip():
         raise ValidationError("Enter your name.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(N_("Choose a password of at least {least} characters.", least=MIN_PASSWORD_LENGTH))
+    _check_password(password, email, name)
     if find_by_email(email) is not None:
         raise ValidationError("An account with this email address already exists; log in instead.")
+
+
+def _check_password(password: str, email: str, name: str) -> None:
+    problem = password_problem(password, email, name)
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 @use_case
@@ -100,8 +105,7 @@ def change_password(actor: User, current_password: str, new_password: str) -> Us
     user = load(User, actor.id, "user")
     if not password_matches(user.password_hash, current_password or ""):
         raise ValidationError("Your current password is not right; nothing was changed.")
-    if len(new_password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(N_("Choose a password of at least {least} characters.", least=MIN_PASSWORD_LENGTH))
+    _check_password(new_password, user.email, user.name)
     if new_password == current_password:
         raise ValidationError("The new password is the same as the current one.")
     user.password_hash = hash_password(new_password)

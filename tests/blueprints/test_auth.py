@@ -32,6 +32,17 @@ def test_register_refuses_a_taken_email_whatever_its_case(client, make_user):
     assert len(db.session.scalars(select(User)).all()) == 1
 
 
+@pytest.mark.parametrize(("password", "message"), [
+    ("password1234", "This password is too easy to guess: it is one of the most common passwords"),
+    ("nora@example.org", "Choose a password that is not your email address or your name."),
+    ("nora newcomer", "Choose a password that is not your email address or your name."),
+])
+def test_register_refuses_a_common_password_or_ones_own_email_or_name_and_says_why(client, password, message):
+    response = client.submit("/register", {**GOOD, "password": password, "confirm": password})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(User)) is None
+
+
 def test_register_refuses_mismatched_or_short_passwords(client):
     assert client.submit("/register", {**GOOD, "confirm": "something-else"}).status_code == 400
     assert client.submit("/register", {**GOOD, "password": "short", "confirm": "short"}).status_code == 400
@@ -168,6 +179,7 @@ def test_changing_the_password_keeps_this_session_and_ends_every_other_copy(app,
     ({"new_password": "short", "confirm": "short"}, "Use 10 to 200 characters."),
     ({"new_password": PASSWORD, "confirm": PASSWORD}, "the same as the current one"),
     ({"current_password": ""}, "Enter your current password."),
+    ({"new_password": "qwertyuiop123", "confirm": "qwertyuiop123"}, "This password is too easy to guess"),
 ])
 def test_a_refused_password_change_says_why_and_changes_nothing(app, client, make_user, overrides, message):
     user = make_user()
