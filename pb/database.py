@@ -1,9 +1,10 @@
 """Binding the database to the app, and the engine settings each backend needs to be safe under load."""
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import Migrate, stamp
 from flask_migrate import upgrade as upgrade_to_head
 from sqlalchemy import event, inspect
@@ -43,8 +44,32 @@ def _sqlite_setup(synchronous: str):
     return configure
 
 
+def _end_session(exception: BaseException | None = None) -> None:
+    """End the request's database session; the database going away meanwhile must not turn the answer into a raw 500.
+
+    Flask calls this after the answer is made (teardown), where an error can no longer become a page: it would reach
+    the server as an unhandled exception. The answer is already the right one by then: the 503 page if the request's
+    own work met the outage; otherwise the page or redirect of work that was done (a committed change is kept), which
+    a 503 "nothing was changed" would misreport. So a lost connection is logged and thrown away here instead.
+    Registered after Flask-SQLAlchemy's own teardown, so it runs first and leaves that one nothing to do.
+    """
+    from pb.errors import is_outage
+
+    try:
+        db.session.remove()
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        current_app.logger.warning("Database connection lost while ending the request: %s",
+                                   str(getattr(error, "orig", None) or error).strip().splitlines()[:1])
+        with contextlib.suppress(Exception):
+            db.session.invalidate()  # the pool must not hand out this connection again
+        db.session.registry.clear()
+
+
 def init_app(app: Flask) -> None:
     db.init_app(app)
+    app.teardown_appcontext(_end_session)
     migrate.init_app(app, db)
     synchronous = str(app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")).strip().upper()
     if synchronous not in SQLITE_SYNCHRONOUS_MODES:

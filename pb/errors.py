@@ -127,7 +127,7 @@ _UNAVAILABLE_PAGE = """<!doctype html>
 """
 
 
-def _is_outage(error: Exception) -> bool:
+def is_outage(error: BaseException) -> bool:
     # OperationalError covers refused and dropped connections, a server shutting down, "database is locked" and
     # serialization failures: all pass if the request is simply sent again a little later.
     return isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError)) or (
@@ -136,7 +136,7 @@ def _is_outage(error: Exception) -> bool:
 
 
 def _database_unavailable(error: Exception):
-    if not _is_outage(error):  # another database error is a bug: handled as before this handler existed
+    if not is_outage(error):  # another database error is a bug: handled as before this handler existed
         if current_app.testing:
             raise error
         return _unexpected(error)

@@ -15,7 +15,7 @@ from pb.domain.cycle import Phase
 from pb.errors import DATABASE_RETRY_AFTER_SECONDS
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Participation
-from tests.conftest import POSTGRES_HELP
+from tests.conftest import POSTGRES_HELP, PbClient
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -159,3 +159,73 @@ def _terminate_backend(engine, pid: int) -> None:
                 break
             time.sleep(0.05)
     other_engine.dispose()
+
+
+class _KillAfter:
+    """Terminate the request's own PostgreSQL connection right after its n-th statement, as a restart would."""
+
+    def __init__(self, engine, statement_number: int | None):
+        self.engine, self.target, self.count = engine, statement_number, 0
+
+    def __call__(self, connection, cursor, statement, parameters, context, executemany) -> None:
+        self.count += 1
+        if self.count == self.target:
+            _terminate_backend(self.engine, connection.connection.driver_connection.info.backend_pid)
+
+
+@pytest.fixture
+def postgres_app(request):
+    url = os.environ.get("PB_TEST_POSTGRES_URL") or pytest.skip(POSTGRES_HELP)
+    from tests.conftest import _postgres_config
+
+    testing = getattr(request, "param", True)
+    app = create_app({"TESTING": testing, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test",
+                      **_postgres_config(), "DATABASE_URL": url})
+    app.test_client_class = PbClient  # each request in its own app context, so clean-up runs as in a server
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _page_with_the_database_killed(app, path: str, statement_number: int | None):
+    """GET the page, killing the connection after its n-th statement; returns (response, statements run)."""
+    killer = _KillAfter(db.engine, statement_number)
+    event.listen(db.engine, "after_cursor_execute", killer)
+    try:
+        response = app.test_client().get(path)  # raises if clean-up ends the request with an exception (a raw 500)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", killer)
+    return response, killer.count
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("postgres_app", [True, False], indirect=True, ids=["testing", "deployed"])
+def test_a_connection_killed_at_any_point_of_a_request_never_gives_a_raw_500(postgres_app, engine_name):
+    """pg_terminate_backend on the request's own connection after each of its statements in turn.
+
+    Killed before its last statement, the request meets the outage itself: the 503 page. Killed after it, while the
+    page is finished and only clean-up is left (rolling back the read transaction): before, that clean-up raised
+    OperationalError out of Flask's teardown and the server answered a raw 500; now the finished page is served,
+    and the connection is thrown away, not given to the next request.
+    """
+    if engine_name != "postgresql":
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres()
+    from pb.models import Cycle, District
+
+    cycle = Cycle(name="Killed mid-request", currency="EUR", phase=Phase.VOTING, rule="greedy", total_budget=1000)
+    db.session.add_all([cycle, District(cycle=cycle, name="North", budget=1000)])
+    db.session.commit()
+    path = f"/cycles/{cycle.id}"
+    response, statements = _page_with_the_database_killed(postgres_app, path, None)
+    assert response.status_code == 200 and statements >= 2
+    for number in range(1, statements + 1):
+        response, _ = _page_with_the_database_killed(postgres_app, path, number)
+        if number < statements:
+            _assert_try_again_page(response)
+        else:
+            assert response.status_code == 200 and "Killed mid-request" in response.get_data(as_text=True)
+    assert postgres_app.test_client().get(path).status_code == 200  # and the next request finds a working connection
