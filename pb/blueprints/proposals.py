@@ -72,7 +72,7 @@ def edit(proposal_id: int):
     form = _form_for(proposal.cycle, proposal)
     if form.validate_on_submit():
         try:
-            proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data or 0)
+            proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data)
         except DomainError as error:
             flash(translate(error.message), "error")
             return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), 400

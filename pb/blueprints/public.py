@@ -34,7 +34,8 @@ def cycle(cycle_id: int):
     """Show a cycle: what it is, its phase and dates, districts and what one can do now."""
     cycle = visible_cycle(cycle_id)
     verified = voting.verified_district_ids(current_user, cycle.id) if current_user.is_authenticated else set()
-    return render_template("public/cycle.html", cycle=cycle, verified=verified)
+    return render_template("public/cycle.html", cycle=cycle, verified=verified,
+                           timetable_changes=cycles.timetable_changes(cycle))
 
 
 @bp.get("/cycles/<int:cycle_id>/proposals")
