@@ -179,6 +179,11 @@ class ProposalForm(FlaskForm):
     district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
     category_id = ChoiceField(_l("Category"), coerce=int, validators=[Optional()])
     location = StringField(_l("Location (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class ProposalEditForm(ProposalForm):
+    """An edit of a proposal, carrying the version it was filled in from."""
+
     version = VersionField()
 
 
