@@ -237,7 +237,7 @@ def phase_change(cycle: Cycle) -> PhaseChange:
         current=cycle.phase, next=cycle_rules.TRANSITIONS.get(cycle.phase), step=step, blockers=blockers(cycle),
         departure=off, today=timetable.describe_today(cycle.phase, off, planned),
         dates=[(label, getattr(cycle, name), step is not None and name == step.date_field)
-                   for name, label in timetable.DATES],
+               for name, label in timetable.DATES],
     )
 
 
