@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 from pb import catalogues, database
 from pb.config import is_production
 from pb.database import upgrade_schema
-from pb.domain.errors import DomainError
+from pb.domain.cycle import Phase
+from pb.domain.errors import DomainError, ValidationError
 from pb.models import Role
 from pb.services import audit, cycles, demo, users
 
@@ -68,12 +69,30 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 
 @pb_group.command("advance-phase")
 @click.argument("cycle_id", type=int)
-def advance_phase(cycle_id: int) -> None:
+@click.option("--expect-phase", type=click.Choice([phase.value for phase in Phase]),
+              help="The phase the cycle is in now, as you last saw it (see list-cycles); required.")
+@click.option("--reason", default="",
+              help="Why the cycle moves on another day than the published one; required to open or close voting "
+                   "off the timetable. Kept in the audit log and shown on the cycle's public page.")
+def advance_phase(cycle_id: int, expect_phase: str | None, reason: str) -> None:
     """Move a cycle to its next phase, or list what blocks it."""
+    if expect_phase is None:
+        # Said here rather than by click, to name the phase to expect: a repeated command must not move on twice.
+        try:
+            now = cycles.get_cycle(cycle_id).phase.value
+        except DomainError as error:
+            raise _fail(error) from None
+        raise click.ClickException(
+            f"Say which phase you expect cycle {cycle_id} to be in with --expect-phase (it is now in: {now}), "
+            "so that running the command twice cannot move it on twice."
+        )
     try:
-        phase = cycles.advance_phase(None, cycle_id)
+        phase = cycles.advance_phase(None, cycle_id, expect_phase, reason)
     except DomainError as error:
-        raise _fail(error) from None
+        message = error.message
+        if isinstance(error, ValidationError) and not reason.strip():
+            message += " Give it with --reason."
+        raise click.ClickException(message) from None
     click.echo(f"Cycle {cycle_id} is now in phase: {phase.value}.")
 
 

@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -28,6 +29,7 @@ from wtforms.validators import (
 
 from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
+from pb.domain.timetable import MAX_REASON_LENGTH as MAX_PHASE_REASON
 from pb.i18n import translate
 from pb.models import Role
 from pb.services.cycles import RULE_NAMES, SUPPORTED_CURRENCIES
@@ -94,6 +96,53 @@ class AmountField(StringField):
             raise ValidationError(translate(error.message)) from None
 
 
+class VersionField(HiddenField):
+    """The version of the thing the page showed, sent back hidden so the service can refuse a decision made on an
+    older state. A form without it, or with one that is not a plain whole number, is refused: never read from the
+    object itself, which would compare the row with itself."""
+
+    MESSAGE = _l("This form is out of date or incomplete, so nothing was saved. Reload the page and try again.")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label or "", validators or [InputRequired(self.MESSAGE)], **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        if valuelist:
+            text = str(valuelist[0]).strip()
+            if not (text.isascii() and text.isdigit() and len(text) <= 9):
+                raise ValueError(self.MESSAGE)
+            self.data = int(text)
+
+
+def versioned_choice(value: object) -> tuple[int, int]:
+    """A choice written "id:version" (e.g. "12:3"), as (id, version); anything else is a ValueError."""
+    if isinstance(value, tuple):
+        return value
+    id_text, separator, version_text = str(value).partition(":")
+    if not separator or not all(part.isascii() and part.isdigit() and len(part) <= 9 for part in (id_text, version_text)):
+        raise ValueError(ChoiceField.MESSAGE)
+    return int(id_text), int(version_text)
+
+
+class VersionedChoiceField(ChoiceField):
+    """A select of things each shown at a version: the options' values are "id:version", `.data` is (id, version).
+
+    Only the id has to be among the choices: an older version of a listed thing is let through for the service to
+    refuse with what changed, rather than read as an unknown option.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, coerce=versioned_choice, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            return
+        listed = {versioned_choice(choice.value)[0] for choice in self.choices}
+        if not self.data or self.data[0] not in listed:
+            raise ValidationError(self.MESSAGE)
+
+
 def _positive_amount(form, field) -> None:
     if field.amount is not None and field.amount <= 0:
         raise ValidationError(_l("The amount must be more than zero."))
@@ -130,21 +179,30 @@ class ProposalForm(FlaskForm):
     district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
     category_id = ChoiceField(_l("Category"), coerce=int, validators=[Optional()])
     location = StringField(_l("Location (optional)"), validators=[Optional(), Length(max=200)])
-    version = WholeNumberField(validators=[Optional()])
+
+
+class ProposalEditForm(ProposalForm):
+    """An edit of a proposal, carrying the version it was filled in from."""
+
+    version = VersionField()
 
 
 class AcceptForm(FlaskForm):
     final_cost = AmountField(_l("Final cost"), validators=[DataRequired(_l("Enter the final cost.")), _positive_amount])
     note = TextAreaField(_l("Public note"), validators=[Optional(), Length(max=2000)])
+    version = VersionField()  # the proposal's, as the moderator read it
 
 
 class ReasonForm(FlaskForm):
     note = TextAreaField(_l("Reason or note for the author"), validators=[DataRequired(_l("Write a reason.")), Length(max=2000)])
+    version = VersionField()  # the proposal's, as the moderator read it
 
 
 class MergeForm(FlaskForm):
-    into_id = ChoiceField(_l("Merge into"), coerce=int, validators=[InputRequired(_l("Choose the proposal to merge into."))])
+    # Each option is the other proposal at the version the moderator read ("id:version").
+    into_id = VersionedChoiceField(_l("Merge into"), validators=[InputRequired(_l("Choose the proposal to merge into."))])
     note = TextAreaField(_l("Public note"), validators=[Optional(), Length(max=2000)])
+    version = VersionField()  # the duplicate's, as the moderator read it
 
 
 class VerifyForm(FlaskForm):
@@ -191,6 +249,17 @@ class RoleForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: carries only the CSRF token."""
+
+
+class PhaseForm(FlaskForm):
+    """Moving a cycle on: the phase the official saw (hidden), and why, when the move is off the published timetable."""
+
+    expected_phase = HiddenField(validators=[InputRequired(VersionField.MESSAGE)])
+    reason = TextAreaField(
+        _l("Reason (kept in the audit log and shown on the cycle's public page)"),
+        validators=[Optional(), Length(max=MAX_PHASE_REASON,
+                                       message=_l("Keep the reason under %(most)s characters.", most=MAX_PHASE_REASON))],
+    )
 
 
 class RegisterFileForm(FlaskForm):
@@ -277,7 +346,7 @@ class ImplementationForm(FlaskForm):
         _l("Reason for cancelling (required when cancelled; shown to residents)"),
         validators=[Optional(), Length(max=MAX_REASON_LENGTH)],
     )
-    version = WholeNumberField(validators=[InputRequired(_l("Reload the page and try again.")), NumberRange(min=0)])
+    version = VersionField()
 
 
 class ImplementationUpdateForm(FlaskForm):

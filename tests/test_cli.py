@@ -1,13 +1,15 @@
 """The `flask pb` commands: thin wrappers that print plain words and fail with a clear message."""
 
+import json
 import sqlite3
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import AuditEntry, Cycle, Proposal, Role, User
+from pb.models import AuditEntry, Cycle, Proposal, Role, User, utcnow
 from pb.services import audit
 
 
@@ -90,7 +92,7 @@ def test_create_user_refuses_an_unknown_role(runner):
 
 def test_advance_phase_moves_a_cycle_on(runner, make_cycle):
     cycle = make_cycle(Phase.DRAFT)
-    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id)])
+    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id), "--expect-phase", "draft"])
     assert result.exit_code == 0 and "proposals" in result.output
     db.session.refresh(cycle)
     assert cycle.phase is Phase.PROPOSALS
@@ -98,7 +100,7 @@ def test_advance_phase_moves_a_cycle_on(runner, make_cycle):
 
 def test_advance_phase_lists_the_blockers(runner, make_cycle):
     cycle = make_cycle(Phase.PROPOSALS)
-    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id)])
+    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id), "--expect-phase", "proposals"])
     assert result.exit_code == 1
     assert "No proposal has been submitted yet." in result.output
     db.session.refresh(cycle)
@@ -106,8 +108,39 @@ def test_advance_phase_lists_the_blockers(runner, make_cycle):
 
 
 def test_advance_phase_of_an_unknown_cycle(runner):
-    result = runner.invoke(args=["pb", "advance-phase", "999"])
-    assert result.exit_code == 1 and "There is no such cycle." in result.output
+    for args in ([], ["--expect-phase", "draft"]):
+        result = runner.invoke(args=["pb", "advance-phase", "999", *args])
+        assert result.exit_code == 1 and "There is no such cycle." in result.output
+
+
+def test_advance_phase_needs_the_phase_it_expects_and_run_twice_moves_once(runner, make_cycle):
+    """Issue 16's double submit, from the command line: a repeated command must not move the cycle on twice."""
+    cycle = make_cycle(Phase.DRAFT)
+    result = runner.invoke(args=["pb", "advance-phase", str(cycle.id)])
+    assert result.exit_code == 1
+    assert "--expect-phase (it is now in: draft)" in result.output
+    assert db.session.scalar(select(Cycle.phase).where(Cycle.id == cycle.id)) is Phase.DRAFT
+    command = ["pb", "advance-phase", str(cycle.id), "--expect-phase", "draft"]
+    assert runner.invoke(args=command).exit_code == 0
+    again = runner.invoke(args=command)
+    assert again.exit_code == 1 and "Nothing was changed: the cycle is no longer “being prepared”" in again.output
+    assert db.session.scalar(select(Cycle.phase).where(Cycle.id == cycle.id)) is Phase.PROPOSALS
+    assert runner.invoke(args=[*command[:3], "--expect-phase", "counting"]).exit_code == 2  # not a phase
+
+
+def test_advance_phase_off_the_timetable_needs_a_reason(runner, make_cycle, make_project):
+    cycle = make_cycle(Phase.VOTING, voting_close_on=utcnow().date() + timedelta(days=3))
+    for district in cycle.districts:
+        make_project(cycle, district)
+    command = ["pb", "advance-phase", str(cycle.id), "--expect-phase", "voting"]
+    result = runner.invoke(args=command)
+    assert result.exit_code == 1
+    assert "3 days before the date published for this step" in result.output and "--reason" in result.output
+    assert db.session.scalar(select(Cycle.phase).where(Cycle.id == cycle.id)) is Phase.VOTING
+    result = runner.invoke(args=[*command, "--reason", "The count hall is booked."])
+    assert result.exit_code == 0 and "tallying" in result.output
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "advance-phase")).one()
+    assert entry.actor_id is None and json.loads(entry.after)["reason"] == "The count hall is booked."
 
 
 def test_list_cycles(runner, make_cycle):

@@ -7,9 +7,10 @@ from flask_login import current_user
 from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import TRANSITIONS, Phase
-from pb.domain.errors import DomainError
+from pb.domain.errors import ConflictError, DomainError, PhaseError
+from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
-from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, RoleForm
+from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role
 from pb.services import audit, cycles, moderation, tallying, users, voting
@@ -132,14 +133,28 @@ def add_category(cycle_id: int):
     )
 
 
-@bp.post("/cycles/<int:cycle_id>/advance")
+@bp.route("/cycles/<int:cycle_id>/advance", methods=["GET", "POST"])
 @official_required
 def advance(cycle_id: int):
-    """Move the cycle to its next phase, or say what still blocks it."""
-    return perform(
-        ActionForm(), lambda: cycles.advance_phase(current_user, cycle_id),
-        back=_control_room(cycle_id), success=lambda phase: _("The cycle is now: %(phase)s.", phase=translate(phase.label).lower()),
-    )
+    """Confirm moving the cycle to its next phase: what it does, the timetable, and a reason when off it."""
+    cycle = cycles.get_cycle(cycle_id)
+    if cycle.phase not in TRANSITIONS:
+        return refuse(PhaseError(N_("The cycle is closed; there is no further phase.")), _control_room(cycle.id))
+    form = PhaseForm()
+    if not form.is_submitted():
+        form.expected_phase.data = cycle.phase.value
+    elif form.validate():
+        try:
+            phase = cycles.advance_phase(current_user, cycle.id, form.expected_phase.data, form.reason.data)
+        except (ConflictError, PhaseError) as error:
+            return refuse(error, _control_room(cycle.id))  # the control room shows where the cycle stands now
+        except DomainError as error:
+            flash(translate(error.message), "error")
+        else:
+            flash(_("The cycle is now: %(phase)s.", phase=translate(phase.label).lower()), "success")
+            return redirect(_control_room(cycle.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/advance.html", cycle=cycle, form=form, change=cycles.phase_change(cycle)), status
 
 
 @bp.post("/cycles/<int:cycle_id>/tally")

@@ -49,10 +49,15 @@ def refuse(error: DomainError, back_to: str):
 
 
 def form_errors(form) -> None:
-    """Flash every field error of a submitted form, naming the field."""
+    """Flash every field error of a submitted form, naming the field (a hidden one has no name to give)."""
     for field in form:
         for message in field.errors:
-            flash(f"{field.label.text}: {message}", "error")
+            flash(message if is_hidden(field) or not field.label.text else f"{field.label.text}: {message}", "error")
+
+
+def is_hidden(field) -> bool:
+    """Whether a form field is sent without being shown (a version, the phase a page showed, the CSRF token)."""
+    return getattr(field.widget, "input_type", None) == "hidden"
 
 
 def perform(

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from pb.blueprints.guards import official_required, perform, refuse
+from pb.blueprints.guards import is_hidden, official_required, perform, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain.errors import ConflictError, DomainError
 from pb.domain.money import amount_for_input
@@ -79,7 +79,9 @@ def edit(proposal_id: int):
             flash(_("The implementation of “%(title)s” is saved and shown on its public page.", title=project.title), "success")
             return redirect(_edit_page(project.id))
     else:
-        flash(_("Nothing was saved: correct the fields marked below."), "error")
+        # A hidden field's error (the version the page carried) has no field to mark: the summary says it in words.
+        marked = any(field.errors for field in form if not is_hidden(field))
+        flash(_("Nothing was saved: correct the fields marked below.") if marked else _("Nothing was saved."), "error")
         status = 400
     update_form = ImplementationUpdateForm(prefix="update", formdata=None, posted_on=utcnow().date())
     return render_template(

@@ -39,14 +39,22 @@ def queue(cycle_id: int):
     )
 
 
+def _with_version(form, proposal):
+    """The form, carrying the proposal's version as the page shows it (a submitted form keeps the one it sent)."""
+    if not form.is_submitted():
+        form.version.data = proposal.version
+    return form
+
+
 def _merge_form(proposal) -> MergeForm:
     form = MergeForm(prefix="merge")
     others = [
         p for p in proposals.public_proposals(proposal.cycle, proposal.district_id)
         if p.id != proposal.id and p.status in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED, ProposalStatus.ACCEPTED)
     ]
-    form.into_id.choices = options((p.id, f"#{p.id} {p.title}") for p in others)
-    return form
+    # Each option names the other proposal at the version shown, so a merge into one changed since is refused.
+    form.into_id.choices = options((f"{p.id}:{p.version}", f"#{p.id} {p.title}") for p in others)
+    return _with_version(form, proposal)
 
 
 def _accept_form(proposal) -> AcceptForm:
@@ -54,7 +62,11 @@ def _accept_form(proposal) -> AcceptForm:
     form.final_cost.currency = proposal.cycle.currency
     if not form.is_submitted():
         form.final_cost.data = amount_for_input(proposal.estimated_cost, proposal.cycle.currency)
-    return form
+    return _with_version(form, proposal)
+
+
+def _reason_form(prefix: str):
+    return lambda proposal: _with_version(ReasonForm(prefix=prefix), proposal)
 
 
 @bp.get("/proposals/<int:proposal_id>")
@@ -64,8 +76,8 @@ def review(proposal_id: int):
     proposal = proposals.get_proposal(proposal_id)
     return render_template(
         "moderation/review.html", proposal=proposal, cycle=proposal.cycle,
-        accept_form=_accept_form(proposal), reject_form=ReasonForm(prefix="reject"),
-        changes_form=ReasonForm(prefix="changes"), merge_form=_merge_form(proposal),
+        accept_form=_accept_form(proposal), reject_form=_reason_form("reject")(proposal),
+        changes_form=_reason_form("changes")(proposal), merge_form=_merge_form(proposal),
     )
 
 
@@ -85,7 +97,9 @@ def accept(proposal_id: int):
     """Accept a proposal onto the ballot with its final cost."""
     return _decide(
         proposal_id, _accept_form,
-        lambda proposal, form: moderation.accept(current_user, proposal.id, form.final_cost.amount, form.note.data or ""),
+        lambda proposal, form: moderation.accept(
+            current_user, proposal.id, form.final_cost.amount, form.note.data or "", version=form.version.data,
+        ),
         N_("“{title}” is accepted and will be on the ballot."),
     )
 
@@ -95,8 +109,8 @@ def accept(proposal_id: int):
 def reject(proposal_id: int):
     """Reject a proposal with a reason for its author."""
     return _decide(
-        proposal_id, lambda proposal: ReasonForm(prefix="reject"),
-        lambda proposal, form: moderation.reject(current_user, proposal.id, form.note.data),
+        proposal_id, _reason_form("reject"),
+        lambda proposal, form: moderation.reject(current_user, proposal.id, form.note.data, version=form.version.data),
         N_("“{title}” is rejected; the author will see your reason."),
     )
 
@@ -106,8 +120,10 @@ def reject(proposal_id: int):
 def request_changes(proposal_id: int):
     """Send a proposal back to its author for changes."""
     return _decide(
-        proposal_id, lambda proposal: ReasonForm(prefix="changes"),
-        lambda proposal, form: moderation.request_changes(current_user, proposal.id, form.note.data),
+        proposal_id, _reason_form("changes"),
+        lambda proposal, form: moderation.request_changes(
+            current_user, proposal.id, form.note.data, version=form.version.data,
+        ),
         N_("“{title}” is sent back to its author for changes."),
     )
 
@@ -118,7 +134,10 @@ def merge(proposal_id: int):
     """Merge a duplicate proposal into another."""
     return _decide(
         proposal_id, _merge_form,
-        lambda proposal, form: moderation.merge(current_user, proposal.id, form.into_id.data, form.note.data or ""),
+        lambda proposal, form: moderation.merge(
+            current_user, proposal.id, form.into_id.data[0], form.note.data or "",
+            version=form.version.data, into_version=form.into_id.data[1],
+        ),
         N_("“{title}” is merged."),
     )
 

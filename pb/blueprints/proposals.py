@@ -9,7 +9,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError
 from pb.domain.money import amount_for_input
-from pb.forms import ActionForm, ProposalForm, options
+from pb.forms import ActionForm, ProposalEditForm, ProposalForm, options
 from pb.i18n import translate
 from pb.models import Cycle
 from pb.services import proposals
@@ -19,7 +19,7 @@ bp = Blueprint("proposals", __name__)
 
 
 def _form_for(cycle: Cycle, proposal=None) -> ProposalForm:
-    form = ProposalForm(obj=proposal)
+    form = ProposalForm() if proposal is None else ProposalEditForm(obj=proposal)
     form.district_id.choices = options((d.id, d.name) for d in cycle.districts)
     form.category_id.choices = options((c.id, c.name) for c in cycle.categories)
     form.estimated_cost.currency = cycle.currency
@@ -72,7 +72,7 @@ def edit(proposal_id: int):
     form = _form_for(proposal.cycle, proposal)
     if form.validate_on_submit():
         try:
-            proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data or 0)
+            proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data)
         except DomainError as error:
             flash(translate(error.message), "error")
             return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), 400

@@ -35,7 +35,8 @@ def cycle(cycle_id: int):
     cycle = visible_cycle(cycle_id)
     verified = voting.verified_district_ids(current_user, cycle.id) if current_user.is_authenticated else set()
     return render_template("public/cycle.html", cycle=cycle, verified=verified,
-                           audit_heads=audit.published_heads(cycle.id))
+                           audit_heads=audit.published_heads(cycle.id),
+                           timetable_changes=cycles.timetable_changes(cycle))
 
 
 @bp.get("/cycles/<int:cycle_id>/proposals")

@@ -55,12 +55,20 @@ def is_plausible_id(object_id: object) -> bool:
     return isinstance(object_id, int) and 0 < object_id < 2**31
 
 
-def load(model: type[M], object_id: object, what: str) -> M:
-    """The row with this id, or a NotFound that names what was missing."""
+def load(model: type[M], object_id: object, what: str, *, for_update: bool = False) -> M:
+    """The row with this id, or a NotFound that names what was missing.
+
+    for_update: lock the row until the use case ends and read it afresh, so a decision checks the latest version
+    and a second one made at the same moment waits for the first, then sees what it did (PostgreSQL; SQLite's
+    writers already take turns).
+    """
     from pb.domain.errors import NotFound
     from pb.domain.messages import N_
 
-    found = db.session.get(model, object_id) if is_plausible_id(object_id) else None
+    found = None
+    if is_plausible_id(object_id):
+        options = {"with_for_update": True, "populate_existing": True} if for_update else {}
+        found = db.session.get(model, object_id, **options)
     if found is None:
         raise NotFound(N_("There is no such {what}.", what=what))
     return found

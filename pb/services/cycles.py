@@ -1,5 +1,6 @@
 """Setting up a budget cycle (districts, categories, rule) and moving it through its phases."""
 
+import json
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -7,11 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import timetable
 from pb.domain.cycle import CycleFacts, Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from pb.domain.messages import N_
+from pb.domain.messages import N_, Message
 from pb.extensions import db
-from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
+from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User, utcnow
 from pb.services import audit, load, publication, revisions, use_case
 
 RULE_NAMES = {
@@ -199,21 +201,123 @@ def blockers(cycle: Cycle) -> list[str]:
     return cycle_rules.blockers(cycle.phase, facts(cycle))
 
 
+# -- Moving the phase on: only from the phase the official saw, and off the timetable only with a reason. --------
+
+
+def _expected_phase(value: object) -> Phase | None:
+    try:
+        return Phase(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """What moving a cycle on now would do, for the confirmation page: the step, the blockers and the timetable."""
+
+    current: Phase
+    next: Phase | None
+    step: timetable.Step | None
+    blockers: list[str]
+    departure: timetable.Departure | None
+    today: Message
+    dates: list[tuple[Message, date | None, bool]]  # the timetable: label, published date, whether it is this step's
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.departure is not None and self.step is not None and self.step.needs_reason_off_date
+
+
+def phase_change(cycle: Cycle) -> PhaseChange:
+    """What moving the cycle on today would do, as the confirmation page names it."""
+    step = timetable.STEPS.get(cycle.phase)
+    off = timetable.departure(cycle.phase, _dates_of(cycle), utcnow().date())
+    planned = getattr(cycle, step.date_field) if step and step.date_field else None
+    return PhaseChange(
+        current=cycle.phase, next=cycle_rules.TRANSITIONS.get(cycle.phase), step=step, blockers=blockers(cycle),
+        departure=off, today=timetable.describe_today(cycle.phase, off, planned),
+        dates=[(label, getattr(cycle, name), step is not None and name == step.date_field)
+               for name, label in timetable.DATES],
+    )
+
+
+def _dates_of(cycle: Cycle) -> dict[str, date | None]:
+    return {name: getattr(cycle, name) for name, _ in timetable.DATES}
+
+
 @use_case
-def advance_phase(actor: User | None, cycle_id: int) -> Phase:
-    """Move the cycle one phase forward through the transition table (officials, or the command line)."""
+def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: str | None = None) -> Phase:
+    """Move the cycle one phase forward through the transition table (officials, or the command line).
+
+    `expected` is the phase the official saw when deciding: if the cycle is no longer in it (a double submit, or
+    another official was quicker), nothing changes and the refusal says where the cycle is now. Opening or closing
+    voting on another day than the published one needs a `reason`; a departure from any published date is kept in
+    the audit log with the reason, and the cycle's public page lists it.
+    """
     if actor is not None:
         _require_official(actor)
-    cycle = load(Cycle, cycle_id, "cycle")
+    # The row lock makes a second move of the same cycle wait for the first and then read the phase it left.
+    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
     before = cycle.phase
-    cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
+    seen = _expected_phase(expected)
+    if seen is None:
+        raise ValidationError("Say which phase the cycle is expected to be in; reload the page and try again.")
+    if seen is not before:
+        raise ConflictError(N_(
+            "Nothing was changed: the cycle is no longer “{seen}” but “{now}”, so someone moved it on after your page "
+            "was opened (or the button was pressed twice). Reload the page to see where the cycle stands now.",
+            seen=seen.label.lower(), now=before.label.lower(),
+        ))
+    moving_to = cycle_rules.next_phase(before, facts(cycle))
+    off = timetable.departure(before, _dates_of(cycle), utcnow().date())
+    reason = timetable.check_reason(before, off, reason)
+    cycle.phase = moving_to
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
+    after: dict[str, object] = {"phase": cycle.phase.value}
+    if off is not None:
+        after.update(moved_on=off.moved_on.isoformat(), planned_on=off.planned_on.isoformat() if off.planned_on else None)
+    if reason:
+        after["reason"] = reason
+    try:
+        db.session.flush()
+    except IntegrityError:  # the lock makes this unreachable; a second publication must still be a refusal
+        raise ConflictError("The cycle was moved on at the same moment by someone else; reload the page.") from None
     audit.record(
         actor, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
-        before={"phase": before.value}, after={"phase": cycle.phase.value},
+        before={"phase": before.value}, after=after,
     )
     return cycle.phase
+
+
+@dataclass(frozen=True)
+class TimetableChange:
+    """A phase change made away from the published timetable, as the public cycle page lists it."""
+
+    description: Message
+    reason: str
+    moved_on: date
+
+
+def timetable_changes(cycle: Cycle) -> list[TimetableChange]:
+    """Every phase change off the published timetable, oldest first, read from the audit log where it is kept."""
+    changes = []
+    entries = db.session.execute(
+        select(AuditEntry.before, AuditEntry.after)
+        .where(AuditEntry.cycle_id == cycle.id, AuditEntry.action == "advance-phase")
+        .order_by(AuditEntry.sequence)
+    )
+    for before_text, after_text in entries:
+        try:
+            left, after = Phase(json.loads(before_text)["phase"]), json.loads(after_text)
+            moved_on = date.fromisoformat(after["moved_on"])
+            planned = date.fromisoformat(after["planned_on"]) if after.get("planned_on") else None
+        except (ValueError, KeyError, TypeError):
+            continue  # an entry from before departures were recorded, or one that keeps the timetable
+        off = timetable.Departure(planned, moved_on)
+        changes.append(TimetableChange(timetable.describe_change(left, off), after.get("reason") or "",
+                                       moved_on))
+    return changes
 
 
 def get_cycle(cycle_id: int) -> Cycle:

@@ -57,6 +57,14 @@ def _account(email: str, name: str, role: Role) -> User:
     return users.find_by_email(email) or users.create_user(email, name, DEMO_PASSWORD, role)
 
 
+DEMO_REASON = "Demo data: the whole cycle is played through at once when the demo is loaded."
+
+
+def _advance(official: User, cycle) -> None:
+    """Move a demo cycle on from the phase it is in; the demo keeps no timetable, and says so."""
+    cycles.advance_phase(official, cycle.id, cycles.get_cycle(cycle.id).phase, DEMO_REASON)
+
+
 def _run_cycle(
     official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
@@ -73,7 +81,7 @@ def _run_cycle(
         districts=[(district, budget * 100) for district, budget in budgets.items()],
     )
     category_ids = {c: cycles.add_category(official, cycle.id, c).id for c in CATEGORIES}
-    cycles.advance_phase(official, cycle.id)
+    _advance(official, cycle)
     district_ids = {d.name: d.id for d in cycle.districts}
     submitted = []
     for district, entries in districts.items():
@@ -85,10 +93,10 @@ def _run_cycle(
                 location=district,
             )
             submitted.append(proposals.submit_proposal(author, cycle.id, draft))
-    cycles.advance_phase(official, cycle.id)
+    _advance(official, cycle)
     for proposal in submitted:
-        moderation.accept(moderator, proposal.id, proposal.estimated_cost, "")
-    cycles.advance_phase(official, cycle.id)
+        moderation.accept(moderator, proposal.id, proposal.estimated_cost, "", version=proposal.version)
+    _advance(official, cycle)
     ballots_by_district = {d: [p.id for p in submitted if p.district_id == district_ids[d]] for d in districts}
     for number, resident in enumerate(residents):
         district = list(districts)[number % len(districts)]
@@ -104,11 +112,11 @@ def _run_cycle(
         voting.cast_ballot(resident, cycle.id, district_ids[district], choice)
     if stop_at is Phase.VOTING:
         return
-    cycles.advance_phase(official, cycle.id)
+    _advance(official, cycle)
     tallying.run_tally(official, cycle.id)
     publication.approve_results(official, cycle.id)
     publication.approve_results(second_official, cycle.id)
-    cycles.advance_phase(official, cycle.id)
+    _advance(official, cycle)
 
 
 def load_demo() -> bool:

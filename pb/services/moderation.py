@@ -8,20 +8,32 @@ from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, ProposalStatus, User
-from pb.services import audit, load, use_case
+from pb.services import audit, is_plausible_id, load, proposals, use_case
 
 _OPEN = (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
 
 
-def _reviewable(actor: User, proposal_id: int) -> Proposal:
+_STALE = N_(
+    "Nothing was decided: “{title}” changed after you opened this page. {changes} Reload the page to see the "
+    "proposal as it is now, then decide again."
+)
+_STALE_TARGET = N_(
+    "Nothing was merged: the proposal to merge into, now “{title}”, changed after you opened this page. {changes} "
+    "Reload the page to see it as it is now, then decide again."
+)
+
+
+def _reviewable(actor: User, proposal_id: int, version: object) -> Proposal:
+    """The proposal, locked, if the actor may decide on it now and it is still as the moderator's page showed it."""
     if not actor.is_moderator:
         raise PermissionDenied("Only moderators and officials can review proposals.")
-    proposal = load(Proposal, proposal_id, "proposal")
+    proposal = load(Proposal, proposal_id, "proposal", for_update=True)
     cycle_rules.require_phase("moderate", proposal.cycle.phase)
     if proposal.author_id == actor.id:
         raise PermissionDenied("You cannot review your own proposal; another moderator must do it.")
     if proposal.status not in _OPEN:
         raise ValidationError(N_("This proposal has already been decided: {status}.", status=proposal.status.label.lower()))
+    proposals.require_version(proposal, version, _STALE)
     return proposal
 
 
@@ -39,9 +51,13 @@ def _decide(actor: User, proposal: Proposal, action: str, status: ProposalStatus
 
 
 @use_case
-def accept(actor: User, proposal_id: int, final_cost: int, note: str = "") -> Proposal:
-    """Put the proposal on the ballot at the cost the moderator fixes, with a public note."""
-    proposal = _reviewable(actor, proposal_id)
+def accept(actor: User, proposal_id: int, final_cost: int, note: str = "", *, version: object) -> Proposal:
+    """Put the proposal on the ballot at the cost the moderator fixes, with a public note.
+
+    `version` is the proposal's version the moderator's page showed (so with every decision below): if its author
+    changed it since, nothing is decided and the refusal says what changed.
+    """
+    proposal = _reviewable(actor, proposal_id, version)
     if final_cost <= 0:
         raise ValidationError("The final cost must be more than zero.")
     if final_cost > proposal.district.budget:
@@ -55,18 +71,18 @@ def accept(actor: User, proposal_id: int, final_cost: int, note: str = "") -> Pr
 
 
 @use_case
-def reject(actor: User, proposal_id: int, reason: str) -> Proposal:
+def reject(actor: User, proposal_id: int, reason: str, *, version: object) -> Proposal:
     """Turn the proposal down, with a reason the author will read."""
-    proposal = _reviewable(actor, proposal_id)
+    proposal = _reviewable(actor, proposal_id, version)
     if not reason.strip():
         raise ValidationError("Give the author a reason for the rejection.")
     return _decide(actor, proposal, "reject-proposal", ProposalStatus.REJECTED, moderator_note=reason.strip())
 
 
 @use_case
-def request_changes(actor: User, proposal_id: int, note: str) -> Proposal:
+def request_changes(actor: User, proposal_id: int, note: str, *, version: object) -> Proposal:
     """Send the proposal back to its author, saying what to change."""
-    proposal = _reviewable(actor, proposal_id)
+    proposal = _reviewable(actor, proposal_id, version)
     if proposal.status is ProposalStatus.CHANGES_REQUESTED:
         raise ValidationError("Changes have already been requested; wait for the author.")
     if not note.strip():
@@ -75,16 +91,23 @@ def request_changes(actor: User, proposal_id: int, note: str) -> Proposal:
 
 
 @use_case
-def merge(actor: User, proposal_id: int, into_id: int, note: str = "") -> Proposal:
-    """Fold a duplicate into another proposal of the same district."""
-    proposal = _reviewable(actor, proposal_id)
-    target = load(Proposal, into_id, "proposal")
+def merge(actor: User, proposal_id: int, into_id: int, note: str = "", *, version: object, into_version: object) -> Proposal:
+    """Fold a duplicate into another proposal of the same district, both as the moderator's page showed them."""
+    if actor.is_moderator and is_plausible_id(proposal_id) and is_plausible_id(into_id):
+        # Both rows are locked in id order, so two merges of the same pair made at once cannot wait on each other.
+        db.session.execute(
+            select(Proposal.id).where(Proposal.id.in_(sorted({proposal_id, into_id}))).order_by(Proposal.id)
+            .with_for_update()
+        )
+    proposal = _reviewable(actor, proposal_id, version)
+    target = load(Proposal, into_id, "proposal", for_update=True)
     if target.id == proposal.id:
         raise ValidationError("A proposal cannot be merged into itself.")
     if target.cycle_id != proposal.cycle_id or target.district_id != proposal.district_id:
         raise ValidationError("Only proposals in the same district of the same cycle can be merged.")
     if target.status not in (*_OPEN, ProposalStatus.ACCEPTED):
         raise ValidationError(N_("The other proposal cannot take a merge: {status}.", status=target.status.label.lower()))
+    proposals.require_version(target, into_version, _STALE_TARGET)
     note = note.strip() or f"Merged into “{target.title}” (a duplicate)."
     return _decide(actor, proposal, "merge-proposal", ProposalStatus.MERGED, merged_into_id=target.id, moderator_note=note)
 

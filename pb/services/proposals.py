@@ -1,5 +1,6 @@
 """Residents proposing projects: submit, edit, revise after review, withdraw."""
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -8,7 +9,7 @@ from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
-from pb.models import Cycle, Proposal, ProposalStatus, User
+from pb.models import AuditEntry, Cycle, Proposal, ProposalStatus, User
 from pb.services import audit, load, use_case
 
 
@@ -65,8 +66,8 @@ def submit_proposal(actor: User, cycle_id: int, draft: ProposalDraft) -> Proposa
     return proposal
 
 
-def _own(actor: User, proposal_id: int) -> Proposal:
-    proposal = load(Proposal, proposal_id, "proposal")
+def _own(actor: User, proposal_id: int, *, for_update: bool = False) -> Proposal:
+    proposal = load(Proposal, proposal_id, "proposal", for_update=for_update)
     if proposal.author_id != actor.id:
         raise PermissionDenied("Only the author can change a proposal.")
     return proposal
@@ -84,13 +85,70 @@ def check_editable(actor: User, proposal: Proposal) -> None:
         raise ValidationError(N_("This proposal can no longer be edited: {status}.", status=proposal.status.label.lower()))
 
 
+# What a change since the page was read did, per audited action (each one raises the proposal's version by one).
+_CHANGED_BY = {
+    "edit-proposal": N_("Its author edited it."),
+    "withdraw-proposal": N_("Its author withdrew it."),
+    "accept-proposal": N_("A moderator accepted it."),
+    "reject-proposal": N_("A moderator rejected it."),
+    "request-changes": N_("A moderator sent it back to its author for changes."),
+    "merge-proposal": N_("A moderator merged it into another proposal."),
+}
+_FIELD_CHANGED = {
+    "summary": N_("The summary was changed."),
+    "description": N_("The description was changed."),
+    "estimated_cost": N_("The estimated cost was changed."),
+    "district_id": N_("It was moved to another district."),
+    "category_id": N_("The category was changed."),
+    "location": N_("The location was changed."),
+}
+
+
+def changes_since(proposal: Proposal, seen: int) -> tuple[str, ...]:
+    """What happened to the proposal after the version `seen`, in sentences, read from its audit entries."""
+    missed = proposal.version - seen
+    if not 0 < missed <= 50:
+        return (N_("It has changed since."),)
+    entries = db.session.execute(
+        select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
+        .where(AuditEntry.subject == f"proposal:{proposal.id}", AuditEntry.action.in_(list(_CHANGED_BY)))
+        .order_by(AuditEntry.sequence.desc()).limit(missed)
+    ).all()
+    sentences: list[str] = []
+    for action, before_text, after_text in reversed(entries):
+        sentences.append(_CHANGED_BY[action])
+        if action != "edit-proposal":
+            continue
+        before, after = json.loads(before_text or "{}"), json.loads(after_text or "{}")
+        if before.get("title") != after.get("title"):
+            sentences.append(N_("The title was changed to “{title}”.", title=after.get("title", "")))
+        sentences.extend(message for name, message in _FIELD_CHANGED.items() if before.get(name) != after.get(name))
+    return tuple(sentences) or (N_("It has changed since."),)
+
+
+def require_version(proposal: Proposal, seen: object, refusal: str) -> None:
+    """Refuse, saying what changed, unless the proposal is still at the version the person's page showed.
+
+    `refusal` is the message's frame, with {title} and {changes} to fill in.
+    """
+    if seen != proposal.version:
+        changes = changes_since(proposal, seen) if isinstance(seen, int) else (N_("It has changed since."),)
+        raise ConflictError(N_(refusal, title=proposal.title, changes=changes))
+
+
 @use_case
 def edit_proposal(actor: User, proposal_id: int, draft: ProposalDraft, version: int) -> Proposal:
-    """The author edits while proposals are open, or revises one sent back for changes during the review."""
-    proposal = _own(actor, proposal_id)
+    """The author edits while proposals are open, or revises one sent back for changes during the review.
+
+    `version` is the proposal's version the form was filled in from: an edit made on an older one (another tab, a
+    moderator's decision meanwhile) is refused, saying what changed, rather than silently overwriting it.
+    """
+    proposal = _own(actor, proposal_id, for_update=True)
     check_editable(actor, proposal)
-    if version != proposal.version:
-        raise ConflictError("The proposal was changed in the meantime; reload it and make your edits again.")
+    require_version(proposal, version, N_(
+        "Your changes were not saved: this proposal changed after you opened the form. {changes} Reload the page "
+        "to see it as it is now, then make your changes again."
+    ))
     _check_draft(proposal.cycle, draft)
     before = _snapshot(proposal)
     for name in _EDITABLE:
@@ -108,7 +166,7 @@ def edit_proposal(actor: User, proposal_id: int, draft: ProposalDraft, version: 
 @use_case
 def withdraw_proposal(actor: User, proposal_id: int) -> Proposal:
     """The author withdraws a proposal that is not decided yet."""
-    proposal = _own(actor, proposal_id)
+    proposal = _own(actor, proposal_id, for_update=True)
     cycle_rules.require_phase("withdraw-proposal", proposal.cycle.phase)
     if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED):
         raise ValidationError(N_("This proposal can no longer be withdrawn: {status}.", status=proposal.status.label.lower()))

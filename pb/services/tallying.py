@@ -155,7 +155,8 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
     """An official counts every district; running it again replaces the earlier count."""
     if not actor.is_official:
         raise PermissionDenied("Only officials can run the count.")
-    cycle = load(Cycle, cycle_id, "cycle")
+    # Locked like a phase change, so a count never replaces the runs while the results are being published.
+    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
     cycle_rules.require_phase("tally", cycle.phase)
     unresolved = paper.unresolved_problems(cycle)
     if unresolved:

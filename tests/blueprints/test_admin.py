@@ -55,7 +55,7 @@ def test_the_control_page_shows_why_the_cycle_cannot_move_on(client, make_user, 
     page = client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
     assert "2 proposals are still waiting for review." in page
     assert "No project is on the ballot in: North, South." in page
-    response = client.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
+    response = client.submit(f"/admin/cycles/{cycle.id}/advance", {"expected_phase": "review"}, follow_redirects=True)
     assert "2 proposals are still waiting for review." in response.get_data(as_text=True)
     db.session.refresh(cycle)
     assert cycle.phase is Phase.REVIEW
@@ -96,7 +96,7 @@ def test_the_audit_log_shows_who_did_what(client, make_user, make_cycle):
     cycle = make_cycle(Phase.DRAFT)
     official = make_user(Role.OFFICIAL, email="boss@city.example")
     client.login(official)
-    client.submit(f"/admin/cycles/{cycle.id}/advance")
+    client.submit(f"/admin/cycles/{cycle.id}/advance", {"expected_phase": "draft"})
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "advance-phase")).one()
     assert entry.cycle_id == cycle.id and entry.actor_id == official.id
     page = client.get(f"/admin/cycles/{cycle.id}/audit").get_data(as_text=True)

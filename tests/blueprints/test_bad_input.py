@@ -215,7 +215,7 @@ def test_accepting_with_a_cost_above_the_district_budget_is_refused(client, make
     proposal = make_proposal(cycle)
     client.login(make_user(Role.MODERATOR))
     response = client.submit(f"/moderation/proposals/{proposal.id}/accept",
-                             {"accept-final_cost": "5000", "accept-note": "more"}, follow_redirects=True)
+                             {"accept-final_cost": "5000", "accept-note": "more", "accept-version": "1"}, follow_redirects=True)
     assert "more than the district&#39;s whole budget" in response.get_data(as_text=True)
     assert db.session.get(Proposal, proposal.id).status is ProposalStatus.SUBMITTED
 

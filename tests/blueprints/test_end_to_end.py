@@ -7,10 +7,16 @@ from sqlalchemy import select
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Ballot, Cycle, Participation, Proposal, ProposalStatus, Role, TallyRun, User
+from tests.page_forms import submit_page_form
 
 
 def _flashes(response) -> list[str]:
     return re.findall(r'class="message [a-z]+">([^<]*)<', response.get_data(as_text=True))
+
+
+def _move_on(client, cycle_id: int, **typed):
+    """Press "Move to: ..." on the control room and confirm on the page it opens, as an official's browser would."""
+    return submit_page_form(client, f"/admin/cycles/{cycle_id}/advance", **typed)
 
 
 def _new_client(app, user):
@@ -42,7 +48,7 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     cycle = db.session.scalar(select(Cycle).where(Cycle.name == "Townsville 2027"))
     assert cycle.total_budget == 100_000 and [d.name for d in cycle.districts] == ["Whole city"]
     assert as_official.submit(f"/admin/cycles/{cycle.id}/categories", {"category-name": "Parks"}).status_code == 302
-    assert as_official.submit(f"/admin/cycles/{cycle.id}/advance").status_code == 302
+    assert _move_on(as_official, cycle.id).status_code == 302
     db.session.refresh(cycle)
     assert cycle.phase is Phase.PROPOSALS
     district = cycle.districts[0]
@@ -61,31 +67,36 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     assert proposals["Fountain"].estimated_cost == 45_050
 
     # Review: the official cannot advance while proposals wait.
-    as_official.submit(f"/admin/cycles/{cycle.id}/advance")
-    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
+    _move_on(as_official, cycle.id)
+    page = as_official.get(f"/admin/cycles/{cycle.id}/advance").get_data(as_text=True)
+    assert "3 proposals are still waiting for review" in page and "Open voting now" not in page
+    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", {"expected_phase": "review", "reason": "Test."},
+                                  follow_redirects=True)
     assert "3 proposals are still waiting for review" in response.get_data(as_text=True)
     db.session.refresh(cycle)
     assert cycle.phase is Phase.REVIEW
 
     as_moderator = _new_client(app, moderator)
-    assert as_moderator.submit(
-        f"/moderation/proposals/{proposals['Benches'].id}/accept", {"accept-final_cost": "300", "accept-note": ""}
-    ).status_code == 302
-    assert as_moderator.submit(
-        f"/moderation/proposals/{proposals['Fountain'].id}/accept",
-        {"accept-final_cost": "500", "accept-note": "Includes the water connection."},
-    ).status_code == 302
-    assert as_moderator.submit(
-        f"/moderation/proposals/{proposals['Gold statue'].id}/reject", {"reject-note": "Not a public need."}
-    ).status_code == 302
+
+    def decide(title: str, decision: str, **typed):
+        proposal_id = proposals[title].id
+        return submit_page_form(as_moderator, f"/moderation/proposals/{proposal_id}",
+                                f"/moderation/proposals/{proposal_id}/{decision}", **typed)
+
+    assert decide("Benches", "accept", accept__final_cost="300").status_code == 302
+    assert decide("Fountain", "accept", accept__final_cost="500",
+                  accept__note="Includes the water connection.").status_code == 302
+    assert decide("Gold statue", "reject", reject__note="Not a public need.").status_code == 302
     for proposal in proposals.values():
         db.session.refresh(proposal)
     assert proposals["Fountain"].final_cost == 50_000 and proposals["Fountain"].status is ProposalStatus.ACCEPTED
     assert proposals["Gold statue"].status is ProposalStatus.REJECTED
     assert "Not a public need." in as_rita.get("/my/proposals").get_data(as_text=True)
 
-    # Voting: verification, then ballots.
-    as_official.submit(f"/admin/cycles/{cycle.id}/advance")
+    # Voting: verification, then ballots. No date was published, so opening voting needs a reason.
+    response = _move_on(as_official, cycle.id, follow_redirects=True)
+    assert response.status_code == 400 and "Write the reason for moving on today" in response.get_data(as_text=True)
+    _move_on(as_official, cycle.id, reason="The council set no dates for this pilot.")
     db.session.refresh(cycle)
     assert cycle.phase is Phase.VOTING
     for voter in [rita, *voters]:
@@ -105,9 +116,11 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     assert as_rita.get(f"/cycles/{cycle.id}/results").status_code == 302
 
     # Tallying and publication.
-    as_official.submit(f"/admin/cycles/{cycle.id}/advance")
-    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
-    assert "The votes have not been counted yet in: Whole city" in response.get_data(as_text=True)
+    page = as_official.get(f"/admin/cycles/{cycle.id}/advance").get_data(as_text=True)
+    assert "Voting ends for everyone" in page and "No date was published for this step" in page
+    _move_on(as_official, cycle.id, reason="The council set no dates for this pilot.")
+    page = as_official.get(f"/admin/cycles/{cycle.id}/advance").get_data(as_text=True)
+    assert "The votes have not been counted yet in: Whole city" in page
     assert as_official.submit(f"/admin/cycles/{cycle.id}/tally").status_code == 302
     run = db.session.scalar(select(TallyRun).where(TallyRun.cycle_id == cycle.id))
     assert run.ballot_count == 5
@@ -118,16 +131,21 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     page = as_official.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
     assert "0 of 2 officials have approved the stored count." in page and "Approve the count" in page
     as_official.submit(f"/admin/cycles/{cycle.id}/approve-results")
-    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", follow_redirects=True)
+    response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", {"expected_phase": "tallying"},
+                                  follow_redirects=True)
     assert "1 of 2 have approved it." in response.get_data(as_text=True)
     db.session.refresh(cycle)
     assert cycle.phase is Phase.TALLYING
     as_second_official = _new_client(app, make_user(Role.OFFICIAL, name="Second Official"))
     response = as_second_official.submit(f"/admin/cycles/{cycle.id}/approve-results", follow_redirects=True)
     assert "Two officials have approved it: it can be published." in response.get_data(as_text=True)
-    as_official.submit(f"/admin/cycles/{cycle.id}/advance")
+    page = as_official.get(f"/admin/cycles/{cycle.id}/advance").get_data(as_text=True)
+    assert "The approved count becomes public for good" in page and "Publish the results now" in page
+    _move_on(as_official, cycle.id)
     db.session.refresh(cycle)
     assert cycle.phase is Phase.RESULTS
+    page = client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+    assert "Timetable changes" in page and page.count("Reason: The council set no dates for this pilot.") == 2
 
     page = client.get(f"/cycles/{cycle.id}/results").get_data(as_text=True)
     assert "Fountain" in page and "Funded" in page and "800 EUR" in page and "5 voters" in page

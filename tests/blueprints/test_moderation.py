@@ -31,7 +31,7 @@ def test_changes_requested_then_revised_then_accepted(client, app, make_user, ma
     proposal = make_proposal(cycle, author=author, estimated_cost=10_000)
     moderator = make_user(Role.MODERATOR)
     client.login(moderator)
-    response = client.submit(f"/moderation/proposals/{proposal.id}/request-changes", {"changes-note": "Add a location."})
+    response = client.submit(f"/moderation/proposals/{proposal.id}/request-changes", {"changes-note": "Add a location.", "changes-version": "1"})
     assert response.status_code == 302
     assert _proposal(proposal.id).status is ProposalStatus.CHANGES_REQUESTED
 
@@ -48,7 +48,7 @@ def test_changes_requested_then_revised_then_accepted(client, app, make_user, ma
     assert revised.status is ProposalStatus.SUBMITTED and revised.location == "Park Road" and revised.estimated_cost == 12_000
 
     response = client.submit(f"/moderation/proposals/{proposal.id}/accept",
-                             {"accept-final_cost": "150", "accept-note": "Includes signage."})
+                             {"accept-final_cost": "150", "accept-note": "Includes signage.", "accept-version": "3"})
     assert response.status_code == 302
     accepted = _proposal(proposal.id)
     assert accepted.status is ProposalStatus.ACCEPTED and accepted.final_cost == 15_000
@@ -68,7 +68,7 @@ def test_a_stale_edit_is_refused(client, make_user, make_cycle, make_proposal):
         "district_id": proposal.district_id, "category_id": proposal.category_id, "version": "2",
     })
     assert response.status_code == 400
-    assert "changed in the meantime" in response.get_data(as_text=True)
+    assert "this proposal changed after you opened the form" in response.get_data(as_text=True)
     assert _proposal(proposal.id).title != "Old tab"
 
 
@@ -88,10 +88,11 @@ def test_reject_needs_a_reason_and_the_author_sees_it(client, app, make_user, ma
     author = make_user()
     proposal = make_proposal(cycle, author=author)
     client.login(make_user(Role.MODERATOR))
-    response = client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": ""}, follow_redirects=True)
+    response = client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": "", "reject-version": "1"},
+                             follow_redirects=True)
     assert "Write a reason." in response.get_data(as_text=True)
     assert _proposal(proposal.id).status is ProposalStatus.SUBMITTED
-    client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": "Outside the city's powers."})
+    client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": "Outside the city's powers.", "reject-version": "1"})
     assert _proposal(proposal.id).status is ProposalStatus.REJECTED
     as_author = app.test_client()
     as_author.login(author)
@@ -104,7 +105,7 @@ def test_a_duplicate_is_merged_into_another_proposal(client, make_user, make_cyc
     duplicate = make_proposal(cycle, title="More trees on Elm St")
     client.login(make_user(Role.MODERATOR))
     assert "Trees on Elm Street" in client.get(f"/moderation/proposals/{duplicate.id}").get_data(as_text=True)
-    response = client.submit(f"/moderation/proposals/{duplicate.id}/merge", {"merge-into_id": original.id})
+    response = client.submit(f"/moderation/proposals/{duplicate.id}/merge", {"merge-into_id": f"{original.id}:1", "merge-version": "1"})
     assert response.status_code == 302
     merged = _proposal(duplicate.id)
     assert merged.status is ProposalStatus.MERGED and merged.merged_into_id == original.id
@@ -116,7 +117,8 @@ def test_a_moderator_cannot_review_their_own_proposal(client, make_user, make_cy
     moderator = make_user(Role.MODERATOR)
     proposal = make_proposal(cycle, author=moderator)
     client.login(moderator)
-    response = client.submit(f"/moderation/proposals/{proposal.id}/accept", {"accept-final_cost": "100"}, follow_redirects=True)
+    response = client.submit(f"/moderation/proposals/{proposal.id}/accept", {"accept-final_cost": "100", "accept-version": "1"},
+                             follow_redirects=True)
     assert "You cannot review your own proposal" in response.get_data(as_text=True)
     assert _proposal(proposal.id).status is ProposalStatus.SUBMITTED
 

@@ -71,7 +71,7 @@ def withdraw_proposal(client, w):
 
 def accept_proposal(client, w):
     client.login(w["moderator"])
-    return client.submit(f"/moderation/proposals/{w['pending'].id}/accept", {"accept-final_cost": "100"})
+    return client.submit(f"/moderation/proposals/{w['pending'].id}/accept", {"accept-final_cost": "100", "accept-version": "1"})
 
 
 def verify_resident(client, w):

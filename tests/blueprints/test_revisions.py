@@ -28,7 +28,7 @@ def published(make_cycle, make_project, make_user, verify):
     tallying.run_tally(officials[0], cycle.id)
     for official in officials:
         publication.approve_results(official, cycle.id)
-    cycles.advance_phase(officials[0], cycle.id)
+    cycles.advance_phase(officials[0], cycle.id, Phase.TALLYING)
     return cycle, officials, pool
 
 

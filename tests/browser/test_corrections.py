@@ -26,7 +26,7 @@ def test_a_withdrawn_project_is_corrected_as_a_new_revision(visit, make_user, ma
     tallying.run_tally(olga, cycle.id)
     for official in (olga, pieter):
         publication.approve_results(official, cycle.id)
-    cycles.advance_phase(olga, cycle.id)
+    cycles.advance_phase(olga, cycle.id, Phase.TALLYING)
     cycle_id, pool_id = cycle.id, pool.id
     emails = olga.email, pieter.email
 

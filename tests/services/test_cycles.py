@@ -1,16 +1,16 @@
 """Setting up a cycle and moving it through its phases, blockers included."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import NotFound, PermissionDenied, PhaseError, ValidationError
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
-from pb.models import Category, Cycle, District, ProposalStatus, Role
+from pb.models import Category, Cycle, District, ProposalStatus, Role, utcnow
 from pb.services import cycles, publication, tallying
 from pb.services.cycles import CycleSettings
 
@@ -167,10 +167,18 @@ def test_district_and_category_refusals_change_nothing(official, make_user, make
     assert snapshot() == before
 
 
+REASON = "This test cycle has no published dates."
+
+
+def _advance(actor, cycle_id, reason: str | None = REASON) -> Phase:
+    """Move the cycle on from the phase it is in now, as a page showing that phase would."""
+    return cycles.advance_phase(actor, cycle_id, _stored(cycle_id).phase, reason)
+
+
 def _refused_advance(actor, cycle_id, snapshot) -> list[str]:
     before = snapshot()
     with pytest.raises(PhaseError) as refused:
-        cycles.advance_phase(actor, cycle_id)
+        _advance(actor, cycle_id)
     assert snapshot() == before
     return refused.value.problems
 
@@ -186,11 +194,11 @@ def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(
 ):
     cycle = make_cycle()
     north, south = cycle.districts
-    assert cycles.advance_phase(official, cycle.id) is Phase.PROPOSALS
+    assert _advance(official, cycle.id) is Phase.PROPOSALS
     assert _refused_advance(official, cycle.id, snapshot) == ["No proposal has been submitted yet."]
 
     waiting = [make_proposal(cycle, north), make_proposal(cycle, north), make_proposal(cycle, south)]
-    assert cycles.advance_phase(official, cycle.id) is Phase.REVIEW
+    assert _advance(official, cycle.id) is Phase.REVIEW
     assert _refused_advance(official, cycle.id, snapshot) == [
         "3 proposals are still waiting for review.", "No project is on the ballot in: North, South."
     ]
@@ -203,8 +211,8 @@ def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(
     ]
     _set_status(waiting[1:], ProposalStatus.ACCEPTED)
     assert cycles.blockers(_stored(cycle.id)) == []
-    assert cycles.advance_phase(official, cycle.id) is Phase.VOTING
-    assert cycles.advance_phase(official, cycle.id) is Phase.TALLYING
+    assert _advance(official, cycle.id) is Phase.VOTING
+    assert _advance(official, cycle.id) is Phase.TALLYING
     assert _refused_advance(official, cycle.id, snapshot) == ["The votes have not been counted yet in: North, South."]
 
     tallying.run_tally(official, cycle.id)
@@ -214,14 +222,18 @@ def test_advance_phase_walks_the_whole_cycle_stopping_at_each_blocker(
     publication.approve_results(official, cycle.id)
     assert _refused_advance(official, cycle.id, snapshot)[0].endswith("1 of 2 have approved it.")
     publication.approve_results(make_user(Role.OFFICIAL), cycle.id)
-    assert cycles.advance_phase(official, cycle.id) is Phase.RESULTS
-    assert cycles.advance_phase(official, cycle.id) is Phase.CLOSED
+    assert _advance(official, cycle.id) is Phase.RESULTS
+    assert _advance(official, cycle.id) is Phase.CLOSED
     assert _refused_advance(official, cycle.id, snapshot) == ["The cycle is closed; there is no further phase."]
 
     assert _stored(cycle.id).phase is Phase.CLOSED
     order = [phase.value for phase in Phase]
+    today = utcnow().date().isoformat()
+    # Opening and closing voting with no published date departs from the timetable: the day is kept with the reason.
+    off_timetable = {"voting": {"moved_on": today, "planned_on": None}, "tallying": {"moved_on": today, "planned_on": None}}
     assert audit_log("advance-phase") == [
-        (official.id, "advance-phase", f"cycle:{cycle.id}", {"phase": old}, {"phase": new})
+        (official.id, "advance-phase", f"cycle:{cycle.id}", {"phase": old},
+         {"phase": new, "reason": REASON, **off_timetable.get(new, {})})
         for old, new in pairwise(order)
     ]
 
@@ -235,7 +247,7 @@ def test_advance_phase_is_blocked_while_district_budgets_exceed_the_total(offici
 
 def test_advance_phase_from_the_command_line_has_no_actor(make_cycle, audit_log):
     cycle = make_cycle()
-    assert cycles.advance_phase(None, cycle.id) is Phase.PROPOSALS
+    assert cycles.advance_phase(None, cycle.id, "draft") is Phase.PROPOSALS
     assert _stored(cycle.id).phase is Phase.PROPOSALS
     assert audit_log() == [(None, "advance-phase", f"cycle:{cycle.id}", {"phase": "draft"}, {"phase": "proposals"})]
 
@@ -247,7 +259,7 @@ def test_advance_phase_refusals_change_nothing(make_user, make_cycle, snapshot, 
     actor, cycle = make_user(role), make_cycle()
     before = snapshot()
     with pytest.raises(error):
-        cycles.advance_phase(actor, cycle_id or cycle.id)
+        cycles.advance_phase(actor, cycle_id or cycle.id, Phase.DRAFT)
     assert snapshot() == before
 
 
@@ -264,3 +276,127 @@ def test_get_district_refuses_a_district_of_another_cycle(make_cycle):
         cycles.get_district(cycle, other.districts[0].id)
     assert db.session.scalar(select(District).where(District.id == other.districts[0].id)) is not None
     assert db.session.scalar(select(Category).where(Category.cycle_id == other.id)) is not None
+
+
+# -- Phase changes carry the phase the official saw, and leave the published timetable only with a reason. -------
+
+
+def test_a_second_move_from_the_same_page_is_refused_and_moves_nothing(official, make_cycle, make_project, snapshot):
+    """Issue 16: a double submit of "Move to: voting" in review went straight on to counting."""
+    cycle = make_cycle(Phase.REVIEW)
+    for district in cycle.districts:
+        make_project(cycle, district)
+    assert cycles.advance_phase(official, cycle.id, "review", "Opened early for the test.") is Phase.VOTING
+    before = snapshot()
+    with pytest.raises(ConflictError) as refused:
+        cycles.advance_phase(official, cycle.id, "review", "Opened early for the test.")
+    assert snapshot() == before
+    assert _stored(cycle.id).phase is Phase.VOTING
+    assert refused.value.message.startswith(
+        "Nothing was changed: the cycle is no longer “proposals under review” but “voting open”")
+    assert "Reload the page" in refused.value.message
+
+
+@pytest.mark.parametrize("expected", [None, "", "counting", "VOTING", 3])
+def test_a_move_that_does_not_say_which_phase_it_expects_is_refused(official, make_cycle, snapshot, expected):
+    cycle = make_cycle()
+    before = snapshot()
+    with pytest.raises(ValidationError, match="Say which phase the cycle is expected to be in"):
+        cycles.advance_phase(official, cycle.id, expected)
+    assert snapshot() == before
+
+
+def _voting_cycle(make_cycle, make_project, **dates):
+    cycle = make_cycle(Phase.VOTING, **dates)
+    for district in cycle.districts:
+        make_project(cycle, district)
+    return cycle
+
+
+@pytest.mark.parametrize(
+    ("close_on", "shown"),
+    [(None, "No date was published for this step, so residents could not plan for it."),
+     (2, "Today, {today}, is 2 days before the date published for this step ({planned})."),
+     (-1, "Today, {today}, is 1 day after the date published for this step ({planned}).")],
+    ids=["no-date", "early", "late"],
+)
+def test_closing_voting_off_the_published_date_needs_a_reason(
+    official, make_cycle, make_project, snapshot, audit_log, close_on, shown
+):
+    today = utcnow().date()
+    planned = today + timedelta(days=close_on) if close_on is not None else None
+    cycle = _voting_cycle(make_cycle, make_project, voting_close_on=planned)
+    before = snapshot()
+    for reason in (None, "  "):
+        with pytest.raises(ValidationError) as refused:
+            cycles.advance_phase(official, cycle.id, "voting", reason)
+        assert snapshot() == before
+        assert refused.value.message.startswith(shown.format(today=_day(today), planned=_day(planned) if planned else ""))
+        assert refused.value.message.endswith("Write the reason for moving on today: it is kept in the audit log and "
+                                              "shown on the cycle's public page.")
+    assert cycles.advance_phase(official, cycle.id, "voting", " The polling software failed. ") is Phase.TALLYING
+    [(_, _, _, _, after)] = audit_log("advance-phase")
+    assert after == {"phase": "tallying", "moved_on": today.isoformat(),
+                     "planned_on": planned.isoformat() if planned else None, "reason": "The polling software failed."}
+    [change] = cycles.timetable_changes(_stored(cycle.id))
+    assert change.reason == "The polling software failed." and change.moved_on == today
+    assert change.description.startswith(f"Voting closed on {_day(today)}")
+
+
+def _day(value) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def test_opening_voting_off_the_published_date_needs_a_reason_too(official, make_cycle, make_project, snapshot):
+    cycle = make_cycle(Phase.REVIEW, voting_open_on=utcnow().date() + timedelta(days=7))
+    for district in cycle.districts:
+        make_project(cycle, district)
+    before = snapshot()
+    with pytest.raises(ValidationError, match="7 days before the date published"):
+        cycles.advance_phase(official, cycle.id, "review")
+    assert snapshot() == before
+
+
+def test_moving_on_the_published_date_needs_no_reason_and_is_no_timetable_change(
+    official, make_cycle, make_project, audit_log
+):
+    cycle = _voting_cycle(make_cycle, make_project, voting_close_on=utcnow().date())
+    assert cycles.advance_phase(official, cycle.id, "voting") is Phase.TALLYING
+    [(_, _, _, _, after)] = audit_log("advance-phase")
+    assert after == {"phase": "tallying"}
+    assert cycles.timetable_changes(_stored(cycle.id)) == []
+
+
+def test_closing_proposals_early_needs_no_reason_but_is_listed_with_the_date(official, make_cycle, make_proposal):
+    today = utcnow().date()
+    cycle = make_cycle(Phase.PROPOSALS, review_on=today + timedelta(days=3))
+    make_proposal(cycle)
+    assert cycles.advance_phase(official, cycle.id, "proposals") is Phase.REVIEW
+    [change] = cycles.timetable_changes(_stored(cycle.id))
+    assert change.description == (f"Proposals closed on {_day(today)}, 3 days before the published date "
+                                   f"({_day(today + timedelta(days=3))}).")
+    assert change.reason == ""
+
+
+def test_a_reason_longer_than_the_limit_is_refused(official, make_cycle, make_project, snapshot):
+    cycle = _voting_cycle(make_cycle, make_project)
+    before = snapshot()
+    with pytest.raises(ValidationError, match="Keep the reason under 1000 characters."):
+        cycles.advance_phase(official, cycle.id, "voting", "x" * 1001)
+    assert snapshot() == before
+
+
+def test_the_confirmation_names_the_step_the_timetable_and_today(official, make_cycle, make_project):
+    today = utcnow().date()
+    cycle = _voting_cycle(make_cycle, make_project, voting_open_on=today - timedelta(days=9),
+                          voting_close_on=today + timedelta(days=1))
+    change = cycles.phase_change(_stored(cycle.id))
+    assert (change.current, change.next, change.step.is_ending, change.needs_reason) == (
+        Phase.VOTING, Phase.TALLYING, True, True)
+    assert change.step.consequence.startswith("Voting ends for everyone")
+    assert [(str(label), day, is_this) for label, day, is_this in change.dates] == [
+        ("Proposals open", None, False), ("Review starts", None, False),
+        ("Voting opens", today - timedelta(days=9), False), ("Voting closes", today + timedelta(days=1), True),
+        ("Results published", None, False)]
+    assert change.today == (f"Today, {_day(today)}, is 1 day before the date published for this step "
+                            f"({_day(today + timedelta(days=1))}).")

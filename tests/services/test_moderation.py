@@ -4,10 +4,11 @@ import pytest
 from sqlalchemy import select
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import NotFound, PermissionDenied, PhaseError, ValidationError
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
 from pb.models import Proposal, ProposalStatus, Role
-from pb.services import moderation
+from pb.services import moderation, proposals
+from pb.services.proposals import ProposalDraft
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def _stored(proposal_id: int) -> Proposal:
 @pytest.mark.parametrize(("final_cost", "note"), [(10_000, ""), (12_500, " Includes the foundations. ")])
 def test_accept_puts_the_proposal_on_the_ballot_at_the_final_cost(moderator, cycle, make_proposal, audit_log, final_cost, note):
     proposal = make_proposal(cycle, estimated_cost=10_000)
-    moderation.accept(moderator, proposal.id, final_cost, note)
+    moderation.accept(moderator, proposal.id, final_cost, note, version=1)
     stored = _stored(proposal.id)
     assert (stored.status, stored.final_cost, stored.cost, stored.moderator_note, stored.version) == (
         ProposalStatus.ACCEPTED, final_cost, final_cost, note.strip(), 2)
@@ -61,13 +62,13 @@ def test_accept_refusals_change_nothing(moderator, make_user, make_cycle, make_p
     proposal = make_proposal(cycle, estimated_cost=10_000, status=status, author=author)
     before = snapshot()
     with pytest.raises(error, match=message):
-        moderation.accept(actor, 10_000 if case == "unknown" else proposal.id, final_cost, note)
+        moderation.accept(actor, 10_000 if case == "unknown" else proposal.id, final_cost, note, version=1)
     assert snapshot() == before
 
 
 def test_an_official_may_review_too(make_user, cycle, make_proposal):
     proposal = make_proposal(cycle)
-    assert moderation.accept(make_user(Role.OFFICIAL), proposal.id, proposal.estimated_cost).status is ProposalStatus.ACCEPTED
+    assert moderation.accept(make_user(Role.OFFICIAL), proposal.id, proposal.estimated_cost, version=1).status is ProposalStatus.ACCEPTED
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_an_official_may_review_too(make_user, cycle, make_proposal):
 )
 def test_reject_and_request_changes_store_the_note_for_the_author(moderator, cycle, make_proposal, audit_log, decide, status, action):
     proposal = make_proposal(cycle)
-    decide(moderator, proposal.id, "  Please add a map. ")
+    decide(moderator, proposal.id, "  Please add a map. ", version=1)
     assert (_stored(proposal.id).status, _stored(proposal.id).moderator_note) == (status, "Please add a map.")
     assert audit_log() == [(
         moderator.id, action, f"proposal:{proposal.id}",
@@ -87,7 +88,7 @@ def test_reject_and_request_changes_store_the_note_for_the_author(moderator, cyc
 
 def test_a_proposal_sent_back_for_changes_can_still_be_rejected(moderator, cycle, make_proposal):
     proposal = make_proposal(cycle, status=ProposalStatus.CHANGES_REQUESTED)
-    moderation.reject(moderator, proposal.id, "Out of scope.")
+    moderation.reject(moderator, proposal.id, "Out of scope.", version=1)
     assert _stored(proposal.id).status is ProposalStatus.REJECTED
 
 
@@ -104,7 +105,7 @@ def test_reject_and_request_changes_refusals_change_nothing(moderator, cycle, ma
     proposal = make_proposal(cycle, status=status)
     before = snapshot()
     with pytest.raises(ValidationError, match=message):
-        decide(moderator, proposal.id, note)
+        decide(moderator, proposal.id, note, version=1)
     assert snapshot() == before
 
 
@@ -112,7 +113,7 @@ def test_reject_and_request_changes_refusals_change_nothing(moderator, cycle, ma
 def test_merge_folds_a_duplicate_into_another_proposal_of_the_district(moderator, cycle, make_proposal, audit_log, target_status):
     target = make_proposal(cycle, title="Shade trees", status=target_status)
     duplicate = make_proposal(cycle)
-    moderation.merge(moderator, duplicate.id, target.id)
+    moderation.merge(moderator, duplicate.id, target.id, version=1, into_version=1)
     stored = _stored(duplicate.id)
     assert (stored.status, stored.merged_into_id, stored.moderator_note) == (
         ProposalStatus.MERGED, target.id, "Merged into “Shade trees” (a duplicate).")
@@ -147,7 +148,7 @@ def test_merge_refusals_change_nothing(moderator, cycle, make_cycle, make_propos
     target_id = targets.get(target_case, lambda: make_proposal(cycle, north, status=ProposalStatus(target_case)).id)()
     before = snapshot()
     with pytest.raises(error, match=message):
-        moderation.merge(moderator, duplicate.id, target_id, "Same idea.")
+        moderation.merge(moderator, duplicate.id, target_id, "Same idea.", version=1, into_version=1)
     assert snapshot() == before
 
 
@@ -159,3 +160,71 @@ def test_queue_lists_undecided_proposals_oldest_first_and_counts_them_per_distri
     assert moderation.queue(cycle) == [first, second]
     assert moderation.queue(cycle, south.id) == []
     assert moderation.queue_sizes(cycle) == {north.id: 2, south.id: 0}
+
+
+# -- Decisions are made on what the moderator saw: the proposal's version travels with every decision. -----------
+
+SWAPPED = "SWAPPED: vote for my company"
+
+
+def _swap_title(proposal) -> None:
+    """The author renames the proposal after the moderator opened it (the attack of issue 16)."""
+    draft = ProposalDraft(title=SWAPPED, summary=proposal.summary, description=proposal.description,
+                          estimated_cost=proposal.estimated_cost, district_id=proposal.district_id,
+                          category_id=proposal.category_id, location=proposal.location)
+    proposals.edit_proposal(proposal.author, proposal.id, draft, version=1)
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [lambda actor, proposal_id, seen: moderation.accept(actor, proposal_id, 10_000, version=seen),
+     lambda actor, proposal_id, seen: moderation.reject(actor, proposal_id, "Out of scope.", version=seen),
+     lambda actor, proposal_id, seen: moderation.request_changes(actor, proposal_id, "Add a map.", version=seen)],
+    ids=["accept", "reject", "request-changes"],
+)
+def test_a_decision_on_a_proposal_changed_since_the_page_was_read_is_refused_saying_what_changed(
+    moderator, make_cycle, make_proposal, snapshot, decide
+):
+    cycle = make_cycle(Phase.PROPOSALS)
+    proposal = make_proposal(cycle, title="Shade trees", estimated_cost=10_000)
+    _swap_title(proposal)  # after the moderator's page showed version 1
+    cycle.phase = Phase.REVIEW
+    db.session.commit()
+    before = snapshot()
+    with pytest.raises(ConflictError) as refused:
+        decide(moderator, proposal.id, 1)
+    assert snapshot() == before
+    message = refused.value.message
+    assert message.startswith(f"Nothing was decided: “{SWAPPED}” changed after you opened this page.")
+    assert f"Its author edited it. The title was changed to “{SWAPPED}”." in message
+    assert "Reload the page to see the proposal as it is now" in message
+    # Read afresh, the page carries version 2 and the same decision goes through.
+    assert decide(moderator, proposal.id, 2).version == 3
+
+
+@pytest.mark.parametrize("seen", [None, 0, 7, "1"])
+def test_a_decision_without_the_version_read_is_refused(moderator, cycle, make_proposal, snapshot, seen):
+    proposal = make_proposal(cycle)
+    before = snapshot()
+    with pytest.raises(ConflictError, match="Reload the page"):
+        moderation.accept(moderator, proposal.id, proposal.estimated_cost, version=seen)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("stale", ["duplicate", "target"])
+def test_a_merge_is_refused_when_either_proposal_changed_since_the_page_was_read(
+    moderator, make_cycle, make_proposal, snapshot, stale
+):
+    cycle = make_cycle(Phase.PROPOSALS)
+    target, duplicate = make_proposal(cycle, title="Shade trees"), make_proposal(cycle, title="More trees")
+    _swap_title(target if stale == "target" else duplicate)
+    cycle.phase = Phase.REVIEW
+    db.session.commit()
+    before = snapshot()
+    with pytest.raises(ConflictError) as refused:
+        moderation.merge(moderator, duplicate.id, target.id, version=1, into_version=1)
+    assert snapshot() == before
+    expected = "Nothing was merged: the proposal to merge into" if stale == "target" else "Nothing was decided"
+    assert refused.value.message.startswith(expected) and f"changed to “{SWAPPED}”" in refused.value.message
+    versions = {"version": 2 if stale == "duplicate" else 1, "into_version": 2 if stale == "target" else 1}
+    assert moderation.merge(moderator, duplicate.id, target.id, **versions).status is ProposalStatus.MERGED

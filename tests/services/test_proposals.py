@@ -7,7 +7,7 @@ from sqlalchemy import select
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
-from pb.models import Proposal, ProposalStatus
+from pb.models import Proposal, ProposalStatus, Role
 from pb.services import proposals
 from pb.services.proposals import ProposalDraft
 
@@ -93,7 +93,7 @@ def test_edit_proposal_stores_the_changes_as_submitted_with_a_new_version(make_u
     ("case", "phase", "status", "error", "message"),
     [
         ("someone-else", Phase.PROPOSALS, ProposalStatus.SUBMITTED, PermissionDenied, "Only the author"),
-        ("stale-version", Phase.PROPOSALS, ProposalStatus.SUBMITTED, ConflictError, "changed in the meantime"),
+        ("stale-version", Phase.PROPOSALS, ProposalStatus.SUBMITTED, ConflictError, "changed after you opened the form"),
         ("bad-draft", Phase.PROPOSALS, ProposalStatus.SUBMITTED, ValidationError, "more than zero"),
         ("unknown", Phase.PROPOSALS, ProposalStatus.SUBMITTED, NotFound, "no such proposal"),
         ("author", Phase.REVIEW, ProposalStatus.SUBMITTED, PhaseError, "only be edited while proposals are open"),
@@ -181,3 +181,36 @@ def test_project_costs_are_the_ballots_projects_at_final_cost_else_estimate(make
     assert proposals.project_costs(cycle.id, north.id) == {
         project.id: project.cost for project in proposals.projects_on_ballot(cycle.id, north.id)
     }
+
+
+def test_an_edit_from_an_older_page_does_not_overwrite_a_newer_one_and_says_what_changed(
+    make_user, make_cycle, make_proposal, snapshot
+):
+    author, cycle = make_user(), make_cycle(Phase.PROPOSALS)
+    proposal = make_proposal(cycle, author=author, title="Benches")
+    # Two tabs opened at version 1: the first saves, the second must not silently win.
+    proposals.edit_proposal(author, proposal.id, _draft(cycle, title="Benches by the river", estimated_cost=40_000), 1)
+    before = snapshot()
+    with pytest.raises(ConflictError) as refused:
+        proposals.edit_proposal(author, proposal.id, _draft(cycle, title="Old tab"), 1)
+    assert snapshot() == before
+    assert _stored(proposal.id).title == "Benches by the river"
+    assert refused.value.message == (
+        "Your changes were not saved: this proposal changed after you opened the form. Its author edited it. "
+        "The title was changed to “Benches by the river”. The summary was changed. The description was changed. "
+        "The estimated cost was changed. The location was changed. Reload the page to see it as it is now, then "
+        "make your changes again."
+    )
+
+
+def test_a_moderators_decision_since_the_form_was_opened_is_named(make_user, make_cycle, make_proposal, snapshot):
+    from pb.services import moderation
+
+    author, cycle = make_user(), make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle, author=author, status=ProposalStatus.CHANGES_REQUESTED)
+    moderation.reject(make_user(role=Role.MODERATOR), proposal.id, "Out of scope.", version=1)
+    before = snapshot()
+    with pytest.raises(ValidationError, match="can no longer be edited: rejected"):
+        proposals.edit_proposal(author, proposal.id, _draft(cycle), 1)
+    assert snapshot() == before
+    assert "A moderator rejected it." in proposals.changes_since(_stored(proposal.id), 1)

@@ -41,7 +41,7 @@ def test_two_different_officials_approve_the_count_and_then_it_can_be_published(
     publication.approve_results(pieter, cycle.id)
     assert [a.official_id for a in publication.approvals(cycle)] == [olga.id, pieter.id]
     assert cycles.blockers(cycle) == []
-    assert cycles.advance_phase(olga, cycle.id) is Phase.RESULTS
+    assert cycles.advance_phase(olga, cycle.id, Phase.TALLYING) is Phase.RESULTS
     entries = audit_log("approve-results")
     assert [(actor, after) for actor, _, _, _, after in entries] == [
         (olga.id, {"count_digest": digest, "approvals": 1, "required": 2}),
@@ -92,7 +92,7 @@ def test_approval_refusals_change_nothing(counted, make_user, make_cycle, snapsh
     elif case == "published":
         publication.approve_results(olga, cycle.id)
         publication.approve_results(pieter, cycle.id)
-        cycles.advance_phase(olga, cycle.id)
+        cycles.advance_phase(olga, cycle.id, Phase.TALLYING)
     before = snapshot()
     with pytest.raises(error, match=message):
         publication.approve_results(actor, cycle_id)

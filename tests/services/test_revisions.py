@@ -37,7 +37,7 @@ def published(make_cycle, make_project, make_user, verify):
     tallying.run_tally(officials[0], cycle.id)
     publication.approve_results(officials[0], cycle.id)
     publication.approve_results(officials[1], cycle.id)
-    cycles.advance_phase(officials[0], cycle.id)
+    cycles.advance_phase(officials[0], cycle.id, Phase.TALLYING)
     return cycle, officials, {"A": a, "B": b, "C": c, "S": s}
 
 
