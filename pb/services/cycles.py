@@ -12,7 +12,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
-from pb.services import audit, load, publication, revisions, use_case
+from pb.services import audit, load, publication, reconciliation, revisions, use_case
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -206,6 +206,8 @@ def advance_phase(actor: User | None, cycle_id: int) -> Phase:
         _require_official(actor)
     cycle = load(Cycle, cycle_id, "cycle")
     before = cycle.phase
+    if before is Phase.TALLYING:  # publishing: the approved count must still add up
+        reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
