@@ -206,9 +206,9 @@ def advance_phase(actor: User | None, cycle_id: int) -> Phase:
         _require_official(actor)
     cycle = load(Cycle, cycle_id, "cycle")
     before = cycle.phase
+    cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
     if before is Phase.TALLYING:  # publishing: the approved count must still add up
         reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
-    cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
     audit.record(

@@ -5,7 +5,8 @@ worth nothing if one official can make a second official account of their own, o
 role changes only once two officials agree:
 
 - one official requests the change, with a written reason; until a different official approves it nothing changes,
-  and either of them (or any other official) may cancel it;
+  and either of them (or any other official) may cancel it. An official may agree to their own removal (so that a
+  city with two officials can let one go), never to their own promotion (they are not an official yet);
 - no change is requested or approved while a cycle is being counted or a correction of published results waits
   for approval: the officials who count are fixed before the count starts;
 - the last enabled official cannot be removed (nor disabled: `pb.services.users.set_enabled` asks for a removal
@@ -180,8 +181,6 @@ def approve_change(actor: User, change_id: int) -> RoleChange:
     change = _locked_pending(change_id)
     if change.requested_by_id == actor.id:
         raise ConflictError("You requested this change; a different official must approve it.")
-    if change.user_id == actor.id:
-        raise ConflictError("This change is about your own role; a different official must approve it.")
     require_independent(actor, [change.requested_by_id], N_("Changing who is an official"))
     user = load(User, change.user_id, "user")
     db.session.refresh(user, with_for_update=True)

@@ -160,14 +160,13 @@ def change_role(actor: User, user_id: int, role: Role, reason: str = "") -> User
     user = load(User, user_id, "user")
     if user.id == actor.id and role is not Role.OFFICIAL:
         raise ValidationError("You cannot remove your own official role; ask another official.")
-    if user.role is role:
-        raise ValidationError(N_("{name} already has this role; nothing was changed.", name=user.name))
     if roles.needs_second_official(user.role, role):
         return roles.request_change(actor, user, role, reason)
     before = user.role.value
     user.role = role
+    reason = " ".join((reason or "").split())[:roles.MAX_REASON_LENGTH]
     audit.record(actor, "change-role", f"user:{user.id}", before={"role": before},
-                 after={"role": role.value, "reason": " ".join((reason or "").split())[:roles.MAX_REASON_LENGTH]})
+                 after={"role": role.value, **({"reason": reason} if reason else {})})
     return user
 
 
