@@ -200,6 +200,8 @@ def correct_entry(
                "instead.", sheet=_sheet_name(station, number), district=district.name)
         )
     _refuse_if_final(sheet)
+    roles.require_independent(actor, [other.entered_by_id for other in sheet.entries],
+                              N_("Entering a paper sheet twice"))
     before = {"choices": json.loads(entry.choices), "spoilt": entry.is_spoilt, "status": sheet.status}
     entry.choices, entry.is_spoilt = choices, is_spoilt
     _settle(sheet)

@@ -323,3 +323,22 @@ def test_role_changes_are_listed_pending_and_recent(officials, make_user):
     assert [change.id for change in roles.pending_changes()] == [waiting.id]
     assert [change.id for change in roles.recent_changes()] == [done.id]
     assert db.session.scalar(select(func.count()).select_from(RoleChange)) == 2
+
+
+def test_a_correction_cannot_make_a_sponsor_and_their_official_agree(officials, make_user, make_cycle, make_project,
+                                                                     snapshot):
+    """Sam entered a sheet, lost the role and got it back on Olga's request: his correction may not agree with hers."""
+    olga, pieter, quinn = officials
+    sam = make_user(Role.OFFICIAL, name="Sam")
+    cycle = make_cycle(Phase.VOTING)
+    north = cycle.districts[0]
+    first, second = make_project(cycle, north), make_project(cycle, north)
+    paper.enter_sheet(olga, north.id, "Library", 1, [first.id])
+    paper.enter_sheet(sam, north.id, "Library", 1, [second.id])
+    roles.approve_change(quinn, users.change_role(pieter, sam.id, Role.RESIDENT, "Away for a while.").id)
+    _promote(olga, quinn, db.session.get(User, sam.id))
+    sam = db.session.get(User, sam.id)
+    before = snapshot()
+    with pytest.raises(ConflictError, match="two independent officials"):
+        paper.correct_entry(sam, north.id, "Library", 1, [first.id])
+    assert snapshot() == before
