@@ -145,7 +145,7 @@ def test_a_requested_role_change_can_be_cancelled_on_the_web(client, make_user):
     client.submit(f"/admin/users/{pieter.id}/role", {"role": "resident", "reason": "Left the city."})
     change = db.session.scalar(select(RoleChange))
     response = client.submit(f"/admin/role-changes/{change.id}/cancel", follow_redirects=True)
-    assert "The request is cancelled; Pieter's role is unchanged." in response.get_data(as_text=True)
+    assert "The request is cancelled; Pieter&#39;s role is unchanged." in response.get_data(as_text=True)
     db.session.expire_all()
     assert (db.session.get(User, pieter.id).role, db.session.get(RoleChange, change.id).status) == (
         Role.OFFICIAL, "cancelled")
