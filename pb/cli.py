@@ -59,7 +59,10 @@ def load_demo() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.RESIDENT.value, show_default=True)
 @click.password_option()
 def create_user(email: str, name: str, role: str, password: str) -> None:
-    """Create an account with the given role."""
+    """Create an account with the given role (the server operator's way in; logged as made on the command line).
+
+    This is how the first officials are made; later ones are better proposed and approved by two officials on the web.
+    """
     try:
         user = users.create_user(email, name, password, Role(role))
     except DomainError as error:

@@ -245,6 +245,14 @@ class CategoryForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = ChoiceField(_l("Role"), choices=options((r.value, _l(r.label)) for r in Role))
+    # Granting or removing the official role is a request a second official approves: it needs a reason (service).
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+
+
+class ApproveCountForm(FlaskForm):
+    """Approving the stored count: carries the digest of the count the official was shown."""
+
+    count_digest = StringField(validators=[Optional(), Length(max=64)])
 
 
 class ActionForm(FlaskForm):

@@ -578,3 +578,31 @@ class ResultRevision(db.Model):
         if self.published_at is not None:
             return "published"
         return "cancelled" if self.cancelled_at is not None else "pending"
+
+
+class RoleChange(db.Model):
+    """A request to grant or remove the official role: one official asks, with a reason, and a different one approves.
+
+    Until it is approved nothing changes; either official may cancel it. At most one request per user waits at a time:
+    `pending_user_id` is the user's id while the request waits and empty once it is decided, and it is unique.
+    """
+
+    __tablename__ = "role_changes"
+    __table_args__ = (UniqueConstraint("pending_user_id", name="uq_role_change_pending"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role_before: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role_after: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    pending_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "pending", "approved" or "cancelled"
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -71,6 +71,9 @@ def test_create_user_with_a_role(runner):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User))
     assert user.email == "ana@city.example" and user.role.value == "official"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "create-user"))
+    assert (entry.actor_id, json.loads(entry.after)) == (
+        None, {"email": "ana@city.example", "role": "official", "via": "command line"})
 
 
 def test_create_user_refuses_a_duplicate_with_a_message(runner, make_user):

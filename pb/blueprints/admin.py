@@ -12,8 +12,8 @@ from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
-from pb.models import Role
-from pb.services import audit, cycles, moderation, tallying, users, voting
+from pb.models import Role, RoleChange
+from pb.services import audit, cycles, moderation, roles, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -178,20 +178,50 @@ def audit_log(cycle_id: int):
 @bp.get("/users")
 @official_required
 def user_list():
-    """Find users and change their role."""
+    """Find users, change their role, and approve or cancel requested changes of the official role."""
     search = request.args.get("q", "")[:100]
-    return render_template("admin/users.html", users=users.list_users(search), search=search, form=RoleForm(), roles=list(Role))
+    return render_template(
+        "admin/users.html", users=users.list_users(search), search=search, form=RoleForm(), roles=list(Role),
+        pending=roles.pending_changes(), recent=roles.recent_changes(),
+    )
+
+
+def _role_changed(result) -> str:
+    if isinstance(result, RoleChange):
+        return _("The change of %(name)s's role to %(role)s is requested. It takes effect once a different official "
+                 "approves it.", name=result.user.name, role=translate(result.role_after.label).lower())
+    return _("%(name)s is now a %(role)s.", name=result.name, role=translate(result.role.label).lower())
 
 
 @bp.post("/users/<int:user_id>/role")
 @official_required
 def change_role(user_id: int):
-    """Give a user another role."""
+    """Give a user another role; granting or removing the official role is requested for a second official."""
     form = RoleForm()
     return perform(
-        form, lambda: users.change_role(current_user, user_id, Role(form.role.data)),
-        back=url_for("admin.user_list", q=request.args.get("q", "")),
-        success=lambda user: _("%(name)s is now a %(role)s.", name=user.name, role=translate(user.role.label).lower()),
+        form, lambda: users.change_role(current_user, user_id, Role(form.role.data), form.reason.data or ""),
+        back=url_for("admin.user_list", q=request.args.get("q", "")), success=_role_changed,
+    )
+
+
+@bp.post("/role-changes/<int:change_id>/approve")
+@official_required
+def approve_role_change(change_id: int):
+    """Approve another official's request to grant or remove the official role."""
+    return perform(
+        ActionForm(), lambda: roles.approve_change(current_user, change_id), back=url_for("admin.user_list"),
+        success=lambda change: _("%(name)s is now a %(role)s.", name=change.user.name,
+                                 role=translate(change.role_after.label).lower()),
+    )
+
+
+@bp.post("/role-changes/<int:change_id>/cancel")
+@official_required
+def cancel_role_change(change_id: int):
+    """Cancel a requested change of the official role; nothing changes."""
+    return perform(
+        ActionForm(), lambda: roles.cancel_change(current_user, change_id), back=url_for("admin.user_list"),
+        success=lambda change: _("The request is cancelled; %(name)s's role is unchanged.", name=change.user.name),
     )
 
 

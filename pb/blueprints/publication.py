@@ -11,10 +11,10 @@ from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import REQUIRED_APPROVALS
 from pb.domain.errors import DomainError
-from pb.forms import ActionForm, CorrectionForm
+from pb.forms import ActionForm, ApproveCountForm, CorrectionForm
 from pb.i18n import translate
 from pb.models import Cycle
-from pb.services import cycles, publication, revisions, tallying
+from pb.services import cycles, publication, reconciliation, revisions, tallying
 
 bp = Blueprint("publication", __name__, url_prefix="/admin")
 
@@ -31,13 +31,33 @@ def count_approvals(cycle: Cycle) -> dict:
     }
 
 
+@bp.get("/cycles/<int:cycle_id>/approve-results")
+@official_required
+def review_count(cycle_id: int):
+    """What an official approves: per district totals, the online and paper reconciliation, and every warning."""
+    cycle = cycles.get_cycle(cycle_id)
+    try:
+        cycle_rules.require_phase("approve-results", cycle.phase)
+    except DomainError as error:
+        return refuse(error, url_for("admin.cycle", cycle_id=cycle.id))
+    digest = publication.count_digest(cycle)
+    form = ApproveCountForm(count_digest=digest)
+    districts = reconciliation.district_totals(cycle)
+    return render_template(
+        "admin/approve_results.html", cycle=cycle, form=form, districts=districts, digest=digest,
+        problems=[problem for totals in districts for problem in totals.problems],
+        warnings=[warning for totals in districts for warning in totals.warnings],
+    )
+
+
 @bp.post("/cycles/<int:cycle_id>/approve-results")
 @official_required
 def approve(cycle_id: int):
-    """Approve the stored count of every district for publication."""
+    """Approve the stored count of every district, as shown on the review page, for publication."""
     back = url_for("admin.cycle", cycle_id=cycle_id)
+    form = ApproveCountForm()
     return perform(
-        ActionForm(), lambda: publication.approve_results(current_user, cycle_id), back=back,
+        form, lambda: publication.approve_results(current_user, cycle_id, form.count_digest.data or None), back=back,
         success=lambda approval: (
             _("You approved the count. It can be published once a different official approves it too.")
             if len(publication.approvals(cycles.get_cycle(cycle_id))) < REQUIRED_APPROVALS

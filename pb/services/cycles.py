@@ -14,7 +14,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.domain.messages import N_, Message
 from pb.extensions import db
 from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User, utcnow
-from pb.services import audit, load, publication, revisions, use_case
+from pb.services import audit, load, publication, reconciliation, revisions, use_case
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -272,6 +272,8 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
     off = timetable.departure(before, _dates_of(cycle), utcnow().date())
     reason = timetable.check_reason(before, off, reason)
     cycle.phase = moving_to
+    if before is Phase.TALLYING:  # publishing: the approved count must still add up
+        reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
     after: dict[str, object] = {"phase": cycle.phase.value}

@@ -24,7 +24,7 @@ from pb.domain.errors import BallotError, ConflictError, PermissionDenied, Valid
 from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
-from pb.services import audit, load, use_case
+from pb.services import audit, load, roles, use_case
 from pb.services.proposals import project_costs
 from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, is_verified, rules_for
 
@@ -173,6 +173,8 @@ def enter_sheet(
                    "official; to fix your own entry, correct it instead.",
                    sheet=_sheet_name(sheet.polling_station, number), district=district.name)
             )
+        roles.require_independent(actor, [entry.entered_by_id for entry in sheet.entries],
+                                  N_("Entering a paper sheet twice"))
     entry = PaperEntry(entered_by_id=actor.id, choices=choices, is_spoilt=is_spoilt)
     sheet.entries.append(entry)
     _settle(sheet)
@@ -198,6 +200,8 @@ def correct_entry(
                "instead.", sheet=_sheet_name(station, number), district=district.name)
         )
     _refuse_if_final(sheet)
+    roles.require_independent(actor, [other.entered_by_id for other in sheet.entries],
+                              N_("Entering a paper sheet twice"))
     before = {"choices": json.loads(entry.choices), "spoilt": entry.is_spoilt, "status": sheet.status}
     entry.choices, entry.is_spoilt = choices, is_spoilt
     _settle(sheet)

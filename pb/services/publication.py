@@ -11,7 +11,8 @@ from pb.domain.cycle import REQUIRED_APPROVALS
 from pb.domain.errors import ConflictError, PermissionDenied
 from pb.extensions import db
 from pb.models import Cycle, ResultApproval, TallyRun, User
-from pb.services import audit, load, use_case
+from pb.domain.messages import N_
+from pb.services import audit, load, reconciliation, roles, use_case
 
 
 def count_digest(cycle: Cycle) -> str | None:
@@ -44,8 +45,12 @@ def approvals(cycle: Cycle) -> list[ResultApproval]:
 
 
 @use_case
-def approve_results(actor: User, cycle_id: int) -> ResultApproval:
-    """An official approves the stored count for publication; a second, different official must approve it too."""
+def approve_results(actor: User, cycle_id: int, seen_digest: str | None = None) -> ResultApproval:
+    """An official approves the stored count for publication; a second, independent official must approve it too.
+
+    `seen_digest` is the count the official was shown: if it was counted again meanwhile, the approval is refused.
+    The count must add up (pb.services.reconciliation) and the two approvers must be independent (pb.services.roles).
+    """
     if not actor.is_official:
         raise PermissionDenied("Only officials can approve the count.")
     cycle = load(Cycle, cycle_id, "cycle")
@@ -53,11 +58,18 @@ def approve_results(actor: User, cycle_id: int) -> ResultApproval:
     digest = count_digest(cycle)
     if digest is None:
         raise ConflictError("Count the votes of every district before approving the count.")
+    if seen_digest is not None and seen_digest != digest:
+        raise ConflictError(
+            "The votes were counted again after you opened the page; check the new count before approving it. "
+            "Nothing was approved."
+        )
+    reconciliation.require_reconciled(cycle, N_("The count was not approved because its ballots do not add up:"))
     given = approvals(cycle)
     if any(approval.official_id == actor.id for approval in given):
         raise ConflictError(
             "You have already approved this count; a different official must approve it too before publication."
         )
+    roles.require_independent(actor, [approval.official_id for approval in given], N_("Approving the count"))
     approval = ResultApproval(cycle_id=cycle.id, count_digest=digest, official_id=actor.id)
     db.session.add(approval)
     try:
@@ -66,6 +78,7 @@ def approve_results(actor: User, cycle_id: int) -> ResultApproval:
         raise ConflictError("You approved this count at the same moment elsewhere; reload the page.") from None
     audit.record(
         actor, "approve-results", f"cycle:{cycle.id}", cycle_id=cycle.id,
-        after={"count_digest": digest, "approvals": len(given) + 1, "required": REQUIRED_APPROVALS},
+        after={"count_digest": digest, "approvals": len(given) + 1, "required": REQUIRED_APPROVALS,
+               "approved_with": [approval.official_id for approval in given]},
     )
     return approval

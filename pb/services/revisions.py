@@ -20,7 +20,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Cycle, Proposal, ResultRevision, TallyRun, User, utcnow
-from pb.services import audit, load, publication, tallying, use_case
+from pb.services import audit, load, publication, roles, tallying, use_case
 
 MAX_REASON = 2000
 
@@ -215,6 +215,7 @@ def approve_correction(actor: User, cycle_id: int, number: int) -> ResultRevisio
     cycle, revision = _pending_correction(actor, cycle_id, number)
     if revision.proposed_by_id == actor.id:
         raise ConflictError("You proposed this correction; a different official must approve it.")
+    roles.require_independent(actor, [revision.proposed_by_id], N_("Approving a correction"))
     runs = _recount(actor, cycle, withdrawn_ids(revision))
     if digest(snapshot(cycle, runs)) != revision.count_digest:
         raise ConflictError(

@@ -25,7 +25,7 @@ from pb.models import (
     TallyRun,
     User,
 )
-from pb.services import audit, load, paper, use_case, voting
+from pb.services import audit, load, paper, reconciliation, use_case, voting
 from pb.services.proposals import projects_on_ballot
 
 # The two rules every results page sets side by side, whichever rule the cycle uses.
@@ -164,6 +164,13 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
             N_("The votes were not counted: {problems} Every paper sheet needs two entries that agree (or a correction) "
                "before the count.", problems=tuple(unresolved)),
             problems=unresolved,
+        )
+    oversupplied = reconciliation.paper_problems(cycle)
+    if oversupplied:
+        raise ConflictError(
+            N_("The votes were not counted: there are more paper sheets than paper voters. {problems} Record the "
+               "residents who voted on paper, or check the sheets, before counting.", problems=tuple(oversupplied)),
+            problems=oversupplied,
         )
     db.session.execute(delete(TallyRun).where(TallyRun.cycle_id == cycle.id))
     sheets = paper.sheet_counts(cycle)

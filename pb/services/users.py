@@ -4,13 +4,13 @@ import re
 
 from sqlalchemy import func, select
 
-from pb.domain.errors import PermissionDenied, ValidationError
+from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.domain.passwords import password_problem
 from pb.extensions import db
-from pb.models import Role, User
+from pb.models import Role, RoleChange, User
 from pb.security import hash_password, needs_new_hash, password_matches
-from pb.services import audit, load, use_case
+from pb.services import audit, load, roles, use_case
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -56,12 +56,19 @@ def create_user(email: str, name: str, password: str, role: Role, actor: User | 
     """An official (or the command line, with no actor) creates an account with any role."""
     if actor is not None and not actor.is_official:
         raise PermissionDenied("Only officials can create accounts.")
+    if actor is not None and role is Role.OFFICIAL:
+        raise PermissionDenied(
+            "An official cannot create another official alone: create the account, then request the official role "
+            "for it; a second official approves."
+        )
     email = normalise_email(email)
     _check_new_account(email, name, password)
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "create-user", f"user:{user.id}", after={"email": email, "role": role.value})
+    # Without an actor, the account was made by a server operator on the command line: say so in the log.
+    audit.record(actor, "create-user", f"user:{user.id}",
+                 after={"email": email, "role": role.value, **({} if actor else {"via": "command line"})})
     return user
 
 
@@ -122,6 +129,15 @@ def set_enabled(actor: User, user_id: int, is_enabled: bool) -> User:
     user = load(User, user_id, "user")
     if user.id == actor.id:
         raise ValidationError("You cannot disable your own account; ask another official.")
+    if user.is_official:
+        # Disabling an official removes an official, and enabling one brings an official back: both need two officials.
+        raise ConflictError(
+            N_("{name} is an official. Disabling an official, like removing the role, needs a second official: request "
+               "the change of role first; once it is approved, the account can be disabled.", name=user.name)
+            if not is_enabled else
+            N_("{name}'s account has the official role. Request a change of role to resident first (a second official "
+               "approves it), then enable the account and, if needed, propose them as an official again.", name=user.name)
+        )
     if user.is_enabled == is_enabled:
         raise ValidationError(N_("{name}'s account is already enabled.", name=user.name) if is_enabled
                               else N_("{name}'s account is already disabled.", name=user.name))
@@ -136,16 +152,25 @@ def set_enabled(actor: User, user_id: int, is_enabled: bool) -> User:
 
 
 @use_case
-def change_role(actor: User, user_id: int, role: Role) -> User:
-    """An official gives a user another role."""
+def change_role(actor: User, user_id: int, role: Role, reason: str = "") -> User | RoleChange:
+    """An official gives a user another role; granting or removing the official role is only requested.
+
+    The moderator role changes at once (a moderator can do nothing an official cannot do alone, and the change is in
+    the audit log); the official role waits for a second official's approval (pb.services.roles), so the result is
+    then the pending RoleChange, and the user's role is unchanged.
+    """
     if not actor.is_official:
         raise PermissionDenied("Only officials can change roles.")
     user = load(User, user_id, "user")
     if user.id == actor.id and role is not Role.OFFICIAL:
         raise ValidationError("You cannot remove your own official role; ask another official.")
+    if roles.needs_second_official(user.role, role):
+        return roles.request_change(actor, user, role, reason)
     before = user.role.value
     user.role = role
-    audit.record(actor, "change-role", f"user:{user.id}", before={"role": before}, after={"role": role.value})
+    reason = " ".join((reason or "").split())[:roles.MAX_REASON_LENGTH]
+    audit.record(actor, "change-role", f"user:{user.id}", before={"role": before},
+                 after={"role": role.value, **({"reason": reason} if reason else {})})
     return user
 
 

@@ -128,6 +128,9 @@ RULES = {
     "admin.change_role": R(OFFICIAL),
     "admin.disable_user": R(OFFICIAL),
     "admin.enable_user": R(OFFICIAL),
+    "admin.approve_role_change": R(OFFICIAL, ok=REFUSED),  # no change is waiting in the worlds
+    "admin.cancel_role_change": R(OFFICIAL, ok=REFUSED),
+    "publication.review_count": R(OFFICIAL, COUNTING),
     "dashboard.show": R(OFFICIAL),
     "publication.approve": R(OFFICIAL, COUNTING),
     "publication.propose_correction": R(OFFICIAL, PUBLISHED),

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import AuditEntry, Cycle, District, Role, TallyRun, User
+from pb.models import AuditEntry, Cycle, District, Role, RoleChange, TallyRun, User
 
 
 def test_settings_districts_and_categories_change_only_in_draft(client, make_user, make_cycle):
@@ -112,3 +112,49 @@ def test_drafts_are_listed_for_officials_and_hidden_from_everyone_else(client, a
     client.login(make_user(Role.OFFICIAL))
     assert "Secret plans" in client.get("/").get_data(as_text=True)
     assert db.session.scalar(select(Cycle.name).where(Cycle.id == draft.id)) == "Secret plans"
+
+
+def test_granting_the_official_role_on_the_web_waits_for_a_second_official(app, client, make_user):
+    olga, pieter = make_user(Role.OFFICIAL, name="Olga"), make_user(Role.OFFICIAL, name="Pieter")
+    newcomer = make_user(name="Nadia")
+    client.login(olga)
+    response = client.submit(f"/admin/users/{newcomer.id}/role", {"role": "official"}, follow_redirects=True)
+    assert "Say why this person should gain or lose the official role" in response.get_data(as_text=True)
+    assert db.session.scalar(select(RoleChange)) is None
+    response = client.submit(f"/admin/users/{newcomer.id}/role", {"role": "official", "reason": "Runs the count."},
+                             follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "It takes effect once a different official approves it." in page
+    assert "Runs the count." in page and "A different official must approve it." in page
+    change = db.session.scalar(select(RoleChange))
+    assert db.session.get(User, newcomer.id).role is Role.RESIDENT
+    response = client.submit(f"/admin/role-changes/{change.id}/approve", follow_redirects=True)
+    assert "a different official must approve it" in response.get_data(as_text=True)
+    assert db.session.get(User, newcomer.id).role is Role.RESIDENT
+    second = app.test_client()
+    second.login(pieter)
+    response = second.submit(f"/admin/role-changes/{change.id}/approve", follow_redirects=True)
+    assert "Nadia is now a official." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, newcomer.id).role is Role.OFFICIAL
+
+
+def test_a_requested_role_change_can_be_cancelled_on_the_web(client, make_user):
+    olga, pieter = make_user(Role.OFFICIAL), make_user(Role.OFFICIAL, name="Pieter")
+    client.login(olga)
+    client.submit(f"/admin/users/{pieter.id}/role", {"role": "resident", "reason": "Left the city."})
+    change = db.session.scalar(select(RoleChange))
+    response = client.submit(f"/admin/role-changes/{change.id}/cancel", follow_redirects=True)
+    assert "The request is cancelled; Pieter&#39;s role is unchanged." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (db.session.get(User, pieter.id).role, db.session.get(RoleChange, change.id).status) == (
+        Role.OFFICIAL, "cancelled")
+
+
+def test_disabling_an_official_on_the_web_is_refused_with_the_way_forward(client, make_user):
+    olga, pieter = make_user(Role.OFFICIAL), make_user(Role.OFFICIAL, name="Pieter")
+    client.login(olga)
+    response = client.submit(f"/admin/users/{pieter.id}/disable", follow_redirects=True)
+    assert "request the change of role first" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, pieter.id).is_enabled is True

@@ -26,7 +26,7 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     verify(official, cycle.districts[0])
     client.login(official)
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
-            "number": 1}
+            "number": 1, "change_id": 1}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]

@@ -129,7 +129,9 @@ def test_a_whole_cycle_from_proposal_to_published_results(app, client, make_user
     assert as_rita.get(f"/cycles/{cycle.id}/results").status_code == 302  # still not public
     # Four eyes: the count is published only once two different officials have approved it.
     page = as_official.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
-    assert "0 of 2 officials have approved the stored count." in page and "Approve the count" in page
+    assert "0 of 2 officials have approved the stored count." in page and "Check the totals and approve the count" in page
+    review = as_official.get(f"/admin/cycles/{cycle.id}/approve-results").get_data(as_text=True)
+    assert "Whole city" in review and "I have checked these figures" in review
     as_official.submit(f"/admin/cycles/{cycle.id}/approve-results")
     response = as_official.submit(f"/admin/cycles/{cycle.id}/advance", {"expected_phase": "tallying"},
                                   follow_redirects=True)

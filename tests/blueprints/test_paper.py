@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Ballot, PaperEntry, PaperSheet, Participation, Role, TallyRun
+from pb.services import paper
 
 
 @pytest.fixture
@@ -137,8 +138,12 @@ def test_an_official_takes_back_a_mistaken_paper_mark_from_the_voters_page(clien
     assert db.session.scalar(select(Participation.channel)) == "online"
 
 
-def test_the_count_waits_for_pending_sheets_then_includes_agreed_ones(client, world):
+def test_the_count_waits_for_pending_sheets_then_includes_agreed_ones(client, world, make_user, verify):
     cycle, north, projects, (olga, pieter, quinn) = world
+    for _ in range(4):  # the four residents who put these sheets in the box
+        voter = make_user()
+        verify(voter, north)
+        paper.record_paper_voter(olga, voter.id, north.id)
     client.login(olga)
     for number in (1, 2, 3, 4):
         _enter(client, north, "Library", number, projects[:1])
@@ -168,3 +173,18 @@ def test_the_control_room_links_to_paper_ballots_only_while_they_can_be_entered(
     assert f"/paper/cycles/{cycle.id}" not in client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
     response = client.get(f"/paper/cycles/{cycle.id}")
     assert response.status_code == 302 and "Paper ballots and paper voters can only be entered" in _page(client, response)
+
+
+def test_the_count_is_refused_on_the_web_while_sheets_outnumber_paper_voters(client, world):
+    """The stuffing attack through the pages: five sheets for a made-up station, no paper voter, no count."""
+    cycle, north, projects, (olga, pieter, quinn) = world
+    for official in (olga, pieter):
+        client.login(official)
+        for number in range(1, 6):
+            _enter(client, north, "Nowhere Hall", number, projects[:1])
+    cycle.phase = Phase.TALLYING
+    db.session.commit()
+    client.login(quinn)
+    response = client.submit(f"/admin/cycles/{cycle.id}/tally")
+    assert "North: 5 agreed paper sheets but 0 paper voters recorded." in _page(client, response)
+    assert _count(TallyRun) == 0

@@ -104,7 +104,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "cycle_id": w["cycle"], "district_id": w["south"] if endpoint == "admin.remove_district" else w["north"],
         "user_id": w["users"]["newcomer"],
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
-        "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es",
+        "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1,
     }
 
 
@@ -198,6 +198,8 @@ FORMS = {
     "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),
     "admin.disable_user": ("official", Phase.PROPOSALS, {}),
     "admin.enable_user": ("official", Phase.PROPOSALS, {}),
+    "admin.approve_role_change": ("official", Phase.PROPOSALS, {}),
+    "admin.cancel_role_change": ("official", Phase.PROPOSALS, {}),
     "publication.approve": ("official", Phase.TALLYING, {}),
     "publication.propose_correction": ("official", Phase.RESULTS,
                                        {"reason": "A project was counted twice.", "project_ids": lambda w: [str(w["project"])]}),

@@ -44,8 +44,8 @@ def test_two_different_officials_approve_the_count_and_then_it_can_be_published(
     assert cycles.advance_phase(olga, cycle.id, Phase.TALLYING) is Phase.RESULTS
     entries = audit_log("approve-results")
     assert [(actor, after) for actor, _, _, _, after in entries] == [
-        (olga.id, {"count_digest": digest, "approvals": 1, "required": 2}),
-        (pieter.id, {"count_digest": digest, "approvals": 2, "required": 2}),
+        (olga.id, {"count_digest": digest, "approvals": 1, "required": 2, "approved_with": []}),
+        (pieter.id, {"count_digest": digest, "approvals": 2, "required": 2, "approved_with": [olga.id]}),
     ]
 
 

@@ -45,7 +45,8 @@ def test_create_user_gives_any_role_for_an_official_or_the_command_line(make_use
     user = users.create_user("mo@example.org", "Mo", "a-long-password", Role.MODERATOR, actor=actor)
     assert db.session.get(User, user.id).role is Role.MODERATOR
     assert audit_log("create-user") == [
-        (actor.id if actor else None, "create-user", f"user:{user.id}", {}, {"email": "mo@example.org", "role": "moderator"})
+        (actor.id if actor else None, "create-user", f"user:{user.id}", {},
+         {"email": "mo@example.org", "role": "moderator", **({} if actor else {"via": "command line"})})
     ]
 
 
