@@ -305,7 +305,7 @@ def test_a_sponsor_and_their_official_cannot_publish_a_correction_together(spons
     publication.approve_results(pieter, counted.id)
     from pb.services import cycles
 
-    cycles.advance_phase(olga, counted.id)
+    cycles.advance_phase(olga, counted.id, Phase.TALLYING)
     funded = next(r.project_id for run in tallying.tally_runs(counted).values() for r in run.results if r.is_funded)
     revision = revisions.propose_correction(olga, counted.id, "Cannot be built.", [funded])
     before = snapshot()
