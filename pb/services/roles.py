@@ -166,11 +166,10 @@ def _locked_pending(change_id: int) -> RoleChange:
     ) if isinstance(change_id, int) and 0 < change_id < 2**31 else None
     if found is None:
         raise NotFound("There is no such role change.")
+    if found.status == APPROVED:
+        raise ConflictError("This role change was already approved; reload the page.")
     if found.status != PENDING:
-        raise ConflictError(
-            "This role change was already approved; reload the page." if found.status == APPROVED
-            else "This role change was cancelled; reload the page."
-        )
+        raise ConflictError("This role change was cancelled; reload the page.")
     return found
 
 
