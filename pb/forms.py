@@ -152,6 +152,19 @@ class VerifyForm(FlaskForm):
     district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
 
 
+class RevokeVerificationForm(FlaskForm):
+    """Take back a resident's verification before they vote: a written reason and an explicit confirmation."""
+
+    user_id = WholeNumberField(validators=[InputRequired()])
+    reason = StringField(_l("Why is the verification revoked?"), validators=[
+        InputRequired(_l("Say why the verification is revoked.")),
+        Length(max=500, message=_l("Keep the reason under 500 characters.")),
+    ])
+    confirm = BooleanField(_l("Confirm"), validators=[
+        DataRequired(_l("Tick the box to confirm that the resident can no longer vote until verified again.")),
+    ])
+
+
 class CycleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the cycle a name.")), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])

@@ -10,7 +10,7 @@ from pb.domain.errors import BallotError, DomainError
 from pb.domain.messages import N_
 from pb.forms import PaperSheetForm, PaperVoterForm, UndoPaperVoterForm, options
 from pb.i18n import translate
-from pb.services import cycles, paper, proposals, users, voting
+from pb.services import cycles, paper, proposals, users, verification, voting
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
 
@@ -136,6 +136,7 @@ def voters(cycle_id: int):
         "paper/voters.html", cycle=cycle, search=search, found=found,
         voted={user.id: paper.channels_voted(user, cycle.id) for user in found},
         verified={user.id: voting.verified_district_ids(user, cycle.id) for user in found},
+        blockers={user.id: verification.revocation_blockers(user, cycle) for user in found},
     )
 
 
