@@ -13,6 +13,8 @@ Create Date: 2026-12-06 05:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
+from pb.domain.errors import ValidationError
+
 
 # revision identifiers, used by Alembic.
 revision = 'a4c7d2e91f03'
@@ -28,7 +30,8 @@ def upgrade():
     )).all()
     if doubles:
         listed = "; ".join(f"cycle {cycle_id}: user {user_id} in {count} districts" for cycle_id, user_id, count in doubles[:50])
-        raise RuntimeError(
+        # A domain error, so `flask pb init-db` shows the message alone (Flask-Migrate would swallow a RuntimeError).
+        raise ValidationError(
             f"{len(doubles)} residents are verified for more than one district of the same cycle ({listed}). "
             "A resident may vote in one district only. Before upgrading, decide for each which verification is "
             "right and delete the other rows from the verifications table (note who and why in your records; check "

@@ -187,6 +187,17 @@ def store_verification(verification: Verification, resident: User, *, by_self: b
         ) from None
 
 
+def _one_verification_at_a_time(resident: User) -> None:
+    """Make a moderator's verification of a resident wait for any other verification of them (PostgreSQL).
+
+    Self-verification locks the resident's row first (see verification._one_attempt_at_a_time); taking the same row
+    first here keeps the two in one order, so the second sees the first's district instead of the two deadlocking
+    on the unique constraint. FOR NO KEY UPDATE still lets rows that merely refer to the resident be written.
+    """
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.id == resident.id).with_for_update(key_share=True))
+
+
 @use_case
 def verify_resident(actor: User, user_id: int, district_id: int) -> Verification:
     """A moderator or official confirms, after checking documents, that a resident may vote in a district."""
@@ -197,6 +208,7 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     resident = load(User, user_id, "user")
     if resident.id == actor.id:
         raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
+    _one_verification_at_a_time(resident)
     refuse_second_district(resident, district.cycle_id, district)
     verification = Verification(
         user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
