@@ -28,6 +28,7 @@ from wtforms.validators import (
 
 from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
+from pb.domain.numbers import parse_whole_number, whole_number
 from pb.i18n import translate
 from pb.models import Role
 from pb.services.cycles import RULE_NAMES, SUPPORTED_CURRENCIES
@@ -39,16 +40,17 @@ def options(pairs) -> list[SelectChoice]:
 
 
 class WholeNumberField(IntegerField):
-    """A whole number that refuses an absurdly long one before any check compares it (NumberRange's NaN test turns
-    the number into a float, which overflows for a few hundred digits)."""
+    """A whole number written with the digits 0-9 (see pb.domain.numbers), refused when absurdly long before any check
+    compares it (NumberRange's NaN test turns the number into a float, which overflows for a few hundred digits)."""
 
     MAX_DIGITS = 15
 
     def process_formdata(self, valuelist) -> None:
-        if valuelist and len(str(valuelist[0]).strip()) > self.MAX_DIGITS:
-            self.data = None
+        if not valuelist:
+            return
+        self.data = parse_whole_number(str(valuelist[0]).strip(" \t\r\n"), most_digits=self.MAX_DIGITS)
+        if self.data is None:
             raise ValueError(self.gettext("Not a valid integer value."))
-        super().process_formdata(valuelist)
 
 
 class ChoiceField(SelectField):
@@ -127,8 +129,8 @@ class ProposalForm(FlaskForm):
     estimated_cost = AmountField(
         _l("Estimated cost"), validators=[DataRequired(_l("Enter the estimated cost.")), _positive_amount]
     )
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
-    category_id = ChoiceField(_l("Category"), coerce=int, validators=[Optional()])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
+    category_id = ChoiceField(_l("Category"), coerce=whole_number, validators=[Optional()])
     location = StringField(_l("Location (optional)"), validators=[Optional(), Length(max=200)])
     version = WholeNumberField(validators=[Optional()])
 
@@ -143,13 +145,13 @@ class ReasonForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    into_id = ChoiceField(_l("Merge into"), coerce=int, validators=[InputRequired(_l("Choose the proposal to merge into."))])
+    into_id = ChoiceField(_l("Merge into"), coerce=whole_number, validators=[InputRequired(_l("Choose the proposal to merge into."))])
     note = TextAreaField(_l("Public note"), validators=[Optional(), Length(max=2000)])
 
 
 class VerifyForm(FlaskForm):
     user_id = WholeNumberField(validators=[InputRequired()])
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
 
 
 class RevokeVerificationForm(FlaskForm):
@@ -234,7 +236,7 @@ class VotingCodeForm(FlaskForm):
 
 
 class GenerateCodesForm(FlaskForm):
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
     count = WholeNumberField(
         _l("Number of codes"), default=10,
         validators=[InputRequired(_l("Enter a number.")), NumberRange(min=1, max=1000, message=_l("Enter 1 to 1000."))],
@@ -260,7 +262,7 @@ class PaperSheetForm(FlaskForm):
 
 class PaperVoterForm(FlaskForm):
     user_id = WholeNumberField(validators=[InputRequired()])
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
 
 
 class UndoPaperVoterForm(FlaskForm):
@@ -335,7 +337,7 @@ class CorrectionForm(FlaskForm):
     """An official's correction of published results: the funded projects withdrawn, and why (published)."""
 
     project_ids = ProjectChoicesField(
-        _l("Funded projects to withdraw"), coerce=int,
+        _l("Funded projects to withdraw"), coerce=whole_number,
         validators=[DataRequired(_l("Choose at least one funded project to withdraw."))],
     )
     reason = TextAreaField(

@@ -8,6 +8,7 @@ from pb.blueprints.guards import moderator_required, perform
 from pb.blueprints.public import visible_cycle
 from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
+from pb.domain.numbers import whole_number
 from pb.forms import AcceptForm, MergeForm, ReasonForm, RevokeVerificationForm, VerifyForm, options
 from pb.i18n import translate
 from pb.models import ProposalStatus
@@ -30,7 +31,7 @@ def index():
 def queue(cycle_id: int):
     """Show the proposals waiting for review, per district."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=int)
+    district_id = request.args.get("district", type=whole_number)
     if district_id is not None:
         cycles.get_district(cycle, district_id)
     return render_template(
