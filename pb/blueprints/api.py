@@ -43,7 +43,7 @@ def _whole_number(name: str) -> int | None:
         return None
     number = parse_whole_number(text)
     if number is None:
-        raise ValidationError(f"{name} must be a whole number written with the digits 0-9, like {name}=2.")
+        raise ValidationError(f"{name} must be a whole number, like {name}=2.")
     return number
 
 

@@ -105,14 +105,21 @@ class Standing:
 
 
 def voter_standing(user: User, district_id: int) -> Standing:
-    """Whether the resident is verified in the district (share-locking that verification) and voted there on paper."""
+    """Whether the resident is verified in the district (share-locking that verification) and voted there on paper.
+
+    One query for a verified resident (every ballot): their verification row, locked, with the paper question.
+    """
     on_paper = select(Participation.id).where(
         Participation.user_id == user.id, Participation.district_id == district_id, Participation.channel == "paper",
-    )
-    return Standing(
-        is_verified=db.session.scalar(_verification_in(user, district_id)) is not None,
-        voted_on_paper=db.session.scalar(on_paper.exists().select()),
-    )
+    ).exists()
+    row = db.session.execute(
+        select(Verification.id, on_paper)
+        .where(Verification.user_id == user.id, Verification.district_id == district_id)
+        .with_for_update(read=True, of=Verification)
+    ).first()
+    if row is not None:
+        return Standing(is_verified=True, voted_on_paper=bool(row[1]))
+    return Standing(is_verified=False, voted_on_paper=bool(db.session.scalar(select(on_paper))))
 
 
 def verified_district_ids(user: User, cycle_id: int) -> set[int]:
@@ -152,8 +159,11 @@ def refuse_second_district(resident: User, cycle_id: int, district: District | N
                "that verification first, with the reason.", name=resident.name, held=held.district.name,
                district=district.name)
         )
+    # A vote in the same district is no second district (and cannot be repeated there): only another one counts.
+    elsewhere = [] if district is None else [Participation.district_id != district.id]
     voted = db.session.scalar(
-        select(Participation).where(Participation.user_id == resident.id, Participation.cycle_id == cycle_id).limit(1)
+        select(Participation)
+        .where(Participation.user_id == resident.id, Participation.cycle_id == cycle_id, *elsewhere).limit(1)
     )
     if voted is not None:
         other = db.session.get(District, voted.district_id)

@@ -33,9 +33,7 @@ def test_the_apis_paging_refuses_what_is_not_a_whole_number(client, voting_world
     for url in ("/api/v1/cycles", f"/api/v1/cycles/{voting_world['cycle'].id}/projects"):
         response = client.get(url, query_string={name: value})
         assert response.status_code == 400, (url, response.status_code)
-        assert response.get_json()["error"] == (
-            f"{name} must be a whole number written with the digits 0-9, like {name}=2."
-        )
+        assert response.get_json()["error"] == f"{name} must be a whole number, like {name}=2."
 
 
 @pytest.mark.parametrize("value", HOSTILE, ids=_ids)
