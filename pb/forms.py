@@ -29,6 +29,7 @@ from wtforms.validators import (
 
 from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
+from pb.domain.numbers import parse_whole_number, whole_number
 from pb.domain.timetable import MAX_REASON_LENGTH as MAX_PHASE_REASON
 from pb.i18n import translate
 from pb.models import Role
@@ -41,16 +42,17 @@ def options(pairs) -> list[SelectChoice]:
 
 
 class WholeNumberField(IntegerField):
-    """A whole number that refuses an absurdly long one before any check compares it (NumberRange's NaN test turns
-    the number into a float, which overflows for a few hundred digits)."""
+    """A whole number written with the digits 0-9 (see pb.domain.numbers), refused when absurdly long before any check
+    compares it (NumberRange's NaN test turns the number into a float, which overflows for a few hundred digits)."""
 
     MAX_DIGITS = 15
 
     def process_formdata(self, valuelist) -> None:
-        if valuelist and len(str(valuelist[0]).strip()) > self.MAX_DIGITS:
-            self.data = None
+        if not valuelist:
+            return
+        self.data = parse_whole_number(str(valuelist[0]).strip(" \t\r\n"), most_digits=self.MAX_DIGITS)
+        if self.data is None:
             raise ValueError(self.gettext("Not a valid integer value."))
-        super().process_formdata(valuelist)
 
 
 class ChoiceField(SelectField):
@@ -176,8 +178,8 @@ class ProposalForm(FlaskForm):
     estimated_cost = AmountField(
         _l("Estimated cost"), validators=[DataRequired(_l("Enter the estimated cost.")), _positive_amount]
     )
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
-    category_id = ChoiceField(_l("Category"), coerce=int, validators=[Optional()])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
+    category_id = ChoiceField(_l("Category"), coerce=whole_number, validators=[Optional()])
     location = StringField(_l("Location (optional)"), validators=[Optional(), Length(max=200)])
 
 
@@ -207,7 +209,20 @@ class MergeForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     user_id = WholeNumberField(validators=[InputRequired()])
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
+
+
+class RevokeVerificationForm(FlaskForm):
+    """Take back a resident's verification before they vote: a written reason and an explicit confirmation."""
+
+    user_id = WholeNumberField(validators=[InputRequired()])
+    reason = StringField(_l("Why is the verification revoked?"), validators=[
+        InputRequired(_l("Say why the verification is revoked.")),
+        Length(max=500, message=_l("Keep the reason under 500 characters.")),
+    ])
+    confirm = BooleanField(_l("Confirm"), validators=[
+        DataRequired(_l("Tick the box to confirm that the resident can no longer vote until verified again.")),
+    ])
 
 
 class CycleForm(FlaskForm):
@@ -298,7 +313,7 @@ class VotingCodeForm(FlaskForm):
 
 
 class GenerateCodesForm(FlaskForm):
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
     count = WholeNumberField(
         _l("Number of codes"), default=10,
         validators=[InputRequired(_l("Enter a number.")), NumberRange(min=1, max=1000, message=_l("Enter 1 to 1000."))],
@@ -324,7 +339,7 @@ class PaperSheetForm(FlaskForm):
 
 class PaperVoterForm(FlaskForm):
     user_id = WholeNumberField(validators=[InputRequired()])
-    district_id = ChoiceField(_l("District"), coerce=int, validators=[InputRequired(_l("Choose a district."))])
+    district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
 
 
 class UndoPaperVoterForm(FlaskForm):
@@ -399,7 +414,7 @@ class CorrectionForm(FlaskForm):
     """An official's correction of published results: the funded projects withdrawn, and why (published)."""
 
     project_ids = ProjectChoicesField(
-        _l("Funded projects to withdraw"), coerce=int,
+        _l("Funded projects to withdraw"), coerce=whole_number,
         validators=[DataRequired(_l("Choose at least one funded project to withdraw."))],
     )
     reason = TextAreaField(

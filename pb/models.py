@@ -195,7 +195,11 @@ class Verification(db.Model):
     """A resident confirmed as eligible to vote in one district of a cycle."""
 
     __tablename__ = "verifications"
-    __table_args__ = (UniqueConstraint("user_id", "district_id", name="uq_verification"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "district_id", name="uq_verification"),
+        # One resident, one district, one ballot: whoever verifies them, a resident holds one district per cycle.
+        UniqueConstraint("user_id", "cycle_id", name="uq_verification_cycle"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -73,3 +73,31 @@ def test_a_database_made_without_migrations_is_not_upgraded_blindly(empty_app):
     with pytest.raises(Exception, match="created without migrations") as refused:
         upgrade_schema()
     assert "flask --app app db stamp head" in str(refused.value)
+
+
+def test_one_district_per_resident_is_not_forced_onto_a_database_that_breaks_it(empty_app):
+    """The upgrade adding uq_verification_cycle refuses, naming who, while a resident holds two districts of a cycle."""
+    from flask_migrate import upgrade
+
+    from pb.domain.errors import ValidationError
+    from pb.models import Cycle, District, User, Verification
+
+    upgrade(directory=str(MIGRATIONS), revision="8d3f51a6c2e0")
+    cycle = Cycle(name="Old cycle", currency="EUR", rule="greedy", total_budget=2)
+    north, south = District(cycle=cycle, name="North", budget=1), District(cycle=cycle, name="South", budget=1)
+    resident = User(email="twice@example.org", name="Twice", password_hash="x")
+    db.session.add_all([cycle, north, south, resident])
+    db.session.flush()
+    for district in (north, south):
+        db.session.add(Verification(user_id=resident.id, cycle_id=cycle.id, district_id=district.id,
+                                    verified_by_id=resident.id))
+    db.session.commit()
+    with pytest.raises(ValidationError, match=f"cycle {cycle.id}: user {resident.id} in 2 districts") as refused:
+        upgrade_schema()
+    assert "Nothing was changed" in str(refused.value)
+    db.session.rollback()
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "8d3f51a6c2e0"
+    db.session.execute(text("DELETE FROM verifications WHERE district_id = :id"), {"id": south.id})
+    db.session.commit()
+    upgrade_schema()
+    assert _differences() == []

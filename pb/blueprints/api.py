@@ -5,6 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from pb.api_spec import SPEC
 from pb.domain.errors import ConflictError, DomainError, NotFound, PermissionDenied, PhaseError, ValidationError
+from pb.domain.numbers import parse_whole_number
 from pb.services import open_data
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,9 +41,10 @@ def _whole_number(name: str) -> int | None:
     text = request.args.get(name)
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 9:
+    number = parse_whole_number(text)
+    if number is None:
         raise ValidationError(f"{name} must be a whole number, like {name}=2.")
-    return int(text)
+    return number
 
 
 def _page_json(page: open_data.Page, endpoint: str, **values):

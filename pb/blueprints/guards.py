@@ -1,5 +1,6 @@
 """View guards: who may open a page, and where to send someone back to after a refusal."""
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -31,15 +32,29 @@ moderator_required = role_required(lambda user: user.is_moderator)
 official_required = role_required(lambda user: user.is_official)
 
 
+# Control characters (a browser drops tabs and newlines, turning "/\t/evil" into "//evil") and backslashes (which
+# browsers read as slashes, so "/\\evil" is "//evil") never belong in a target we follow.
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+
+
 def safe_target(target: str | None, fallback: str) -> str:
-    """Only ever redirect to a path on this site, never to another host."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-        if parts.netloc == request.host and parts.scheme in ("http", "https"):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-    return fallback
+    """Only ever redirect to a path on this site, never to another host: the one check for every `next` we follow.
+
+    A target is accepted as a path starting with exactly one "/" ("/cycles/1?x=y"), or as an absolute http(s) URL on
+    this very host, which is reduced to its path and query. Anything else (another host, a scheme-relative "//host",
+    "http://this-host//host" whose path would read as "//host", backslashes, control characters, surrounding spaces,
+    other schemes such as "javascript:") gives the fallback.
+    """
+    if not target or target != target.strip() or _UNSAFE_CHARACTERS.search(target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+            return fallback
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 def refuse(error: DomainError, back_to: str):

@@ -8,10 +8,11 @@ from pb.blueprints.guards import moderator_required, perform
 from pb.blueprints.public import visible_cycle
 from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
-from pb.forms import AcceptForm, MergeForm, ReasonForm, VerifyForm, options
+from pb.domain.numbers import whole_number
+from pb.forms import AcceptForm, MergeForm, ReasonForm, RevokeVerificationForm, VerifyForm, options
 from pb.i18n import translate
 from pb.models import ProposalStatus
-from pb.services import cycles, moderation, proposals, users, voting
+from pb.services import cycles, moderation, proposals, users, verification, voting
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -30,7 +31,7 @@ def index():
 def queue(cycle_id: int):
     """Show the proposals waiting for review, per district."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=int)
+    district_id = request.args.get("district", type=whole_number)
     if district_id is not None:
         cycles.get_district(cycle, district_id)
     return render_template(
@@ -160,4 +161,25 @@ def residents(cycle_id: int):
     verified = {user.id: voting.verified_district_ids(user, cycle.id) for user in found}
     return render_template(
         "moderation/residents.html", cycle=cycle, form=form, search=search, found=found, verified=verified,
+        blockers={user.id: verification.revocation_blockers(user, cycle) for user in found},
+    )
+
+
+# Where a revocation was asked from, so the moderator or official lands back on that page (never a URL from the form).
+_REVOKE_ORIGINS = {"residents": "moderation.residents", "paper-voters": "paper.voters"}
+
+
+@bp.post("/cycles/<int:cycle_id>/residents/revoke")
+@moderator_required
+def revoke(cycle_id: int):
+    """Take back a resident's verification (a wrong district, a mistake) before they vote, with a written reason."""
+    cycle = visible_cycle(cycle_id)
+    endpoint = _REVOKE_ORIGINS.get(request.args.get("origin", ""), "moderation.residents")
+    back = url_for(endpoint, cycle_id=cycle.id, q=request.args.get("q", "")[:100])
+    form = RevokeVerificationForm()
+    return perform(
+        form, lambda: verification.revoke_verification(current_user, cycle.id, form.user_id.data, form.reason.data),
+        back=back,
+        success=lambda district: _("The verification for %(district)s is revoked; the resident can be verified again, "
+                                   "for the right district.", district=district.name),
     )

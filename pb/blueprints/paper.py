@@ -8,9 +8,10 @@ from pb.blueprints.guards import form_errors, official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, DomainError
 from pb.domain.messages import N_
+from pb.domain.numbers import parse_whole_number, whole_number
 from pb.forms import PaperSheetForm, PaperVoterForm, UndoPaperVoterForm, options
 from pb.i18n import translate
-from pb.services import cycles, paper, proposals, users, voting
+from pb.services import cycles, paper, proposals, users, verification, voting
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
 
@@ -26,9 +27,10 @@ def _closed(cycle):
 
 def _chosen_ids(values: list[str]) -> list[int]:
     """Project ids from the ticked checkboxes; anything that is not an id refuses the whole sheet."""
-    if any(not value.isdigit() or len(value) > 12 for value in values):
+    chosen = [parse_whole_number(value) for value in values]
+    if None in chosen:
         raise BallotError("Some choices are not projects on this ballot; reload the page and choose again.")
-    return [int(value) for value in values]
+    return chosen
 
 
 @bp.get("/cycles/<int:cycle_id>")
@@ -65,7 +67,7 @@ def _sheet_page(district_id: int, *, is_correction: bool):
     status = 200
     if request.method == "POST":
         submitted = request.form.getlist("project")
-        chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
+        chosen = {number for number in map(parse_whole_number, submitted) if number is not None}
         if not form.validate_on_submit():
             form_errors(form)
             status = 400
@@ -85,7 +87,7 @@ def _sheet_page(district_id: int, *, is_correction: bool):
                 return redirect(url_for("paper.enter_sheet", district_id=district.id, station=sheet.polling_station))
     elif is_correction:
         form.polling_station.data = request.args.get("station", "")[:60]
-        form.number.data = request.args.get("number", type=int)
+        form.number.data = request.args.get("number", type=whole_number)
         sheet = paper.find_sheet(district, form.polling_station.data, form.number.data)
         entry = paper.own_entry(sheet, current_user) if sheet is not None else None
         if entry is None:
@@ -94,7 +96,7 @@ def _sheet_page(district_id: int, *, is_correction: bool):
         chosen, form.is_spoilt.data = set(paper.entry_choices(entry)), entry.is_spoilt
     else:
         form.polling_station.data = request.args.get("station", "")[:60]
-        form.number.data = request.args.get("number", type=int)
+        form.number.data = request.args.get("number", type=whole_number)
     return render_template(
         "paper/sheet.html", cycle=cycle, district=district, form=form, projects=projects, chosen=chosen,
         rules=voting.rules_for(cycle, district), is_correction=is_correction,
@@ -136,6 +138,7 @@ def voters(cycle_id: int):
         "paper/voters.html", cycle=cycle, search=search, found=found,
         voted={user.id: paper.channels_voted(user, cycle.id) for user in found},
         verified={user.id: voting.verified_district_ids(user, cycle.id) for user in found},
+        blockers={user.id: verification.revocation_blockers(user, cycle) for user in found},
     )
 
 

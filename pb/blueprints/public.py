@@ -4,6 +4,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from pb.domain.cycle import Phase
+from pb.domain.numbers import whole_number
 from pb.models import ProposalStatus
 from pb.services import audit, cycles, proposals, voting
 
@@ -43,7 +44,7 @@ def cycle(cycle_id: int):
 def proposal_list(cycle_id: int):
     """List a cycle's proposals, optionally for one district."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=int)
+    district_id = request.args.get("district", type=whole_number)
     if district_id is not None:
         cycles.get_district(cycle, district_id)
     return render_template(

@@ -8,6 +8,7 @@ from pb.blueprints.guards import refuse
 from pb.blueprints.public import require_visible, visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, ConflictError, DomainError, PermissionDenied, PhaseError
+from pb.domain.numbers import parse_whole_number
 from pb.forms import ActionForm
 from pb.i18n import translate
 from pb.services import cycles, proposals, voting
@@ -17,18 +18,20 @@ bp = Blueprint("voting", __name__)
 
 def _chosen_ids(values: list[str]) -> list[int]:
     """Project ids from the submitted checkboxes; anything that is not an id is refused as a whole ballot."""
-    if any(not value.isdigit() or len(value) > 12 for value in values):
+    chosen = [parse_whole_number(value) for value in values]
+    if None in chosen:
         raise BallotError("Some choices are not projects on this ballot; reload the page and choose again.")
-    return [int(value) for value in values]
+    return chosen
 
 
 def _version_seen(value: str | None) -> int | None:
     """The ballot version the page showed (None when the form did not say, e.g. an older page still open)."""
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 9:
+    version = parse_whole_number(value)
+    if version is None:
         raise BallotError("The ballot form was damaged; reload the page and vote again.")
-    return int(value)
+    return version
 
 
 @bp.get("/cycles/<int:cycle_id>/vote")
@@ -92,7 +95,7 @@ def ballot(cycle_id: int, district_id: int):
             status = 409
         except DomainError as error:
             flash(translate(error.message), "error")
-            chosen = {int(value) for value in submitted if value.isdigit() and len(value) <= 12}
+            chosen = {number for number in map(parse_whole_number, submitted) if number is not None}
             status = 400
         else:
             # Success is a redirect, so nothing more is read: a page that showed no ballot (version 0) stored the

@@ -228,11 +228,20 @@ def cycle_chart(cycle: Cycle, kind: str) -> ChartData:
 CSV_COLUMNS = ("district", "project_id", "title", "category", "cost", "votes", "funded", "rule", "position", "explanation")
 
 
-def _spreadsheet_safe(value: object) -> object:
-    # A cell starting with = + - @ would run as a formula in Excel or LibreOffice.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"): = + - @, a tab or a line break first,
+# and the full-width and small forms (＝ ＋ － ＠, ﹦ ﹢ ﹣ ﹫) that some spreadsheets fold to them.
+FORMULA_PREFIXES = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """Human-facing text made safe for a CSV cell: a leading apostrophe when it would start a formula.
+
+    Spaces before the prefix do not help, as spreadsheets skip them. Only for text people wrote (titles, names,
+    explanations); never for data a recount reads, which must stay byte-exact (see docs/recount.md).
+    """
+    if text.lstrip(" \u00a0\u3000")[:1] in FORMULA_PREFIXES:
+        return "'" + text
+    return text
 
 
 def results_csv(cycle: Cycle) -> str:
@@ -245,11 +254,12 @@ def results_csv(cycle: Cycle) -> str:
         run = runs.get(district.id)
         for result in run.results if run else []:
             project = result.project
-            writer.writerow([_spreadsheet_safe(value) for value in (
-                district.name, project.id, project.title, project.category.name if project.category else "",
+            writer.writerow([
+                spreadsheet_cell(district.name), project.id, spreadsheet_cell(project.title),
+                spreadsheet_cell(project.category.name) if project.category else "",
                 amount_for_input(result.cost, cycle.currency), result.votes, "yes" if result.is_funded else "no",
-                run.rule, result.position, result.explanation,
-            )])
+                run.rule, result.position, spreadsheet_cell(result.explanation),
+            ])
     return "\ufeff" + buffer.getvalue()
 
 

@@ -215,6 +215,16 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
     _require_official(actor)
     district = _open_district(district_id)
     resident = load(User, user_id, "user")
+    elsewhere = db.session.scalar(
+        select(Participation).where(Participation.user_id == resident.id, Participation.cycle_id == district.cycle_id,
+                                    Participation.district_id != district.id).limit(1)
+    )
+    if elsewhere is not None:
+        raise ConflictError(
+            N_("{name} has already voted in {other} in this cycle, and a resident votes in one district per cycle; "
+               "they cannot also be marked in {district}. Nothing was recorded.", name=resident.name,
+               other=db.session.get(District, elsewhere.district_id).name, district=district.name)
+        )
     voted = db.session.scalar(
         select(Participation).where(Participation.user_id == resident.id, Participation.district_id == district.id)
     )

@@ -28,6 +28,7 @@ from pb.extensions import db
 from pb.models import (
     Cycle,
     District,
+    Participation,
     RegisterEntry,
     RegisterUpload,
     User,
@@ -36,7 +37,8 @@ from pb.models import (
     VotingCode,
     utcnow,
 )
-from pb.services import audit, load, use_case
+from pb.services import audit, load, use_case, voting
+from pb.services.voting import refuse_second_district, store_verification
 
 MAX_REGISTER_BYTES = 5 * 1024 * 1024
 MAX_REGISTER_LINES = 200_000
@@ -412,11 +414,7 @@ def _attempt(
     cycle_rules.require_phase("verify-resident", cycle.phase)
     address_hash = _address_hash(address)
     _one_attempt_at_a_time(actor, address_hash)
-    already = db.session.scalar(
-        select(Verification).where(Verification.user_id == actor.id, Verification.cycle_id == cycle.id).limit(1)
-    )
-    if already is not None:
-        raise ConflictError(N_("Your account is already verified for {district} in this cycle.", district=already.district.name))
+    refuse_second_district(actor, cycle.id, None, by_self=True)
     if is_locked(actor, cycle.id):
         raise PermissionDenied(LOCKED)
     if _address_failures(address_hash) >= ADDRESS_FAILURE_LIMIT:
@@ -434,11 +432,7 @@ def _attempt(
     verification = Verification(
         user_id=actor.id, cycle_id=cycle.id, district_id=district.id, verified_by_id=actor.id, method=method,
     )
-    db.session.add(verification)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        raise ConflictError("Your account was verified at the same moment elsewhere; reload the page.") from None
+    store_verification(verification, actor, by_self=True)
     audit.record(
         actor, "verify-resident", f"user:{actor.id}", cycle_id=cycle.id,
         after={"district": district.name, "method": method},
@@ -625,6 +619,83 @@ def lift_lockout(actor: User, cycle_id: int, user_id: int) -> User:
     )
     audit.record(actor, "lift-verification-lockout", f"user:{resident.id}", cycle_id=cycle.id)
     return resident
+
+
+MAX_REVOKE_REASON_LENGTH = 500
+
+
+def revocation_blocker(resident: User, district: District) -> str | None:
+    """Why a resident's verification in a district can no longer be revoked (they voted there), or None if it can.
+
+    An online ballot is asked of the voting service (however it stores ballots); a paper voter is a resident an
+    official marked at a polling station, whose anonymous sheet is in the box and cannot be taken out again.
+    """
+    channel = db.session.scalar(
+        select(Participation.channel).where(Participation.user_id == resident.id, Participation.district_id == district.id)
+    )
+    if channel == "paper":
+        return N_(
+            "{name} is marked as having voted on paper in {district}, so this verification stands: a paper ballot in "
+            "the box cannot be taken out. If the mark itself was a mistake (they took no paper ballot), an official "
+            "first takes back the mark on the paper voters page, with a reason. Nothing was changed.",
+            name=resident.name, district=district.name,
+        )
+    if channel is not None or voting.stored_version(resident, district.cycle_id, district.id) > 0:
+        return N_(
+            "{name} has already voted online in {district}, so this verification stands: their ballot is counted "
+            "and cannot be withdrawn by revoking. If they were verified for the wrong district, tell the election "
+            "officer, who records it for the count. Nothing was changed.", name=resident.name, district=district.name,
+        )
+    return None
+
+
+@use_case
+def revoke_verification(actor: User, cycle_id: int, user_id: int, reason: str) -> District:
+    """A moderator or official takes back a resident's verification (a wrong district, a mistake) before they vote.
+
+    The reason goes into the audit log with what was revoked. A register line or voting code that verified the
+    resident stays used: after revoking, verify them in person for the right district.
+    """
+    if not actor.is_moderator:
+        raise PermissionDenied("Only moderators and officials can revoke a verification.")
+    cycle = load(Cycle, cycle_id, "cycle")
+    cycle_rules.require_phase("verify-resident", cycle.phase)
+    resident = load(User, user_id, "user")
+    if resident.id == actor.id:
+        raise PermissionDenied("You cannot revoke your own verification; ask another moderator or official.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError("Say why the verification is revoked; the reason is kept in the audit log. Nothing was changed.")
+    if len(reason) > MAX_REVOKE_REASON_LENGTH:
+        raise ValidationError(N_("Keep the reason under {most} characters. Nothing was changed.",
+                                 most=MAX_REVOKE_REASON_LENGTH))
+    # Locked for update: a ballot or paper-voter mark relying on this verification (which share-locks it) either
+    # finished first, and is seen below, or waits and then finds the verification gone.
+    verification = db.session.scalar(
+        select(Verification).where(Verification.user_id == resident.id, Verification.cycle_id == cycle.id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    if verification is None:
+        raise ConflictError(N_("{name} is not verified in this cycle; nothing was changed.", name=resident.name))
+    district = verification.district
+    blocker = revocation_blocker(resident, district)
+    if blocker is not None:
+        raise ConflictError(blocker)
+    before = {"district": district.name, "method": verification.method, "verified_by": verification.verified_by_id}
+    db.session.delete(verification)
+    audit.record(actor, "revoke-verification", f"user:{resident.id}", cycle_id=cycle.id, before=before,
+                 after={"reason": reason})
+    return district
+
+
+def revocation_blockers(user: User, cycle: Cycle) -> dict[int, str | None]:
+    """Per district id where the resident is verified: why revoking is refused, or None when it is possible."""
+    return {
+        verification.district_id: revocation_blocker(user, verification.district)
+        for verification in db.session.scalars(
+            select(Verification).where(Verification.user_id == user.id, Verification.cycle_id == cycle.id)
+        )
+    }
 
 
 METHOD_LABELS = {

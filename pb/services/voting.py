@@ -78,13 +78,22 @@ def _district_with_cycle(cycle_id: int, district_id: int) -> District:
     return district
 
 
-def is_verified(user: User, district_id: int) -> bool:
+def _verification_in(user: User, district_id: int):
+    """The query for a resident's verification in a district, read under a share lock on PostgreSQL.
+
+    The lock makes a revocation (which locks the row for update, then checks that no ballot exists) and a use case
+    relying on the verification (a ballot, a paper-voter mark) wait for each other: either the revocation sees the
+    ballot, or the ballot sees that the verification is gone. SQLite runs one use case at a time and ignores it.
+    """
     return (
-        db.session.scalar(
-            select(Verification.id).where(Verification.user_id == user.id, Verification.district_id == district_id)
-        )
-        is not None
+        select(Verification.id)
+        .where(Verification.user_id == user.id, Verification.district_id == district_id)
+        .with_for_update(read=True)
     )
+
+
+def is_verified(user: User, district_id: int) -> bool:
+    return db.session.scalar(_verification_in(user, district_id)) is not None
 
 
 @dataclass(frozen=True)
@@ -96,13 +105,21 @@ class Standing:
 
 
 def voter_standing(user: User, district_id: int) -> Standing:
-    """Whether the resident is verified in the district and whether they voted there on paper, in one query."""
-    verified = select(Verification.id).where(Verification.user_id == user.id, Verification.district_id == district_id)
+    """Whether the resident is verified in the district (share-locking that verification) and voted there on paper.
+
+    One query for a verified resident (every ballot): their verification row, locked, with the paper question.
+    """
     on_paper = select(Participation.id).where(
         Participation.user_id == user.id, Participation.district_id == district_id, Participation.channel == "paper",
-    )
-    is_verified_, voted_on_paper = db.session.execute(select(verified.exists(), on_paper.exists())).one()
-    return Standing(is_verified=bool(is_verified_), voted_on_paper=bool(voted_on_paper))
+    ).exists()
+    row = db.session.execute(
+        select(Verification.id, on_paper)
+        .where(Verification.user_id == user.id, Verification.district_id == district_id)
+        .with_for_update(read=True, of=Verification)
+    ).first()
+    if row is not None:
+        return Standing(is_verified=True, voted_on_paper=bool(row[1]))
+    return Standing(is_verified=False, voted_on_paper=bool(db.session.scalar(select(on_paper))))
 
 
 def verified_district_ids(user: User, cycle_id: int) -> set[int]:
@@ -120,6 +137,77 @@ def rules_for(cycle: Cycle, district: District) -> BallotRules:
     )
 
 
+def refuse_second_district(resident: User, cycle_id: int, district: District | None, *, by_self: bool = False) -> None:
+    """Refuse, naming it, when the resident already holds a district of this cycle: verified there, or voted there.
+
+    Every way of verifying a resident or marking a paper voter asks this first; the unique constraint on
+    verifications (user_id, cycle_id) backs it up when two requests pass it at the same moment.
+    """
+    held = db.session.scalar(
+        select(Verification).where(Verification.user_id == resident.id, Verification.cycle_id == cycle_id).limit(1)
+    )
+    if held is not None:
+        if by_self:
+            raise ConflictError(N_("Your account is already verified for {district} in this cycle.",
+                                   district=held.district.name))
+        if district is None or held.district_id == district.id:
+            raise ConflictError(N_("{name} is already verified for {district}.", name=resident.name,
+                                   district=held.district.name))
+        raise ConflictError(
+            N_("{name} is already verified for {held} in this cycle, and a resident votes in one district per cycle, "
+               "so they were not verified for {district}. If {held} is wrong and they have not voted there, revoke "
+               "that verification first, with the reason.", name=resident.name, held=held.district.name,
+               district=district.name)
+        )
+    # A vote in the same district is no second district (and cannot be repeated there): only another one counts.
+    elsewhere = [] if district is None else [Participation.district_id != district.id]
+    voted = db.session.scalar(
+        select(Participation)
+        .where(Participation.user_id == resident.id, Participation.cycle_id == cycle_id, *elsewhere).limit(1)
+    )
+    if voted is not None:
+        other = db.session.get(District, voted.district_id)
+        raise ConflictError(
+            N_("{name} has already voted in {held} in this cycle, and a resident votes in one district per cycle; "
+               "nothing was changed.", name=resident.name, held=other.name)
+        )
+
+
+def store_verification(verification: Verification, resident: User, *, by_self: bool = False) -> None:
+    """Write a verification; if another request verified the resident at the same moment, refuse with the same words.
+
+    On PostgreSQL the insert runs in a savepoint, so after the unique constraint refuses it the transaction can still
+    read which district won and name it. SQLite runs one use case at a time, so there the constraint cannot fire.
+    """
+    is_postgresql = db.session.connection().dialect.name == "postgresql"
+    try:
+        if is_postgresql:
+            with db.session.begin_nested():
+                db.session.add(verification)
+        else:
+            db.session.add(verification)
+            db.session.flush()
+    except IntegrityError:
+        if is_postgresql:
+            district = db.session.get(District, verification.district_id)
+            refuse_second_district(resident, verification.cycle_id, district, by_self=by_self)
+        raise ConflictError(
+            N_("{name} was verified at the same moment elsewhere; a resident votes in one district per cycle. "
+               "Reload the page to see where.", name=resident.name)
+        ) from None
+
+
+def _one_verification_at_a_time(resident: User) -> None:
+    """Make a moderator's verification of a resident wait for any other verification of them (PostgreSQL).
+
+    Self-verification locks the resident's row first (see verification._one_attempt_at_a_time); taking the same row
+    first here keeps the two in one order, so the second sees the first's district instead of the two deadlocking
+    on the unique constraint. FOR NO KEY UPDATE still lets rows that merely refer to the resident be written.
+    """
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.id == resident.id).with_for_update(key_share=True))
+
+
 @use_case
 def verify_resident(actor: User, user_id: int, district_id: int) -> Verification:
     """A moderator or official confirms, after checking documents, that a resident may vote in a district."""
@@ -130,13 +218,13 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     resident = load(User, user_id, "user")
     if resident.id == actor.id:
         raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
-    if is_verified(resident, district.id):
-        raise ConflictError(N_("{name} is already verified for {district}.", name=resident.name, district=district.name))
+    _one_verification_at_a_time(resident)
+    refuse_second_district(resident, district.cycle_id, district)
     verification = Verification(
         user_id=resident.id, cycle_id=district.cycle_id, district_id=district.id,
         verified_by_id=actor.id, method="in-person",
     )
-    db.session.add(verification)
+    store_verification(verification, resident)
     audit.record(
         actor, "verify-resident", f"user:{resident.id}", cycle_id=district.cycle_id,
         after={"district": district.name, "method": "in-person"},

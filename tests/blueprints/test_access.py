@@ -62,6 +62,7 @@ ACCESS = {
     "moderation.request_changes": MODERATOR,
     "moderation.merge": MODERATOR,
     "moderation.residents": MODERATOR,
+    "moderation.revoke": MODERATOR,
     "admin.index": OFFICIAL,
     "admin.new_cycle": OFFICIAL,
     "admin.cycle": OFFICIAL,

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from sqlalchemy import select
 
 from pb.domain.cycle import Phase
@@ -151,3 +153,88 @@ def test_a_district_of_another_cycle_cannot_be_used_for_verification(client, mak
                              {"user_id": resident.id, "district_id": other.districts[0].id}, follow_redirects=True)
     assert "Choose one of the listed options." in response.get_data(as_text=True)
     assert db.session.scalar(select(Verification.id)) is None
+
+
+def _revoke(client, cycle, resident, reason="Lives in South", confirm="y", origin="residents"):
+    data = {"user_id": resident.id, "reason": reason}
+    if confirm:
+        data["confirm"] = confirm
+    return client.submit(f"/moderation/cycles/{cycle.id}/residents/revoke?origin={origin}&q=vera", data)
+
+
+def test_a_second_district_is_refused_on_the_page_with_the_way_out(client, make_user, make_cycle, verify):
+    cycle = make_cycle(Phase.VOTING)
+    north, south = cycle.districts
+    resident = make_user(name="Vera Voter")
+    verify(resident, north)
+    client.login(make_user(Role.OFFICIAL))
+    response = client.submit(f"/moderation/cycles/{cycle.id}/residents?q=vera",
+                             {"user_id": resident.id, "district_id": south.id}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "already verified for North in this cycle" in page and "revoke that verification first" in page
+    assert db.session.scalars(select(Verification.district_id).where(Verification.user_id == resident.id)).all() == [north.id]
+
+
+def test_revoking_from_the_residents_page_asks_a_reason_and_a_confirmation(client, make_user, make_cycle, verify):
+    cycle = make_cycle(Phase.VOTING)
+    north, _ = cycle.districts
+    resident = make_user(name="Vera Voter")
+    verify(resident, north)
+    moderator = make_user(Role.MODERATOR)
+    client.login(moderator)
+    page = client.get(f"/moderation/cycles/{cycle.id}/residents?q=vera").get_data(as_text=True)
+    assert "Revoke the verification for North" in page and 'name="reason" required' in page
+    assert 'name="confirm" value="y" required' in page
+
+    for refused in (_revoke(client, cycle, resident, confirm=None), _revoke(client, cycle, resident, reason="")):
+        assert refused.status_code == 302
+    assert db.session.scalar(select(Verification.id).where(Verification.user_id == resident.id)) is not None
+
+    response = _revoke(client, cycle, resident)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/moderation/cycles/{cycle.id}/residents?q=vera"
+    assert db.session.scalar(select(Verification.id).where(Verification.user_id == resident.id)) is None
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "revoke-verification")).one()
+    assert entry.actor_id == moderator.id and json.loads(entry.after) == {"reason": "Lives in South"}
+    assert "is revoked" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_after_voting_the_page_says_what_to_do_instead_of_revoking(client, make_user, make_cycle, verify):
+    from pb.models import Participation
+
+    cycle = make_cycle(Phase.VOTING)
+    north, _ = cycle.districts
+    resident = make_user(name="Vera Voter")
+    verify(resident, north)
+    db.session.add(Participation(user_id=resident.id, cycle_id=cycle.id, district_id=north.id, channel="paper"))
+    db.session.commit()
+    official = make_user(Role.OFFICIAL)
+    client.login(official)
+    for url in (f"/moderation/cycles/{cycle.id}/residents?q=vera", f"/paper/cycles/{cycle.id}/voters?q=vera"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Revoke the verification" not in page, url
+        assert "a paper ballot in the box cannot be taken out" in page, url
+    response = _revoke(client, cycle, resident, origin="paper-voters")
+    assert response.headers["Location"] == f"/paper/cycles/{cycle.id}/voters?q=vera"
+    assert "cannot be taken out" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(select(Verification.id).where(Verification.user_id == resident.id)) is not None
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example/", "//evil.example", "paper.voters", ""])
+def test_revoking_goes_back_only_to_a_known_page(client, make_user, make_cycle, verify, origin):
+    cycle = make_cycle(Phase.VOTING)
+    resident = make_user(name="Vera Voter")
+    verify(resident, cycle.districts[0])
+    client.login(make_user(Role.MODERATOR))
+    response = _revoke(client, cycle, resident, origin=origin)
+    assert response.headers["Location"] == f"/moderation/cycles/{cycle.id}/residents?q=vera"
+
+
+def test_residents_cannot_revoke(client, make_user, make_cycle, verify):
+    cycle = make_cycle(Phase.VOTING)
+    resident = make_user(name="Vera Voter")
+    verify(resident, cycle.districts[0])
+    client.login(make_user())
+    assert _revoke(client, cycle, resident).status_code == 403
+    assert db.session.scalar(select(Verification.id).where(Verification.user_id == resident.id)) is not None

@@ -382,3 +382,39 @@ def test_the_results_page_lists_the_audit_log_head_at_each_phase_change(client, 
     assert "Audit log head at each phase change" in page
     assert all(head.entry_hash in page for head in heads) and len(heads) == 2
     assert "now: Results published" in page and "now: Counting the votes" in page
+
+
+@pytest.mark.parametrize("rule", ["greedy", "mes-add1"])
+def test_the_recount_recipe_in_docs_works_from_public_data_alone(client, world, tmp_path, capsys, rule):
+    """docs/recount.md, step by step, as an outsider: no login. A title that would run as a spreadsheet formula
+    changes nothing in the files a recount reads."""
+    w = world(rule)
+    w.playground.title = "＝HYPERLINK(\"https://evil.example\",\"x\")"
+    db.session.commit()
+    cycle_id, district_id = w.cycle.id, w.north.id
+    ballots_csv = client.get(f"/cycles/{cycle_id}/results/{district_id}/ballots.csv").get_data()
+    ballots_pb = client.get(f"/cycles/{cycle_id}/results/{district_id}/ballots.pb").get_data()
+    page = client.get(f"/cycles/{cycle_id}/results").get_data(as_text=True)
+    published = client.get(f"/api/v1/cycles/{cycle_id}/results").get_json()
+
+    # Step 2: the digest shown on the page and in the API is the digest of the downloaded bytes.
+    digest = hashlib.sha256(ballots_csv).hexdigest()
+    assert f'<code class="digest">{digest}</code>' in page
+    [north] = [d for d in published["districts"] if d["district"]["id"] == district_id]
+    assert north["count"]["ballot_list_sha256"] == digest
+    # Step 3: the pabulib file holds the same ballots, and the title as typed.
+    text = ballots_pb.decode("utf-8")
+    votes = {line.split(";")[0]: line.split(";")[1] for line in text[text.index("VOTES"):].splitlines()[2:]}
+    assert votes == {row["receipt"]: row["vote"] for row in csv.DictReader(io.StringIO(ballots_csv.decode("utf-8")))}
+    from pb.domain.tally import pabulib
+
+    names = {row["project_id"]: row["name"] for row in pabulib.read(text).projects}
+    assert names[str(w.playground.id)] == w.playground.title
+    # Steps 4 and 5: the command the page prints, and the published winners.
+    assert f"pb-tally ballots.pb --rule {rule} --seed {w.cycle.tie_break_seed}" in page
+    path = tmp_path / "ballots.pb"
+    path.write_bytes(ballots_pb)
+    assert tally_cli.main([str(path), "--rule", rule, "--seed", str(w.cycle.tie_break_seed), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    funded = {project["project_id"] for project in north["count"]["projects"] if project["is_funded"]}
+    assert {int(project_id) for project_id in report["selected"]} == funded and report["matches_published"] is True

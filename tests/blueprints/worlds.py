@@ -188,6 +188,8 @@ FORMS = {
                           "merge-version": "1"}),
     "moderation.residents": ("moderator", Phase.PROPOSALS,
                              {"user_id": lambda w: w["users"]["unverified"], "district_id": lambda w: w["north"]}),
+    "moderation.revoke": ("moderator", Phase.VOTING,
+                          {"user_id": lambda w: w["users"]["resident"], "reason": "Wrong district.", "confirm": "y"}),
     "admin.new_cycle": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
     "admin.settings": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
     "admin.add_district": ("official", Phase.DRAFT, {"district-name": "East", "district-budget": "200"}),

