@@ -12,7 +12,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User
-from pb.services import audit, load, publication, revisions, use_case
+from pb.services import audit, load, publication, revisions, use_case, voting
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -205,8 +205,12 @@ def advance_phase(actor: User | None, cycle_id: int) -> Phase:
     if actor is not None:
         _require_official(actor)
     cycle = load(Cycle, cycle_id, "cycle")
+    # The row lock makes ballots being stored finish first, and later ones wait and find the vote closed.
+    db.session.refresh(cycle, with_for_update=True)
     before = cycle.phase
     cycle.phase = cycle_rules.next_phase(cycle.phase, facts(cycle))
+    if before is Phase.VOTING:
+        voting.open_ballot_box(cycle)
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
     audit.record(
