@@ -259,6 +259,15 @@ def store_count(cycle, official, funded, unfunded=(), phase=Phase.RESULTS):
     db.session.commit()
 
 
+def close_voting(cycle, phase=Phase.TALLYING):
+    """Close the vote as advancing the phase does (open the sealed ballot box), then put the cycle in `phase`."""
+    from pb.services import voting
+
+    voting.open_ballot_box(cycle)
+    cycle.phase = phase
+    db.session.commit()
+
+
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     if any(POSTGRES_HELP in str(report.longrepr) for report in skipped):
