@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Ballot, PaperEntry, PaperSheet, Participation, Role, TallyRun
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -144,8 +145,7 @@ def test_the_count_waits_for_pending_sheets_then_includes_agreed_ones(client, wo
         _enter(client, north, "Library", number, projects[:1])
     client.login(pieter)
     _enter(client, north, "Library", 1, projects[:1])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     client.login(quinn)
     response = client.submit(f"/admin/cycles/{cycle.id}/tally")
     assert "3 paper sheets in North still need a second entry." in _page(client, response)
@@ -163,8 +163,7 @@ def test_the_control_room_links_to_paper_ballots_only_while_they_can_be_entered(
     cycle, _, _, (olga, _, _) = world
     client.login(olga)
     assert f"/paper/cycles/{cycle.id}" in client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
-    cycle.phase = Phase.RESULTS
-    db.session.commit()
+    close_voting(cycle, Phase.RESULTS)
     assert f"/paper/cycles/{cycle.id}" not in client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
     response = client.get(f"/paper/cycles/{cycle.id}")
     assert response.status_code == 302 and "Paper ballots and paper voters can only be entered" in _page(client, response)

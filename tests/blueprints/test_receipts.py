@@ -8,6 +8,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Ballot
 from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, normalise_receipt
+from tests.conftest import close_voting
 
 
 def _receipt(page: str) -> str:
@@ -36,14 +37,14 @@ def test_a_receipt_is_shown_renewed_on_change_and_checkable_after_publication(
         client.submit(url, {"project": [str(swings.id), str(trees.id)]}, follow_redirects=True).get_data(as_text=True)
     )
     assert second != first
-    assert db.session.scalar(select(Ballot.receipt)) == second.replace("-", "")
+    assert db.session.scalar(select(Ballot.receipt)) is None  # sealed until voting closes
 
     public = app.test_client()
     before = public.get(f"/cycles/{cycle.id}/receipt?code={second}", follow_redirects=True)
     assert "Results are not published yet." in before.get_data(as_text=True)
 
-    cycle.phase = Phase.RESULTS
-    db.session.commit()
+    close_voting(cycle, Phase.RESULTS)
+    assert db.session.scalar(select(Ballot.receipt)) == second.replace("-", "")
     page = public.get(f"/cycles/{cycle.id}/receipt?code={second.lower().replace('-', ' ')}").get_data(as_text=True)
     assert "This ballot was counted" in page and "Swings" in page and "Trees" in page
     stale = public.get(f"/cycles/{cycle.id}/receipt?code={first}")
