@@ -1,8 +1,22 @@
-"""After a vote, no stored row links a person to the projects they chose."""
+"""After a vote, no stored row, row order, transaction id or log line links a person to the projects they chose."""
+
+import http.client
+import itertools
+import random
+import re
+import threading
+import urllib.parse
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import inspect, text
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.services import voting
+from pb.models import Role, User
+from pb.services import cycles, voting
+from tests.conftest import PASSWORD
+from tests.live_server import live_server
 
 
 def _foreign_targets(table) -> dict[str, str]:
@@ -30,3 +44,245 @@ def test_no_row_holds_both_a_voter_and_their_choices(app, make_user, make_cycle,
     assert checked > 10
     ballot_columns = {column.name for column in db.metadata.tables["ballots"].columns}
     assert not ballot_columns & {"user_id", "voter_id", "created_at", "updated_at", "cast_at"}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The attacker with a copy of the database and the access log, after a burst of real, concurrent votes and changes.
+# --------------------------------------------------------------------------------------------------------------------
+VOTERS, CHANGERS, PROJECT_COUNT = 40, 20, 8
+# Under a random permutation the expected number of correct matches is 1 whatever the number of voters, and the
+# chance of 8 or more is below 1 in 100,000 per heuristic; the old design matched nearly all 40.
+MOST_MATCHES_ALLOWED = 7
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_VERSION = re.compile(r'name="version" value="(\d+)"')
+_LOG_LINE = re.compile(r'^(\S+) \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3})(?: (\d+|-))? (\d+)ms$')
+
+
+@dataclass
+class _Browser:
+    """One voter's browser, at an address of its own (127.0.0.x): what the access log knows them by."""
+
+    user_id: int
+    email: str
+    address: str
+    cookie: str = ""
+    csrf: str = ""
+    version: int = 0
+
+    def request(self, server, method: str, path: str, form: list | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60, source_address=(self.address, 0))
+        try:
+            headers = {"Cookie": self.cookie} if self.cookie else {}
+            body = None
+            if form is not None:
+                body = urllib.parse.urlencode(form)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            page = response.read().decode()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                if header.startswith("session="):
+                    self.cookie = header.split(";", 1)[0]
+            return response.status, page
+        finally:
+            connection.close()
+
+    def open_ballot(self, server, path: str) -> None:
+        status, page = self.request(server, "GET", path)
+        assert status == 200, page[-2000:]
+        self.csrf, self.version = _CSRF.search(page).group(1), int(_VERSION.search(page).group(1))
+
+    def log_in(self, server, path: str) -> None:
+        _, page = self.request(server, "GET", "/login")
+        form = [("email", self.email), ("password", PASSWORD), ("csrf_token", _CSRF.search(page).group(1))]
+        assert self.request(server, "POST", "/login", form)[0] == 302
+        self.open_ballot(server, path)
+
+    def vote(self, server, path: str, choices: frozenset[int]) -> int:
+        form = [("csrf_token", self.csrf), ("version", str(self.version))] + [("project", str(p)) for p in sorted(choices)]
+        status, _ = self.request(server, "POST", path, form)
+        return status
+
+
+def _burst(server, path: str, ballots: list[tuple[_Browser, frozenset[int]]]) -> None:
+    """Send every ballot at the same moment, one thread each, as a crowd of voters would."""
+    barrier = threading.Barrier(len(ballots))
+    statuses: list[int] = [0] * len(ballots)
+
+    def send(index: int, browser: _Browser, choices: frozenset[int]) -> None:
+        barrier.wait(timeout=60)
+        statuses[index] = browser.vote(server, path, choices)
+
+    threads = [threading.Thread(target=send, args=(i, b, c)) for i, (b, c) in enumerate(ballots)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * len(ballots), statuses
+
+
+def _raw_tables(engine_name: str) -> dict[str, list[dict]]:
+    """Every row of every table as the copy holds it, with its physical place (rowid, ctid) and PostgreSQL's xmin."""
+    tables = {}
+    with db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            if engine_name == "sqlite":
+                query = f'SELECT rowid AS "__place", NULL AS "__xmin", * FROM "{table}"'
+            else:
+                query = f'SELECT ctid::text AS "__place", xmin::text::bigint AS "__xmin", * FROM "{table}"'
+            rows = [dict(row) for row in connection.execute(text(query)).mappings()]
+            for row in rows:
+                place = row["__place"]
+                row["__place"] = tuple(int(n) for n in place.strip("()").split(",")) if isinstance(place, str) else place
+            tables[table] = rows
+    return tables
+
+
+def _user_columns() -> dict[str, list[str]]:
+    """Per table, the columns that name a user: the table's own id for users, every foreign key to users."""
+    found = {"users": ["id"]}
+    inspector = inspect(db.engine)
+    for table in inspector.get_table_names():
+        for key in inspector.get_foreign_keys(table):
+            if key["referred_table"] == "users":
+                found.setdefault(table, []).extend(key["constrained_columns"])
+    return found
+
+
+def _orderings(rows: list[dict], time_columns) -> dict[str, list[dict]]:
+    """The row orders an attacker tries: by id, by physical place, by transaction id, by each time column."""
+    orders = {"place": sorted(rows, key=lambda row: row["__place"])}
+    if rows and "id" in rows[0]:
+        orders["id"] = sorted(rows, key=lambda row: row["id"])
+    if rows and rows[0]["__xmin"] is not None:
+        orders["xmin"] = sorted(rows, key=lambda row: (row["__xmin"], row["__place"]))
+    for column in time_columns:
+        orders[column] = sorted(rows, key=lambda row: (row[column] is None, str(row[column]), row["__place"]))
+    return orders
+
+
+def _time_columns(rows: list[dict]) -> list[str]:
+    return [name for name, value in (rows[0].items() if rows else ()) if isinstance(value, date | datetime)]
+
+
+def _first_each(values: list) -> list:
+    seen, ordered = set(), []
+    for value in values:
+        if value not in seen:
+            seen.add(value)
+            ordered.append(value)
+    return ordered
+
+
+def _log(server, browsers: list[_Browser]) -> list[tuple[int, str, str, int, int | None]]:
+    """The access log as (voter, method, path, status, size) in the order written, voters known by address."""
+    by_address = {browser.address: browser.user_id for browser in browsers}
+    lines = []
+    for line in (server.log.parent / "access.log").read_text().splitlines():
+        match = _LOG_LINE.match(line.strip())
+        assert match, f"unexpected access log line: {line!r}"
+        address, _, method, path, status, size, _ = match.groups()
+        if address in by_address:
+            lines.append((by_address[address], method, path, int(status),
+                          int(size) if size and size != "-" else None))
+    return lines
+
+
+def test_a_copy_of_the_database_and_the_access_log_link_no_voter_to_their_ballot(
+    app, engine_name, tmp_path, make_user, make_cycle, make_project, verify
+):
+    """The attacker holds the database (every row with its rowid or ctid and xmin, ids, every time column) and the
+    access log, knows who was at which address, but not the ballot key. Every heuristic below must do no better
+    than chance at naming the projects a voter chose."""
+    official_id = make_user(Role.OFFICIAL).id
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 10_000_000),))
+    district = cycle.districts[0]
+    projects = [make_project(cycle, district, cost=10_000 + n).id for n in range(PROJECT_COUNT)]
+    rng = random.Random(16)
+    subsets = [frozenset(c) for size in range(1, PROJECT_COUNT + 1) for c in itertools.combinations(projects, size)]
+    finals = rng.sample(subsets, VOTERS)  # every voter's last ballot is different from everyone else's
+    people = [make_user() for _ in range(VOTERS)]
+    for person in people:
+        verify(person, district)
+    browsers = [_Browser(p.id, p.email, f"127.0.0.{n + 2}") for n, p in enumerate(people)]
+    truth = {browser.user_id: final for browser, final in zip(browsers, finals, strict=True)}
+    changers = set(rng.sample(range(VOTERS), CHANGERS))
+    cycle_id, district_id = cycle.id, district.id
+    path = f"/cycles/{cycle_id}/vote/{district_id}"
+
+    with live_server(app, tmp_path, workers=4, access_log=True) as server:
+        for browser in browsers:
+            browser.log_in(server, path)
+        first = [(b, rng.choice(subsets) if n in changers else truth[b.user_id]) for n, b in enumerate(browsers)]
+        _burst(server, path, first)
+        for n in changers:
+            browsers[n].open_ballot(server, path)
+        _burst(server, path, [(browsers[n], truth[browsers[n].user_id]) for n in sorted(changers, key=lambda _: rng.random())])
+        for browser in rng.sample(browsers, VOTERS):
+            browser.open_ballot(server, path)  # each voter looks at their stored ballot once more
+        cycles.advance_phase(db.session.get(User, official_id), cycle_id)  # voting closes
+        db.session.remove()
+        log = _log(server, browsers)
+        tables = _raw_tables(engine_name)
+
+    voters = set(truth)
+    choices: dict[int, set[int]] = {}
+    for row in tables["ballot_choices"]:
+        choices.setdefault(row["ballot_id"], set()).add(row["project_id"])
+    ballots = [row for row in tables["ballots"] if row["district_id"] == district_id]
+    ballot_choices = {row["id"]: frozenset(choices.get(row["id"], ())) for row in ballots}
+    assert sorted(map(sorted, ballot_choices.values())) == sorted(map(sorted, truth.values())), "the count is wrong"
+
+    matches: dict[str, float] = {}
+    # Ballot orders: the ballots table and its choices, each by id, place, xmin and time column.
+    ballot_orders = {f"ballots by {name}": [ballot_choices[row["id"]] for row in rows]
+                     for name, rows in _orderings(ballots, _time_columns(ballots)).items()}
+    for name, rows in _orderings(tables["ballot_choices"], _time_columns(tables["ballot_choices"])).items():
+        ballot_orders[f"ballot_choices by {name}"] = [
+            ballot_choices[ballot_id] for ballot_id in _first_each([row["ballot_id"] for row in rows])
+            if ballot_id in ballot_choices]
+    # Voter orders: the log (first and last ballot sent, last page seen), and every row that names a voter.
+    posts = [voter for voter, method, line_path, status, _ in log if method == "POST" and line_path == path and status == 302]
+    voter_orders = {"log: first ballot sent": _first_each(posts), "log: last ballot sent": _first_each(posts[::-1])[::-1]}
+    for table, columns in _user_columns().items():
+        for name, rows in _orderings(tables[table], _time_columns(tables[table])).items():
+            for column in columns:
+                order = _first_each([row[column] for row in rows if row[column] in voters])
+                if len(order) > MOST_MATCHES_ALLOWED:
+                    voter_orders[f"{table}.{column} by {name}"] = order
+    for voter_name, voter_order in voter_orders.items():
+        for ballot_name, ballot_order in ballot_orders.items():
+            correct = sum(truth[voter] == ballot for voter, ballot in zip(voter_order, ballot_order))
+            matches[f"i-th of {voter_name} = i-th of {ballot_name}"] = correct
+
+    # The same transaction: a row naming a voter with the xmin of a ballot's row.
+    if engine_name == "postgresql":
+        ballots_by_xmin: dict[int, set[frozenset]] = {}
+        for row in ballots:
+            ballots_by_xmin.setdefault(row["__xmin"], set()).add(ballot_choices[row["id"]])
+        for row in tables["ballot_choices"]:
+            if row["ballot_id"] in ballot_choices:
+                ballots_by_xmin.setdefault(row["__xmin"], set()).add(ballot_choices[row["ballot_id"]])
+        best: dict[int, float] = {}
+        for table, columns in _user_columns().items():
+            for row in tables[table]:
+                for column in columns:
+                    candidates = ballots_by_xmin.get(row["__xmin"], set())
+                    if row[column] in voters and truth[row[column]] in candidates:
+                        best[row[column]] = max(best.get(row[column], 0), 1 / len(candidates))
+        matches["same xmin as a row naming the voter"] = sum(best.values())
+
+    # Response sizes: the size of each voter's last look at their ballot, against how many projects each ballot holds.
+    last_size = {voter: size for voter, method, line_path, status, size in log
+                 if method == "GET" and line_path == path and status == 200}
+    sizes, counts = sorted(set(last_size.values()) - {None}), sorted({len(c) for c in ballot_choices.values()})
+    rank = dict(zip(sizes, counts, strict=False)) if len(sizes) == len(counts) else {}
+    expected = 0.0
+    for voter in voters:
+        candidates = [c for c in ballot_choices.values() if rank.get(last_size.get(voter)) in (None, len(c))]
+        expected += (truth[voter] in candidates) / len(candidates)
+    matches["page size in the access log = number of projects chosen"] = expected
+
+    assert len(matches) > 10
+    linked = {heuristic: found for heuristic, found in matches.items() if found > MOST_MATCHES_ALLOWED}
+    assert not linked, f"of {VOTERS} voters, these heuristics link more than chance allows: {linked}"
