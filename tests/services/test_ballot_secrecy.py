@@ -9,12 +9,14 @@ import urllib.parse
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import inspect, text
+import pytest
+from sqlalchemy import delete, func, inspect, select, text
 
 from pb.domain.cycle import Phase
+from pb.domain.errors import ConflictError
 from pb.extensions import db
-from pb.models import Role, User
-from pb.services import cycles, voting
+from pb.models import Ballot, Role, SealedBallot, User
+from pb.services import cycles, tallying, voting
 from tests.conftest import PASSWORD
 from tests.live_server import live_server
 
@@ -284,3 +286,111 @@ def test_a_copy_of_the_database_and_the_access_log_link_no_voter_to_their_ballot
     assert not linked and len(looks) == 1, (
         f"of {VOTERS} voters, these heuristics link more than chance allows: {linked}; "
         f"sizes of the ballot page in the access log: {sizes}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Opening the ballot box when voting closes.
+# --------------------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def voted(make_user, make_cycle, make_project, verify):
+    """60 voters in North, each with a ballot of their own, cast one after another (some changed once)."""
+    official = make_user(Role.OFFICIAL)
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 10_000_000), ("South", 1_000_000)))
+    north = cycle.districts[0]
+    projects = [make_project(cycle, north, cost=10_000).id for _ in range(7)]
+    subsets = [sorted(c) for size in range(1, 8) for c in itertools.combinations(projects, size)]
+    rng = random.Random(6)
+    cast = []
+    for number, choice in enumerate(rng.sample(subsets, 60)):
+        voter = make_user()
+        verify(voter, north)
+        if number % 3 == 0:
+            voting.cast_ballot(voter, cycle.id, north.id, rng.choice(subsets))  # a first ballot, then the last one
+        voting.cast_ballot(voter, cycle.id, north.id, choice)
+        cast.append((voter, choice, voting.current_receipt(voter, cycle.id, north.id)))
+    return official, cycle, north, cast
+
+
+def _ballots_in_storage_order(engine_name: str) -> list[tuple[int, str]]:
+    place = "rowid" if engine_name == "sqlite" else "ctid"
+    return [tuple(row) for row in db.session.execute(text(f"SELECT id, receipt FROM ballots ORDER BY {place}"))]
+
+
+def test_closing_the_vote_opens_every_sealed_ballot_shuffled_under_random_ids(voted, engine_name):
+    official, cycle, north, cast = voted
+    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0  # sealed while voting
+    cycles.advance_phase(official, cycle.id)
+    stored = {ballot.receipt: sorted(c.project_id for c in ballot.choices) for ballot in db.session.scalars(select(Ballot))}
+    # Each voter's receipt, as shown to them, now names exactly their last ballot; no other ballot exists.
+    assert stored == {receipt: choice for _, choice, receipt in cast}
+    order = [receipt for _, receipt in _ballots_in_storage_order(engine_name)]
+    by_id = [receipt for _, receipt in sorted(_ballots_in_storage_order(engine_name))]
+    voting_order = [receipt for _, _, receipt in cast]
+    # 60 ballots in voting order by chance: one in 60! (about 1e-82); two in a row in voting order: expected ~1.
+    assert order != voting_order and by_id != voting_order
+    assert sum(a == b for a, b in zip(order, voting_order)) < 10 and sum(a == b for a, b in zip(by_id, voting_order)) < 10
+    ids = sorted(ballot_id for ballot_id, _ in _ballots_in_storage_order(engine_name))
+    assert ids != list(range(ids[0], ids[0] + len(ids)))  # not handed out in sequence
+    columns = set(Ballot.__table__.columns.keys())
+    assert not columns & {"token", "version", "created_at", "updated_at", "user_id", "cast_at"}
+    # The voter still sees their own choices and receipt; turnout counts them online.
+    voter, choice, receipt = cast[0]
+    assert voting.current_choices(voter, cycle.id, north.id) == set(choice)
+    assert voting.current_receipt(voter, cycle.id, north.id) == receipt
+    assert voting.turnout_by_channel(cycle)[north.id] == {"online": 60, "paper": 0}
+
+
+def test_opened_ballots_share_one_transaction_id(voted, engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("xmin is PostgreSQL's")
+    official, cycle, _, _ = voted
+    cycles.advance_phase(official, cycle.id)
+    assert db.session.execute(text("SELECT count(DISTINCT xmin::text) FROM ballots")).scalar() == 1
+    assert db.session.execute(text("SELECT count(DISTINCT xmin::text) FROM ballot_choices")).scalar() == 1
+
+
+def test_the_count_and_receipts_after_opening_are_the_ballots_cast(voted):
+    official, cycle, north, cast = voted
+    cycles.advance_phase(official, cycle.id)
+    [run] = [run for run in tallying.run_tally(official, cycle.id) if run.district_id == north.id]
+    votes = {result.project_id: result.votes for result in run.results}
+    expected: dict[int, int] = {}
+    for _, choice, _ in cast:
+        for project_id in choice:
+            expected[project_id] = expected.get(project_id, 0) + 1
+    assert run.ballot_count == 60 and votes == expected
+    cycle.phase = Phase.RESULTS
+    db.session.commit()
+    for _, choice, receipt in cast[:5]:
+        assert sorted(c.project_id for c in voting.look_up_receipt(cycle, receipt).choices) == choice
+
+
+def test_the_count_still_stops_when_an_opened_ballot_goes_missing(voted):
+    official, cycle, north, _ = voted
+    cycles.advance_phase(official, cycle.id)
+    lost = db.session.scalars(select(Ballot.id)).first()
+    db.session.execute(delete(Ballot).where(Ballot.id == lost))
+    db.session.commit()
+    with pytest.raises(ConflictError) as refusal:
+        tallying.run_tally(official, cycle.id)
+    assert "60 voters were told their ballot was saved, 59 ballots are stored and 59 were read" in refusal.value.message
+
+
+def test_closing_the_vote_is_refused_and_changes_nothing_when_an_envelope_does_not_open(app, voted, snapshot):
+    official, cycle, _, _ = voted
+    sealed = db.session.scalars(select(SealedBallot)).first()
+    sealed.envelope = sealed.envelope[:-1] + bytes([sealed.envelope[-1] ^ 1])  # altered behind the app's back
+    db.session.commit()
+    before = snapshot()
+    with pytest.raises(ConflictError, match="does not open with this server's ballot key"):
+        cycles.advance_phase(official, cycle.id)
+    assert snapshot() == before
+
+
+def test_a_changed_ballot_key_cannot_open_the_box(app, voted, snapshot):
+    official, cycle, _, _ = voted
+    app.config["BALLOT_KEY"] = "a different key"
+    before = snapshot()
+    with pytest.raises(ConflictError, match="PB_BALLOT_KEY changed during the vote"):
+        cycles.advance_phase(official, cycle.id)
+    assert snapshot() == before
