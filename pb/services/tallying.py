@@ -85,8 +85,8 @@ def count_district(
 def ballot_list(district: District) -> bytes:
     """The district's anonymised ballots as CSV bytes: receipt code and the project ids chosen, sorted by receipt.
 
-    Sorted by receipt (a keyed hash) rather than by storage order, which follows the order people voted in and
-    could be matched against who voted when. A vote is written as pabulib writes one: project ids joined by commas.
+    Sorted by receipt (a keyed hash) rather than by storage order: online ballots are stored shuffled when voting
+    closes, but paper ballots follow the order their sheets were agreed. A vote is written as pabulib writes one: project ids joined by commas.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
