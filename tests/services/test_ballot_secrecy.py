@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, func, inspect, select, text
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import ConflictError
+from pb.domain.errors import ConflictError, PhaseError
 from pb.extensions import db
 from pb.models import Ballot, Role, SealedBallot, User
 from pb.services import cycles, tallying, voting
@@ -394,3 +394,48 @@ def test_a_changed_ballot_key_cannot_open_the_box(app, voted, snapshot):
     with pytest.raises(ConflictError, match="PB_BALLOT_KEY changed during the vote"):
         cycles.advance_phase(official, cycle.id)
     assert snapshot() == before
+
+
+def test_no_ballot_is_stored_after_the_box_was_opened(app, engine_name, make_user, make_cycle, make_project, verify):
+    """Ballots arriving while voting closes are either opened with the others or refused: none is left sealed."""
+    official_id = make_user(Role.OFFICIAL).id
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 100_000),))
+    cycle_id, district_id = cycle.id, cycle.districts[0].id
+    project_id = make_project(cycle, cycle.districts[0], cost=10_000).id
+    voter_ids = []
+    for _ in range(12):  # with the closer, 13 connections at once: within the pool's 15
+        voter = make_user()
+        verify(voter, cycle.districts[0])
+        voter_ids.append(voter.id)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(voter_ids) + 1)
+
+    def vote(user_id: int) -> None:
+        with app.app_context():
+            voter = db.session.get(User, user_id)
+            barrier.wait(timeout=60)
+            try:
+                voting.cast_ballot(voter, cycle_id, district_id, [project_id])
+                outcomes.append("stored")
+            except PhaseError:
+                outcomes.append("closed")
+            finally:
+                db.session.remove()
+
+    def close() -> None:
+        with app.app_context():
+            official = db.session.get(User, official_id)
+            barrier.wait(timeout=60)
+            cycles.advance_phase(official, cycle_id)
+            db.session.remove()
+
+    threads = [threading.Thread(target=vote, args=(user_id,)) for user_id in voter_ids] + [threading.Thread(target=close)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.remove()
+    sealed = db.session.scalar(select(func.count()).select_from(SealedBallot))
+    opened = db.session.scalar(select(func.count()).select_from(Ballot))
+    assert len(outcomes) == len(voter_ids) and sealed == outcomes.count("stored") == opened
+    tallying.run_tally(db.session.get(User, official_id), cycle_id)  # the pre-count check agrees
