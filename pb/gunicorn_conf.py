@@ -54,8 +54,10 @@ worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 forwarded_allow_ips = os.environ.get("PB_FORWARDED_ALLOW_IPS") or "127.0.0.1,::1"
 
 # The path without its query string, and no referrer, user agent or user: query strings and referrers can carry
-# receipt codes, search terms and tokens, which have no place in a log file that many people can read.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# receipt codes, search terms and tokens, which have no place in a log file that many people can read. No response
+# size either: a ballot page's size grows with the number of projects ticked, so sizes beside addresses and times
+# would tell who chose how many.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(M)sms'
 accesslog = _log_target("PB_ACCESS_LOG", "-")
 errorlog = _log_target("PB_ERROR_LOG", "-") or "-"
 loglevel = os.environ.get("PB_LOG_LEVEL") or "info"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -214,7 +216,11 @@ class Verification(db.Model):
 
 
 class Participation(db.Model):
-    """That a resident voted in a district: turnout and "already voted", never the choices."""
+    """That a resident voted on paper in a district, marked by an official: paper turnout and "already voted".
+
+    Online voters get no row here: a row naming the voter written in the ballot's own transaction would carry the
+    same transaction id (PostgreSQL's xmin) as the ballot and give it away. Online turnout counts sealed ballots.
+    """
 
     __tablename__ = "participations"
     __table_args__ = (UniqueConstraint("user_id", "district_id", name="uq_participation"),)
@@ -223,31 +229,60 @@ class Participation(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(12), default="online")
+    channel: Mapped[str] = mapped_column(String(12), default="paper")
     voted_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
 
 
+def random_row_id() -> int:
+    """A row id that follows no order: ids handed out in sequence would tell in what order rows were written."""
+    return secrets.randbits(62) + 1
+
+
+class SealedBallot(db.Model):
+    """An online ballot while the vote runs: its choices sealed under the ballot key, stored under the voter's token.
+
+    The id is random and the row holds no time but the day of the first ballot (for turnout per day). When voting
+    closes the box is opened: every envelope becomes an ordinary, shuffled `ballots` row with no token and no
+    version, in one transaction. The envelope stays, so the voter still finds their own ballot and receipt.
+    """
+
+    __tablename__ = "sealed_ballots"
+
+    # INTEGER on SQLite makes the id the rowid itself, so no hidden rowid keeps the order rows were written in.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False, default=random_row_id
+    )
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_on: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
+
+    # Every change is "UPDATE ... WHERE version = the version read", so of two changes made at once from the same
+    # version only one can land; the service raises the version itself because the receipt is derived from it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
+
+
 class Ballot(db.Model):
-    """A secret ballot: keyed by a token derived from the voter, holding no user id and no timestamp."""
+    """A counted ballot: an opened online envelope or an agreed paper sheet. No voter, token, version or time.
+
+    Online ballots are written all at once, shuffled and under random ids, when voting closes, so neither their ids
+    nor where they lie on disk follow the order people voted in.
+    """
 
     __tablename__ = "ballots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    # The voter's receipt code for this version of the ballot: public after results, linked to no one.
+    # The voter's receipt code for this ballot: public after results, linked to no one.
     receipt: Mapped[str] = mapped_column(String(16), unique=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
     choices: Mapped[list[BallotChoice]] = relationship(
         back_populates="ballot", cascade="all, delete-orphan", order_by="BallotChoice.project_id"
     )
     district: Mapped[District] = relationship()
-
-    # Every change is "UPDATE ... WHERE version = the version read", so of two changes made at once from the same
-    # version only one can land; the service raises the version itself because the receipt is derived from it.
-    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class BallotChoice(db.Model):

@@ -259,6 +259,29 @@ def store_count(cycle, official, funded, unfunded=(), phase=Phase.RESULTS):
     db.session.commit()
 
 
+def sealed_ballots() -> list[tuple[list[int], int]]:
+    """The online ballots stored while voting is open, opened with the server's key: (choices, version) each."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from pb.domain import sealing
+    from pb.models import SealedBallot
+
+    db.session.expire_all()
+    key = sealing.envelope_key(current_app.config["BALLOT_KEY"])
+    return [(sealing.unseal(key, row.token, row.version, row.envelope), row.version)
+            for row in db.session.scalars(select(SealedBallot))]
+
+
+def close_voting(cycle, phase=Phase.TALLYING):
+    """Close the vote as advancing the phase does (open the sealed ballot box), then put the cycle in `phase`."""
+    from pb.services import voting
+
+    voting.open_ballot_box(cycle)
+    cycle.phase = phase
+    db.session.commit()
+
+
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     if any(POSTGRES_HELP in str(report.longrepr) for report in skipped):

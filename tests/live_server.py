@@ -44,8 +44,13 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app, folder: pathlib.Path, *, workers: int = 1, threads: int = 1) -> Iterator[LiveServer]:
+def live_server(
+    app, folder: pathlib.Path, *, workers: int = 1, threads: int = 1, access_log: bool = False
+) -> Iterator[LiveServer]:
     """Serve `app`'s database and settings under gunicorn until the block ends; fail the test if it cannot start.
+
+    With `access_log`, gunicorn reads pb's production settings (pb/gunicorn_conf.py, access log format included)
+    and writes the access log to `folder / "access.log"`.
 
     Logins come from 127.0.0.1 in bursts, so throttling is off, and the suite's cheap password hashing carries over;
     both are tested elsewhere. The test process lets go of its database connection while the server works.
@@ -59,7 +64,8 @@ def live_server(app, folder: pathlib.Path, *, workers: int = 1, threads: int = 1
         "PB_PASSWORD_HASH_COST": json.dumps(app.config["PASSWORD_HASH_COST"]),
     }
     port, log = free_port(), folder / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+    settings = ["-c", "python:pb.gunicorn_conf", "--access-logfile", str(folder / "access.log")] if access_log else []
+    command = [sys.executable, "-m", "gunicorn", *settings, "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log), "--timeout", "60", "app:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     served = LiveServer(port, log, process)

@@ -108,3 +108,60 @@ def test_one_district_per_resident_is_not_forced_onto_a_database_that_breaks_it(
     db.session.commit()
     upgrade_schema()
     assert _differences() == []
+
+
+def test_the_sealed_ballot_box_migration_seals_ballots_of_a_vote_under_way_and_keeps_counted_ones(empty_app):
+    """Online ballots of a cycle still voting become sealed envelopes (opened, shuffled, when voting closes); ballots
+    of a cycle already counted stay; online participations go, paper ones stay; every voter keeps their receipt."""
+    from datetime import date, datetime
+
+    from flask_migrate import upgrade
+    from sqlalchemy import MetaData, func, insert, select
+
+    from pb.models import Ballot, Participation, SealedBallot, User
+    from pb.services import voting
+
+    upgrade(directory=str(MIGRATIONS), revision="8d3f51a6c2e0")
+    tables = MetaData()
+    tables.reflect(db.engine)
+    now = datetime(2026, 5, 1)
+    receipts = {}
+    with db.engine.begin() as connection:
+        def add(table: str, **values) -> None:
+            connection.execute(insert(tables.tables[table]).values(**values))
+
+        for user_id in (1, 2, 3):
+            add("users", id=user_id, email=f"u{user_id}@example.org", name=f"U{user_id}", password_hash="x",
+                role="resident", is_enabled=True, created_at=now, session_version=0)
+        for cycle_id, phase in ((1, "voting"), (2, "results")):
+            add("cycles", id=cycle_id, name=f"C{cycle_id}", description="", currency="EUR", total_budget=100_000,
+                phase=phase, rule="greedy", min_projects=1, tie_break_seed=0, created_at=now)
+            add("districts", id=cycle_id, cycle_id=cycle_id, name="North", budget=100_000)
+            for project in (1, 2):
+                add("proposals", id=cycle_id * 10 + project, cycle_id=cycle_id, district_id=cycle_id, author_id=3,
+                    title="P", summary="S", description="D", location="", estimated_cost=10_000, final_cost=10_000,
+                    status="accepted", moderator_note="", version=1, created_at=now, updated_at=now)
+            for user_id in (1, 2):
+                token = voting.ballot_token(user_id, cycle_id, cycle_id)
+                receipts[(user_id, cycle_id)] = voting._receipt_for(token, 2)
+                ballot_id = cycle_id * 100 + user_id
+                add("ballots", id=ballot_id, cycle_id=cycle_id, district_id=cycle_id, token=token,
+                    receipt=receipts[(user_id, cycle_id)], version=2)
+                add("ballot_choices", ballot_id=ballot_id, project_id=cycle_id * 10 + user_id)
+                add("participations", user_id=user_id, cycle_id=cycle_id, district_id=cycle_id, channel="online",
+                    voted_on=date(2026, 5, user_id))
+        add("participations", user_id=3, cycle_id=1, district_id=1, channel="paper", voted_on=date(2026, 5, 3))
+
+    upgrade_schema()
+    assert _differences() == []
+    assert db.session.execute(select(Participation.user_id, Participation.channel)).all() == [(3, "paper")]
+    assert sorted(db.session.scalars(select(Ballot.receipt))) == sorted(receipts[(u, 2)] for u in (1, 2))
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 4
+    for user_id in (1, 2):
+        user = db.session.get(User, user_id)
+        for cycle_id in (1, 2):
+            own = voting.stored_ballot(user, cycle_id, cycle_id)
+            assert (set(own.choices), own.receipt, own.version) == (
+                {cycle_id * 10 + user_id}, receipts[(user_id, cycle_id)], 2)
+    assert sorted(db.session.execute(select(SealedBallot.sealed_on).where(SealedBallot.cycle_id == 1)).scalars()) == [
+        date(2026, 5, 1), date(2026, 5, 2)]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot, Participation
+from pb.models import Participation, SealedBallot, User
 from pb.services import voting
 from tests.conftest import PASSWORD
 from tests.live_server import LiveServer, live_server
@@ -119,8 +119,9 @@ def _fire_at_once(server: LiveServer, path: str, submissions: list[tuple[Voter, 
 
 def _stored(app, voter: Voter, cycle_id: int, district_id: int) -> tuple[list[int], int] | None:
     db.session.rollback()
-    ballot = db.session.scalar(select(Ballot).where(Ballot.token == voting.ballot_token(voter.user_id, cycle_id, district_id)))
-    return None if ballot is None else ([choice.project_id for choice in ballot.choices], ballot.version)
+    user = db.session.get(User, voter.user_id)
+    own = voting.stored_ballot(user, cycle_id, district_id)
+    return None if own is None else (sorted(own.choices), own.version)
 
 
 def _check_round(server: LiveServer, results: list[tuple[int, str]], expected_successes: int) -> None:
@@ -178,9 +179,10 @@ def test_simultaneous_ballots_store_exactly_one_valid_ballot_per_voter(
 
     db.session.rollback()
     voters_who_voted = len(voters)
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == voters_who_voted
-    assert db.session.scalar(select(func.count()).select_from(Participation)) == voters_who_voted
-    for ballot in db.session.scalars(select(Ballot)):
-        assert 1 <= len(ballot.choices) <= 2 and len(ballot.choices) * PROJECT_COST <= BUDGET
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == voters_who_voted
+    assert db.session.scalar(select(func.count()).select_from(Participation)) == 0  # no row naming a voter
+    for voter in voters:
+        choices = voting.current_choices(db.session.get(User, voter.user_id), cycle.id, district.id)
+        assert 1 <= len(choices) <= 2 and len(choices) * PROJECT_COST <= BUDGET
     log = server.log.read_text()
     assert "Traceback" not in log and "database is locked" not in log.lower(), log[-5000:]

@@ -6,7 +6,7 @@ verified for more than one district of a cycle: someone must decide which verifi
 wrong one, with a reason) before the constraint can hold.
 
 Revision ID: a4c7d2e91f03
-Revises: 7c2f4e1a9b30
+Revises: 3e7a1c9d5b20
 Create Date: 2026-12-06 05:00:00.000000
 
 """
@@ -18,7 +18,7 @@ from pb.domain.errors import ValidationError
 
 # revision identifiers, used by Alembic.
 revision = 'a4c7d2e91f03'
-down_revision = '7c2f4e1a9b30'
+down_revision = '3e7a1c9d5b20'
 branch_labels = None
 depends_on = None
 

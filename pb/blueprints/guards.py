@@ -5,7 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from pb.domain.errors import DomainError
@@ -95,3 +95,19 @@ def perform(
 
 def home() -> str:
     return url_for("public.home")
+
+
+def not_to_be_kept(view: Callable) -> Callable:
+    """Send `Cache-Control: no-store` with every answer of a view that may show someone's ballot or receipt.
+
+    A browser's back button or history, or a shared proxy, must not keep a page that shows what a voter chose or the
+    receipt that proves it.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped

@@ -2,11 +2,11 @@
 
 import json
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from pb import charts
-from pb.blueprints.guards import official_required, refuse
+from pb.blueprints.guards import not_to_be_kept, official_required, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
@@ -41,6 +41,14 @@ def _page_context(cycle, runs: dict) -> dict:
     }
 
 
+def _personal(page: str) -> Response:
+    """A results page; for a logged-in voter it says how many of their own choices won, so no cache may keep it."""
+    response = make_response(page)
+    if current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/cycles/<int:cycle_id>/results")
 def show(cycle_id: int):
     """Show every district's funded projects, votes, costs, budget, turnout, the rules side by side and the charts."""
@@ -50,9 +58,9 @@ def show(cycle_id: int):
     except DomainError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     cycle_charts = [exports.cycle_chart(cycle, kind) for kind in exports.PUBLIC_CHARTS]
-    return render_template(
+    return _personal(render_template(
         "results/show.html", districts=cycle.districts, cycle_charts=cycle_charts, **_page_context(cycle, runs)
-    )
+    ))
 
 
 @bp.get("/cycles/<int:cycle_id>/results/<int:district_id>")
@@ -64,9 +72,9 @@ def district(cycle_id: int, district_id: int):
     except PhaseError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     district = exports.district_of(cycle, district_id)
-    return render_template(
+    return _personal(render_template(
         "results/district.html", district=district, districts=[district], **_page_context(cycle, {district.id: run})
-    )
+    ))
 
 
 def _svg(data: charts.ChartData, *, is_final: bool) -> Response:
@@ -117,6 +125,7 @@ def ballot_list_pabulib(cycle_id: int, district_id: int):
 
 
 @bp.get("/cycles/<int:cycle_id>/receipt")
+@not_to_be_kept
 def receipt(cycle_id: int):
     """Check a receipt code against the counted ballots, once results are published."""
     cycle = visible_cycle(cycle_id)

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from pb.blueprints.guards import refuse
+from pb.blueprints.guards import not_to_be_kept, refuse
 from pb.blueprints.public import require_visible, visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, ConflictError, DomainError, PermissionDenied, PhaseError
@@ -50,6 +50,7 @@ def districts(cycle_id: int):
 
 @bp.route("/cycles/<int:cycle_id>/vote/<int:district_id>", methods=["GET", "POST"])
 @login_required
+@not_to_be_kept
 def ballot(cycle_id: int, district_id: int):
     """Show the ballot for one district and store the resident's choices."""
     district = voting.find_district(cycle_id, district_id)
@@ -110,7 +111,7 @@ def ballot(cycle_id: int, district_id: int):
     projects = proposals.projects_on_ballot(cycle.id, district.id)
     stored = voting.stored_ballot(current_user, cycle.id, district.id)
     if chosen is None:
-        chosen = {choice.project_id for choice in stored.choices} if stored else set()
+        chosen = set(stored.choices) if stored else set()
     total = sum(p.cost for p in projects if p.id in chosen)
     return render_template(
         "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,

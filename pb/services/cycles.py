@@ -14,7 +14,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.domain.messages import N_, Message
 from pb.extensions import db
 from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User, utcnow
-from pb.services import audit, load, publication, reconciliation, revisions, use_case
+from pb.services import audit, load, publication, reconciliation, revisions, use_case, voting
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -256,7 +256,8 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
     """
     if actor is not None:
         _require_official(actor)
-    # The row lock makes a second move of the same cycle wait for the first and then read the phase it left.
+    # The row lock makes a second move of the same cycle wait for the first and then read the phase it left; ballots
+    # being stored finish first, and later ones wait and find the vote closed.
     cycle = load(Cycle, cycle_id, "cycle", for_update=True)
     before = cycle.phase
     seen = _expected_phase(expected)
@@ -272,6 +273,8 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
     off = timetable.departure(before, _dates_of(cycle), utcnow().date())
     reason = timetable.check_reason(before, off, reason)
     cycle.phase = moving_to
+    if before is Phase.VOTING:
+        voting.open_ballot_box(cycle)
     if before is Phase.TALLYING:  # publishing: the approved count must still add up
         reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     if cycle.phase is Phase.RESULTS:

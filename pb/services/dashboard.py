@@ -1,8 +1,8 @@
 """The officials' dashboard while a cycle runs: turnout, verification and paper ballots, never what anyone chose.
 
-Everything here is read from who voted (Participation), who is verified and how, the register, the codes and the
-paper sheets' statuses. Nothing reads a ballot or a count, so no per-project number can reach the dashboard
-before (or after) publication.
+Everything here is read from who voted (paper marks, and how many sealed ballots there are, never their contents),
+who is verified and how, the register, the codes and the paper sheets' statuses. Nothing reads a ballot or a count,
+so no per-project number can reach the dashboard before (or after) publication.
 """
 
 from dataclasses import dataclass, field, fields
@@ -11,9 +11,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from pb.extensions import db
-from pb.models import Cycle, District, Participation, Verification, VotingCode
+from pb.models import Cycle, District, Verification, VotingCode
 from pb.services import paper, verification
-from pb.services.voting import turnout_by_channel, verified_counts
+from pb.services.voting import turnout_by_channel, verified_counts, voters_per_day
 
 
 @dataclass
@@ -92,14 +92,8 @@ def _code_counts(cycle: Cycle) -> dict[int, tuple[int, int, int]]:
 
 
 def _days(cycle: Cycle) -> list[Day]:
-    rows = db.session.execute(
-        select(Participation.voted_on, Participation.district_id, Participation.channel, func.count())
-        .where(Participation.cycle_id == cycle.id)
-        .group_by(Participation.voted_on, Participation.district_id, Participation.channel)
-        .order_by(Participation.voted_on)
-    ).all()
     days: dict[date, Day] = {}
-    for voted_on, district_id, channel, count in rows:
+    for voted_on, district_id, channel, count in voters_per_day(cycle):
         day = days.setdefault(voted_on, Day(day=voted_on, by_district={d.id: 0 for d in cycle.districts}))
         if channel == "paper":
             day.paper += count

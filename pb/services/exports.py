@@ -12,7 +12,6 @@ from collections import defaultdict
 from datetime import date
 
 from matplotlib.backends.backend_pdf import PdfPages
-from sqlalchemy import func, select
 
 from pb import charts
 from pb.charts import ChartData
@@ -21,8 +20,7 @@ from pb.domain.errors import NotFound, PhaseError
 from pb.domain.messages import N_, Figure
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
-from pb.extensions import db
-from pb.models import Cycle, District, Participation, TallyRun
+from pb.models import Cycle, District, TallyRun
 from pb.services import load, tallying, voting
 
 # Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
@@ -178,14 +176,9 @@ def turnout_chart(cycle: Cycle) -> ChartData:
 
 def turnout_per_day(cycle: Cycle) -> list[tuple[date, int, int]]:
     """Voters per day of the vote, online and on paper: when they first voted, never what."""
-    rows = db.session.execute(
-        select(Participation.voted_on, Participation.channel, func.count())
-        .where(Participation.cycle_id == cycle.id)
-        .group_by(Participation.voted_on, Participation.channel)
-    ).all()
     days: dict[date, dict[str, int]] = defaultdict(lambda: {"online": 0, "paper": 0})
-    for day, channel, count in rows:
-        days[day]["paper" if channel == "paper" else "online"] += count
+    for day, _, channel, count in voting.voters_per_day(cycle):
+        days[day][channel] += count
     return [(day, counts["online"], counts["paper"]) for day, counts in sorted(days.items())]
 
 

@@ -26,7 +26,17 @@ from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
 from pb.services import audit, load, roles, use_case
 from pb.services.proposals import project_costs
-from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, is_verified, rules_for
+from pb.services.voting import (
+    RECEIPT_ALPHABET,
+    RECEIPT_LENGTH,
+    ballot_token,
+    fresh_ballot_ids,
+    has_voted_online,
+    is_verified,
+    lock_voter,
+    rules_for,
+    voted_district_ids,
+)
 
 PENDING, DISAGREED, AGREED, SPOILT = "pending", "disagreed", "agreed", "spoilt"
 UNRESOLVED = (PENDING, DISAGREED)
@@ -118,10 +128,9 @@ def _settle(sheet: PaperSheet) -> None:
         sheet.status = SPOILT
         return
     sheet.status = AGREED
-    # A random token and receipt: nothing derives the ballot from a person, as nobody voted it through an account.
+    # A random id and receipt: nothing derives the ballot from a person, as nobody voted it through an account.
     sheet.ballot = Ballot(
-        cycle_id=sheet.cycle_id, district_id=sheet.district_id, token=secrets.token_hex(32),
-        receipt=_random_receipt(), version=1,
+        id=fresh_ballot_ids(1)[0], cycle_id=sheet.cycle_id, district_id=sheet.district_id, receipt=_random_receipt(),
         choices=[BallotChoice(project_id=project_id) for project_id in json.loads(choices)],
     )
 
@@ -215,6 +224,8 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
     _require_official(actor)
     district = _open_district(district_id)
     resident = load(User, user_id, "user")
+    # Waits for an online ballot of this resident being stored right now, so it is seen below.
+    lock_voter(ballot_token(resident.id, district.cycle_id, district.id))
     elsewhere = db.session.scalar(
         select(Participation).where(Participation.user_id == resident.id, Participation.cycle_id == district.cycle_id,
                                     Participation.district_id != district.id).limit(1)
@@ -228,10 +239,10 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
     voted = db.session.scalar(
         select(Participation).where(Participation.user_id == resident.id, Participation.district_id == district.id)
     )
-    if voted is not None and voted.channel == "paper":
+    if voted is not None:
         raise ConflictError(N_("{name} is already recorded as having voted on paper in {district}.", name=resident.name,
                               district=district.name))
-    if voted is not None:
+    if has_voted_online(resident, district):
         raise ConflictError(
             N_("{name} has already voted online in {district}; they cannot also vote on paper. Nothing was recorded.",
                name=resident.name, district=district.name)
@@ -247,7 +258,7 @@ def record_paper_voter(actor: User, user_id: int, district_id: int) -> Participa
     try:
         db.session.flush()
     except IntegrityError:
-        # uq_participation: the resident's online ballot was saved at this very moment.
+        # uq_participation: another official marked the same resident at this very moment.
         raise ConflictError(N_("{name} voted at this very moment; reload the page and check.", name=resident.name)) from None
     audit.record(actor, "record-paper-voter", f"user:{resident.id}", cycle_id=district.cycle_id,
                  after={"district": district.name, "channel": "paper"})
@@ -356,8 +367,11 @@ def find_sheet(district: District, polling_station: str, number: int | None) -> 
 
 
 def channels_voted(user: User, cycle_id: int) -> dict[int, str]:
-    """Per district id where the resident voted in this cycle: "online" or "paper"."""
-    return dict(db.session.execute(
+    """Per district id where the resident voted in this cycle: "online" (a sealed ballot) or "paper" (a mark)."""
+    cycle = load(Cycle, cycle_id, "cycle")
+    found = dict.fromkeys(voted_district_ids(user, cycle), "online")
+    found.update(db.session.execute(
         select(Participation.district_id, Participation.channel)
         .where(Participation.user_id == user.id, Participation.cycle_id == cycle_id)
     ).all())
+    return found

@@ -19,8 +19,8 @@ from pb.models import (
     Cycle,
     District,
     PaperSheet,
-    Participation,
     ProjectResult,
+    SealedBallot,
     TallyComparison,
     TallyRun,
     User,
@@ -85,8 +85,8 @@ def count_district(
 def ballot_list(district: District) -> bytes:
     """The district's anonymised ballots as CSV bytes: receipt code and the project ids chosen, sorted by receipt.
 
-    Sorted by receipt (a keyed hash) rather than by storage order, which follows the order people voted in and
-    could be matched against who voted when. A vote is written as pabulib writes one: project ids joined by commas.
+    Sorted by receipt (a keyed hash) rather than by storage order: online ballots are stored shuffled when voting
+    closes, but paper ballots follow the order their sheets were agreed. A vote is written as pabulib writes one: project ids joined by commas.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -106,13 +106,13 @@ def ballot_list_digest(content: bytes) -> str:
 def _check_ballots_add_up(district: District, read: int) -> None:
     """Refuse to count if any ballot was acknowledged but not stored, stored but not read, or the reverse.
 
-    Online, each acknowledged voter has exactly one stored ballot. Paper is checked apart: the residents marked at
-    a polling station and the sheets in its box are counted by different people and differ by every spoilt or
-    missing sheet, so marked paper voters are turnout, and each agreed (not spoilt) sheet must have one ballot.
+    Online, each acknowledged voter has exactly one sealed ballot, and the box opened at the close of the vote
+    must have made exactly one counted ballot of each. Paper is checked apart: the residents marked at a polling
+    station and the sheets in its box are counted by different people and differ by every spoilt or missing sheet,
+    so marked paper voters are turnout, and each agreed (not spoilt) sheet must have one ballot.
     """
     acknowledged = db.session.scalar(
-        select(func.count()).select_from(Participation)
-        .where(Participation.district_id == district.id, Participation.channel != "paper")
+        select(func.count()).select_from(SealedBallot).where(SealedBallot.district_id == district.id)
     )
     stored = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.district_id == district.id))
     agreed_sheets = db.session.scalar(

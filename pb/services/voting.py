@@ -1,22 +1,26 @@
-"""Verified residents casting and changing their secret ballot, one per district."""
+"""Verified residents casting and changing their secret ballot, one per district, and opening the ballot box."""
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
+from pb.domain import sealing
 from pb.domain.ballots import BallotRules
+from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
 from pb.domain.messages import N_
 from pb.extensions import db
-from pb.models import Ballot, BallotChoice, Cycle, District, Participation, User, Verification
+from pb.models import Ballot, BallotChoice, Cycle, District, Participation, SealedBallot, User, Verification
 from pb.services import audit, is_plausible_id, load, use_case
 from pb.services.proposals import project_costs
 
@@ -238,19 +242,56 @@ CHANGED_MEANWHILE = N_(
 )
 
 
+def _envelope_key() -> bytes:
+    return sealing.envelope_key(current_app.config["BALLOT_KEY"])
+
+
+def _token_lock_key(token: str) -> int:
+    return int(token[:15], 16)  # 60 bits of the keyed hash: a lock key names no one either
+
+
+def lock_voter(token: str) -> None:
+    """Serialise everything that decides whether one voter voted in a district (online ballot, paper mark).
+
+    On PostgreSQL a transaction-scoped advisory lock on the voter's token: it lives in memory only, so unlike a row
+    lock (which writes the transaction id into the locked row) it leaves no trace that links the voter to a ballot.
+    SQLite needs nothing: BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(_token_lock_key(token))))
+
+
+def _phase_while_storing(cycle: Cycle, token: str) -> Phase:
+    """The cycle's phase, read so that the ballot box cannot be opened while this ballot is being stored.
+
+    PostgreSQL: FOR KEY SHARE on the cycle row lasts until this transaction ends, and closing the vote locks the row
+    FOR UPDATE before it opens the box, so each waits for the other: no envelope is stored after the box was opened.
+    The voter's advisory lock is taken in the same round trip. SQLite read the cycle after BEGIN IMMEDIATE already.
+    """
+    if db.session.connection().dialect.name != "postgresql":
+        return cycle.phase
+    phase = db.session.scalar(
+        select(Cycle.phase, func.pg_advisory_xact_lock(_token_lock_key(token)))
+        .where(Cycle.id == cycle.id).with_for_update(read=True, key_share=True)
+    )
+    return phase
+
+
 @use_case
 def cast_ballot(
     actor: User, cycle_id: int, district_id: int, project_ids: list[int], *, expected_version: int | None = None
-) -> Ballot:
-    """Store the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
+) -> SealedBallot:
+    """Seal the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
 
-    expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the
-    stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
-    page that did not show it.
+    Nothing that names the voter is written in this transaction: the row holds only the token (a keyed hash of
+    the voter), a version and the sealed choices. expected_version is the version of the ballot the voter was
+    looking at (0: none yet). When it is given and the stored ballot has moved on, nothing is stored and a
+    ConflictError says so, so a ballot is never replaced by a page that did not show it.
     """
     district = _district_with_cycle(cycle_id, district_id)
     cycle = district.cycle
-    cycle_rules.require_phase("vote", cycle.phase)
+    token = ballot_token(actor.id, cycle.id, district.id)
+    cycle_rules.require_phase("vote", _phase_while_storing(cycle, token))
     standing = voter_standing(actor, district.id)
     if standing.voted_on_paper:
         raise PermissionDenied(
@@ -264,63 +305,126 @@ def cast_ballot(
         )
     costs = project_costs(cycle.id, district.id)
     choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
-    token = ballot_token(actor.id, cycle.id, district.id)
-    ballot = _ballot_with_choices(token)  # the choices come along: they are about to be replaced
-    if expected_version is not None and expected_version != (ballot.version if ballot else 0):
+    sealed = _sealed(token)
+    if expected_version is not None and expected_version != (sealed.version if sealed else 0):
         raise ConflictError(CHANGED_MEANWHILE)
+    slots = sealing.slots_for(len(costs))
     try:
-        if ballot is None:
-            ballot = Ballot(cycle_id=cycle.id, district_id=district.id, token=token, version=1)
-            db.session.add(ballot)
-            db.session.add(Participation(user_id=actor.id, cycle_id=cycle.id, district_id=district.id))
+        if sealed is None:
+            sealed = SealedBallot(cycle_id=cycle.id, district_id=district.id, token=token, version=1)
+            db.session.add(sealed)
         else:
-            ballot.version += 1
-        ballot.receipt = _receipt_for(token, ballot.version)  # the old receipt stops matching any ballot
-        ballot.choices = [BallotChoice(project_id=project_id) for project_id in sorted(choices)]
+            sealed.version += 1  # the receipt follows the version: the old one stops matching
+        sealed.envelope = sealing.seal(_envelope_key(), token, sealed.version, choices, slots)
         db.session.flush()
     except (IntegrityError, StaleDataError):
-        # Another submission for the same voter stored its ballot first (same token, same participation, or a
-        # version that moved on while this one was checked): it stands, and this one changes nothing.
+        # Another submission for the same voter stored its ballot first (same token, or a version that moved on
+        # while this one was checked): it stands, and this one changes nothing.
         raise ConflictError(CHANGED_MEANWHILE) from None
-    return ballot
+    return sealed
 
 
-def _ballot_with_choices(token: str) -> Ballot | None:
-    return db.session.execute(
-        select(Ballot).options(joinedload(Ballot.choices)).where(Ballot.token == token)
-    ).unique().scalar_one_or_none()
+def _sealed(token: str) -> SealedBallot | None:
+    return db.session.scalar(select(SealedBallot).where(SealedBallot.token == token))
 
 
-def stored_ballot(user: User, cycle_id: int, district_id: int) -> Ballot | None:
-    """The voter's own stored ballot in a district with its choices, read in one query (the ballot page needs all)."""
-    return _ballot_with_choices(ballot_token(user.id, cycle_id, district_id))
+@dataclass(frozen=True)
+class OwnBallot:
+    """A voter's own stored ballot as only they (and the server) see it: choices, receipt code and version."""
+
+    choices: frozenset[int]
+    receipt: str
+    version: int
+
+
+def _own(sealed: SealedBallot) -> OwnBallot:
+    choices = sealing.unseal(_envelope_key(), sealed.token, sealed.version, sealed.envelope)
+    return OwnBallot(frozenset(choices), _receipt_for(sealed.token, sealed.version), sealed.version)
+
+
+def stored_ballot(user: User, cycle_id: int, district_id: int) -> OwnBallot | None:
+    """The voter's own stored ballot in a district, opened with the ballot key (one query: the page needs it all)."""
+    sealed = _sealed(ballot_token(user.id, cycle_id, district_id))
+    return None if sealed is None else _own(sealed)
 
 
 def voted_district_ids(user: User, cycle: Cycle) -> set[int]:
-    """The districts of a cycle in which the voter has a stored ballot, in one query."""
+    """The districts of a cycle in which the voter has a stored online ballot, in one query."""
     tokens = [ballot_token(user.id, cycle.id, district.id) for district in cycle.districts]
-    return set(db.session.scalars(select(Ballot.district_id).where(Ballot.token.in_(tokens)))) if tokens else set()
+    if not tokens:
+        return set()
+    return set(db.session.scalars(select(SealedBallot.district_id).where(SealedBallot.token.in_(tokens))))
+
+
+def has_voted_online(user: User, district: District) -> bool:
+    token = ballot_token(user.id, district.cycle_id, district.id)
+    return db.session.scalar(select(SealedBallot.id).where(SealedBallot.token == token)) is not None
 
 
 def stored_version(user: User, cycle_id: int, district_id: int) -> int:
     """The version of the voter's stored ballot in a district, 0 before they vote; the ballot form sends it back."""
     version = db.session.scalar(
-        select(Ballot.version).where(Ballot.token == ballot_token(user.id, cycle_id, district_id))
+        select(SealedBallot.version).where(SealedBallot.token == ballot_token(user.id, cycle_id, district_id))
     )
     return version or 0
 
 
 def current_choices(user: User, cycle_id: int, district_id: int) -> set[int] | None:
-    """The voter's own stored choices, or None if they have not voted in this district."""
-    ballot = db.session.scalar(select(Ballot).where(Ballot.token == ballot_token(user.id, cycle_id, district_id)))
-    return None if ballot is None else {choice.project_id for choice in ballot.choices}
+    """The voter's own stored choices, or None if they have not voted online in this district."""
+    own = stored_ballot(user, cycle_id, district_id)
+    return None if own is None else set(own.choices)
 
 
 def current_receipt(user: User, cycle_id: int, district_id: int) -> str | None:
-    """The voter's own receipt code for their current ballot in a district, if they voted there."""
-    return db.session.scalar(
-        select(Ballot.receipt).where(Ballot.token == ballot_token(user.id, cycle_id, district_id))
-    )
+    """The voter's own receipt code for their current ballot in a district, if they voted there online."""
+    own = stored_ballot(user, cycle_id, district_id)
+    return None if own is None else own.receipt
+
+
+def fresh_ballot_ids(count: int) -> list[int]:
+    """Distinct random ids for new ballots, none already in use: a ballot's id tells nothing of when it was made."""
+    taken = set(db.session.scalars(select(Ballot.id)))
+    chosen: list[int] = []
+    while len(chosen) < count:
+        candidate = secrets.randbelow(2**31 - 2) + 1  # the column is a 32-bit integer on PostgreSQL
+        if candidate not in taken:
+            taken.add(candidate)
+            chosen.append(candidate)
+    return chosen
+
+
+def open_ballot_box(cycle: Cycle) -> int:
+    """Open every sealed ballot of a cycle into ordinary, anonymous ballots, in the transaction that closes the vote.
+
+    The opened ballots are shuffled with the system's random source and written together under random ids, so they
+    share one transaction id and neither their ids nor their places on disk follow the order people voted in. They
+    carry the receipt (derived from token and version, as the voter was shown) but no token, no version and no time.
+    Refuses, changing nothing, if any envelope does not open. Returns the number of ballots opened.
+    """
+    key = _envelope_key()
+    opened = []
+    for sealed in db.session.scalars(select(SealedBallot).where(SealedBallot.cycle_id == cycle.id)):
+        try:
+            choices = sealing.unseal(key, sealed.token, sealed.version, sealed.envelope)
+        except sealing.SealError:
+            raise ConflictError(
+                "Voting was not closed: a sealed ballot does not open with this server's ballot key (PB_BALLOT_KEY "
+                "changed during the vote, or the stored ballots were altered). Nothing was changed; ask the system "
+                "administrator to restore the ballot key used during the vote."
+            ) from None
+        opened.append((sealed.district_id, _receipt_for(sealed.token, sealed.version), choices))
+    secrets.SystemRandom().shuffle(opened)
+    ids = fresh_ballot_ids(len(opened))
+    if opened:
+        db.session.execute(insert(Ballot), [
+            {"id": ballot_id, "cycle_id": cycle.id, "district_id": district_id, "receipt": receipt}
+            for ballot_id, (district_id, receipt, _) in zip(ids, opened, strict=True)
+        ])
+        rows = [{"ballot_id": ballot_id, "project_id": project_id}
+                for ballot_id, (_, _, choices) in zip(ids, opened, strict=True) for project_id in choices]
+        if rows:
+            db.session.execute(insert(BallotChoice), rows)
+    return len(opened)
 
 
 def look_up_receipt(cycle: Cycle, code: str) -> Ballot:
@@ -337,29 +441,48 @@ def look_up_receipt(cycle: Cycle, code: str) -> Ballot:
     return ballot
 
 
+def online_counts(cycle: Cycle) -> dict[int, int]:
+    """Online voters per district id: the sealed ballots, one per voter who was told their ballot is saved."""
+    return dict(db.session.execute(
+        select(SealedBallot.district_id, func.count()).where(SealedBallot.cycle_id == cycle.id)
+        .group_by(SealedBallot.district_id)
+    ).all())
+
+
 def turnout(cycle: Cycle) -> dict[int, int]:
     """Number of voters per district id (never the choices)."""
-    rows = db.session.execute(
-        select(Participation.district_id, func.count()).where(Participation.cycle_id == cycle.id)
-        .group_by(Participation.district_id)
-    ).all()
-    counts = dict(rows)
-    return {district.id: counts.get(district.id, 0) for district in cycle.districts}
+    return {district_id: sum(channels.values()) for district_id, channels in turnout_by_channel(cycle).items()}
 
 
 CHANNELS = ("online", "paper")
 
 
 def turnout_by_channel(cycle: Cycle) -> dict[int, dict[str, int]]:
-    """Number of voters per district id and channel ("online", "paper"); paper voters are the residents marked."""
-    rows = db.session.execute(
-        select(Participation.district_id, Participation.channel, func.count())
-        .where(Participation.cycle_id == cycle.id)
-        .group_by(Participation.district_id, Participation.channel)
-    ).all()
-    counts = {(district_id, channel): count for district_id, channel, count in rows}
-    return {district.id: {channel: counts.get((district.id, channel), 0) for channel in CHANNELS}
+    """Number of voters per district id and channel: online, the sealed ballots; paper, the residents marked."""
+    online = online_counts(cycle)
+    paper = dict(db.session.execute(
+        select(Participation.district_id, func.count())
+        .where(Participation.cycle_id == cycle.id, Participation.channel == "paper")
+        .group_by(Participation.district_id)
+    ).all())
+    return {district.id: {"online": online.get(district.id, 0), "paper": paper.get(district.id, 0)}
             for district in cycle.districts}
+
+
+def voters_per_day(cycle: Cycle) -> list[tuple[date, int, str, int]]:
+    """(day, district id, channel, voters): online by the day of the first ballot, paper by the day marked."""
+    online = db.session.execute(
+        select(SealedBallot.sealed_on, SealedBallot.district_id, func.count()).where(SealedBallot.cycle_id == cycle.id)
+        .group_by(SealedBallot.sealed_on, SealedBallot.district_id)
+    ).all()
+    paper = db.session.execute(
+        select(Participation.voted_on, Participation.district_id, func.count())
+        .where(Participation.cycle_id == cycle.id, Participation.channel == "paper")
+        .group_by(Participation.voted_on, Participation.district_id)
+    ).all()
+    rows = [(day, district_id, "online", count) for day, district_id, count in online]
+    rows += [(day, district_id, "paper", count) for day, district_id, count in paper]
+    return sorted(rows)
 
 
 def verified_counts(cycle: Cycle) -> dict[int, int]:

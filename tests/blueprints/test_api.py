@@ -10,6 +10,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Cycle, ProjectResult, ProposalStatus, Role, TallyRun
 from pb.services import tallying, voting
+from tests.conftest import close_voting
 
 BEFORE_RESULTS = [Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING, Phase.TALLYING]
 PUBLISHED = [Phase.RESULTS, Phase.CLOSED]
@@ -44,8 +45,7 @@ def counted_cycle(make_user, make_cycle, make_project, make_proposal, verify):
         voter = make_user()
         verify(voter, district)
         voting.cast_ballot(voter, cycle.id, district.id, [project.id])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(official, cycle.id)
     projects = {"swings": swings.id, "benches": benches.id, "trees": trees.id}
     return cycle.id, projects, [proposal.id for proposal in hidden]

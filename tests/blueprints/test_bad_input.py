@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot, Cycle, Proposal, ProposalStatus, Role
+from pb.models import Cycle, Proposal, ProposalStatus, Role
+from tests.conftest import sealed_ballots
 
 from tests.blueprints.test_access import ROUTES
 
@@ -129,8 +130,7 @@ def test_an_invalid_ballot_is_refused_and_the_previous_one_stays(client, ballot_
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert database_state() == before
-    ballot = db.session.scalar(select(Ballot))
-    assert [choice.project_id for choice in ballot.choices] == [cheap.id]
+    assert sealed_ballots() == [([cheap.id], 1)]
 
 
 @pytest.mark.parametrize("url", [

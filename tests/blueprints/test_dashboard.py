@@ -9,6 +9,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import PaperSheet, Role
 from pb.services import tallying
+from tests.conftest import close_voting
 
 _TOKENS = re.compile(r'name="csrf_token"[^>]*value="[^"]*"')
 
@@ -87,8 +88,7 @@ def test_no_per_project_number_appears_before_publication(client, app, world):
     assert _page(client, cycle) == during_voting
 
     # Counted but not published: the stored count must not reach the dashboard either.
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     before_count = _page(client, cycle)
     tallying.run_tally(official, cycle.id)
     after_count = _page(client, cycle)

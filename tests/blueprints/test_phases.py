@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import (
-    Ballot,
     Implementation,
     ImplementationUpdate,
     PaperEntry,
@@ -16,6 +15,7 @@ from pb.models import (
     ResultApproval,
     ProposalStatus,
     Role,
+    SealedBallot,
     TallyRun,
     Verification,
 )
@@ -153,7 +153,7 @@ ACTIONS = [
     (withdraw_proposal, {P.PROPOSALS, P.REVIEW}, lambda w: _status_of(w["pending"].id)),
     (accept_proposal, {P.REVIEW}, lambda w: _status_of(w["pending"].id)),
     (verify_resident, {P.PROPOSALS, P.REVIEW, P.VOTING}, lambda w: _count(Verification)),
-    (vote, {P.VOTING}, lambda w: _count(Ballot)),
+    (vote, {P.VOTING}, lambda w: _count(SealedBallot)),
     (tally, {P.TALLYING}, lambda w: _count(TallyRun)),
     (approve_results, {P.TALLYING}, lambda w: _count(ResultApproval)),
     (enter_paper_sheet, {P.VOTING, P.TALLYING}, lambda w: _count(PaperEntry)),

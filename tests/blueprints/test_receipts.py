@@ -8,6 +8,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Ballot
 from pb.services.voting import RECEIPT_ALPHABET, RECEIPT_LENGTH, normalise_receipt
+from tests.conftest import close_voting
 
 
 def _receipt(page: str) -> str:
@@ -36,14 +37,14 @@ def test_a_receipt_is_shown_renewed_on_change_and_checkable_after_publication(
         client.submit(url, {"project": [str(swings.id), str(trees.id)]}, follow_redirects=True).get_data(as_text=True)
     )
     assert second != first
-    assert db.session.scalar(select(Ballot.receipt)) == second.replace("-", "")
+    assert db.session.scalar(select(Ballot.receipt)) is None  # sealed until voting closes
 
     public = app.test_client()
     before = public.get(f"/cycles/{cycle.id}/receipt?code={second}", follow_redirects=True)
     assert "Results are not published yet." in before.get_data(as_text=True)
 
-    cycle.phase = Phase.RESULTS
-    db.session.commit()
+    close_voting(cycle, Phase.RESULTS)
+    assert db.session.scalar(select(Ballot.receipt)) == second.replace("-", "")
     page = public.get(f"/cycles/{cycle.id}/receipt?code={second.lower().replace('-', ' ')}").get_data(as_text=True)
     assert "This ballot was counted" in page and "Swings" in page and "Trees" in page
     stale = public.get(f"/cycles/{cycle.id}/receipt?code={first}")
@@ -64,3 +65,32 @@ def test_receipts_use_a_readable_alphabet():
     assert not set("01ILOU") & set(RECEIPT_ALPHABET)
     assert normalise_receipt(" abcd-efgh-jkmn ") == "ABCDEFGHJKMN"
     assert RECEIPT_LENGTH == 12
+
+
+def test_pages_showing_a_ballot_or_a_receipt_are_not_to_be_kept_by_any_cache(
+    client, app, make_user, make_cycle, make_project, verify
+):
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 50_000),))
+    district = cycle.districts[0]
+    swings = make_project(cycle, cost=20_000, title="Swings")
+    verify(voter, district)
+    client.login(voter)
+    url = f"/cycles/{cycle.id}/vote/{district.id}"
+    assert client.get(url).headers["Cache-Control"] == "no-store"
+    cast = client.submit(url, {"project": [str(swings.id)]})
+    assert cast.status_code == 302 and cast.headers["Cache-Control"] == "no-store"
+    page = client.get(url)
+    assert 'class="receipt-code"' in page.get_data(as_text=True) and page.headers["Cache-Control"] == "no-store"
+    refused = client.submit(url, {"project": ["x"]})  # the page shown again with the voter's ticks
+    assert refused.status_code == 400 and refused.headers["Cache-Control"] == "no-store"
+    receipt = _receipt(page.get_data(as_text=True))
+    close_voting(cycle, Phase.RESULTS)
+    public = app.test_client()
+    check = public.get(f"/cycles/{cycle.id}/receipt?code={receipt}")
+    assert "This ballot was counted" in check.get_data(as_text=True) and check.headers["Cache-Control"] == "no-store"
+    assert public.get(f"/cycles/{cycle.id}/receipt").headers["Cache-Control"] == "no-store"
+    # The results page tells a logged-in voter how many of their own choices won; for everyone else it is public.
+    results = f"/cycles/{cycle.id}/results"
+    assert client.get(results).headers["Cache-Control"] == "no-store"
+    assert "no-store" not in (public.get(results).headers.get("Cache-Control") or "")

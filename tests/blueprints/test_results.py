@@ -17,6 +17,7 @@ from pb.domain.tally import ApprovalProfile, Instance, Project, run_rule, seeded
 from pb.extensions import db
 from pb.models import Ballot, Role, TallyComparison, TallyRun
 from pb.services import tallying, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -40,8 +41,7 @@ def world(make_user, make_cycle, make_project, verify):
             voting.cast_ballot(voter, cycle.id, district.id, [project.id for project in choice])
             voters.append(voter)
         official = make_user(Role.OFFICIAL)
-        cycle.phase = Phase.TALLYING
-        db.session.commit()
+        close_voting(cycle)
         tallying.run_tally(official, cycle.id)
         cycle.phase = phase
         db.session.commit()
@@ -73,8 +73,7 @@ def test_results_page_and_csv(client, app, make_user, make_cycle, make_project, 
         choice = [swings.id] if n < 2 else [formula.id]
         assert voter_client.submit(f"/cycles/{cycle.id}/vote/{cycle.districts[0].id}",
                                    {"project": [str(c) for c in choice]}).status_code == 302
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(official, cycle.id)
     cycle.phase = Phase.RESULTS
     db.session.commit()

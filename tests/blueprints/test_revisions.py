@@ -9,6 +9,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import ResultRevision, Role
 from pb.services import cycles, publication, revisions, tallying, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -23,8 +24,7 @@ def published(make_cycle, make_project, make_user, verify):
         voter = make_user()
         verify(voter, north)
         voting.cast_ballot(voter, cycle.id, north.id, [project.id for project in choice])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(officials[0], cycle.id)
     for official in officials:
         publication.approve_results(official, cycle.id)

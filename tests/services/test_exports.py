@@ -13,8 +13,9 @@ from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PhaseError
 from pb.domain.tally import pabulib, run_rule, seeded_tie_break
 from pb.extensions import db
-from pb.models import Ballot, Participation, Role, TallyComparison, TallyRun
+from pb.models import Ballot, Participation, Role, SealedBallot, TallyComparison, TallyRun
 from pb.services import exports, tallying, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -32,8 +33,7 @@ def published(make_cycle, make_project, make_user, verify):
             verify(resident, north)
             verify(make_user(), north)  # verified, never voted
             voting.cast_ballot(resident, cycle.id, north.id, [project.id for project in choice])
-        cycle.phase = Phase.TALLYING
-        db.session.commit()
+        close_voting(cycle)
         tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
         cycle.phase = phase
         db.session.commit()
@@ -76,9 +76,9 @@ def test_turnout_counts_online_and_paper_voters_against_verified_residents(publi
 
 def test_voters_per_day_count_when_people_voted_and_nothing_else(published):
     cycle = published()
-    ids = db.session.scalars(select(Participation.id).order_by(Participation.id)).all()
-    db.session.execute(update(Participation).where(Participation.id.in_(ids[:2])).values(voted_on=date(2026, 5, 1)))
-    db.session.execute(update(Participation).where(Participation.id.in_(ids[2:])).values(voted_on=date(2026, 5, 3)))
+    ids = db.session.scalars(select(SealedBallot.id).order_by(SealedBallot.id)).all()
+    db.session.execute(update(SealedBallot).where(SealedBallot.id.in_(ids[:2])).values(sealed_on=date(2026, 5, 1)))
+    db.session.execute(update(SealedBallot).where(SealedBallot.id.in_(ids[2:])).values(sealed_on=date(2026, 5, 3)))
     db.session.commit()
     assert exports.turnout_per_day(cycle) == [(date(2026, 5, 1), 2, 0), (date(2026, 5, 3), 3, 0)]
     data = exports.ballots_per_day_chart(cycle)

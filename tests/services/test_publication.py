@@ -8,6 +8,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseErr
 from pb.extensions import db
 from pb.models import ResultApproval, Role
 from pb.services import cycles, publication, tallying, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -20,8 +21,7 @@ def counted(make_user, make_cycle, make_project, verify):
         voter = make_user()
         verify(voter, district)
         voting.cast_ballot(voter, cycle.id, district.id, [project.id])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(officials[0], cycle.id)
     return cycle, officials
 

@@ -12,6 +12,7 @@ from pb.domain.tally import pabulib, run_rule, seeded_tie_break
 from pb.extensions import db
 from pb.models import ResultRevision, Role, TallyRun
 from pb.services import cycles, exports, publication, revisions, tallying, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -32,8 +33,7 @@ def published(make_cycle, make_project, make_user, verify):
         voter = make_user()
         verify(voter, district)
         voting.cast_ballot(voter, cycle.id, district.id, [project.id for project in choice])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(officials[0], cycle.id)
     publication.approve_results(officials[0], cycle.id)
     publication.approve_results(officials[1], cycle.id)

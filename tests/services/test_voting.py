@@ -1,13 +1,15 @@
 """Verifying residents and their secret ballots: stored under a token, replaceable, never linked to the voter."""
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from pb.domain import sealing
 from pb.domain.cycle import Phase
 from pb.domain.errors import BallotError, ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.extensions import db
-from pb.models import Ballot, BallotChoice, Participation, Role, Verification
+from pb.models import Ballot, BallotChoice, Participation, Role, SealedBallot, Verification
 from pb.services import voting
 
 
@@ -36,8 +38,11 @@ def _count(model) -> int:
 
 
 def _ballots() -> list[tuple[str, int, list[int]]]:
+    """The sealed ballots, opened with the server's key: (token, version, choices)."""
     db.session.expire_all()
-    return [(b.token, b.version, [c.project_id for c in b.choices]) for b in db.session.scalars(select(Ballot))]
+    key = sealing.envelope_key(current_app.config["BALLOT_KEY"])
+    return [(b.token, b.version, sealing.unseal(key, b.token, b.version, b.envelope))
+            for b in db.session.scalars(select(SealedBallot))]
 
 
 def test_verify_resident_stores_the_verification_and_audits_it(make_user, cycle, audit_log):
@@ -75,10 +80,12 @@ def test_a_ballot_is_stored_under_a_token_without_the_voter(app, cycle, projects
     voting.cast_ballot(voter, cycle.id, north.id, [projects[2].id, projects[0].id])
     token = voting.ballot_token(voter.id, cycle.id, north.id)
     assert _ballots() == [(token, 1, sorted([projects[0].id, projects[2].id]))]
-    assert "user_id" not in Ballot.__table__.columns and str(voter.id) != token
-    participation = db.session.scalar(select(Participation))
-    assert (participation.user_id, participation.district_id) == (voter.id, north.id)
-    assert audit_log() == []  # the log must not link a voter to a moment of voting beyond Participation
+    assert "user_id" not in SealedBallot.__table__.columns and str(voter.id) != token
+    # Nothing that names the voter is written with the ballot (it would share its transaction id), and no counted
+    # ballot exists until the box is opened.
+    assert (_count(Participation), _count(Ballot), _count(BallotChoice)) == (0, 0, 0)
+    assert voting.voted_district_ids(voter, cycle) == {north.id}
+    assert audit_log() == []  # the log must not link a voter to a moment of voting
 
 
 def test_the_token_differs_per_voter_district_and_secret_key(app, cycle):
@@ -97,7 +104,7 @@ def test_voting_again_replaces_the_ballot_and_keeps_one_participation(cycle, pro
     voting.cast_ballot(voter, cycle.id, north.id, [projects[i].id for i in second])
     [(_, version, choices)] = _ballots()
     assert (version, choices) == (2, sorted(projects[i].id for i in second))
-    assert (_count(Participation), _count(BallotChoice)) == (1, len(second))
+    assert (_count(SealedBallot), _count(Participation), _count(Ballot)) == (1, 0, 0)
     assert voting.current_choices(voter, cycle.id, north.id) == {projects[i].id for i in second}
 
 
@@ -118,12 +125,14 @@ def test_a_change_based_on_a_ballot_that_moved_on_meanwhile_is_not_stored(app, c
     # The version column guards the UPDATE itself: a change computed from version 1 cannot overwrite version 2.
     north = cycle.districts[0]
     voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id])
-    ballot = db.session.scalar(select(Ballot))
+    sealed = db.session.scalar(select(SealedBallot))
     with db.engine.begin() as other:  # another request changes the ballot after this one has read it
-        other.execute(Ballot.__table__.update().values(version=2))
+        key = sealing.envelope_key(current_app.config["BALLOT_KEY"])
+        envelope = sealing.seal(key, sealed.token, 2, [projects[0].id], sealing.slots_for(3))
+        other.execute(SealedBallot.__table__.update().values(version=2, envelope=envelope))
     with pytest.raises(StaleDataError):
-        ballot.version += 1
-        ballot.choices = [BallotChoice(project_id=projects[1].id)]
+        sealed.version += 1
+        sealed.envelope = b"another envelope"
         db.session.flush()
     db.session.rollback()
     assert [(version, choices) for _, version, choices in _ballots()] == [(2, [projects[0].id])]

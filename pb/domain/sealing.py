@@ -1,0 +1,73 @@
+"""Sealing a ballot's choices in an envelope that only the ballot key opens (AES-256-GCM, padded to a fixed length).
+
+While the vote runs, an online ballot is stored only as such an envelope beside the voter's token. The plaintext is
+the chosen project ids padded to as many slots as the district's ballot has projects (rounded up), so an envelope's
+size says nothing about how many projects were chosen. The token and the version are the associated data: an
+envelope copied onto another voter's row, or an old envelope put back in place of a newer one, does not open.
+"""
+
+import hashlib
+import hmac
+import os
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pb.domain.errors import DomainError
+
+NONCE_BYTES = 12
+SLOT_STEP = 16  # envelopes are padded to a multiple of 16 slots: one size for every ballot of a district
+_FORMAT = 1  # first plaintext byte: how the rest is laid out
+_PURPOSE = b"pb sealed ballot envelope v1"
+
+
+class SealError(DomainError):
+    """An envelope that does not open: the wrong key, a damaged or altered envelope, or one moved to another row."""
+
+
+def envelope_key(ballot_key: str | bytes) -> bytes:
+    """The AES-256 key for envelopes, derived from the server's ballot key under its own purpose label.
+
+    Tokens and receipts are HMACs of the same ballot key with other labels, so none of them gives the envelope key.
+    """
+    secret = ballot_key if isinstance(ballot_key, bytes) else str(ballot_key).encode()
+    return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+
+
+def slots_for(project_count: int) -> int:
+    """How many choices an envelope of a district with this many projects has room for."""
+    return max(SLOT_STEP, -(-project_count // SLOT_STEP) * SLOT_STEP)
+
+
+def _associated(token: str, version: int) -> bytes:
+    return f"pb-ballot|{token}|{version}".encode()
+
+
+def seal(key: bytes, token: str, version: int, choices: list[int] | set[int], slots: int) -> bytes:
+    """Encrypt the choices for one version of one voter's ballot: a fresh random nonce, then the ciphertext and tag."""
+    ordered = sorted(choices)
+    if len(ordered) > slots:
+        raise ValueError(f"{len(ordered)} choices do not fit in an envelope of {slots} slots")
+    if any(not 0 < choice < 2**32 for choice in ordered):
+        raise ValueError("a project id does not fit in an envelope")
+    body = struct.pack(f">BHH{len(ordered)}I", _FORMAT, slots, len(ordered), *ordered)
+    plaintext = body + bytes(4 * (slots - len(ordered)))
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, _associated(token, version))
+
+
+def unseal(key: bytes, token: str, version: int, envelope: bytes) -> list[int]:
+    """The choices sealed in an envelope, sorted; SealError if it does not open under this key, token and version."""
+    nonce, ciphertext = bytes(envelope[:NONCE_BYTES]), bytes(envelope[NONCE_BYTES:])
+    try:
+        plaintext = AESGCM(key).decrypt(nonce, ciphertext, _associated(token, version))
+    except (InvalidTag, ValueError):
+        raise SealError(
+            "A sealed ballot does not open with this server's ballot key: the key changed since it was sealed, "
+            "or the stored envelope was altered."
+        ) from None
+    layout, slots, count = struct.unpack_from(">BHH", plaintext)
+    if layout != _FORMAT or count > slots or len(plaintext) != 5 + 4 * slots:
+        raise SealError("A sealed ballot opened but its contents are not a ballot.")
+    return list(struct.unpack_from(f">{count}I", plaintext, 5))
