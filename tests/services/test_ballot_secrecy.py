@@ -54,6 +54,7 @@ def test_no_row_holds_both_a_voter_and_their_choices(app, make_user, make_cycle,
 VOTERS, CHANGERS, PROJECT_COUNT = 40, 20, 8
 # Under a random permutation the expected number of correct matches is 1 whatever the number of voters, and the
 # chance of 8 or more is below 1 in 100,000 per heuristic; the old design matched nearly all 40.
+CLOSING_REASON = "The test closes the vote when its ballots are in."
 MOST_MATCHES_ALLOWED = 7
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _VERSION = re.compile(r'name="version" value="(\d+)"')
@@ -222,7 +223,7 @@ def test_a_copy_of_the_database_and_the_access_log_link_no_voter_to_their_ballot
         _burst(server, path, [(browsers[n], truth[browsers[n].user_id]) for n in sorted(changers, key=lambda _: rng.random())])
         for browser in rng.sample(browsers, VOTERS):
             browser.open_ballot(server, path)  # each voter looks at their stored ballot once more
-        cycles.advance_phase(db.session.get(User, official_id), cycle_id)  # voting closes
+        cycles.advance_phase(db.session.get(User, official_id), cycle_id, Phase.VOTING, CLOSING_REASON)  # voting closes
         db.session.remove()
         log = _log(server, browsers)
         tables = _raw_tables(engine_name)
@@ -319,7 +320,7 @@ def _ballots_in_storage_order(engine_name: str) -> list[tuple[int, str]]:
 def test_closing_the_vote_opens_every_sealed_ballot_shuffled_under_random_ids(voted, engine_name):
     official, cycle, north, cast = voted
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0  # sealed while voting
-    cycles.advance_phase(official, cycle.id)
+    cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     stored = {ballot.receipt: sorted(c.project_id for c in ballot.choices) for ballot in db.session.scalars(select(Ballot))}
     # Each voter's receipt, as shown to them, now names exactly their last ballot; no other ballot exists.
     assert stored == {receipt: choice for _, choice, receipt in cast}
@@ -344,14 +345,14 @@ def test_opened_ballots_share_one_transaction_id(voted, engine_name):
     if engine_name != "postgresql":
         pytest.skip("xmin is PostgreSQL's")
     official, cycle, _, _ = voted
-    cycles.advance_phase(official, cycle.id)
+    cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     assert db.session.execute(text("SELECT count(DISTINCT xmin::text) FROM ballots")).scalar() == 1
     assert db.session.execute(text("SELECT count(DISTINCT xmin::text) FROM ballot_choices")).scalar() == 1
 
 
 def test_the_count_and_receipts_after_opening_are_the_ballots_cast(voted):
     official, cycle, north, cast = voted
-    cycles.advance_phase(official, cycle.id)
+    cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     [run] = [run for run in tallying.run_tally(official, cycle.id) if run.district_id == north.id]
     votes = {result.project_id: result.votes for result in run.results}
     expected: dict[int, int] = {}
@@ -367,7 +368,7 @@ def test_the_count_and_receipts_after_opening_are_the_ballots_cast(voted):
 
 def test_the_count_still_stops_when_an_opened_ballot_goes_missing(voted):
     official, cycle, north, _ = voted
-    cycles.advance_phase(official, cycle.id)
+    cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     lost = db.session.scalars(select(Ballot.id)).first()
     db.session.execute(delete(Ballot).where(Ballot.id == lost))
     db.session.commit()
@@ -383,7 +384,7 @@ def test_closing_the_vote_is_refused_and_changes_nothing_when_an_envelope_does_n
     db.session.commit()
     before = snapshot()
     with pytest.raises(ConflictError, match="does not open with this server's ballot key"):
-        cycles.advance_phase(official, cycle.id)
+        cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     assert snapshot() == before
 
 
@@ -392,7 +393,7 @@ def test_a_changed_ballot_key_cannot_open_the_box(app, voted, snapshot):
     app.config["BALLOT_KEY"] = "a different key"
     before = snapshot()
     with pytest.raises(ConflictError, match="PB_BALLOT_KEY changed during the vote"):
-        cycles.advance_phase(official, cycle.id)
+        cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
     assert snapshot() == before
 
 
@@ -426,7 +427,7 @@ def test_no_ballot_is_stored_after_the_box_was_opened(app, engine_name, make_use
         with app.app_context():
             official = db.session.get(User, official_id)
             barrier.wait(timeout=60)
-            cycles.advance_phase(official, cycle_id)
+            cycles.advance_phase(official, cycle.id, Phase.VOTING, CLOSING_REASON)
             db.session.remove()
 
     threads = [threading.Thread(target=vote, args=(user_id,)) for user_id in voter_ids] + [threading.Thread(target=close)]

@@ -9,6 +9,7 @@ from pb.domain.errors import ConflictError, PermissionDenied
 from pb.extensions import db
 from pb.models import Ballot, ResultApproval, Role, TallyRun, User
 from pb.services import cycles, paper, publication, reconciliation, roles, tallying, users, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -50,8 +51,7 @@ def _agree(officials, district, station, number, project_ids, *, is_spoilt=False
 
 
 def _to_tallying(cycle):
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
 
 
 def test_the_stuffing_attack_fails_at_every_step(officials, cycle, projects, make_user, verify, snapshot):
