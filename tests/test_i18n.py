@@ -18,6 +18,7 @@ from pb.domain.cycle import Phase
 from pb.domain.errors import PhaseError
 from pb.domain.messages import N_, Message, Nn_
 from pb.i18n import LANGUAGE_COOKIE, LANGUAGES
+from tests.conftest import close_voting
 
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
 
@@ -373,8 +374,7 @@ def test_tally_explanations_are_stored_with_their_parts_and_shown_in_the_reader_
         voter = make_user()
         verify(voter, north)
         voting.cast_ballot(voter, cycle.id, north.id, [project.id for project in choice])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
     cycle.phase = Phase.RESULTS
     db.session.commit()
