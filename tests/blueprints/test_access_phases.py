@@ -114,6 +114,7 @@ RULES = {
     "moderation.request_changes": R(MODERATOR, REVIEWING),
     "moderation.merge": R(MODERATOR, REVIEWING),
     "moderation.residents": R(MODERATOR, draft=HIDDEN),
+    "moderation.revoke": R(MODERATOR, SELF_VERIFYING, draft=HIDDEN),
     "admin.index": R(OFFICIAL),
     "admin.new_cycle": R(OFFICIAL),
     "admin.cycle": R(OFFICIAL),

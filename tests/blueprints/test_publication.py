@@ -6,6 +6,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Participation, ResultApproval, Role
 from pb.services import paper, publication, tallying, voting
+from tests.conftest import close_voting
 
 
 def _counted(make_user, make_cycle, make_project, verify):
@@ -25,8 +26,7 @@ def _counted(make_user, make_cycle, make_project, verify):
         paper.record_paper_voter(olga, voter.id, north.id)
     for official in (olga, pieter):
         paper.enter_sheet(official, north.id, "Library", 1, [fountain.id])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(olga, cycle.id)
     return cycle, olga, pieter
 

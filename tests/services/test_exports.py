@@ -260,8 +260,7 @@ def test_district_category_and_explanation_cells_are_neutralised_too(make_cycle,
     resident = make_user()
     verify(resident, north)
     voting.cast_ballot(resident, cycle.id, north.id, [project.id])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
     cycle.phase = Phase.RESULTS
     db.session.commit()

@@ -10,6 +10,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, Validati
 from pb.extensions import db
 from pb.models import ResultRevision, Role, RoleChange, User
 from pb.services import paper, publication, revisions, roles, tallying, users, voting
+from tests.conftest import close_voting
 
 
 @pytest.fixture
@@ -268,8 +269,7 @@ def counted(sponsored, make_cycle, make_project, make_user, verify):
         voter = make_user()
         verify(voter, district)
         voting.cast_ballot(voter, cycle.id, district.id, [project.id])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(olga, cycle.id)
     return cycle
 
