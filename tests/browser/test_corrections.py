@@ -8,7 +8,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Role
 from pb.services import cycles, publication, tallying, voting
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, close_voting
 
 
 def test_a_withdrawn_project_is_corrected_as_a_new_revision(visit, make_user, make_cycle, make_project, verify):
@@ -21,8 +21,7 @@ def test_a_withdrawn_project_is_corrected_as_a_new_revision(visit, make_user, ma
         voter = make_user()
         verify(voter, north)
         voting.cast_ballot(voter, cycle.id, north.id, [project.id for project in choice])
-    cycle.phase = Phase.TALLYING
-    db.session.commit()
+    close_voting(cycle)
     tallying.run_tally(olga, cycle.id)
     for official in (olga, pieter):
         publication.approve_results(official, cycle.id)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot, Cycle, Proposal, ProposalStatus, Role
+from pb.models import Cycle, Proposal, ProposalStatus, Role, SealedBallot
 from tests.conftest import PASSWORD
 
 _RECEIPT = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
@@ -122,12 +122,13 @@ def test_a_cycle_from_registration_to_checked_receipt(visit, make_user, make_cyc
     assert _RECEIPT.fullmatch(receipt) and receipt != first_receipt
     assert rita.page.get_by_label("Library garden").is_checked()
     assert not rita.page.get_by_label("Plant street trees").is_checked()
-    assert db.session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(select(func.count()).select_from(SealedBallot)) == 1  # sealed until voting closes
 
     # The officials count, approve with four eyes, and publish.
     _advance(olga, cycle_id, Phase.TALLYING, reason="This pilot publishes no dates.")
     olga.click(olga.page.get_by_role("button", name="Count the votes"))
-    olga.click(olga.page.get_by_role("button", name="Approve the count"))
+    olga.click(olga.page.get_by_role("link", name="Check the totals and approve the count"))
+    olga.click(olga.page.get_by_role("button", name="I have checked these figures: approve the count"))
     _open_confirmation(olga, cycle_id, Phase.RESULTS)
     assert "1 of 2 have approved it" in olga.page.content()
     db.session.rollback()  # read what the server stored, not what this session loaded earlier
@@ -135,7 +136,8 @@ def test_a_cycle_from_registration_to_checked_receipt(visit, make_user, make_cyc
     otto = visit("second-official")
     otto.login(second_official.email, PASSWORD)
     otto.goto(f"/admin/cycles/{cycle_id}")
-    otto.click(otto.page.get_by_role("button", name="Approve the count"))
+    otto.click(otto.page.get_by_role("link", name="Check the totals and approve the count"))
+    otto.click(otto.page.get_by_role("button", name="I have checked these figures: approve the count"))
     assert "Two officials have approved it" in otto.messages()
     _advance(olga, cycle_id, Phase.RESULTS)
     db.session.rollback()

@@ -6,11 +6,9 @@ Every page on the way is checked by `Visit.check` (axe-core, 360 px, page weight
 import re
 
 import pytest
-from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Ballot
 from pb.services import voting
 from tests.conftest import PASSWORD
 
@@ -48,9 +46,7 @@ def ballot(make_user, make_cycle, make_project, verify):
 
 def _stored_choices(ballot) -> set[int] | None:
     db.session.rollback()
-    token = voting.ballot_token(ballot["resident"].id, ballot["cycle_id"], ballot["district_id"])
-    stored = db.session.scalar(select(Ballot).where(Ballot.token == token))
-    return None if stored is None else {choice.project_id for choice in stored.choices}
+    return voting.current_choices(ballot["resident"], ballot["cycle_id"], ballot["district_id"])
 
 
 def _tab_to(tab, is_target, limit: int = 40) -> list[dict]:
