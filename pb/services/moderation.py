@@ -76,7 +76,8 @@ def accept(actor: User, proposal_id: int, final_cost: int, note: str = "", *, ve
         )
     if final_cost != proposal.estimated_cost and not note.strip():
         raise ValidationError("Explain in the public note why the final cost differs from the estimate.")
-    _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost, moderator_note=note.strip())
+    _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost,
+            moderator_note=note.strip())
     _tell_author(proposal, "proposal_accepted")
     return proposal
 

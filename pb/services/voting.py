@@ -285,8 +285,9 @@ def cast_ballot(
 
     The ballot row names no one: it holds only the token (a keyed hash of the voter), a version and the sealed
     choices; the one row naming the voter is the confirmation email in the outbox, with no choice and no receipt.
-    expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the stored ballot has moved on, nothing is stored and a
-    ConflictError says so, so a ballot is never replaced by a page that did not show it.
+    expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the
+    stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
+    page that did not show it.
     """
     district = _district_with_cycle(cycle_id, district_id)
     cycle = district.cycle

@@ -126,6 +126,7 @@ def test_a_merged_proposals_author_learns_into_which_proposal_with_a_link_to_it(
     assert "“Playground in the park”" in text_of(received)
     page = _follow(client, author, _link(received, f"/proposals/{kept.id}"))
     assert "Playground in the park" in page
+    _follow(client, author, _link(received, f"/proposals/{duplicate.id}"))
     assert smtp.to(kept.author.email) == []  # the kept proposal's author has nothing to do
 
 
