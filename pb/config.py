@@ -80,6 +80,7 @@ DEFAULTS = {
     "MAIL_RETRY_FIRST_SECONDS": 60,  # waits double after each failure, up to the longest
     "MAIL_RETRY_LONGEST_SECONDS": 3600,
     "WORKER_INTERVAL_SECONDS": 5,  # how often the worker looks for due mail and scheduled work
+    "MODERATION_DIGEST_HOUR": 7,  # the moderators' daily digest goes out at the first worker round from this UTC hour
 }
 
 

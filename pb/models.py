@@ -692,3 +692,19 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class JobRun(db.Model):
+    """A scheduled job that ran for a day (e.g. the moderators' digest): at most one row per job and day.
+
+    The unique key is the lock: the worker that inserts the day's row (in the same transaction as the job's work,
+    e.g. the digest's messages) does the job; another worker trying the same day fails on the key and does nothing.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "day", name="uq_job_run_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    ran_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -15,7 +15,7 @@ from flask import Flask
 
 from pb.extensions import db
 from pb.models import utcnow
-from pb.services import mail
+from pb.services import digest, mail
 
 log = logging.getLogger("pb.worker")
 
@@ -30,6 +30,7 @@ def deliver_mail(now: datetime) -> str:
 
 # (name, job): each job takes the time of the round and returns a line for the log ("" when it had nothing to do).
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [
+    ("moderation digest", digest.daily_job),  # before delivery, so the digest goes out in the same round
     ("deliver mail", deliver_mail),
 ]
 
