@@ -14,7 +14,7 @@ from pb.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from pb.i18n import translate
+from pb.i18n import current_language, translate
 from pb.security import (
     remember_device,
     start_session_clock,
@@ -75,7 +75,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            users.register_resident(form.email.data, form.name.data, form.password.data)
+            users.register_resident(form.email.data, form.name.data, form.password.data, current_language())
         except DomainError as error:
             flash(translate(error.message), "error")
             return render_template("auth/register.html", form=form), 400

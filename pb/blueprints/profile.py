@@ -83,7 +83,7 @@ def _filled() -> ProfileForm:
     form.name.data = current_user.name
     form.locale.data = current_user.locale or ""
     muted = set((current_user.muted_notifications or "").split())
-    form.wanted.data = [value for value, _label in form.wanted.choices if value not in muted]
+    form.wanted.data = [choice.value for choice in form.wanted.choices if choice.value not in muted]
     return form
 
 

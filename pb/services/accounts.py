@@ -12,10 +12,10 @@ import hmac
 import json
 import secrets
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app, url_for
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select
 
 from pb.domain import notifications
@@ -65,11 +65,15 @@ _DELETABLE_PHASES = (Phase.RESULTS, Phase.CLOSED)
 
 
 def _serializer(salt: str, signed_at: datetime | None = None) -> URLSafeTimedSerializer:
-    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-    if signed_at is not None:  # the tests pass time this way instead of waiting
-        moment = int(signed_at.timestamp())
-        serializer.get_timestamp = lambda: moment  # type: ignore[method-assign]
-    return serializer
+    if signed_at is None:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    moment = int(signed_at.replace(tzinfo=UTC).timestamp())
+
+    class SignedThen(TimestampSigner):  # a link as if sent at `signed_at`: the tests pass time this way, not waiting
+        def get_timestamp(self) -> int:
+            return moment
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt, signer=SignedThen)
 
 
 def _read(salt: str, token: str, max_age_seconds: int) -> dict:

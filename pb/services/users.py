@@ -9,6 +9,7 @@ from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.domain.passwords import password_problem
 from pb.extensions import db
+from pb.i18n import LANGUAGES
 from pb.models import Role, RoleChange, User, utcnow
 from pb.security import hash_password, needs_new_hash, password_matches
 from pb.services import audit, load, mail, roles, use_case
@@ -47,28 +48,29 @@ def _check_password(password: str, email: str, name: str) -> None:
         raise ValidationError(problem)
 
 
-def register_resident(email: str, name: str, password: str) -> User | None:
+def register_resident(email: str, name: str, password: str, locale: str | None = None) -> User | None:
     """A resident creates their own account; it starts unverified and unconfirmed, and pb emails a confirmation link.
 
     The answer never tells whether the address already had an account: then nothing is created, the owner is told by
     email that someone tried to register with it, and the caller gets None, after the same slow password hashing (so
-    the time taken does not tell either). The page shown is the same: "we sent you an email".
+    the time taken does not tell either). The page shown is the same: "we sent you an email". `locale` is the
+    language the page was read in: pb writes to the new account in it.
     """
     email = normalise_email(email)
     _check_new_account(email, name, password, may_tell_taken=False)
     # Hashing is slow on purpose: do it before the transaction, so no write lock waits for it.
-    return _register(email, name.strip(), hash_password(password))
+    return _register(email, name.strip(), hash_password(password), locale if locale in LANGUAGES else None)
 
 
 @use_case
-def _register(email: str, name: str, password_hash: str) -> User | None:
+def _register(email: str, name: str, password_hash: str, locale: str | None) -> User | None:
     from pb.services import accounts
 
     existing = find_by_email(email)
     if existing is not None:
         accounts.tell_of_registration_attempt(existing)
         return None
-    user = User(email=email, name=name, password_hash=password_hash, role=Role.RESIDENT)
+    user = User(email=email, name=name, password_hash=password_hash, role=Role.RESIDENT, locale=locale)
     db.session.add(user)
     db.session.flush()
     # No address in the log: entries cannot be changed, and the address must go when the account is deleted.
