@@ -100,7 +100,7 @@ def confirm_email_change(token: str):
     return redirect(url_for("profile.show") if current_user.is_authenticated else url_for("auth.login"))
 
 
-@bp.get("/profile/data")
+@bp.get("/profile/my-data.json")
 @login_required
 def download():
     """Everything pb holds about the logged-in person, as a JSON file."""

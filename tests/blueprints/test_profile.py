@@ -42,7 +42,7 @@ def test_the_header_links_the_profile_which_shows_the_choices_of_the_persons_rol
     assert "Account and security messages (always sent)" in page and "disabled" in page
     assert 'value="voting_opens"' in page and 'value="official_alerts"' not in page
     assert 'value="moderation_digest"' not in page
-    assert 'href="/account/password"' in page and 'href="/profile/data"' in page
+    assert 'href="/account/password"' in page and 'href="/profile/my-data.json"' in page
     official = make_user(Role.OFFICIAL)
     other = client.application.test_client()
     other.login(official)
@@ -52,7 +52,7 @@ def test_the_header_links_the_profile_which_shows_the_choices_of_the_persons_rol
 
 def test_the_profile_needs_a_login(client):
     assert client.get("/profile").status_code == 302
-    assert client.get("/profile/data").status_code == 302
+    assert client.get("/profile/my-data.json").status_code == 302
     assert client.get("/profile/delete").status_code == 302
 
 
@@ -115,7 +115,7 @@ def test_download_my_data_is_a_json_attachment_of_everything_linked_to_the_perso
     db.session.add(Participation(user_id=resident.id, cycle_id=cycle.id, district_id=cycle.districts[0].id))
     db.session.commit()
     client.login(resident)
-    response = client.get("/profile/data")
+    response = client.get("/profile/my-data.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     data = json.loads(response.get_data(as_text=True))
