@@ -708,3 +708,14 @@ class JobRun(db.Model):
     job: Mapped[str] = mapped_column(String(64))
     day: Mapped[date] = mapped_column(Date)
     ran_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SiteText(db.Model):
+    """A text officials write for a public page (the privacy notice), kept by key; the last edit wins, audited."""
+
+    __tablename__ = "site_texts"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -222,6 +222,10 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     resident = load(User, user_id, "user")
     if resident.id == actor.id:
         raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
+    if not resident.is_confirmed or resident.deleted_at is not None:
+        raise PermissionDenied(N_(
+            "{name} has not confirmed their email address yet, so they cannot be verified. Ask them to follow the link "
+            "pb emailed them (they can have it sent again from any page once logged in).", name=resident.name))
     _one_verification_at_a_time(resident)
     refuse_second_district(resident, district.cycle_id, district)
     verification = Verification(
