@@ -109,6 +109,8 @@ ACCESS = {
     "profile.download": LOGIN,
     "profile.delete": LOGIN,
     "privacy.show": PUBLIC,
+    "notifications.unsubscribe": PUBLIC,
+    "notifications.unsubscribe_confirmed": PUBLIC,
     "privacy.edit": OFFICIAL,
 }
 
