@@ -60,6 +60,8 @@ DEFAULTS = {
     # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
     "VERIFICATION_LIMIT_PER_ACCOUNT": "10 per minute; 60 per hour",
     "VERIFICATION_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    # The time zone a new cycle's timetable is entered and shown in (an IANA name); each cycle may choose another.
+    "TIMEZONE": "UTC",
 }
 
 

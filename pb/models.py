@@ -113,11 +113,13 @@ class Cycle(db.Model):
     min_projects: Mapped[int] = mapped_column(Integer, default=1)
     max_projects: Mapped[int | None] = mapped_column(Integer)
     tie_break_seed: Mapped[int] = mapped_column(Integer, default=0)
-    proposals_open_on: Mapped[date | None] = mapped_column(Date)
-    review_on: Mapped[date | None] = mapped_column(Date)
-    voting_open_on: Mapped[date | None] = mapped_column(Date)
-    voting_close_on: Mapped[date | None] = mapped_column(Date)
-    results_on: Mapped[date | None] = mapped_column(Date)
+    # The published timetable: moments in naive UTC, shown and entered in the cycle's IANA time zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    proposals_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voting_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voting_close_at: Mapped[datetime | None] = mapped_column(DateTime)
+    results_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     districts: Mapped[list[District]] = relationship(back_populates="cycle", order_by="District.name")
