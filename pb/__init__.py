@@ -10,10 +10,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from pb import blueprints, cli, config, database, errors, i18n, security, templating
+    from pb import blueprints, cli, config, database, errors, i18n, mail, security, templating
 
     config.load(app, test_config)
     database.init_app(app)
+    mail.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

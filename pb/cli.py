@@ -174,6 +174,60 @@ def restore(source: Path, yes: bool) -> None:
     click.echo(f"Restored the database from {source}. The audit log in it is {state} ({check.entry_count} entries).")
 
 
+@pb_group.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once, then exit (for cron or a check).")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds between rounds (default: PB_WORKER_INTERVAL_SECONDS).")
+def worker_command(once: bool, interval: float | None) -> None:
+    """Run the background worker: deliver email, move phases at the timetable's times, send reminders."""
+    from pb import worker
+
+    app = current_app._get_current_object()
+    worker.run(app, interval or float(app.config["WORKER_INTERVAL_SECONDS"]), once=once, echo=click.echo)
+
+
+@pb_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve pb for development with its worker beside it; Ctrl-C stops both. Production uses gunicorn + worker."""
+    import subprocess  # nosec B404  (starts our own worker with our own interpreter; no shell, no outside input)
+    import sys
+
+    from flask.cli import ScriptInfo
+
+    if is_production(current_app.config):
+        raise click.ClickException(
+            "`pb serve` is the development server. In production run gunicorn and `flask --app app pb worker` "
+            "as two services (README, Deploying)."
+        )
+    info = click.get_current_context().find_object(ScriptInfo)
+    app_path = (info.app_import_path if info and info.app_import_path else None) or "app"
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", app_path, "pb", "worker"])  # nosec B603
+    try:
+        current_app.run(host=host, port=port, use_reloader=False)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@pb_group.command("send-test-mail")
+@click.option("--to", "address", required=True, help="The address to send a test message to.")
+def send_test_mail(address: str) -> None:
+    """Write a test message to the outbox; the worker delivers it (check the setup before residents rely on it)."""
+    from pb import mail as mail_server
+    from pb.services import mail
+
+    try:
+        mail.queue_test_message(address, mail_server.describe())
+    except DomainError as error:
+        raise _fail(error) from None
+    click.echo(f"A test message to {address} is in the outbox; the worker sends it through {mail_server.describe()}.")
+
+
 @pb_group.command("i18n-extract")
 def i18n_extract() -> None:
     """Re-extract pb/translations/messages.pot from the source and merge it into every language's .po."""

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -60,6 +61,25 @@ DEFAULTS = {
     # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
     "VERIFICATION_LIMIT_PER_ACCOUNT": "10 per minute; 60 per hour",
     "VERIFICATION_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    # The address residents reach pb at: links in emails start with it (the worker has no request to read it from).
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Mail (Flask-Mailman's settings under the PB_ prefix). Without PB_MAIL_SERVER, development mail is written to
+    # files in instance/mail/ instead of being sent; production refuses to start without a server.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_TIMEOUT": 30,
+    "MAIL_DEFAULT_SENDER": "pb <pb@localhost>",
+    "MAIL_MESSAGE_ID_DOMAIN": None,  # None: the host of BASE_URL
+    "MAIL_BATCH_SIZE": 200,  # messages one worker claims at a time
+    "MAIL_CLAIM_SECONDS": 300,  # a claimed message is another worker's to send again after this (its worker died)
+    "MAIL_MAX_ATTEMPTS": 10,  # then the message is marked failed and shown to officials
+    "MAIL_RETRY_FIRST_SECONDS": 60,  # waits double after each failure, up to the longest
+    "MAIL_RETRY_LONGEST_SECONDS": 3600,
+    "WORKER_INTERVAL_SECONDS": 5,  # how often the worker looks for due mail and scheduled work
     # The time zone a new cycle's timetable is entered and shown in (an IANA name); each cycle may choose another.
     "TIMEZONE": "UTC",
 }
@@ -89,6 +109,9 @@ def load(app: Flask, test_config: dict | None) -> None:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/") + "/"
+    if not app.config.get("MAIL_MESSAGE_ID_DOMAIN"):
+        app.config["MAIL_MESSAGE_ID_DOMAIN"] = urlsplit(app.config["BASE_URL"]).hostname or "localhost"
     app.config.setdefault("BALLOT_KEY", app.config["SECRET_KEY"])
     if not is_production(app.config):
         # Development only: production must be given a key of its own (production_problems says so).
@@ -126,6 +149,7 @@ def production_problems(config) -> list[str]:
             "so the session cookie never travels unencrypted."
         )
     problems += _key_problems(config, secret)
+    problems += _mail_problems(config)
     idle, lifetime = config.get("SESSION_IDLE_MINUTES_OFFICIALS"), config.get("SESSION_LIFETIME_HOURS_OFFICIALS")
     if not (isinstance(idle, int) and 0 < idle <= 30 and isinstance(lifetime, int) and 0 < lifetime <= 12):
         problems.append(
@@ -170,6 +194,22 @@ def _key_problems(config, secret: str) -> list[str]:
         problems.append("PB_AUDIT_KEY is the same as PB_SECRET_KEY or PB_BALLOT_KEY; give it a value of its own.")
     elif len(audit_key) < MIN_SECRET_KEY_LENGTH:
         problems.append(f"PB_AUDIT_KEY is too short ({len(audit_key)} characters); use at least {MIN_SECRET_KEY_LENGTH}.")
+    return problems
+
+
+def _mail_problems(config) -> list[str]:
+    """Mail must reach residents (a real server) and its links must reach pb (the public HTTPS address)."""
+    problems = []
+    if not config.get("MAIL_SERVER") or config.get("MAIL_BACKEND") not in (None, "", "smtp"):
+        problems.append(
+            "PB_MAIL_SERVER is not set: pb could not send password resets or notifications. Set PB_MAIL_SERVER, "
+            "PB_MAIL_PORT, PB_MAIL_USERNAME, PB_MAIL_PASSWORD, PB_MAIL_USE_TLS and PB_MAIL_DEFAULT_SENDER."
+        )
+    if not str(config.get("BASE_URL", "")).startswith("https://"):
+        problems.append(
+            f"PB_BASE_URL is {config.get('BASE_URL')!r}; set it to the public https:// address residents use, "
+            "so that links in emails reach pb."
+        )
     return problems
 
 

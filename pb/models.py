@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -79,6 +80,16 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Part of the id in every session cookie; raising it (logout, new password, disabling) voids every copy.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the owner proved the address is theirs by following the link pb sent to it (None: not yet).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locale: Mapped[str | None] = mapped_column(String(8))  # the language pb writes to them in (None: the default)
+    # Notification kinds they turned off (pb/domain/notifications.py), space-separated.
+    muted_notifications: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # the account was deleted and its data removed
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts through this
@@ -647,3 +658,39 @@ class RoleChange(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class OutboxMessage(db.Model):
+    """One email, written in the transaction of the change that causes it and sent later by the worker.
+
+    The message is rendered when it is written (in the recipient's language), so the worker only delivers. The
+    Message-ID is fixed here too: if a worker dies after the SMTP server took a message but before it was marked
+    sent, the message goes out again with the same id, which mail systems and readers treat as one message.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_outbox_message_id"),
+        # The worker looks for due messages by status and time: a short index scan at any outbox size.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    headers: Mapped[str] = mapped_column(Text, default="{}")  # JSON: List-Unsubscribe and the like
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # a worker is delivering it until then
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)

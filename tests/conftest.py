@@ -1,14 +1,18 @@
 """Shared fixtures: an app on SQLite and (when PB_TEST_POSTGRES_URL is set) on PostgreSQL, clients and factories."""
 
 import contextvars
+import email
+import email.policy
 import functools
 import itertools
 import os
 import pathlib
 import re
 import shutil
+import socket
 import tempfile
 import uuid
+from datetime import datetime
 
 import pytest
 from flask import has_app_context
@@ -132,7 +136,7 @@ def engine_name(request) -> str:
 
 @pytest.fixture
 def app(engine_name):
-    config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test"}
+    config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test", "BASE_URL": "http://pb.test"}
     if engine_name == "postgresql":
         config.update(_postgres_config())
     else:
@@ -175,7 +179,7 @@ def make_user(app):
     def make(role: Role = Role.RESIDENT, **overrides) -> User:
         number = next(_sequence)
         values = {"email": f"user{number}@example.org", "name": f"User {number}", "role": role,
-                  "password_hash": password_hash()}
+                  "password_hash": password_hash(), "email_confirmed_at": datetime(2026, 1, 1)}
         values.update(overrides)
         user = User(**values)
         db.session.add(user)
@@ -280,6 +284,80 @@ def close_voting(cycle, phase=Phase.TALLYING):
     voting.open_ballot_box(cycle)
     cycle.phase = phase
     db.session.commit()
+
+
+class SmtpServer:
+    """A real SMTP server on loopback (aiosmtpd) that keeps every message it receives, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.port = _free_port()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        """The messages received for this address, oldest first."""
+        return [message for message in self.messages if address in str(message["To"])]
+
+    def last_to(self, address: str) -> email.message.EmailMessage:
+        received = self.to(address)
+        assert received, f"no message reached {address}; received: {[str(m['To']) for m in self.messages]}"
+        return received[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """Point the app's mail at a real SMTP server on loopback, started for this test."""
+    from pb import mail as mail_server
+
+    server = SmtpServer()
+    server.start()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=10)
+    mail_server.init_app(app)
+    yield server
+    server.stop()
+
+
+def deliver_mail():
+    """One delivery round of the worker's mail step."""
+    from pb.services import mail
+
+    return mail.deliver_due()
+
+
+def text_of(message: email.message.EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message: email.message.EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def links_in(message: email.message.EmailMessage) -> list[str]:
+    """Every link in the plain-text part, as paths the test client can open."""
+    return [re.sub(r"^https?://[^/]+", "", link) for link in re.findall(r"https?://\S+", text_of(message))]
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -20,6 +20,8 @@ SAFE = {
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
     "BALLOT_KEY": "b" * 48,
     "AUDIT_KEY": "a" * 48,
+    "MAIL_SERVER": "smtp.example.org",
+    "BASE_URL": "https://pb.example.org",
 }
 
 
@@ -41,6 +43,9 @@ def test_a_production_app_with_safe_settings_starts(tmp_path):
     ({"SECRET_KEY": ""}, "PB_SECRET_KEY is not set"),
     ({"SECRET_KEY": "short-secret"}, "PB_SECRET_KEY is too short (12 characters)"),
     ({"SESSION_COOKIE_SECURE": False}, "PB_SESSION_COOKIE_SECURE is not true"),
+    ({"MAIL_SERVER": None}, "PB_MAIL_SERVER is not set"),
+    ({"MAIL_BACKEND": "file"}, "PB_MAIL_SERVER is not set"),
+    ({"BASE_URL": "http://pb.example.org"}, "PB_BASE_URL is 'http://pb.example.org/'"),
     ({"RATELIMIT_STORAGE_URI": "memory://"}, "PB_RATELIMIT_STORAGE_URI is memory://"),
     ({"RATELIMIT_ENABLED": False}, "PB_RATELIMIT_ENABLED is false"),
     ({"PASSWORD_HASH_COST": {"memory_cost": 4096, "time_cost": 2, "parallelism": 1}}, "below the OWASP minimum"),
@@ -78,6 +83,8 @@ def test_production_is_chosen_by_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PB_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     monkeypatch.setenv("PB_BALLOT_KEY", "f" * 64)
     monkeypatch.setenv("PB_AUDIT_KEY", "d" * 64)
+    monkeypatch.setenv("PB_MAIL_SERVER", "smtp.example.org")
+    monkeypatch.setenv("PB_BASE_URL", "https://pb.example.org")
     assert create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}"}).config["SESSION_COOKIE_SECURE"] is True
 
 

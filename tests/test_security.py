@@ -310,11 +310,14 @@ def test_refusals_carry_the_headers_too(client, make_user):
 
 
 def test_no_template_has_inline_script_or_style():
+    """Pages are served under a CSP without 'unsafe-inline'. Emails (templates/mail) are not pages: mail readers
+    ignore stylesheets, so emails style inline, but never carry a script or an event handler."""
     inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle\s*=|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
+    active = re.compile(r"<script\b|\son[a-z]+\s*=|javascript:|<iframe\b|<form\b", re.IGNORECASE)
     offenders = [
         f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
         for path in sorted(TEMPLATES.rglob("*.html"))
-        for match in inline.finditer(path.read_text(encoding="utf-8"))
+        for match in (active if path.parent.name == "mail" else inline).finditer(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
 

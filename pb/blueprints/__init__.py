@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         implementation,
         language,
         moderation,
+        notifications,
         paper,
         proposals,
         public,
@@ -22,5 +23,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language):
+                   dashboard, implementation, language, notifications):
         app.register_blueprint(module.bp)

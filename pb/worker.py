@@ -1,0 +1,79 @@
+"""The worker: the process beside gunicorn that does pb's background work, round after round, until it is stopped.
+
+Each round runs every job in JOBS once, each in its own app context and transactions, so one failing job (the mail
+server is down, a cycle cannot move) is logged and the others still run. SIGTERM or SIGINT ends the worker after
+the current job; a worker killed outright loses nothing, since every job keeps its state in the database.
+"""
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+
+from pb.extensions import db
+from pb.models import utcnow
+from pb.services import mail
+
+log = logging.getLogger("pb.worker")
+
+
+def deliver_mail(now: datetime) -> str:
+    report = mail.deliver_due(now)
+    if report.stopped_by:
+        return f"mail: {report.sent} sent, stopped: {report.stopped_by}"
+    return f"mail: {report.sent} sent, {report.retrying} to retry, {report.failed} failed" if any(
+        (report.sent, report.retrying, report.failed)) else ""
+
+
+# (name, job): each job takes the time of the round and returns a line for the log ("" when it had nothing to do).
+JOBS: list[tuple[str, Callable[[datetime], str]]] = [
+    ("deliver mail", deliver_mail),
+]
+
+
+def run_round(app: Flask, now: datetime | None = None) -> list[str]:
+    """Run every job once; returns what they did (and what failed), for the log and for tests."""
+    lines = []
+    for name, job in JOBS:
+        with app.app_context():
+            try:
+                line = job(now or utcnow())
+            except Exception as error:  # noqa: BLE001  (one job's failure must not stop the others or the worker)
+                db.session.rollback()
+                log.exception("%s failed", name)
+                line = f"{name} failed: {type(error).__name__}: {error}"
+            finally:
+                db.session.remove()
+        if line:
+            lines.append(line)
+    return lines
+
+
+def run(app: Flask, interval: float, *, once: bool = False, echo: Callable[[str], None] = print) -> None:
+    """Run rounds every `interval` seconds until SIGTERM/SIGINT (or one round with `once`)."""
+    stopping = threading.Event()
+
+    def stop(_signum, _frame) -> None:
+        stopping.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    echo(f"pb worker started: delivering mail to {_describe(app)}, every {interval:g} s.")
+    while not stopping.is_set():
+        for line in run_round(app):
+            echo(line)
+        if once:
+            break
+        stopping.wait(interval)
+    echo("pb worker stopped.")
+
+
+def _describe(app: Flask) -> str:
+    from pb import mail as mail_server
+
+    with app.app_context():
+        return mail_server.describe()
