@@ -82,6 +82,8 @@ DEFAULTS = {
     "WORKER_INTERVAL_SECONDS": 5,  # how often the worker looks for due mail and scheduled work
     # The time zone a new cycle's timetable is entered and shown in (an IANA name); each cycle may choose another.
     "TIMEZONE": "UTC",
+    # Hours before voting closes that residents who have not voted yet are reminded (once per cycle, by the worker).
+    "VOTING_REMINDER_HOURS": 48,
 }
 
 

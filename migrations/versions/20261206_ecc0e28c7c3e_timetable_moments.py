@@ -1,4 +1,5 @@
-"""The timetable as moments in a time zone: cycles.timezone, and each *_on date becomes a *_at UTC moment.
+"""The timetable as moments in a time zone (cycles.timezone, each *_on date becomes a *_at UTC moment), kept by the
+worker: schedule_notices (a phase that could not move on time) and cycles.voting_reminder_sent_at.
 
 A date published before meant the whole day in UTC, the zone pb compared days in. Each becomes 00:00 UTC of that day,
 except voting close: "voting closes 15 December" let residents vote all through the 15th, so it becomes 00:00 UTC of
@@ -58,9 +59,28 @@ def upgrade():
             bind.execute(cycles.update().where(cycles.c.id == row['id']).values(**values))
     for name in NAMES:
         op.drop_column('cycles', f'{name}_on')
+    op.add_column('cycles', sa.Column('voting_reminder_sent_at', sa.DateTime(), nullable=True))
+    op.create_table(
+        'schedule_notices',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('phase', sa.Enum('draft', 'proposals', 'review', 'voting', 'tallying', 'results', 'closed',
+                                   name='phase', native_enum=False, length=24), nullable=False),
+        sa.Column('due_at', sa.DateTime(), nullable=False),
+        sa.Column('blockers', sa.Text(), nullable=False),
+        sa.Column('first_seen_at', sa.DateTime(), nullable=False),
+        sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+        sa.Column('resolved_at', sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_schedule_notices_cycle_id', 'schedule_notices', ['cycle_id'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_schedule_notices_cycle_id', table_name='schedule_notices')
+    op.drop_table('schedule_notices')
+    op.drop_column('cycles', 'voting_reminder_sent_at')
     for name in NAMES:
         op.add_column('cycles', sa.Column(f'{name}_on', sa.Date(), nullable=True))
     cycles = sa.table('cycles', sa.column('id', sa.Integer),

@@ -14,7 +14,7 @@ from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role, RoleChange
-from pb.services import audit, cycles, moderation, roles, tallying, users, voting
+from pb.services import audit, cycles, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,7 +43,8 @@ def _show_moments_in_zone(form: CycleForm, cycle) -> None:
 @official_required
 def index():
     """List every cycle, drafts included."""
-    return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True))
+    return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True),
+                           notices=schedule.open_notices())
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -84,6 +85,7 @@ def cycle(cycle_id: int):
         district_form=_district_form(cycle), category_form=CategoryForm(prefix="category"), action_form=ActionForm(),
         turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
         runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},
+        notices=schedule.open_notices(cycle.id), timetable_moment=cycles.scheduled_moment,
     )
 
 

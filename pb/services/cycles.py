@@ -5,17 +5,20 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import schedule as schedule_rules
 from pb.domain import timetable
 from pb.domain.cycle import CycleFacts, Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from pb.domain.messages import N_, Message
 from pb.extensions import db
-from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User, utcnow
-from pb.services import audit, load, publication, reconciliation, revisions, use_case, voting
+from pb.models import (
+    AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, ScheduleNotice, TallyRun, User, utcnow,
+)
+from pb.services import announcements, audit, load, publication, reconciliation, revisions, use_case, voting
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -256,6 +259,12 @@ def moments_of(cycle: Cycle) -> dict[str, datetime | None]:
     return {name: getattr(cycle, name) for name, _ in timetable.MOMENTS}
 
 
+def scheduled_moment(cycle: Cycle):
+    """When the timetable moves the cycle out of its phase by itself (shown in its zone), or None when it does not."""
+    moment = schedule_rules.due_moment(cycle.phase, moments_of(cycle))
+    return timetable.shown(moment, cycle.timezone) if moment else None
+
+
 def day_of(cycle: Cycle, moment: datetime | None) -> date | None:
     """The calendar day a moment of the cycle's falls on in the cycle's zone."""
     return timetable.local_day(moment, cycle.timezone) if moment else None
@@ -304,6 +313,10 @@ def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: dateti
         reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
+    # The timetable's notice that this phase could not be left on time ends with the move, whoever makes it.
+    db.session.execute(update(ScheduleNotice).where(
+        ScheduleNotice.cycle_id == cycle.id, ScheduleNotice.phase == before, ScheduleNotice.resolved_at.is_(None),
+    ).values(resolved_at=now or utcnow()))
     after: dict[str, object] = {"phase": cycle.phase.value}
     if by_timetable:
         after["by"] = "timetable"
@@ -319,6 +332,10 @@ def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: dateti
         actor, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
         before={"phase": before.value}, after=after,
     )
+    if cycle.phase is Phase.VOTING:
+        announcements.voting_opened(cycle)
+    elif cycle.phase is Phase.RESULTS:
+        announcements.results_published(cycle)
     return cycle.phase
 
 
