@@ -98,9 +98,9 @@ def remind(cycle_id: int, now: datetime | None = None) -> int | None:
     if cycle.voting_close_at is None or cycle.voting_close_at <= now:
         return None
     sealed = set(db.session.scalars(select(SealedBallot.token).where(SealedBallot.cycle_id == cycle.id)))
-    on_paper = set(db.session.execute(
+    on_paper = {(user_id, district_id) for user_id, district_id in db.session.execute(
         select(Participation.user_id, Participation.district_id).where(Participation.cycle_id == cycle.id)
-    ).tuples())
+    )}
     written = 0
     for verification in _verifications(cycle):
         user: User = verification.user
