@@ -58,6 +58,12 @@ DEFAULTS = {
     "SESSION_LIFETIME_HOURS_RESIDENTS": 24,
     "REGISTER_LIMIT_PER_ADDRESS": "20 per hour",
     "PASSWORD_CHANGE_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
+    # Forms that send an email (password reset, confirmation again, address change): per address typed and per
+    # client address, so nobody can fill a stranger's mailbox or pb's outbox through them.
+    "ACCOUNT_MAIL_LIMIT_PER_ACCOUNT": "3 per minute; 10 per hour",
+    "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "20 per minute; 100 per hour",
+    "CONFIRM_LINK_HOURS": 48,  # a link confirming an address (at registration or a change) works this long
+    "RESET_LINK_MINUTES": 60,  # a password reset link works this long, and once
     # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
     "VERIFICATION_LIMIT_PER_ACCOUNT": "10 per minute; 60 per hour",
     "VERIFICATION_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
@@ -84,6 +90,7 @@ DEFAULTS = {
     "TIMEZONE": "UTC",
     # Hours before voting closes that residents who have not voted yet are reminded (once per cycle, by the worker).
     "VOTING_REMINDER_HOURS": 48,
+    "MODERATION_DIGEST_HOUR": 7,  # the moderators' daily digest goes out at the first worker round from this UTC hour
 }
 
 

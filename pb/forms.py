@@ -437,3 +437,43 @@ class CorrectionForm(FlaskForm):
         _l("Reason (published with the corrected results)"),
         validators=[DataRequired(_l("Give the reason for the correction.")), Length(max=2000)],
     )
+
+
+# --- accounts: password reset, address change, profile, deletion, privacy text ------------------------------------
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        _l("New password (at least 10 characters)"),
+        validators=[DataRequired(_l("Choose a new password.")), Length(min=10, max=200, message=_l("Use 10 to 200 characters."))],
+    )
+    confirm = PasswordField(_l("Repeat the new password"), validators=[EqualTo("new_password", _l("The passwords do not match."))])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)])
+    locale = ChoiceField(_l("Language of emails and pages"), validators=[Optional()])
+    wanted = SelectMultipleField(_l("Emails I want"), validators=[Optional()])
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailField(
+        _l("New email address"),
+        validators=[DataRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
+    password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")), Length(max=200)])
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password.")), Length(max=200)])
+    confirm = BooleanField(_l("I understand that my account and personal data will be deleted and cannot be brought back"),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+class SiteTextForm(FlaskForm):
+    text = TextAreaField(_l("Text (plain text; leave a blank line between paragraphs; empty: pb's default text)"),
+                         validators=[Optional(), Length(max=20000)])

@@ -28,6 +28,12 @@ def select_language() -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    from flask_login import current_user
+
+    # A logged-in person's language from their profile, unless they chose another with the switch since.
+    chosen = getattr(current_user, "locale", None) if current_user and current_user.is_authenticated else None
+    if chosen in LANGUAGES:
+        return chosen
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 

@@ -698,6 +698,33 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class JobRun(db.Model):
+    """A scheduled job that ran for a day (e.g. the moderators' digest): at most one row per job and day.
+
+    The unique key is the lock: the worker that inserts the day's row (in the same transaction as the job's work,
+    e.g. the digest's messages) does the job; another worker trying the same day fails on the key and does nothing.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "day", name="uq_job_run_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    ran_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SiteText(db.Model):
+    """A text officials write for a public page (the privacy notice), kept by key; the last edit wins, audited."""
+
+    __tablename__ = "site_texts"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class ScheduleNotice(db.Model):
     """The timetable could not move a cycle on at its published moment: why, since when, and when that ended.
 

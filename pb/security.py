@@ -242,6 +242,17 @@ throttle_registration = limiter.limit(_setting("REGISTER_LIMIT_PER_ADDRESS"), ke
 throttle_password_change = limiter.limit(
     _setting("PASSWORD_CHANGE_LIMIT_PER_ACCOUNT"), key_func=_logged_in_account, methods=["POST"]
 )
+# Forms that make pb send an email share one budget per account (typed or logged in) and one per client address:
+# password reset requests, resets, confirmation again, address changes, and following emailed links.
+throttle_account_mail = _throttle(
+    limiter.shared_limit(_setting("ACCOUNT_MAIL_LIMIT_PER_ACCOUNT"), scope="account-mail-account",
+                         key_func=lambda: _typed_account() if not current_user.is_authenticated else _logged_in_account(),
+                         methods=["POST"]),
+    limiter.shared_limit(_setting("ACCOUNT_MAIL_LIMIT_PER_ADDRESS"), scope="account-mail-address", key_func=_address,
+                         methods=["POST"]),
+)
+# Following an emailed link (GET) is limited per address only: guessing tokens is hopeless, but cheap to bound.
+throttle_links = limiter.limit(_setting("ACCOUNT_MAIL_LIMIT_PER_ADDRESS"), key_func=_address)
 # Register details and voting codes share one budget, so alternating between the two forms gains a guesser nothing.
 throttle_verification = _throttle(
     limiter.shared_limit(

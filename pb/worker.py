@@ -15,7 +15,7 @@ from flask import Flask
 
 from pb.extensions import db
 from pb.models import utcnow
-from pb.services import announcements, mail, schedule
+from pb.services import announcements, digest, mail, schedule
 
 log = logging.getLogger("pb.worker")
 
@@ -41,6 +41,7 @@ JOBS: list[tuple[str, Callable[[datetime], str]]] = [
     # The timetable first, so the mail its moves write goes out in the same round.
     ("keep the timetable", keep_timetable),
     ("remind voters", remind_voters),
+    ("moderation digest", digest.daily_job),  # before delivery, so the digest goes out in the same round
     ("deliver mail", deliver_mail),
 ]
 

@@ -6,7 +6,7 @@ except voting close: "voting closes 15 December" let residents vote all through 
 the 16th, the end of that day. The downgrade keeps the day (voting close: the day before a close at midnight).
 
 Revision ID: ecc0e28c7c3e
-Revises: 5d8e2b7c4a10
+Revises: b83e5f0c21d7
 Create Date: 2026-12-06 08:00:00.000000
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ecc0e28c7c3e'
-down_revision = '5d8e2b7c4a10'
+down_revision = 'b83e5f0c21d7'
 branch_labels = None
 depends_on = None
 

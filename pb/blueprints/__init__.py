@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
         moderation,
         notifications,
         paper,
+        privacy,
+        profile,
         proposals,
         public,
         publication,
@@ -23,5 +25,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications):
+                   dashboard, implementation, language, notifications, profile, privacy):
         app.register_blueprint(module.bp)

@@ -62,7 +62,7 @@ def _render(template: str, locale: str, context: dict) -> tuple[str, str, str]:
 
 def _write(recipient: str, kind: str, template: str, locale: str, user: User | None, context: dict) -> OutboxMessage:
     message_id = f"<{secrets.token_hex(16)}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
-    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated"}
+    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated", "Content-Language": locale}
     unsubscribe_url = None
     if kind != notifications.SECURITY and user is not None:
         with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):

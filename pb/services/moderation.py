@@ -1,14 +1,18 @@
-"""Moderators vetting proposals during the review: accept with a final cost, reject, send back, merge."""
+"""Moderators vetting proposals during the review: accept with a final cost, reject, send back, merge.
+
+Each decision tells the author by email (kind "proposals"), written in the decision's own transaction.
+"""
 
 from sqlalchemy import func, select
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import notifications
 from pb.domain.errors import PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, ProposalStatus, User
-from pb.services import audit, is_plausible_id, load, proposals, use_case
+from pb.services import audit, is_plausible_id, load, mail, proposals, use_case
 
 _OPEN = (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
 
@@ -50,6 +54,11 @@ def _decide(actor: User, proposal: Proposal, action: str, status: ProposalStatus
     return proposal
 
 
+def _tell_author(proposal: Proposal, template: str, **context: object) -> None:
+    """Email the author about the decision (unless they turned such messages off)."""
+    mail.notify(proposal.author, notifications.PROPOSALS, template, proposal=proposal, cycle=proposal.cycle, **context)
+
+
 @use_case
 def accept(actor: User, proposal_id: int, final_cost: int, note: str = "", *, version: object) -> Proposal:
     """Put the proposal on the ballot at the cost the moderator fixes, with a public note.
@@ -67,7 +76,10 @@ def accept(actor: User, proposal_id: int, final_cost: int, note: str = "", *, ve
         )
     if final_cost != proposal.estimated_cost and not note.strip():
         raise ValidationError("Explain in the public note why the final cost differs from the estimate.")
-    return _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost, moderator_note=note.strip())
+    _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost,
+            moderator_note=note.strip())
+    _tell_author(proposal, "proposal_accepted")
+    return proposal
 
 
 @use_case
@@ -76,7 +88,9 @@ def reject(actor: User, proposal_id: int, reason: str, *, version: object) -> Pr
     proposal = _reviewable(actor, proposal_id, version)
     if not reason.strip():
         raise ValidationError("Give the author a reason for the rejection.")
-    return _decide(actor, proposal, "reject-proposal", ProposalStatus.REJECTED, moderator_note=reason.strip())
+    _decide(actor, proposal, "reject-proposal", ProposalStatus.REJECTED, moderator_note=reason.strip())
+    _tell_author(proposal, "proposal_rejected")
+    return proposal
 
 
 @use_case
@@ -87,7 +101,9 @@ def request_changes(actor: User, proposal_id: int, note: str, *, version: object
         raise ValidationError("Changes have already been requested; wait for the author.")
     if not note.strip():
         raise ValidationError("Tell the author what to change.")
-    return _decide(actor, proposal, "request-changes", ProposalStatus.CHANGES_REQUESTED, moderator_note=note.strip())
+    _decide(actor, proposal, "request-changes", ProposalStatus.CHANGES_REQUESTED, moderator_note=note.strip())
+    _tell_author(proposal, "proposal_changes_requested")
+    return proposal
 
 
 @use_case
@@ -108,8 +124,11 @@ def merge(actor: User, proposal_id: int, into_id: int, note: str = "", *, versio
     if target.status not in (*_OPEN, ProposalStatus.ACCEPTED):
         raise ValidationError(N_("The other proposal cannot take a merge: {status}.", status=target.status.label.lower()))
     proposals.require_version(target, into_version, _STALE_TARGET)
-    note = note.strip() or f"Merged into “{target.title}” (a duplicate)."
-    return _decide(actor, proposal, "merge-proposal", ProposalStatus.MERGED, merged_into_id=target.id, moderator_note=note)
+    given = note.strip()
+    note = given or f"Merged into “{target.title}” (a duplicate)."
+    _decide(actor, proposal, "merge-proposal", ProposalStatus.MERGED, merged_into_id=target.id, moderator_note=note)
+    _tell_author(proposal, "proposal_merged", target=target, note=given)  # the email names the target itself
+    return proposal
 
 
 def queue(cycle: Cycle, district_id: int | None = None) -> list[Proposal]:

@@ -24,7 +24,7 @@ from pb.domain.errors import BallotError, ConflictError, PermissionDenied, Valid
 from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
-from pb.services import audit, load, roles, use_case
+from pb.services import alerts, audit, load, roles, use_case
 from pb.services.proposals import project_costs
 from pb.services.voting import (
     RECEIPT_ALPHABET,
@@ -160,6 +160,23 @@ def _record_entry(actor: User, action: str, sheet: PaperSheet, district: Distric
     )
 
 
+def _alert_if_newly_disagreed(actor: User, sheet: PaperSheet, district: District, before: str | None) -> None:
+    """Email the officials when a sheet's entries start to disagree (one email per sheet, at that moment only).
+
+    Who: every enabled official except the one whose entry caused it, who is told on the page at once. The official
+    who made the other entry must hear it (one of the two can correct their entry), and so may any other official
+    (a third, independent entry also settles it). A sheet still in disagreement after a third entry or a correction
+    sends nothing more: the officials already know, and the overview lists it. A burst of disagreeing sheets means
+    one email per sheet, which is what officials act on (one sheet at a time, from the paper).
+    """
+    if sheet.status != DISAGREED or before == DISAGREED:
+        return
+    alerts.tell_officials(
+        "paper_disagreement", excluding=[actor.id], sheet=sheet, district=district, cycle=district.cycle,
+        entrant_ids=[entry.entered_by_id for entry in sheet.entries],
+    )
+
+
 @use_case
 def enter_sheet(
     actor: User, district_id: int, polling_station: str, number: int | None, project_ids: list[int],
@@ -171,6 +188,7 @@ def enter_sheet(
     station, number = _checked_sheet_key(polling_station, number)
     choices = _checked_choices(district, station, number, project_ids, is_spoilt)
     sheet = _locked_sheet(district, station, number)
+    before = None if sheet is None else sheet.status
     if sheet is None:
         sheet = PaperSheet(cycle_id=district.cycle_id, district_id=district.id, polling_station=station, number=number)
         db.session.add(sheet)
@@ -188,6 +206,7 @@ def enter_sheet(
     sheet.entries.append(entry)
     _settle(sheet)
     _record_entry(actor, "enter-paper-sheet", sheet, district, None, entry)
+    _alert_if_newly_disagreed(actor, sheet, district, before)
     return sheet
 
 
@@ -215,6 +234,7 @@ def correct_entry(
     entry.choices, entry.is_spoilt = choices, is_spoilt
     _settle(sheet)
     _record_entry(actor, "correct-paper-sheet", sheet, district, before, entry)
+    _alert_if_newly_disagreed(actor, sheet, district, before["status"])
     return sheet
 
 

@@ -10,7 +10,7 @@ from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import AuditEntry, Cycle, Proposal, ProposalStatus, User
-from pb.services import audit, load, use_case
+from pb.services import accounts, audit, load, use_case
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def _snapshot(proposal: Proposal) -> dict[str, object]:
 @use_case
 def submit_proposal(actor: User, cycle_id: int, draft: ProposalDraft) -> Proposal:
     """A logged-in resident proposes a project while proposals are open."""
+    accounts.require_confirmed(actor)
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("submit-proposal", cycle.phase)
     _check_draft(cycle, draft)

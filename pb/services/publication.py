@@ -12,7 +12,7 @@ from pb.domain.errors import ConflictError, PermissionDenied
 from pb.extensions import db
 from pb.models import Cycle, ResultApproval, TallyRun, User
 from pb.domain.messages import N_
-from pb.services import audit, load, reconciliation, roles, use_case
+from pb.services import alerts, audit, load, reconciliation, roles, use_case
 
 
 def count_digest(cycle: Cycle) -> str | None:
@@ -81,4 +81,13 @@ def approve_results(actor: User, cycle_id: int, seen_digest: str | None = None) 
         after={"count_digest": digest, "approvals": len(given) + 1, "required": REQUIRED_APPROVALS,
                "approved_with": [approval.official_id for approval in given]},
     )
+    approvers = [approval.official_id for approval in given] + [actor.id]
+    if len(approvers) < REQUIRED_APPROVALS:
+        # Still short: the other officials hear that an approval of theirs is missing, except those who could not
+        # give it (one of them proposed an approver as an official, or the reverse), who would only be refused.
+        alerts.tell_officials(
+            "count_waiting", excluding=approvers,
+            only=lambda official: all(roles.are_independent(official.id, approver) for approver in approvers),
+            cycle=cycle, approved_by=actor, approvals_given=len(approvers),
+        )
     return approval

@@ -12,13 +12,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
-from pb.domain import notifications, schedule, timetable
+from pb.domain import schedule, timetable
 from pb.domain.cycle import Phase
 from pb.domain.errors import DomainError
 from pb.domain.messages import from_data, to_data
 from pb.extensions import db
-from pb.models import Cycle, Role, ScheduleNotice, User, utcnow
-from pb.services import cycles, load, mail, use_case
+from pb.models import Cycle, ScheduleNotice, utcnow
+from pb.services import alerts, cycles, load, use_case
 
 
 def _due_cycle_ids(now: datetime) -> list[int]:
@@ -80,11 +80,8 @@ def _hold(cycle: Cycle, notice: ScheduleNotice | None, due_at: datetime, blocker
         return
     db.session.add(ScheduleNotice(cycle_id=cycle.id, phase=cycle.phase, due_at=due_at, blockers=stored,
                                   first_seen_at=now, last_seen_at=now))
-    step = timetable.STEPS[cycle.phase]
-    officials = db.session.scalars(select(User).where(User.role == Role.OFFICIAL).order_by(User.id))
-    for official in officials:
-        mail.notify(official, notifications.OFFICIAL_ALERTS, "timetable_blocked", cycle=cycle, step=step,
-                    due=timetable.shown(due_at, cycle.timezone), blockers=blockers)
+    alerts.tell_officials("timetable_blocked", cycle=cycle, step=timetable.STEPS[cycle.phase],
+                          due=timetable.shown(due_at, cycle.timezone), blockers=blockers)
 
 
 def open_notice(cycle: Cycle) -> ScheduleNotice | None:

@@ -25,7 +25,7 @@ from pb.models import (
     TallyRun,
     User,
 )
-from pb.services import audit, load, paper, reconciliation, use_case, voting
+from pb.services import alerts, audit, load, paper, reconciliation, use_case, voting
 from pb.services.proposals import projects_on_ballot
 
 # The two rules every results page sets side by side, whichever rule the cycle uses.
@@ -186,6 +186,8 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
                    "paper_sheets": _paper_report(sheets[district.id]),
                    "ballot_list_sha256": run.ballot_list_sha256},
         )
+    # Every other official may be one of the two who approve this count (the one who counted may be the other).
+    alerts.tell_officials("count_waiting", excluding=[actor.id], cycle=cycle, counted_by=actor, approvals_given=0)
     return runs
 
 

@@ -4,13 +4,15 @@ import re
 
 from sqlalchemy import func, select
 
+from pb.domain import notifications
 from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.domain.passwords import password_problem
 from pb.extensions import db
-from pb.models import Role, RoleChange, User
+from pb.i18n import LANGUAGES
+from pb.models import Role, RoleChange, User, utcnow
 from pb.security import hash_password, needs_new_hash, password_matches
-from pb.services import audit, load, roles, use_case
+from pb.services import audit, load, mail, roles, use_case
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -23,13 +25,20 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def _check_new_account(email: str, name: str, password: str) -> None:
+def check_email(email: str) -> None:
     if not _EMAIL.match(email) or len(email) > 254:
         raise ValidationError("Enter a valid email address.")
+
+
+def _check_new_account(email: str, name: str, password: str, *, may_tell_taken: bool = True) -> None:
+    check_email(email)
     if not name.strip():
         raise ValidationError("Enter your name.")
+    if len(name.strip()) > 120:
+        raise ValidationError(N_("Keep your name under 120 characters."))
     _check_password(password, email, name)
-    if find_by_email(email) is not None:
+    # Only someone who may know who has an account (an official) is told; registration never says (see below).
+    if may_tell_taken and find_by_email(email) is not None:
         raise ValidationError("An account with this email address already exists; log in instead.")
 
 
@@ -39,15 +48,34 @@ def _check_password(password: str, email: str, name: str) -> None:
         raise ValidationError(problem)
 
 
-@use_case
-def register_resident(email: str, name: str, password: str) -> User:
-    """A resident creates their own account; it starts unverified."""
+def register_resident(email: str, name: str, password: str, locale: str | None = None) -> User | None:
+    """A resident creates their own account; it starts unverified and unconfirmed, and pb emails a confirmation link.
+
+    The answer never tells whether the address already had an account: then nothing is created, the owner is told by
+    email that someone tried to register with it, and the caller gets None, after the same slow password hashing (so
+    the time taken does not tell either). The page shown is the same: "we sent you an email". `locale` is the
+    language the page was read in: pb writes to the new account in it.
+    """
     email = normalise_email(email)
-    _check_new_account(email, name, password)
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=Role.RESIDENT)
+    _check_new_account(email, name, password, may_tell_taken=False)
+    # Hashing is slow on purpose: do it before the transaction, so no write lock waits for it.
+    return _register(email, name.strip(), hash_password(password), locale if locale in LANGUAGES else None)
+
+
+@use_case
+def _register(email: str, name: str, password_hash: str, locale: str | None) -> User | None:
+    from pb.services import accounts
+
+    existing = find_by_email(email)
+    if existing is not None:
+        accounts.tell_of_registration_attempt(existing)
+        return None
+    user = User(email=email, name=name, password_hash=password_hash, role=Role.RESIDENT, locale=locale)
     db.session.add(user)
     db.session.flush()
-    audit.record(user, "register", f"user:{user.id}", after={"email": email, "role": "resident"})
+    # No address in the log: entries cannot be changed, and the address must go when the account is deleted.
+    audit.record(user, "register", f"user:{user.id}", after={"role": "resident"})
+    accounts.send_confirmation(user)
     return user
 
 
@@ -63,12 +91,18 @@ def create_user(email: str, name: str, password: str, role: Role, actor: User | 
         )
     email = normalise_email(email)
     _check_new_account(email, name, password)
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role)
+    # An operator on the command line vouches for the address; an official may have mistyped it, so its owner confirms.
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
+                email_confirmed_at=utcnow() if actor is None else None)
     db.session.add(user)
     db.session.flush()
     # Without an actor, the account was made by a server operator on the command line: say so in the log.
     audit.record(actor, "create-user", f"user:{user.id}",
                  after={"email": email, "role": role.value, **({} if actor else {"via": "command line"})})
+    if actor is not None:
+        from pb.services import accounts
+
+        accounts.send_confirmation(user)
     return user
 
 
@@ -81,7 +115,7 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         hash_password(password)  # spend the same time as a real check, so timing does not reveal accounts
         return None
-    if not password_matches(user.password_hash, password) or not user.is_enabled:
+    if not password_matches(user.password_hash, password) or not user.is_enabled or user.deleted_at is not None:
         return None
     if needs_new_hash(user.password_hash):
         # Hashing is slow on purpose: do it before the transaction, so no write lock waits for it.
@@ -118,6 +152,7 @@ def change_password(actor: User, current_password: str, new_password: str) -> Us
     user.password_hash = hash_password(new_password)
     _end_sessions(user)
     audit.record(user, "change-password", f"user:{user.id}")
+    mail.notify(user, notifications.SECURITY, "password_changed")
     return user
 
 

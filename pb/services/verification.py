@@ -38,7 +38,7 @@ from pb.models import (
     VotingCode,
     utcnow,
 )
-from pb.services import audit, load, use_case, voting
+from pb.services import accounts, audit, load, use_case, voting
 from pb.services.voting import refuse_second_district, store_verification
 
 MAX_REGISTER_BYTES = 5 * 1024 * 1024
@@ -411,6 +411,7 @@ def _attempt(
     find: Callable[[Cycle], tuple[District | None, str]],
 ) -> tuple[Verification | None, str]:
     """The shared shape of a self-verification: limits, then `find`, then a verification or a counted failure."""
+    accounts.require_confirmed(actor)
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("verify-resident", cycle.phase)
     address_hash = _address_hash(address)

@@ -14,14 +14,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
-from pb.domain import sealing, timetable
+from pb.domain import notifications, sealing, timetable
 from pb.domain.ballots import BallotRules
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, SealedBallot, User, Verification, utcnow
-from pb.services import audit, is_plausible_id, load, use_case
+from pb.services import audit, is_plausible_id, load, mail, use_case
 from pb.services.proposals import project_costs
 
 
@@ -222,6 +222,10 @@ def verify_resident(actor: User, user_id: int, district_id: int) -> Verification
     resident = load(User, user_id, "user")
     if resident.id == actor.id:
         raise PermissionDenied("You cannot verify yourself; ask another moderator or official.")
+    if not resident.is_confirmed or resident.deleted_at is not None:
+        raise PermissionDenied(N_(
+            "{name} has not confirmed their email address yet, so they cannot be verified. Ask them to follow the link "
+            "pb emailed them (they can have it sent again from any page once logged in).", name=resident.name))
     _one_verification_at_a_time(resident)
     refuse_second_district(resident, district.cycle_id, district)
     verification = Verification(
@@ -291,11 +295,13 @@ def cast_ballot(
 ) -> SealedBallot:
     """Seal the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
 
-    Nothing that names the voter is written in this transaction: the row holds only the token (a keyed hash of
-    the voter), a version and the sealed choices. expected_version is the version of the ballot the voter was
-    looking at (0: none yet). When it is given and the stored ballot has moved on, nothing is stored and a
-    ConflictError says so, so a ballot is never replaced by a page that did not show it. From the published closing
-    moment on (`now`: the clock, UTC; given by tests and the demo's replayed history), no ballot is accepted.
+    The ballot row names no one: it holds only the token (a keyed hash of the voter), a version and the sealed
+    choices; the one row naming the voter is the confirmation email in the outbox, with no choice and no receipt.
+    expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the
+    stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
+    page that did not show it.
+    From the published closing moment on (`now`: the clock, UTC; given by tests and the demo's replayed
+    history), no ballot is accepted.
     """
     district = _district_with_cycle(cycle_id, district_id)
     cycle = district.cycle
@@ -331,6 +337,12 @@ def cast_ballot(
         # Another submission for the same voter stored its ballot first (same token, or a version that moved on
         # while this one was checked): it stands, and this one changes nothing.
         raise ConflictError(CHANGED_MEANWHILE) from None
+    # The voter is told a ballot was saved, as a security message (it is how someone learns that another person
+    # voted with their account, so it cannot be turned off). It carries no choices and no receipt: the mail provider
+    # would read them, and a receipt names a counted ballot. The outbox row names the voter in this transaction; what
+    # that does and does not reveal is in docs/threat-model.md ("Ballot secrecy").
+    mail.notify(actor, notifications.SECURITY, "ballot_saved", cycle=cycle, district=district,
+                saved_at=utcnow(), is_change=sealed.version > 1)
     return sealed
 
 

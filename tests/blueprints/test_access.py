@@ -99,6 +99,17 @@ ACCESS = {
     "implementation.edit": OFFICIAL,
     "implementation.post_update": OFFICIAL,
     "language.choose": PUBLIC,
+    "auth.confirm_email": PUBLIC,
+    "auth.resend_confirmation": LOGIN,
+    "auth.forgot_password": PUBLIC,
+    "auth.reset_password": PUBLIC,
+    "profile.show": LOGIN,
+    "profile.change_email": LOGIN,
+    "profile.confirm_email_change": PUBLIC,
+    "profile.download": LOGIN,
+    "profile.delete": LOGIN,
+    "privacy.show": PUBLIC,
+    "privacy.edit": OFFICIAL,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

@@ -7,7 +7,7 @@ module-scoped app can use it too.
 
 import itertools
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -42,7 +42,7 @@ COUNTED_PHASES = (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED)
 def _user(role: Role, label: str) -> User:
     number = next(_numbers)
     user = User(email=f"{label}{number}@example.org", name=f"{label.capitalize()} {number}", role=role,
-                password_hash=password_hash())
+                password_hash=password_hash(), email_confirmed_at=datetime(2026, 1, 1))
     db.session.add(user)
     return user
 
@@ -105,7 +105,15 @@ def url_values(endpoint: str, w: dict) -> dict:
         "user_id": w["users"]["newcomer"],
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1,
+        # A working password reset link for the reset form (it works once); a broken token for the other links.
+        "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
+
+
+def _reset_token(w: dict) -> str:
+    from pb.services import accounts
+
+    return accounts.reset_token(db.session.get(User, w["users"]["unverified"]))
 
 
 def fill(rule: str, values: dict) -> str:
@@ -148,6 +156,14 @@ FORMS = {
                       {"name": "Ann Example", "email": lambda w: f"ann{next(_numbers)}@example.org",
                        "password": "a-long-password", "confirm": "a-long-password"}),
     "auth.logout": ("resident", Phase.PROPOSALS, {}),
+    "auth.resend_confirmation": ("resident", Phase.PROPOSALS, {"next": "/"}),
+    "auth.forgot_password": ("anonymous", Phase.PROPOSALS, {"email": lambda w: w["emails"]["resident"]}),
+    "auth.reset_password": ("anonymous", Phase.PROPOSALS,
+                            {"new_password": "a-brand-new-password", "confirm": "a-brand-new-password"}),
+    "profile.show": ("resident", Phase.PROPOSALS, {"name": "Rita Resident", "locale": "es", "wanted": ["results"]}),
+    "profile.change_email": ("resident", Phase.PROPOSALS, {"new_email": "rita@example.org", "password": PASSWORD}),
+    "profile.delete": ("unverified", Phase.PROPOSALS, {"password": PASSWORD, "confirm": "y"}),
+    "privacy.edit": ("official", Phase.PROPOSALS, {"text": "What the city keeps.\n\nAnd why."}),
     "auth.change_password": ("resident", Phase.PROPOSALS,
                              {"current_password": PASSWORD, "new_password": "another-long-password",
                               "confirm": "another-long-password"}),

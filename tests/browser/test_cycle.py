@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, Proposal, ProposalStatus, Role, SealedBallot
+from pb.models import Cycle, OutboxMessage, Proposal, ProposalStatus, Role, SealedBallot
 from tests.conftest import PASSWORD
 
 _RECEIPT = re.compile(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
@@ -63,6 +63,13 @@ def test_a_cycle_from_registration_to_checked_receipt(visit, make_user, make_cyc
     rita.page.get_by_label("Password (at least 10 characters)").fill("a-long-password")
     rita.page.get_by_label("Repeat the password").fill("a-long-password")
     rita.click(rita.page.get_by_role("button", name="Create the account"))
+    assert "We sent an email to rita@city.example" in rita.page.get_by_role("main").inner_text()
+    # She follows the link in the confirmation email (read from the outbox here; tests/browser/test_accounts.py
+    # sends it through SMTP), then logs in.
+    db.session.rollback()
+    body = db.session.scalar(select(OutboxMessage.body_text).where(OutboxMessage.recipient == "rita@city.example"))
+    rita.goto(re.search(r"https?://[^/\s]+(/confirm/\S+)", body).group(1))
+    rita.login("rita@city.example", "a-long-password")
     assert "rita@city.example" in rita.page.get_by_role("navigation", name="Main").inner_text()
     rita.click(rita.page.get_by_role("link", name="Budget cycles"))
     rita.click(rita.page.get_by_role("link", name="Riverside 2027"))

@@ -253,6 +253,25 @@ def test_a_copy_of_the_database_and_the_access_log_link_no_voter_to_their_ballot
                 order = _first_each([row[column] for row in rows if row[column] in voters])
                 if len(order) > MOST_MATCHES_ALLOWED:
                     voter_orders[f"{table}.{column} by {name}"] = order
+    # The confirmation emails (issue 17): one outbox row per ballot saved, naming the voter by address, written in
+    # the ballot's own transaction. First email of each voter ~ first ballot; last email ~ the ballot that counts.
+    by_address = {browser.email: browser.user_id for browser in browsers}
+    emails = [row for row in tables["outbox"] if row["template"] == "ballot_saved"]
+    assert sorted(by_address[row["recipient"]] for row in emails) == sorted(
+        [browser.user_id for browser in browsers] + [browsers[n].user_id for n in changers])
+    for name, rows in _orderings(emails, _time_columns(emails)).items():
+        order = [by_address[row["recipient"]] for row in rows]
+        voter_orders[f"outbox emails by {name}, first of each voter"] = _first_each(order)
+        voter_orders[f"outbox emails by {name}, last of each voter"] = _first_each(order[::-1])[::-1]
+    if engine_name == "postgresql":
+        # An email shares its transaction id with the envelope as the voter last sealed it: the attacker does learn
+        # whose envelope is whose. The envelopes' order must still say nothing of the opened ballots' order.
+        owner_by_xmin = {row["__xmin"]: by_address[row["recipient"]] for row in emails}
+        envelopes = [row for row in tables["sealed_ballots"] if row["__xmin"] in owner_by_xmin]
+        assert len(envelopes) == VOTERS
+        for name, rows in _orderings(envelopes, _time_columns(envelopes)).items():
+            voter_orders[f"envelopes (owner by their email's xmin) by {name}"] = [
+                owner_by_xmin[row["__xmin"]] for row in rows]
     for voter_name, voter_order in voter_orders.items():
         for ballot_name, ballot_order in ballot_orders.items():
             correct = sum(truth[voter] == ballot for voter, ballot in zip(voter_order, ballot_order))

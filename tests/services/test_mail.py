@@ -90,6 +90,7 @@ def test_a_message_is_written_in_the_recipients_language(app, make_user, locale,
     _notify(resident.id)
     [message] = _outbox()
     assert message.locale == (locale or "en")
+    assert json.loads(message.headers)["Content-Language"] == (locale or "en")
     assert greeting in message.body_text
     assert f'<html lang="{locale or "en"}">' in message.body_html
 
