@@ -24,6 +24,7 @@ _STRING = {"type": "string"}
 _INTEGER = {"type": "integer"}
 _BOOLEAN = {"type": "boolean"}
 _DAY = {"type": ["string", "null"], "format": "date"}
+_MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _INSTANT = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601 with a trailing Z."}
 _ID_NAME = _object("A reference by id and name.", {"id": _INTEGER, "name": _STRING})
 
@@ -59,13 +60,28 @@ _SCHEMAS = {
             "rule": {"type": "string", "description": "Counting rule: greedy or mes-add1 (Method of Equal Shares)."},
             "has_published_results": _BOOLEAN,
             "dates": _object(
-                "The published timetable (ISO dates, null when not set).",
+                "The published timetable as days (ISO dates in the cycle's time zone, null when not set); "
+                "`moments` gives the time of day too.",
                 {
                     "proposals_open_on": _DAY,
                     "review_on": _DAY,
                     "voting_open_on": _DAY,
                     "voting_close_on": _DAY,
                     "results_on": _DAY,
+                },
+            ),
+            "timezone": {"type": "string", "description": "The IANA time zone the timetable is published in, "
+                                                          "e.g. Europe/Madrid."},
+            "moments": _object(
+                "The published timetable to the minute: ISO 8601 date-times with the time zone's offset at that "
+                "moment (e.g. 2026-12-15T20:00:00+01:00), null when not set. Voting closes to the second at "
+                "`voting_close_at`.",
+                {
+                    "proposals_open_at": _MOMENT,
+                    "review_at": _MOMENT,
+                    "voting_open_at": _MOMENT,
+                    "voting_close_at": _MOMENT,
+                    "results_at": _MOMENT,
                 },
             ),
             "created_at": _INSTANT,

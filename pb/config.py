@@ -86,6 +86,10 @@ DEFAULTS = {
     "MAIL_RETRY_FIRST_SECONDS": 60,  # waits double after each failure, up to the longest
     "MAIL_RETRY_LONGEST_SECONDS": 3600,
     "WORKER_INTERVAL_SECONDS": 5,  # how often the worker looks for due mail and scheduled work
+    # The time zone a new cycle's timetable is entered and shown in (an IANA name); each cycle may choose another.
+    "TIMEZONE": "UTC",
+    # Hours before voting closes that residents who have not voted yet are reminded (once per cycle, by the worker).
+    "VOTING_REMINDER_HOURS": 48,
     "MODERATION_DIGEST_HOUR": 7,  # the moderators' daily digest goes out at the first worker round from this UTC hour
 }
 

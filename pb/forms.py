@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeLocalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -31,6 +32,7 @@ from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
 from pb.domain.numbers import parse_whole_number, whole_number
 from pb.domain.timetable import MAX_REASON_LENGTH as MAX_PHASE_REASON
+from pb.domain.timetable import is_zone
 from pb.i18n import translate
 from pb.models import Role
 from pb.services.cycles import RULE_NAMES, SUPPORTED_CURRENCIES
@@ -225,6 +227,15 @@ class RevokeVerificationForm(FlaskForm):
     ])
 
 
+# What a datetime-local input sends (the first is also how the field writes its value back).
+_WALL_CLOCK = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _time_zone(form, field) -> None:
+    if field.data and not is_zone(field.data.strip()):
+        raise ValidationError(_l("This is not a time zone; use a name such as Europe/Madrid or UTC."))
+
+
 class CycleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the cycle a name.")), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
@@ -242,11 +253,16 @@ class CycleForm(FlaskForm):
         _l("Most projects per ballot (leave empty for no limit)"),
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Enter 1 to 1000."))],
     )
-    proposals_open_on = DateField(_l("Proposals open"), validators=[Optional()])
-    review_on = DateField(_l("Review starts"), validators=[Optional()])
-    voting_open_on = DateField(_l("Voting opens"), validators=[Optional()])
-    voting_close_on = DateField(_l("Voting closes"), validators=[Optional()])
-    results_on = DateField(_l("Results published"), validators=[Optional()])
+    # The moments are typed as the cycle's zone's wall clock; the view converts them to UTC with the zone.
+    timezone = StringField(
+        _l("Time zone of the timetable"),
+        validators=[Optional(), Length(max=64), _time_zone],  # empty: the site's default zone (setting TIMEZONE)
+    )
+    proposals_open_at = DateTimeLocalField(_l("Proposals open"), format=_WALL_CLOCK, validators=[Optional()])
+    review_at = DateTimeLocalField(_l("Review starts"), format=_WALL_CLOCK, validators=[Optional()])
+    voting_open_at = DateTimeLocalField(_l("Voting opens"), format=_WALL_CLOCK, validators=[Optional()])
+    voting_close_at = DateTimeLocalField(_l("Voting closes"), format=_WALL_CLOCK, validators=[Optional()])
+    results_at = DateTimeLocalField(_l("Results published"), format=_WALL_CLOCK, validators=[Optional()])
 
 
 class DistrictForm(FlaskForm):

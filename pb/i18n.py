@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from babel.support import NullTranslations
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale, get_translations
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_time, get_locale, get_translations
 
 from pb.domain.messages import Figure, Message, fill, from_data
 from pb.domain.money import minor_unit_exponent
@@ -114,6 +114,8 @@ def _figure(figure: Figure) -> str:
         return format_money(*figure.value)
     if figure.kind == "share":
         return format_share(*figure.value)
+    if figure.kind == "moment":
+        return format_local_moment(*figure.value)
     return format_decimal(figure.value[0], format="#,##0")
 
 
@@ -145,6 +147,16 @@ def format_moment(value: datetime, seconds: bool = False) -> str:
     if pattern is None:
         return format_datetime(value, "medium" if seconds else "short", rebase=False)
     return format_datetime(value, pattern + (":ss" if seconds else ""), rebase=False)
+
+
+def format_local_moment(value: datetime, zone: str) -> str:
+    """A naive UTC moment as the wall clock of a cycle's time zone, with the zone's name:
+    "15 December 2026, 20:00 (Europe/Madrid)" in English, the reader's long date and short time otherwise."""
+    from pb.domain.timetable import local
+
+    wall = local(value, zone).replace(tzinfo=None)  # already the zone's wall clock: Babel must not move it again
+    time = format_time(wall, "HH:mm" if current_language() == "en" else "short", rebase=False)
+    return f"{format_date(wall.date(), _DAY_PATTERNS.get(current_language(), 'long'))}, {time} ({zone})"
 
 
 def _language_links() -> list[dict]:

@@ -124,11 +124,15 @@ class Cycle(db.Model):
     min_projects: Mapped[int] = mapped_column(Integer, default=1)
     max_projects: Mapped[int | None] = mapped_column(Integer)
     tie_break_seed: Mapped[int] = mapped_column(Integer, default=0)
-    proposals_open_on: Mapped[date | None] = mapped_column(Date)
-    review_on: Mapped[date | None] = mapped_column(Date)
-    voting_open_on: Mapped[date | None] = mapped_column(Date)
-    voting_close_on: Mapped[date | None] = mapped_column(Date)
-    results_on: Mapped[date | None] = mapped_column(Date)
+    # The published timetable: moments in naive UTC, shown and entered in the cycle's IANA time zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    proposals_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voting_open_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voting_close_at: Mapped[datetime | None] = mapped_column(DateTime)
+    results_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the reminder "voting closes soon" went to the residents who had not voted: sent once per cycle.
+    voting_reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     districts: Mapped[list[District]] = relationship(back_populates="cycle", order_by="District.name")
@@ -719,3 +723,24 @@ class SiteText(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ScheduleNotice(db.Model):
+    """The timetable could not move a cycle on at its published moment: why, since when, and when that ended.
+
+    Open (resolved_at empty) until the cycle leaves the phase, by the timetable or by an official; the officials are
+    emailed once per notice, not every worker round, and the administration pages show it while it is open.
+    """
+
+    __tablename__ = "schedule_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"))  # the phase the cycle could not leave
+    due_at: Mapped[datetime] = mapped_column(DateTime)  # the published moment it should have moved at
+    blockers: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the blockers as messages (to_data)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    cycle: Mapped[Cycle] = relationship()

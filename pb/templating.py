@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import format_decimal, gettext
 
 from pb.domain.cycle import Phase, is_allowed
-from pb.i18n import format_day, format_moment, format_money
+from pb.i18n import format_day, format_local_moment, format_moment, format_money
 
 
 def _money(minor: int | None, currency: str) -> str:
@@ -21,6 +21,11 @@ def _moment(value: datetime | None, seconds: bool = False) -> str:
     return format_moment(value, seconds) if value else ""
 
 
+def _local_moment(value: datetime | None, zone: str) -> str:
+    """A cycle's timetable moment in the cycle's zone, with the zone's name."""
+    return format_local_moment(value, zone) if value else gettext("not set")
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else format_decimal(value)
 
@@ -30,4 +35,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_day, "day")
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_number, "number")
+    app.add_template_filter(_local_moment, "local_moment")
     app.context_processor(lambda: {"Phase": Phase, "is_open": lambda action, cycle: is_allowed(action, cycle.phase)})

@@ -15,7 +15,7 @@ from flask import Flask
 
 from pb.extensions import db
 from pb.models import utcnow
-from pb.services import digest, mail
+from pb.services import announcements, digest, mail, schedule
 
 log = logging.getLogger("pb.worker")
 
@@ -28,8 +28,19 @@ def deliver_mail(now: datetime) -> str:
         (report.sent, report.retrying, report.failed)) else ""
 
 
+def keep_timetable(now: datetime) -> str:
+    return "\n".join(schedule.run_due(now))
+
+
+def remind_voters(now: datetime) -> str:
+    return "\n".join(announcements.remind_due(now))
+
+
 # (name, job): each job takes the time of the round and returns a line for the log ("" when it had nothing to do).
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [
+    # The timetable first, so the mail its moves write goes out in the same round.
+    ("keep the timetable", keep_timetable),
+    ("remind voters", remind_voters),
     ("moderation digest", digest.daily_job),  # before delivery, so the digest goes out in the same round
     ("deliver mail", deliver_mail),
 ]

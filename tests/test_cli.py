@@ -132,7 +132,7 @@ def test_advance_phase_needs_the_phase_it_expects_and_run_twice_moves_once(runne
 
 
 def test_advance_phase_off_the_timetable_needs_a_reason(runner, make_cycle, make_project):
-    cycle = make_cycle(Phase.VOTING, voting_close_on=utcnow().date() + timedelta(days=3))
+    cycle = make_cycle(Phase.VOTING, voting_close_at=utcnow() + timedelta(days=3))
     for district in cycle.districts:
         make_project(cycle, district)
     command = ["pb", "advance-phase", str(cycle.id), "--expect-phase", "voting"]

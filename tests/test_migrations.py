@@ -4,12 +4,13 @@ import pathlib
 import re
 import tempfile
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from pb import create_app, models  # noqa: F401  (models register the tables)
 from pb.database import MIGRATIONS, upgrade_schema
@@ -89,13 +90,16 @@ def test_one_district_per_resident_is_not_forced_onto_a_database_that_breaks_it(
     from flask_migrate import upgrade
 
     from pb.domain.errors import ValidationError
-    from pb.models import Cycle, District, Verification
+    from pb.models import District, Verification
 
     upgrade(directory=str(MIGRATIONS), revision=_BEFORE_ONE_DISTRICT)
-    cycle = Cycle(name="Old cycle", currency="EUR", rule="greedy", total_budget=2)
-    north, south = District(cycle=cycle, name="North", budget=1), District(cycle=cycle, name="South", budget=1)
-    db.session.add_all([cycle, north, south])
-    # Raw SQL: the User model has columns (added by later migrations) that this older schema does not have yet.
+    # Raw SQL: the Cycle and User models have columns (changed by later migrations) this older schema does not have.
+    db.session.execute(text("INSERT INTO cycles (name, description, currency, total_budget, phase, rule, min_projects, "
+                            "tie_break_seed, created_at) VALUES ('Old cycle', '', 'EUR', 2, 'draft', 'greedy', 1, 0, "
+                            "'2026-01-01 00:00:00')"))
+    cycle = SimpleNamespace(id=db.session.scalar(text("SELECT id FROM cycles")))
+    north, south = District(cycle_id=cycle.id, name="North", budget=1), District(cycle_id=cycle.id, name="South", budget=1)
+    db.session.add_all([north, south])
     db.session.execute(text("INSERT INTO users (email, name, password_hash, role, is_enabled, created_at, "
                             "session_version) VALUES ('twice@example.org', 'Twice', 'x', 'resident', :yes, :now, 0)"),
                        {"yes": True, "now": datetime(2026, 1, 1)})
@@ -188,3 +192,39 @@ def test_accounts_made_before_email_count_as_confirmed(empty_app):
     row = db.session.execute(text("SELECT email_confirmed_at, muted_notifications, locale, deleted_at FROM users")).one()
     assert str(row[0]).startswith("2025-03-01 09:30:00")
     assert (row[1], row[2], row[3]) == ("", None, None)
+
+
+_BEFORE_MOMENTS = re.search(
+    r"^down_revision = '(\w+)'", next(MIGRATIONS.glob("versions/*_timetable_moments.py")).read_text(), re.M
+).group(1)
+
+
+def test_published_dates_become_moments_in_utc_and_voting_closes_at_the_end_of_its_day(empty_app):
+    """A date meant the whole day in UTC: each becomes 00:00 UTC of that day, and "voting closes 15 December" (residents
+    could vote all through the 15th) becomes 00:00 on the 16th; the downgrade gives the same days back."""
+    from datetime import datetime
+
+    from flask_migrate import upgrade
+
+    from pb.models import Cycle
+
+    upgrade(directory=str(MIGRATIONS), revision=_BEFORE_MOMENTS)
+    db.session.execute(text(
+        "INSERT INTO cycles (name, description, currency, total_budget, phase, rule, min_projects, tie_break_seed, "
+        "created_at, proposals_open_on, review_on, voting_open_on, voting_close_on, results_on) VALUES "
+        "('Dated', '', 'EUR', 2, 'voting', 'greedy', 1, 0, '2026-01-01 00:00:00', '2026-01-15', '2026-04-01', "
+        "'2026-10-15', '2026-12-15', NULL)"
+    ))
+    db.session.commit()
+    upgrade_schema()
+    assert _differences() == []
+    cycle = db.session.scalars(select(Cycle)).one()
+    assert cycle.timezone == "UTC"
+    assert (cycle.proposals_open_at, cycle.review_at, cycle.voting_open_at, cycle.voting_close_at, cycle.results_at) == (
+        datetime(2026, 1, 15), datetime(2026, 4, 1), datetime(2026, 10, 15), datetime(2026, 12, 16), None)
+    db.session.commit()
+    downgrade(directory=str(MIGRATIONS), revision=_BEFORE_MOMENTS)
+    days = db.session.execute(text(
+        "SELECT proposals_open_on, review_on, voting_open_on, voting_close_on, results_on FROM cycles")).one()
+    assert [str(day)[:10] if day else None for day in days] == [
+        "2026-01-15", "2026-04-01", "2026-10-15", "2026-12-15", None]

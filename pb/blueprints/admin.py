@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
+from pb.domain import timetable
 from pb.domain.cycle import TRANSITIONS, Phase
 from pb.domain.errors import ConflictError, DomainError, PhaseError
 from pb.domain.messages import N_
@@ -13,27 +14,37 @@ from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role, RoleChange
-from pb.services import audit, cycles, moderation, roles, tallying, users, voting
+from pb.services import audit, cycles, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _settings(form: CycleForm) -> CycleSettings:
+    """The form's settings, its wall-clock moments read in the zone it names (the form checked the zone)."""
+    zone = (form.timezone.data or "").strip() or cycles.default_zone()
+    moments = {name: timetable.to_utc(getattr(form, name).data, zone) if getattr(form, name).data else None
+               for name, _ in timetable.MOMENTS}
     return CycleSettings(
         name=form.name.data, description=form.description.data or "", currency=form.currency.data,
         total_budget=form.total_budget.amount, rule=form.rule.data, min_projects=form.min_projects.data,
-        max_projects=form.max_projects.data, proposals_open_on=form.proposals_open_on.data,
-        review_on=form.review_on.data, voting_open_on=form.voting_open_on.data,
-        voting_close_on=form.voting_close_on.data, results_on=form.results_on.data,
+        max_projects=form.max_projects.data, timezone=zone, **moments,
     )
+
+
+def _show_moments_in_zone(form: CycleForm, cycle) -> None:
+    """Fill the form's moment fields with the cycle's moments as its zone's wall clock."""
+    for name, _ in timetable.MOMENTS:
+        moment = getattr(cycle, name)
+        getattr(form, name).data = timetable.local(moment, cycle.timezone).replace(tzinfo=None) if moment else None
 
 
 @bp.get("/")
 @official_required
 def index():
     """List every cycle, drafts included."""
-    return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True))
+    return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True),
+                           notices=schedule.open_notices())
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -41,6 +52,8 @@ def index():
 def new_cycle():
     """Create a budget cycle in draft."""
     form = CycleForm()
+    if not form.is_submitted():
+        form.timezone.data = cycles.default_zone()
     if form.validate_on_submit():
         try:
             cycle = cycles.create_cycle(current_user, _settings(form))
@@ -72,6 +85,7 @@ def cycle(cycle_id: int):
         district_form=_district_form(cycle), category_form=CategoryForm(prefix="category"), action_form=ActionForm(),
         turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
         runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},
+        notices=schedule.open_notices(cycle.id), timetable_moment=cycles.scheduled_moment,
     )
 
 
@@ -87,6 +101,7 @@ def settings(cycle_id: int):
     form = CycleForm(obj=cycle)
     if not form.is_submitted():
         form.total_budget.data = amount_for_input(cycle.total_budget, cycle.currency)
+        _show_moments_in_zone(form, cycle)
     if form.validate_on_submit():
         try:
             cycles.update_cycle(current_user, cycle.id, _settings(form))

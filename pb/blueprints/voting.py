@@ -41,6 +41,7 @@ def districts(cycle_id: int):
     cycle = visible_cycle(cycle_id)
     try:
         cycle_rules.require_phase("vote", cycle.phase)
+        voting.require_before_close(cycle)  # closed at the published moment, even before the worker moves the phase
     except DomainError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     verified = voting.verified_district_ids(current_user, cycle.id)
@@ -60,6 +61,7 @@ def ballot(cycle_id: int, district_id: int):
     back = url_for("public.cycle", cycle_id=cycle.id)
     try:
         cycle_rules.require_phase("vote", cycle.phase)
+        voting.require_before_close(cycle)  # closed at the published moment, even before the worker moves the phase
     except DomainError as error:
         return refuse(error, back)
     # A submission is checked by the service in its own transaction (and refused the same way below); reading the

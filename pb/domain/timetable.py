@@ -1,19 +1,21 @@
-"""The cycle's published timetable: which date each phase change keeps, what it ends, and when leaving it needs a reason.
+"""The cycle's published timetable: which moment each phase change keeps, what it ends, and when leaving it needs a reason.
 
-A cycle publishes five dates (proposals open, review starts, voting opens, voting closes, results). Each forward
-move of the phase keeps one of them. Moving on another day is allowed, since a city may have good reasons, but
-residents were told the date: opening or closing voting away from it (or with no date published) needs a written
-reason, which is kept in the audit log and shown on the cycle's public page. Days are compared in UTC, as every
-date pb stores.
+A cycle publishes five moments (proposals open, review starts, voting opens, voting closes, results), each a date
+and a time in the cycle's time zone ("voting closes 15 December at 20:00, Europe/Madrid"). pb stores them as naive
+UTC datetimes, like every moment it keeps. Each forward move of the phase keeps one of them. Moving on another day
+is allowed, since a city may have good reasons, but residents were told the date: opening or closing voting on
+another calendar day than the published one (in the cycle's zone), or with no moment published, needs a written
+reason, which is kept in the audit log and shown on the cycle's public page.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pb.domain.cycle import Phase
 from pb.domain.errors import ValidationError
-from pb.domain.messages import N_, Message, Nn_
+from pb.domain.messages import N_, Figure, Message, Nn_
 
 MAX_REASON_LENGTH = 1000
 
@@ -22,7 +24,7 @@ MAX_REASON_LENGTH = 1000
 class Step:
     """One forward move of the phase, named by the phase it leaves."""
 
-    date_field: str | None  # the cycle's date published for it (None: no date is published for this move)
+    moment_field: str | None  # the cycle's moment published for it (None: no moment is published for this move)
     action: Message  # what the official does: "Close voting"
     done: Message  # what happened, for the public note: "Voting closed"
     consequence: Message  # what moving on does, said before it is done
@@ -32,31 +34,31 @@ class Step:
 
 STEPS: dict[Phase, Step] = {
     Phase.DRAFT: Step(
-        "proposals_open_on", N_("Open proposals"), N_("Proposals opened"),
+        "proposals_open_at", N_("Open proposals"), N_("Proposals opened"),
         N_("Residents can submit proposals. The cycle's set-up (budget, districts, categories, counting rule and "
            "dates) can no longer be changed."),
         is_ending=False, needs_reason_off_date=False,
     ),
     Phase.PROPOSALS: Step(
-        "review_on", N_("Close proposals"), N_("Proposals closed"),
+        "review_at", N_("Close proposals"), N_("Proposals closed"),
         N_("No new proposal can be submitted, and authors can no longer edit theirs (except ones a moderator sends "
            "back for changes). Moderators review every proposal. Proposals cannot be reopened."),
         is_ending=True, needs_reason_off_date=False,
     ),
     Phase.REVIEW: Step(
-        "voting_open_on", N_("Open voting"), N_("Voting opened"),
+        "voting_open_at", N_("Open voting"), N_("Voting opened"),
         N_("The ballot is fixed: the accepted projects at their final cost. Verified residents can vote from now "
            "on; no proposal can be reviewed any more."),
         is_ending=False, needs_reason_off_date=True,
     ),
     Phase.VOTING: Step(
-        "voting_close_on", N_("Close voting"), N_("Voting closed"),
+        "voting_close_at", N_("Close voting"), N_("Voting closed"),
         N_("Voting ends for everyone: no ballot can be cast or changed after this, and voting cannot be reopened. "
            "Paper ballots can still be entered until the results are published."),
         is_ending=True, needs_reason_off_date=True,
     ),
     Phase.TALLYING: Step(
-        "results_on", N_("Publish the results"), N_("Results published"),
+        "results_at", N_("Publish the results"), N_("Results published"),
         N_("The approved count becomes public for good. It can never be changed again: a mistake can only be "
            "corrected by a new revision that two officials approve, and every revision stays public."),
         is_ending=True, needs_reason_off_date=False,
@@ -69,13 +71,13 @@ STEPS: dict[Phase, Step] = {
     ),
 }
 
-# The cycle's dates in order, with the words the timetable is shown with.
-DATES: tuple[tuple[str, Message], ...] = (
-    ("proposals_open_on", N_("Proposals open")),
-    ("review_on", N_("Review starts")),
-    ("voting_open_on", N_("Voting opens")),
-    ("voting_close_on", N_("Voting closes")),
-    ("results_on", N_("Results published")),
+# The cycle's moments in order, with the words the timetable is shown with.
+MOMENTS: tuple[tuple[str, Message], ...] = (
+    ("proposals_open_at", N_("Proposals open")),
+    ("review_at", N_("Review starts")),
+    ("voting_open_at", N_("Voting opens")),
+    ("voting_close_at", N_("Voting closes")),
+    ("results_at", N_("Results published")),
 )
 
 
@@ -92,16 +94,18 @@ class Departure:
         return (self.moved_on - self.planned_on).days if self.planned_on else 0
 
 
-def departure(current: Phase, dates: Mapping[str, date | None], today: date) -> Departure | None:
-    """The departure from the timetable if the cycle left `current` today, or None when it keeps the timetable.
+def departure(current: Phase, moments: Mapping[str, datetime | None], now: datetime, zone: str) -> Departure | None:
+    """The departure from the timetable if the cycle left `current` now, or None when it keeps the timetable.
 
-    A move with no published date departs only where residents plan by it (voting); elsewhere it keeps the
-    timetable, since there was nothing to keep.
+    `moments` and `now` are naive UTC; the days are compared in the cycle's `zone`. A move with no published moment
+    departs only where residents plan by it (voting); elsewhere it keeps the timetable, since there was nothing to
+    keep.
     """
     step = STEPS.get(current)
-    if step is None or step.date_field is None:
+    if step is None or step.moment_field is None:
         return None
-    planned = dates.get(step.date_field)
+    moment = moments.get(step.moment_field)
+    planned, today = (local_day(moment, zone) if moment else None), local_day(now, zone)
     if planned == today:
         return None
     if planned is None and not step.needs_reason_off_date:
@@ -152,3 +156,58 @@ def describe_change(left: Phase, off: Departure) -> Message:
     return Nn_("{done} on {on}, {count} day after the published date ({planned}).",
                "{done} on {on}, {count} days after the published date ({planned}).",
                off.days, done=done, on=off.moved_on, planned=off.planned_on)
+
+
+def closed_refusal(close_at: datetime | None, zone: str, now: datetime) -> Message | None:
+    """Why a ballot is refused at `now` because voting closed at its published moment (None: it is still open)."""
+    if close_at is None or now < close_at:
+        return None
+    return N_("Voting closed at {moment}. Your ballot was not saved.", moment=shown(close_at, zone))
+
+
+# -- Moments in the cycle's time zone. ----------------------------------------------------------------------------
+
+
+def is_zone(name: object) -> bool:
+    """Whether `name` is an IANA time zone this system knows ("Europe/Madrid", "UTC")."""
+    if not isinstance(name, str) or not name or name != name.strip() or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_zone(name: str) -> str:
+    """The zone name, or a ValidationError naming the problem."""
+    name = (name or "").strip()
+    if not is_zone(name):
+        raise ValidationError(N_("“{zone}” is not a time zone; use a name such as Europe/Madrid or UTC.", zone=name))
+    return name
+
+
+def local(moment: datetime, zone: str) -> datetime:
+    """A naive UTC moment as the (aware) wall-clock time in the zone."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    """The calendar day a naive UTC moment falls on in the zone."""
+    return local(moment, zone).date()
+
+
+def to_utc(wall_clock: datetime, zone: str) -> datetime:
+    """A naive wall-clock time in the zone as a naive UTC moment (a time the clocks skip is read as after the change)."""
+    return wall_clock.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
+
+
+def iso(moment: datetime | None, zone: str) -> str | None:
+    """ISO 8601 with the zone's offset at that moment: "2026-12-15T20:00:00+01:00"; None when unset."""
+    return local(moment, zone).isoformat() if moment else None
+
+
+def shown(moment: datetime, zone: str) -> Figure:
+    """A moment for people: "15 December 2026, 20:00 (Europe/Madrid)"; the web writes it in the reader's language."""
+    wall = local(moment, zone)
+    return Figure(f"{wall.day} {wall:%B %Y, %H:%M} ({zone})", "moment", moment, zone)

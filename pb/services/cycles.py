@@ -1,20 +1,24 @@
 """Setting up a budget cycle (districts, categories, rule) and moving it through its phases."""
 
 import json
-from dataclasses import dataclass, fields
-from datetime import date
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import schedule as schedule_rules
 from pb.domain import timetable
 from pb.domain.cycle import CycleFacts, Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from pb.domain.messages import N_, Message
 from pb.extensions import db
-from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, TallyRun, User, utcnow
-from pb.services import audit, load, publication, reconciliation, revisions, use_case, voting
+from pb.models import (
+    AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, ScheduleNotice, TallyRun, User, utcnow,
+)
+from pb.services import announcements, audit, load, publication, reconciliation, revisions, use_case, voting
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -32,11 +36,20 @@ class CycleSettings:
     rule: str = "greedy"
     min_projects: int = 1
     max_projects: int | None = None
-    proposals_open_on: date | None = None
-    review_on: date | None = None
-    voting_open_on: date | None = None
-    voting_close_on: date | None = None
-    results_on: date | None = None
+    # The timetable: naive UTC moments (the form converts from the cycle's zone) and the zone they are shown in;
+    # no zone: the site's default (setting TIMEZONE).
+    timezone: str | None = None
+    proposals_open_at: datetime | None = None
+    review_at: datetime | None = None
+    voting_open_at: datetime | None = None
+    voting_close_at: datetime | None = None
+    results_at: datetime | None = None
+
+
+def default_zone() -> str:
+    """The zone a new cycle's timetable is entered in, from the TIMEZONE setting (UTC when it is not a zone)."""
+    zone = current_app.config.get("TIMEZONE") or "UTC"
+    return zone if timetable.is_zone(zone) else "UTC"
 
 
 def _require_official(actor: User) -> None:
@@ -44,7 +57,9 @@ def _require_official(actor: User) -> None:
         raise PermissionDenied("Only officials can set up and run budget cycles.")
 
 
-def _check_settings(settings: CycleSettings, cycle_id: int | None) -> None:
+def _check_settings(settings: CycleSettings, cycle_id: int | None) -> CycleSettings:
+    """The settings with the time zone filled in and checked, or a ValidationError saying what is wrong."""
+    settings = replace(settings, timezone=timetable.check_zone(settings.timezone or default_zone()))
     if not settings.name.strip():
         raise ValidationError("Give the cycle a name.")
     if settings.currency not in SUPPORTED_CURRENCIES:
@@ -57,19 +72,13 @@ def _check_settings(settings: CycleSettings, cycle_id: int | None) -> None:
         raise ValidationError("A ballot must allow at least one project.")
     if settings.max_projects is not None and settings.max_projects < settings.min_projects:
         raise ValidationError("The most projects per ballot cannot be fewer than the least.")
-    dates = [
-        settings.proposals_open_on,
-        settings.review_on,
-        settings.voting_open_on,
-        settings.voting_close_on,
-        settings.results_on,
-    ]
-    known = [d for d in dates if d is not None]
+    known = [moment for moment in (getattr(settings, name) for name, _ in timetable.MOMENTS) if moment is not None]
     if known != sorted(known):
         raise ValidationError("The phase dates must be in order: proposals, review, voting opens, closes, results.")
     clash = db.session.scalar(select(Cycle.id).where(func.lower(Cycle.name) == settings.name.strip().lower()))
     if clash is not None and clash != cycle_id:
         raise ValidationError("Another cycle already has this name.")
+    return settings
 
 
 def _settings_of(cycle: Cycle) -> dict[str, object]:
@@ -86,7 +95,7 @@ def _apply(cycle: Cycle, settings: CycleSettings) -> None:
 def create_cycle(actor: User, settings: CycleSettings, districts: list[tuple[str, int]] | None = None) -> Cycle:
     """A new cycle in draft; without districts it gets one city-wide district holding the whole budget."""
     _require_official(actor)
-    _check_settings(settings, None)
+    settings = _check_settings(settings, None)
     cycle = Cycle()
     _apply(cycle, settings)
     db.session.add(cycle)
@@ -102,7 +111,7 @@ def update_cycle(actor: User, cycle_id: int, settings: CycleSettings) -> Cycle:
     _require_official(actor)
     cycle = load(Cycle, cycle_id, "cycle")
     cycle_rules.require_phase("edit-setup", cycle.phase)
-    _check_settings(settings, cycle.id)
+    settings = _check_settings(settings, cycle.id)
     before = _settings_of(cycle)
     _apply(cycle, settings)
     audit.record(actor, "update-cycle", f"cycle:{cycle.id}", cycle_id=cycle.id, before=before, after=_settings_of(cycle))
@@ -221,28 +230,44 @@ class PhaseChange:
     blockers: list[str]
     departure: timetable.Departure | None
     today: Message
-    dates: list[tuple[Message, date | None, bool]]  # the timetable: label, published date, whether it is this step's
+    # The timetable: label, published moment (naive UTC), whether it is this step's; shown in `zone`.
+    moments: list[tuple[Message, datetime | None, bool]]
+    zone: str
 
     @property
     def needs_reason(self) -> bool:
         return self.departure is not None and self.step is not None and self.step.needs_reason_off_date
 
 
-def phase_change(cycle: Cycle) -> PhaseChange:
-    """What moving the cycle on today would do, as the confirmation page names it."""
+def phase_change(cycle: Cycle, now: datetime | None = None) -> PhaseChange:
+    """What moving the cycle on now would do, as the confirmation page names it."""
     step = timetable.STEPS.get(cycle.phase)
-    off = timetable.departure(cycle.phase, _dates_of(cycle), utcnow().date())
-    planned = getattr(cycle, step.date_field) if step and step.date_field else None
+    off = timetable.departure(cycle.phase, moments_of(cycle), now or utcnow(), cycle.timezone)
+    planned = getattr(cycle, step.moment_field) if step and step.moment_field else None
     return PhaseChange(
         current=cycle.phase, next=cycle_rules.TRANSITIONS.get(cycle.phase), step=step, blockers=blockers(cycle),
-        departure=off, today=timetable.describe_today(cycle.phase, off, planned),
-        dates=[(label, getattr(cycle, name), step is not None and name == step.date_field)
-               for name, label in timetable.DATES],
+        departure=off,
+        today=timetable.describe_today(cycle.phase, off, timetable.local_day(planned, cycle.timezone) if planned else None),
+        moments=[(label, getattr(cycle, name), step is not None and name == step.moment_field)
+                 for name, label in timetable.MOMENTS],
+        zone=cycle.timezone,
     )
 
 
-def _dates_of(cycle: Cycle) -> dict[str, date | None]:
-    return {name: getattr(cycle, name) for name, _ in timetable.DATES}
+def moments_of(cycle: Cycle) -> dict[str, datetime | None]:
+    """The cycle's published moments by field name (naive UTC)."""
+    return {name: getattr(cycle, name) for name, _ in timetable.MOMENTS}
+
+
+def scheduled_moment(cycle: Cycle):
+    """When the timetable moves the cycle out of its phase by itself (shown in its zone), or None when it does not."""
+    moment = schedule_rules.due_moment(cycle.phase, moments_of(cycle))
+    return timetable.shown(moment, cycle.timezone) if moment else None
+
+
+def day_of(cycle: Cycle, moment: datetime | None) -> date | None:
+    """The calendar day a moment of the cycle's falls on in the cycle's zone."""
+    return timetable.local_day(moment, cycle.timezone) if moment else None
 
 
 @use_case
@@ -259,18 +284,27 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
     # The row lock makes a second move of the same cycle wait for the first and then read the phase it left; ballots
     # being stored finish first, and later ones wait and find the vote closed.
     cycle = load(Cycle, cycle_id, "cycle", for_update=True)
-    before = cycle.phase
     seen = _expected_phase(expected)
     if seen is None:
         raise ValidationError("Say which phase the cycle is expected to be in; reload the page and try again.")
-    if seen is not before:
+    if seen is not cycle.phase:
         raise ConflictError(N_(
             "Nothing was changed: the cycle is no longer “{seen}” but “{now}”, so someone moved it on after your page "
             "was opened (or the button was pressed twice). Reload the page to see where the cycle stands now.",
-            seen=seen.label.lower(), now=before.label.lower(),
+            seen=seen.label.lower(), now=cycle.phase.label.lower(),
         ))
+    return move_on(cycle, actor, reason)
+
+
+def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: datetime | None = None,
+            by_timetable: bool = False) -> Phase:
+    """Move a locked cycle one phase forward, inside the caller's use case: the one path every phase change takes.
+
+    `by_timetable`: the worker keeping the published timetable moves it (no user); the audit entry says so.
+    """
+    before = cycle.phase
     moving_to = cycle_rules.next_phase(before, facts(cycle))
-    off = timetable.departure(before, _dates_of(cycle), utcnow().date())
+    off = timetable.departure(before, moments_of(cycle), now or utcnow(), cycle.timezone)
     reason = timetable.check_reason(before, off, reason)
     cycle.phase = moving_to
     if before is Phase.VOTING:
@@ -279,7 +313,13 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
         reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     if cycle.phase is Phase.RESULTS:
         revisions.record_first(cycle, actor)
+    # The timetable's notice that this phase could not be left on time ends with the move, whoever makes it.
+    db.session.execute(update(ScheduleNotice).where(
+        ScheduleNotice.cycle_id == cycle.id, ScheduleNotice.phase == before, ScheduleNotice.resolved_at.is_(None),
+    ).values(resolved_at=now or utcnow()))
     after: dict[str, object] = {"phase": cycle.phase.value}
+    if by_timetable:
+        after["by"] = "timetable"
     if off is not None:
         after.update(moved_on=off.moved_on.isoformat(), planned_on=off.planned_on.isoformat() if off.planned_on else None)
     if reason:
@@ -292,6 +332,10 @@ def advance_phase(actor: User | None, cycle_id: int, expected: object, reason: s
         actor, "advance-phase", f"cycle:{cycle.id}", cycle_id=cycle.id,
         before={"phase": before.value}, after=after,
     )
+    if cycle.phase is Phase.VOTING:
+        announcements.voting_opened(cycle)
+    elif cycle.phase is Phase.RESULTS:
+        announcements.results_published(cycle)
     return cycle.phase
 
 

@@ -1,9 +1,10 @@
 """A demo town with one finished cycle and one open for voting, built through the real use cases."""
 
-from datetime import date
+from datetime import datetime, time, timedelta
 
+from pb.domain import timetable
 from pb.domain.cycle import Phase
-from pb.models import Role, User
+from pb.models import Role, User, utcnow
 from pb.services import cycles, moderation, proposals, publication, tallying, users, voting
 from pb.services.cycles import CycleSettings
 from pb.services.proposals import ProposalDraft
@@ -68,15 +69,23 @@ def _advance(official: User, cycle) -> None:
 def _run_cycle(
     official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
-    year: int, skip_voters: int = 0,
+    days: tuple[int, int, int, int, int], skip_voters: int = 0,
 ) -> None:
+    """Play a cycle through to `stop_at`; `days` are its five moments, in days from today (at 09:00, voting closes at
+    20:00, in the site's zone), so that the timetable the worker keeps never moves the demo on by itself."""
+    zone = cycles.default_zone()
+    today = timetable.local(utcnow(), zone).date()
+
+    def moment(offset: int, hour: int = 9) -> datetime:
+        return timetable.to_utc(datetime.combine(today + timedelta(days=offset), time(hour)), zone)
+
     cycle = cycles.create_cycle(
         official,
         CycleSettings(
             name=name, total_budget=sum(budgets.values()) * 100, currency="EUR", rule=rule,
             description="Residents propose and choose how to spend part of the town's budget.",
-            proposals_open_on=date(year, 1, 15), review_on=date(year, 4, 1), voting_open_on=date(year, 10, 15),
-            voting_close_on=date(year, 12, 15), results_on=date(year, 12, 20),
+            timezone=zone, proposals_open_at=moment(days[0]), review_at=moment(days[1]),
+            voting_open_at=moment(days[2]), voting_close_at=moment(days[3], 20), results_at=moment(days[4]),
         ),
         districts=[(district, budget * 100) for district, budget in budgets.items()],
     )
@@ -109,7 +118,9 @@ def _run_cycle(
         costs = {p.id: p.cost for p in submitted}
         while sum(costs[i] for i in choice) > budgets[district] * 100:
             choice.pop()
-        voting.cast_ballot(resident, cycle.id, district_ids[district], choice)
+        # A finished demo cycle replays its history: its ballots were cast before its (past) closing moment.
+        voting.cast_ballot(resident, cycle.id, district_ids[district], choice,
+                           now=min(utcnow(), cycle.voting_close_at - timedelta(hours=1)))
     if stop_at is Phase.VOTING:
         return
     _advance(official, cycle)
@@ -130,12 +141,13 @@ def load_demo() -> bool:
     _run_cycle(
         official, second_official, moderator, residents, "Riverside 2025", "greedy",
         {"Northside": _NORTHSIDE_2025, "Southside": _SOUTHSIDE_2025}, {"Northside": 50_000, "Southside": 30_000},
-        stop_at=Phase.RESULTS, year=2025,
+        stop_at=Phase.RESULTS, days=(-330, -240, -75, -45, -40),
     )
     # resident@example.org (the first) is verified but has not voted, so a visitor can try the ballot.
     _run_cycle(
         official, second_official, moderator, residents, "Riverside 2026", "mes-add1",
         {"Northside": _NORTHSIDE_2026, "Southside": _SOUTHSIDE_2026}, {"Northside": 80_000, "Southside": 60_000},
-        stop_at=Phase.VOTING, year=2026, skip_voters=1,
+        # Voting opened a week ago and closes in 14 days: the worker leaves it open until then.
+        stop_at=Phase.VOTING, days=(-120, -45, -7, 14, 20), skip_voters=1,
     )
     return True

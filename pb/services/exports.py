@@ -9,12 +9,13 @@ import csv
 import io
 import random
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
 from matplotlib.backends.backend_pdf import PdfPages
 
 from pb import charts
 from pb.charts import ChartData
+from pb.domain import timetable
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PhaseError
 from pb.domain.messages import N_, Figure
@@ -307,8 +308,12 @@ def results_json(cycle: Cycle) -> dict:
             "minor_unit": minor_unit_exponent(cycle.currency),
             "rule": cycle.rule,
             "tie_break_seed": cycle.tie_break_seed,
-            "voting_open_on": cycle.voting_open_on.isoformat() if cycle.voting_open_on else None,
-            "voting_close_on": cycle.voting_close_on.isoformat() if cycle.voting_close_on else None,
+            # The days as before (in the cycle's zone), then the moments in ISO 8601 with the zone's offset.
+            "voting_open_on": _iso_day(cycle, cycle.voting_open_at),
+            "voting_close_on": _iso_day(cycle, cycle.voting_close_at),
+            "timezone": cycle.timezone,
+            "voting_open_at": timetable.iso(cycle.voting_open_at, cycle.timezone),
+            "voting_close_at": timetable.iso(cycle.voting_close_at, cycle.timezone),
         },
         "districts": [
             _district_record(cycle, district, runs[district.id], channels[district.id], verified[district.id])
@@ -316,6 +321,11 @@ def results_json(cycle: Cycle) -> dict:
             if district.id in runs
         ],
     }
+
+
+def _iso_day(cycle: Cycle, moment: datetime | None) -> str | None:
+    """The calendar day of one of the cycle's moments, in its zone, as the exports have always given it."""
+    return timetable.local_day(moment, cycle.timezone).isoformat() if moment else None
 
 
 def _pabulib_rule(rule: str) -> str:
@@ -349,8 +359,8 @@ def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -
         **{f"pb_{key}": value for key, value in sorted(tallying.parameters(run).items())},
         "min_length": str(cycle.min_projects),
         "max_length": str(cycle.max_projects or len(projects)),
-        "date_begin": cycle.voting_open_on.isoformat() if cycle.voting_open_on else "",
-        "date_end": cycle.voting_close_on.isoformat() if cycle.voting_close_on else "",
+        "date_begin": _iso_day(cycle, cycle.voting_open_at) or "",
+        "date_end": _iso_day(cycle, cycle.voting_close_at) or "",
         "ballot_list_sha256": run.ballot_list_sha256,
     }
     # A project withdrawn by a correction is not in the count, so it leaves the votes too (META pb_withdrawn says which).

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import timetable
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, ValidationError
 from pb.domain.messages import N_
@@ -85,13 +86,10 @@ def _cycle_summary(cycle: Cycle) -> dict:
         "total_budget": money(cycle.total_budget, cycle.currency),
         "rule": cycle.rule,
         "has_published_results": _is_published(cycle),
-        "dates": {
-            "proposals_open_on": _day(cycle.proposals_open_on),
-            "review_on": _day(cycle.review_on),
-            "voting_open_on": _day(cycle.voting_open_on),
-            "voting_close_on": _day(cycle.voting_close_on),
-            "results_on": _day(cycle.results_on),
-        },
+        # The days as before (each the calendar day in the cycle's zone), then the moments with the zone's offset.
+        "dates": {f"{name[:-3]}_on": _day(cycles.day_of(cycle, getattr(cycle, name))) for name, _ in timetable.MOMENTS},
+        "timezone": cycle.timezone,
+        "moments": {name: timetable.iso(getattr(cycle, name), cycle.timezone) for name, _ in timetable.MOMENTS},
         "created_at": _instant(cycle.created_at),
     }
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import timetable
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
@@ -740,8 +741,8 @@ def resident_status(user: User, cycle: Cycle) -> list[DistrictStatus]:
                 missing.append(N_("Verification: type your details from the register, enter a voting code, "
                                   "or ask a moderator to verify you in person."))
         if not cycle_rules.is_allowed("vote", cycle.phase):
-            missing.append(N_("Voting is not open (planned for {day}).", day=cycle.voting_open_on) if cycle.voting_open_on
-                           else N_("Voting is not open."))
+            missing.append(N_("Voting is not open (planned for {day}).", day=timetable.shown(cycle.voting_open_at, cycle.timezone))
+                           if cycle.voting_open_at else N_("Voting is not open."))
         statuses.append(DistrictStatus(
             district=district,
             verified_how=METHOD_LABELS.get(verification.method, verification.method) if verification else None,

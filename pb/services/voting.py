@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import func, insert, select
@@ -14,10 +14,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
-from pb.domain import notifications, sealing
+from pb.domain import notifications, sealing, timetable
 from pb.domain.ballots import BallotRules
 from pb.domain.cycle import Phase
-from pb.domain.errors import ConflictError, NotFound, PermissionDenied
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, SealedBallot, User, Verification, utcnow
@@ -281,9 +281,17 @@ def _phase_while_storing(cycle: Cycle, token: str) -> Phase:
     return phase
 
 
+def require_before_close(cycle: Cycle, now: datetime | None = None) -> None:
+    """Refuse a ballot from the published closing moment on, to the second, whether or not the worker closed voting."""
+    refusal = timetable.closed_refusal(cycle.voting_close_at, cycle.timezone, now or utcnow())
+    if refusal is not None:
+        raise PhaseError(refusal)
+
+
 @use_case
 def cast_ballot(
-    actor: User, cycle_id: int, district_id: int, project_ids: list[int], *, expected_version: int | None = None
+    actor: User, cycle_id: int, district_id: int, project_ids: list[int], *, expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> SealedBallot:
     """Seal the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
 
@@ -292,11 +300,14 @@ def cast_ballot(
     expected_version is the version of the ballot the voter was looking at (0: none yet). When it is given and the
     stored ballot has moved on, nothing is stored and a ConflictError says so, so a ballot is never replaced by a
     page that did not show it.
+    From the published closing moment on (`now`: the clock, UTC; given by tests and the demo's replayed
+    history), no ballot is accepted.
     """
     district = _district_with_cycle(cycle_id, district_id)
     cycle = district.cycle
     token = ballot_token(actor.id, cycle.id, district.id)
     cycle_rules.require_phase("vote", _phase_while_storing(cycle, token))
+    require_before_close(cycle, now)
     standing = voter_standing(actor, district.id)
     if standing.voted_on_paper:
         raise PermissionDenied(

@@ -158,3 +158,27 @@ def test_disabling_an_official_on_the_web_is_refused_with_the_way_forward(client
     assert "request the change of role first" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, pieter.id).is_enabled is True
+
+
+def test_the_timetable_is_entered_and_shown_in_the_cycles_time_zone(client, app, make_user):
+    from datetime import datetime
+
+    app.config["TIMEZONE"] = "Europe/Warsaw"
+    client.login(make_user(Role.OFFICIAL))
+    assert 'value="Europe/Warsaw"' in client.get("/admin/cycles/new").get_data(as_text=True)  # the site's default
+    response = client.submit("/admin/cycles/new", {
+        "name": "Zoned", "currency": "EUR", "total_budget": "1000", "rule": "greedy", "min_projects": "1",
+        "timezone": "Europe/Madrid", "voting_open_at": "2030-06-01T09:00", "voting_close_at": "2030-12-15T20:00",
+    })
+    assert response.status_code == 302
+    cycle = db.session.scalars(select(Cycle).where(Cycle.name == "Zoned")).one()
+    # Stored in UTC: Madrid is UTC+2 in summer and UTC+1 in winter.
+    assert (cycle.timezone, cycle.voting_open_at, cycle.voting_close_at) == (
+        "Europe/Madrid", datetime(2030, 6, 1, 7, 0), datetime(2030, 12, 15, 19, 0))
+    settings = client.get(f"/admin/cycles/{cycle.id}/settings").get_data(as_text=True)
+    assert 'type="datetime-local"' in settings and 'value="2030-12-15T20:00"' in settings
+    cycle.phase = Phase.PROPOSALS
+    db.session.commit()
+    page = client.get(f"/cycles/{cycle.id}").get_data(as_text=True)
+    assert "15 December 2030, 20:00 (Europe/Madrid)" in page and "1 June 2030, 09:00 (Europe/Madrid)" in page
+    assert client.get(f"/cycles/{cycle.id}", headers={"Accept-Language": "es"}).status_code == 200

@@ -18,7 +18,7 @@ PUBLISHED = [Phase.RESULTS, Phase.CLOSED]
 RESULT_KEYS = re.compile(r"vote|ballot|turnout|funded|spent|left|position|count|result", re.IGNORECASE)
 # Keys that match but hold no result: a date, the ballot's set-up limits, a flag that must be false, and a
 # project's result that must be null.
-NOT_RESULTS = {"results_on", "ballot_limits", "has_published_results", "result"}
+NOT_RESULTS = {"results_on", "results_at", "ballot_limits", "has_published_results", "result"}
 
 
 def eur(amount: int) -> dict:
@@ -31,7 +31,7 @@ def counted_cycle(make_user, make_cycle, make_project, make_proposal, verify):
     official = make_user(Role.OFFICIAL)
     cycle = make_cycle(
         Phase.VOTING, districts=(("North", 30_000), ("South", 20_000)), tie_break_seed=7,
-        voting_open_on=date(2026, 5, 1), voting_close_on=date(2026, 5, 31),
+        voting_open_at=datetime(2026, 5, 1), voting_close_at=datetime(2099, 5, 31),
     )
     north, south = cycle.districts
     swings = make_project(cycle, north, cost=20_000, title="Swings", moderator_note="Cost checked with the parks team.")
@@ -89,8 +89,8 @@ def conforms(value, schema: dict, where: str = "$") -> None:
     if isinstance(value, str) and schema.get("format") == "date":
         date.fromisoformat(value)
     if isinstance(value, str) and schema.get("format") == "date-time":
-        assert value.endswith("Z"), f"{where}: {value} is not marked UTC"
-        datetime.fromisoformat(value[:-1])
+        # Instants are UTC ("...Z"); a timetable moment carries its zone's offset ("...+01:00"): either way, explicit.
+        assert datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None, f"{where}: {value} has no offset"
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         missing = set(schema.get("required", [])) - set(value)
@@ -281,7 +281,9 @@ def test_bad_paging_is_a_json_400(client, make_cycle, query, message):
 def test_a_cycle_shows_its_phase_districts_categories_and_rule(client, make_cycle):
     cycle = make_cycle(
         Phase.VOTING, name="Riverside", description="Our town.", rule="mes-add1", max_projects=3,
-        voting_open_on=date(2026, 5, 1), districts=(("North", 30_000), ("South", 20_050)),
+        # 22:30 UTC on 30 April is already 1 May in Madrid: the day is the cycle's zone's.
+        voting_open_at=datetime(2026, 4, 30, 22, 30), timezone="Europe/Madrid",
+        districts=(("North", 30_000), ("South", 20_050)),
     )
     body = get_json(client, f"/api/v1/cycles/{cycle.id}")
     assert body["name"] == "Riverside" and body["description"] == "Our town."
@@ -289,6 +291,8 @@ def test_a_cycle_shows_its_phase_districts_categories_and_rule(client, make_cycl
     assert body["rule"] == "mes-add1" and "Equal Shares" in body["rule_name"]
     assert body["ballot_limits"] == {"min_projects": 1, "max_projects": 3}
     assert body["dates"]["voting_open_on"] == "2026-05-01" and body["dates"]["results_on"] is None
+    assert body["timezone"] == "Europe/Madrid"
+    assert body["moments"]["voting_open_at"] == "2026-05-01T00:30:00+02:00" and body["moments"]["results_at"] is None
     assert [(d["name"], d["budget"]) for d in body["districts"]] == [("North", eur(30_000)), ("South", eur(20_050))]
     assert [c["name"] for c in body["categories"]] == ["Green spaces"]
     assert body["total_budget"] == eur(50_050) and body["created_at"].endswith("Z")

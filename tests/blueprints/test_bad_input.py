@@ -198,8 +198,9 @@ def test_a_disabled_account_cannot_log_in(client, make_user):
     ({"currency": "XXX"}, "Choose one of the listed options."),
     ({"rule": "dictator"}, "Choose one of the listed options."),
     ({"min_projects": "0"}, "Enter 1 to 1000."),
-    ({"voting_open_on": "2027-05-01", "review_on": "2027-06-01"}, "The phase dates must be in order"),
-    ({"proposals_open_on": "not-a-date"}, "Not a valid date value."),
+    ({"voting_open_at": "2027-05-01T09:00", "review_at": "2027-06-01T09:00"}, "The phase dates must be in order"),
+    ({"proposals_open_at": "not-a-date"}, "Not a valid datetime value."),
+    ({"timezone": "Mars/Olympus"}, "This is not a time zone"),
 ])
 def test_a_bad_cycle_set_up_is_refused(client, make_user, data, message):
     client.login(make_user(Role.OFFICIAL))

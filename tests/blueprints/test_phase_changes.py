@@ -46,7 +46,7 @@ def ready(make_cycle, make_project):
 
 def test_a_double_submit_of_move_to_voting_moves_one_phase_only(official_client, ready):
     """Issue 16: a double submit of "Move to: voting" in review went straight on to counting."""
-    cycle = ready(Phase.REVIEW, voting_open_on=utcnow().date())
+    cycle = ready(Phase.REVIEW, voting_open_at=utcnow())
     url = f"/admin/cycles/{cycle.id}/advance"
     kept = fill_in(form_fields(official_client.get(url).get_data(as_text=True), url))
     first = official_client.post(url, data=kept)
@@ -60,7 +60,7 @@ def test_a_double_submit_of_move_to_voting_moves_one_phase_only(official_client,
 
 
 def test_a_move_that_does_not_carry_the_phase_it_expects_is_refused(official_client, ready):
-    cycle = ready(Phase.REVIEW, voting_open_on=utcnow().date())
+    cycle = ready(Phase.REVIEW, voting_open_at=utcnow())
     response = official_client.submit(f"/admin/cycles/{cycle.id}/advance")
     assert response.status_code == 400
     assert "This form is out of date or incomplete" in _text(response)
@@ -70,7 +70,7 @@ def test_a_move_that_does_not_carry_the_phase_it_expects_is_refused(official_cli
 def test_closing_voting_before_the_published_date_without_a_reason_is_refused(client, official_client, ready):
     today = utcnow().date()
     planned = today + timedelta(days=2)
-    cycle = ready(Phase.VOTING, voting_open_on=today - timedelta(days=10), voting_close_on=planned)
+    cycle = ready(Phase.VOTING, voting_open_at=utcnow() - timedelta(days=10), voting_close_at=utcnow() + timedelta(days=2))
     url = f"/admin/cycles/{cycle.id}/advance"
     page = _text(official_client.get(url))
     assert "Voting ends for everyone: no ballot can be cast or changed after this" in page
@@ -106,10 +106,11 @@ def test_closing_voting_before_the_published_date_without_a_reason_is_refused(cl
 def test_ending_something_shows_a_confirmation_page_with_the_consequence_and_the_timetable(
     official_client, make_cycle, make_proposal, phase, consequence, button
 ):
-    today = utcnow().date()
-    cycle = make_cycle(phase, proposals_open_on=today - timedelta(days=60), review_on=today - timedelta(days=30),
-                       voting_open_on=today - timedelta(days=20), voting_close_on=today - timedelta(days=1),
-                       results_on=today + timedelta(days=5))
+    now = utcnow()
+    today = now.date()
+    cycle = make_cycle(phase, proposals_open_at=now - timedelta(days=60), review_at=now - timedelta(days=30),
+                       voting_open_at=now - timedelta(days=20), voting_close_at=now - timedelta(days=1),
+                       results_at=now + timedelta(days=5))
     make_proposal(cycle)
     control_room = _text(official_client.get(f"/admin/cycles/{cycle.id}"))
     assert f'href="/admin/cycles/{cycle.id}/advance"' in control_room  # a page first, not a one-click button

@@ -150,3 +150,30 @@ def test_casting_a_ballot_and_seeing_it_again_stays_within_its_query_budget(
         assert 1 <= len([kind for kind in kinds if kind in writes]) <= 3, post
         kinds = [statement.split()[0].upper() for statement in page]
         assert kinds == ["SELECT"] * 5, page
+
+
+def test_the_ballot_page_says_voting_closed_at_the_published_moment_and_saves_nothing(
+    client, make_user, make_cycle, make_project, verify
+):
+    from datetime import datetime, timedelta
+
+    from pb.models import utcnow
+
+    voter = make_user()
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 50_000),), voting_close_at=utcnow() + timedelta(hours=1),
+                       timezone="Europe/Warsaw")
+    district = cycle.districts[0]
+    swings = make_project(cycle, cost=20_000, title="Swings")
+    verify(voter, district)
+    client.login(voter)
+    url = f"/cycles/{cycle.id}/vote/{district.id}"
+    assert "Cast my ballot" in client.get(url).get_data(as_text=True)
+    close = datetime(2026, 12, 1, 19, 0)  # 20:00 in Warsaw; the worker has not moved the phase on
+    cycle.voting_close_at = close
+    db.session.commit()
+    for response in (client.get(url, follow_redirects=True),
+                     client.submit(url, {"project": [str(swings.id)]}, follow_redirects=True),
+                     client.get(f"/cycles/{cycle.id}/vote", follow_redirects=True)):
+        assert "Voting closed at 1 December 2026, 20:00 (Europe/Warsaw)." in response.get_data(as_text=True)
+        assert "Cast my ballot" not in response.get_data(as_text=True)
+    assert sealed_ballots() == []

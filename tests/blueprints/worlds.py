@@ -138,8 +138,8 @@ def log_in(client, user_id: int) -> None:
 _CYCLE_SETTINGS = {
     "name": lambda w: f"Budget {next(_numbers)}", "description": "Parks and streets.", "currency": "EUR",
     "total_budget": "1500", "rule": "greedy", "min_projects": "1", "max_projects": "3",
-    "proposals_open_on": "2030-01-01", "review_on": "2030-02-01", "voting_open_on": "2030-03-01",
-    "voting_close_on": "2030-04-01", "results_on": "2030-05-01",
+    "timezone": "Europe/Madrid", "proposals_open_at": "2030-01-01T09:00", "review_at": "2030-02-01T09:00",
+    "voting_open_at": "2030-03-01T09:00", "voting_close_at": "2030-04-01T20:00", "results_at": "2030-05-01T12:00",
 }
 _PROPOSAL = {
     "title": "Trees", "summary": "Plant trees.", "description": "Fifty trees along the river.",

@@ -1,7 +1,7 @@
 """Setting up a cycle and moving it through its phases, blockers included."""
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -52,7 +52,7 @@ def test_create_cycle_with_districts_stores_each_with_its_budget(official):
         (replace(SETTINGS, total_budget=0), None, "The total budget must be more than zero."),
         (replace(SETTINGS, min_projects=0), None, "A ballot must allow at least one project."),
         (replace(SETTINGS, min_projects=3, max_projects=2), None, "cannot be fewer than the least"),
-        (replace(SETTINGS, review_on=date(2027, 3, 1), voting_open_on=date(2027, 2, 1)), None,
+        (replace(SETTINGS, review_at=datetime(2027, 3, 1), voting_open_at=datetime(2027, 2, 1)), None,
          "The phase dates must be in order"),
         (SETTINGS, [("North", 100_000), ("north", 50_000)], "already has a district called “north”"),
         (SETTINGS, [("North", 0)], "A district's budget must be more than zero."),
@@ -68,8 +68,9 @@ def test_create_cycle_refuses_bad_settings_and_changes_nothing(official, make_cy
 
 
 def test_dates_in_order_with_gaps_are_accepted(official):
-    settings = replace(SETTINGS, proposals_open_on=date(2027, 1, 1), voting_open_on=date(2027, 3, 1), results_on=date(2027, 5, 1))
-    assert _stored(cycles.create_cycle(official, settings).id).voting_open_on == date(2027, 3, 1)
+    settings = replace(SETTINGS, proposals_open_at=datetime(2027, 1, 1, 9), voting_open_at=datetime(2027, 3, 1, 9),
+                       results_at=datetime(2027, 5, 1, 9))
+    assert _stored(cycles.create_cycle(official, settings).id).voting_open_at == datetime(2027, 3, 1, 9)
 
 
 @pytest.mark.parametrize("role", [Role.RESIDENT, Role.MODERATOR])
@@ -325,7 +326,8 @@ def test_closing_voting_off_the_published_date_needs_a_reason(
 ):
     today = utcnow().date()
     planned = today + timedelta(days=close_on) if close_on is not None else None
-    cycle = _voting_cycle(make_cycle, make_project, voting_close_on=planned)
+    close_at = utcnow() + timedelta(days=close_on) if close_on is not None else None
+    cycle = _voting_cycle(make_cycle, make_project, voting_close_at=close_at)
     before = snapshot()
     for reason in (None, "  "):
         with pytest.raises(ValidationError) as refused:
@@ -348,7 +350,7 @@ def _day(value) -> str:
 
 
 def test_opening_voting_off_the_published_date_needs_a_reason_too(official, make_cycle, make_project, snapshot):
-    cycle = make_cycle(Phase.REVIEW, voting_open_on=utcnow().date() + timedelta(days=7))
+    cycle = make_cycle(Phase.REVIEW, voting_open_at=utcnow() + timedelta(days=7))
     for district in cycle.districts:
         make_project(cycle, district)
     before = snapshot()
@@ -360,7 +362,7 @@ def test_opening_voting_off_the_published_date_needs_a_reason_too(official, make
 def test_moving_on_the_published_date_needs_no_reason_and_is_no_timetable_change(
     official, make_cycle, make_project, audit_log
 ):
-    cycle = _voting_cycle(make_cycle, make_project, voting_close_on=utcnow().date())
+    cycle = _voting_cycle(make_cycle, make_project, voting_close_at=utcnow())
     assert cycles.advance_phase(official, cycle.id, "voting") is Phase.TALLYING
     [(_, _, _, _, after)] = audit_log("advance-phase")
     assert after == {"phase": "tallying"}
@@ -369,7 +371,7 @@ def test_moving_on_the_published_date_needs_no_reason_and_is_no_timetable_change
 
 def test_closing_proposals_early_needs_no_reason_but_is_listed_with_the_date(official, make_cycle, make_proposal):
     today = utcnow().date()
-    cycle = make_cycle(Phase.PROPOSALS, review_on=today + timedelta(days=3))
+    cycle = make_cycle(Phase.PROPOSALS, review_at=utcnow() + timedelta(days=3))
     make_proposal(cycle)
     assert cycles.advance_phase(official, cycle.id, "proposals") is Phase.REVIEW
     [change] = cycles.timetable_changes(_stored(cycle.id))
@@ -387,16 +389,18 @@ def test_a_reason_longer_than_the_limit_is_refused(official, make_cycle, make_pr
 
 
 def test_the_confirmation_names_the_step_the_timetable_and_today(official, make_cycle, make_project):
-    today = utcnow().date()
-    cycle = _voting_cycle(make_cycle, make_project, voting_open_on=today - timedelta(days=9),
-                          voting_close_on=today + timedelta(days=1))
+    now = utcnow()
+    today = now.date()
+    cycle = _voting_cycle(make_cycle, make_project, voting_open_at=now - timedelta(days=9),
+                          voting_close_at=now + timedelta(days=1))
     change = cycles.phase_change(_stored(cycle.id))
     assert (change.current, change.next, change.step.is_ending, change.needs_reason) == (
         Phase.VOTING, Phase.TALLYING, True, True)
     assert change.step.consequence.startswith("Voting ends for everyone")
-    assert [(str(label), day, is_this) for label, day, is_this in change.dates] == [
+    assert change.zone == "UTC"
+    assert [(str(label), moment, is_this) for label, moment, is_this in change.moments] == [
         ("Proposals open", None, False), ("Review starts", None, False),
-        ("Voting opens", today - timedelta(days=9), False), ("Voting closes", today + timedelta(days=1), True),
+        ("Voting opens", now - timedelta(days=9), False), ("Voting closes", now + timedelta(days=1), True),
         ("Results published", None, False)]
     assert change.today == (f"Today, {_day(today)}, is 1 day before the date published for this step "
                             f"({_day(today + timedelta(days=1))}).")

@@ -30,3 +30,18 @@ def test_the_demo_loads_once_with_published_results_in_one_cycle_and_open_voting
     assert voting.current_choices(resident, open_cycle.id, district_id) is None
     assert sum(voting.turnout(open_cycle).values()) == len(demo.RESIDENTS) - 1
     assert users.authenticate("resident@example.org", demo.DEMO_PASSWORD) == resident
+
+
+def test_the_worker_leaves_the_demo_where_it_is_until_voting_closes_in_two_weeks(app):
+    from datetime import timedelta
+
+    from pb.models import utcnow
+    from pb.services import schedule
+
+    demo.load_demo()
+    assert schedule.run_due() == []
+    open_cycle = db.session.scalars(select(Cycle).where(Cycle.name == "Riverside 2026")).one()
+    assert timedelta(days=13) < open_cycle.voting_close_at - utcnow() < timedelta(days=15)
+    assert {cycle.name: cycle.phase for cycle in db.session.scalars(select(Cycle))} == {
+        "Riverside 2025": Phase.RESULTS, "Riverside 2026": Phase.VOTING}
+    assert schedule.run_due(open_cycle.voting_close_at) == [f"cycle {open_cycle.id}: voting -> tallying by the timetable"]

@@ -235,3 +235,33 @@ def test_find_district_only_finds_a_district_of_that_cycle(cycle, make_cycle):
     assert voting.find_district(cycle.id, other.id) is None
     assert voting.find_district(999_999, north.id) is None
     assert voting.find_district(cycle.id, 2**40) is None  # out of the column's range: not found, no error
+
+
+# -- Voting closes at the published moment, to the second, whether or not the worker has moved the phase on. -----
+
+
+def test_a_ballot_at_or_after_the_closing_moment_is_refused_while_the_phase_is_still_voting(cycle, projects, voter):
+    from datetime import datetime, timedelta
+
+    close = datetime(2027, 12, 15, 19, 0)  # 20:00 in Madrid
+    cycle.voting_close_at, cycle.timezone = close, "Europe/Madrid"
+    db.session.commit()
+    north = cycle.districts[0]
+    voting.cast_ballot(voter, cycle.id, north.id, [projects[0].id], now=close - timedelta(seconds=1))
+    for now in (close, close + timedelta(seconds=1), close + timedelta(days=3)):
+        with pytest.raises(PhaseError) as refused:  # changing the ballot at the closing moment: refused
+            voting.cast_ballot(voter, cycle.id, north.id, [projects[1].id], now=now)
+        assert refused.value.message == "Voting closed at 15 December 2027, 20:00 (Europe/Madrid). Your ballot was not saved."
+    assert [sealed.version for sealed in db.session.scalars(select(SealedBallot))] == [1]
+    assert voting.current_choices(voter, cycle.id, north.id) == {projects[0].id}
+    assert db.session.get(type(cycle), cycle.id).phase is Phase.VOTING
+
+
+def test_with_the_real_clock_a_closing_moment_in_the_past_refuses_a_first_ballot(cycle, projects, voter):
+    from pb.models import utcnow
+
+    cycle.voting_close_at = utcnow()
+    db.session.commit()
+    with pytest.raises(PhaseError, match=r"^Voting closed at .* \(UTC\)\. Your ballot was not saved\.$"):
+        voting.cast_ballot(voter, cycle.id, cycle.districts[0].id, [projects[0].id])
+    assert _count(SealedBallot) == 0
