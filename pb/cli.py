@@ -191,6 +191,7 @@ def worker_command(once: bool, interval: float | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve pb for development with its worker beside it; Ctrl-C stops both. Production uses gunicorn + worker."""
+    import signal
     import subprocess  # nosec B404  (starts our own worker with our own interpreter; no shell, no outside input)
     import sys
 
@@ -204,6 +205,11 @@ def serve(host: str, port: int) -> None:
     info = click.get_current_context().find_object(ScriptInfo)
     app_path = (info.app_import_path if info and info.app_import_path else None) or "app"
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", app_path, "pb", "worker"])  # nosec B603
+
+    def stop_serving(_signum, _frame) -> None:
+        raise KeyboardInterrupt  # the development server stops on it as on Ctrl-C, and the worker is stopped below
+
+    signal.signal(signal.SIGTERM, stop_serving)
     try:
         current_app.run(host=host, port=port, use_reloader=False)
     finally:

@@ -8,6 +8,7 @@ the current job; a worker killed outright loses nothing, since every job keeps i
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,13 +20,26 @@ from pb.services import mail
 
 log = logging.getLogger("pb.worker")
 
+# Set by SIGTERM/SIGINT: jobs that loop look at it between steps, so the worker stops within one message.
+stopping = threading.Event()
+
+# A big batch (voting opens for 10,000 residents) goes out batch after batch without waiting for the next round, but
+# the other jobs get their turn at least this often, so a phase is never moved much later than its time.
+MAIL_SECONDS_PER_ROUND = 30
+
 
 def deliver_mail(now: datetime) -> str:
-    report = mail.deliver_due(now)
+    sent = retrying = failed = 0
+    started = time.monotonic()
+    while True:
+        report = mail.deliver_due(now, should_stop=stopping.is_set)
+        sent, retrying, failed = sent + report.sent, retrying + report.retrying, failed + report.failed
+        if (report.stopped_by or not report.has_more or stopping.is_set()
+                or time.monotonic() - started > MAIL_SECONDS_PER_ROUND):
+            break
     if report.stopped_by:
-        return f"mail: {report.sent} sent, stopped: {report.stopped_by}"
-    return f"mail: {report.sent} sent, {report.retrying} to retry, {report.failed} failed" if any(
-        (report.sent, report.retrying, report.failed)) else ""
+        return f"mail: {sent} sent, stopped: {report.stopped_by}"
+    return f"mail: {sent} sent, {retrying} to retry, {failed} failed" if any((sent, retrying, failed)) else ""
 
 
 # (name, job): each job takes the time of the round and returns a line for the log ("" when it had nothing to do).
@@ -54,7 +68,7 @@ def run_round(app: Flask, now: datetime | None = None) -> list[str]:
 
 def run(app: Flask, interval: float, *, once: bool = False, echo: Callable[[str], None] = print) -> None:
     """Run rounds every `interval` seconds until SIGTERM/SIGINT (or one round with `once`)."""
-    stopping = threading.Event()
+    stopping.clear()
 
     def stop(_signum, _frame) -> None:
         stopping.set()
