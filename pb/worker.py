@@ -16,7 +16,7 @@ from flask import Flask
 
 from pb.extensions import db
 from pb.models import utcnow
-from pb.services import mail
+from pb.services import mail, mail_health
 
 log = logging.getLogger("pb.worker")
 
@@ -42,9 +42,36 @@ def deliver_mail(now: datetime) -> str:
     return f"mail: {sent} sent, {retrying} to retry, {failed} failed" if any((sent, retrying, failed)) else ""
 
 
+def alert_officials_about_mail(now: datetime) -> str:
+    alert = mail_health.alert_officials(now)
+    return f"mail: alert written to {alert.recipients} official(s): deliveries keep failing" if alert else ""
+
+
+def at_most_every(seconds: float, job: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """A job that this worker runs again only after `seconds` (a cheap check each round is not worth it)."""
+    last_run: list[float] = []
+
+    def run_now(now: datetime) -> str:
+        if last_run and time.monotonic() - last_run[0] < seconds:
+            return ""
+        line = job(now)
+        last_run[:] = [time.monotonic()]
+        return line
+
+    return run_now
+
+
+def forget_old_mail(now: datetime) -> str:
+    count = mail_health.forget_old_mail(now)
+    return f"mail: deleted {count} message(s) delivered or failed over the kept days" if count else ""
+
+
 # (name, job): each job takes the time of the round and returns a line for the log ("" when it had nothing to do).
+# One entry per line, so that jobs added side by side merge cleanly.
 JOBS: list[tuple[str, Callable[[datetime], str]]] = [
     ("deliver mail", deliver_mail),
+    ("alert officials about failing mail", alert_officials_about_mail),
+    ("forget old mail", at_most_every(3600, forget_old_mail)),
 ]
 
 

@@ -199,6 +199,7 @@ def _mark_failed(message_id: int, worker: str, error: str, now: datetime) -> str
     message.claimed_until = None
     if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = FAILED
+        message.failed_at = now
         return FAILED
     delay = notifications.retry_delay_seconds(
         message.attempts, current_app.config["MAIL_RETRY_FIRST_SECONDS"], current_app.config["MAIL_RETRY_LONGEST_SECONDS"]
