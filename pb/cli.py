@@ -196,6 +196,7 @@ def serve(host: str, port: int) -> None:
     import sys
 
     from flask.cli import ScriptInfo
+    from werkzeug.serving import run_simple
 
     if is_production(current_app.config):
         raise click.ClickException(
@@ -211,7 +212,8 @@ def serve(host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, stop_serving)
     try:
-        current_app.run(host=host, port=port, use_reloader=False)
+        # Werkzeug's server itself: Flask ignores app.run() inside a `flask` command.
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
     finally:
         worker.terminate()
         try:

@@ -174,8 +174,8 @@ def test_the_mail_server_going_away_mid_session_delays_mail_and_loses_nothing(ap
     queued = queue()
     worker = group.start()
     wait_until(lambda: len(slow_smtp.messages) >= 30, "30 messages to arrive", group)
+    stopped_at = mail.utcnow()  # taken first: the worker may notice the server going away before stop() returns
     slow_smtp.stop()
-    stopped_at = mail.utcnow()
     arrived_while_up = len(slow_smtp.messages)
     assert arrived_while_up < MESSAGES
 
@@ -218,3 +218,59 @@ def test_several_workers_on_one_outbox_never_send_a_message_twice(app, slow_smtp
                if any(int(sent) for sent in re.findall(r"mail: (\d+) sent", log.read_text()))]
     assert len(senders) >= 2, f"only one worker delivered; the test did not run workers side by side\n{group.logs()}"
     assert db.session.scalar(select(func.sum(OutboxMessage.attempts))) == MESSAGES
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _is_gone(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"  # ended, waiting for its parent to read its exit status
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])  # the development server; its database does not matter here
+@pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_pb_serve_runs_the_worker_beside_the_development_server_and_stops_both(app, smtp, tmp_path, stop_with):
+    from tests.live_server import free_port
+
+    mail.queue_test_message("developer@example.org", "pb serve")
+    db.session.remove()
+    port = free_port()
+    group = Workers(app, tmp_path, smtp.port)
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        serve = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "pb", "serve", "--port", str(port)],
+                                 cwd=ROOT, env=group.environment, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: len(smtp.messages) == 1 or serve.poll() is not None,
+                   "the worker started by pb serve to deliver the message")
+        assert serve.poll() is None, log.read_text()
+        assert str(smtp.messages[0]["To"]) == "developer@example.org"
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/"), "the development server to answer")
+        [worker] = _children(serve.pid)
+        serve.send_signal(stop_with)
+        assert serve.wait(timeout=60) is not None
+        wait_until(lambda: _is_gone(worker), "the worker to stop with the server", deadline=60)
+        assert "pb worker stopped." in log.read_text()
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
+def _answers(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
