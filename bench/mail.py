@@ -39,6 +39,7 @@ from _server import (  # noqa: E402
 )
 from load import ballot_figures  # noqa: E402
 
+RATE = [0.0]  # --mail-rate: PB_MAIL_MAX_PER_SECOND for the worker
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -132,13 +133,14 @@ def outbox_counts(url: str) -> dict[str, int]:
     return counts
 
 
-def start_worker(url: str, smtp_port: int, folder: pathlib.Path) -> subprocess.Popen:
-    environment = {**os.environ, "PB_DATABASE_URL": url, "PB_SECRET_KEY": BENCH_SETTINGS["SECRET_KEY"],
+def start_worker(url: str, smtp_port: int, folder: pathlib.Path, nice: int = 0) -> subprocess.Popen:
+    environment = {**os.environ, "PB_MAIL_MAX_PER_SECOND": str(RATE[0]), "PB_DATABASE_URL": url, "PB_SECRET_KEY": BENCH_SETTINGS["SECRET_KEY"],
                    "PB_BASE_URL": "https://pb.bench.test", "PB_MAIL_SERVER": "127.0.0.1", "PB_MAIL_PORT": str(smtp_port),
                    "PB_WORKER_INTERVAL_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
     log = (folder / "worker.log").open("w")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "pb", "worker"], cwd=ROOT, env=environment,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=(lambda: os.nice(nice)) if nice else None)  # as systemd's Nice= does
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -149,10 +151,11 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def deliver(url: str, smtp: CountingSmtpServer, expected: int, folder: pathlib.Path, timeout: float) -> dict:
+def deliver(url: str, smtp: CountingSmtpServer, expected: int, folder: pathlib.Path, timeout: float,
+            nice: int = 0) -> dict:
     """Run the real worker until every message arrived and is marked sent; its figures."""
     started = time.time()
-    worker = start_worker(url, smtp.port, folder)
+    worker = start_worker(url, smtp.port, folder, nice)
     peak = 0.0
     try:
         deadline = time.monotonic() + timeout
@@ -190,7 +193,7 @@ def run_engine(engine: str, args, template: str) -> dict:
             smtp.start()
             try:
                 if not args.with_load:
-                    figures = deliver(url, smtp, written, folder, args.timeout)
+                    figures = deliver(url, smtp, written, folder, args.timeout, args.worker_nice)
                 else:
                     figures = deliver_under_load(url, smtp, written, folder, election, args)
             finally:
@@ -213,7 +216,8 @@ def deliver_under_load(url: str, smtp: CountingSmtpServer, expected: int, folder
         busy = Load(server.port, election, args.client_processes, args.client_threads, args.duration, seed=2)
         busy.start()
         outcome: dict = {}
-        delivery = threading.Thread(target=lambda: outcome.update(deliver(url, smtp, expected, folder, args.timeout)))
+        delivery = threading.Thread(target=lambda: outcome.update(
+            deliver(url, smtp, expected, folder, args.timeout, args.worker_nice)))
         delivery.start()
         result = busy.wait()
         delivery.join()
@@ -234,6 +238,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the delivery")
     parser.add_argument("--with-load", action="store_true",
                         help="also measure ballots/s (bench/load.py) without the batch and while it is delivered")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the worker at this lower CPU priority (pb-worker.service's Nice=)")
+    parser.add_argument("--mail-rate", type=float, default=0.0,
+                        help="PB_MAIL_MAX_PER_SECOND for the worker (0: as fast as the SMTP server takes them)")
     parser.add_argument("--voters", type=int, default=400)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of ballot load, each measurement")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: pb/gunicorn_conf.py's)")
@@ -246,6 +254,7 @@ def main() -> None:
     if args.quick:
         args.messages, args.duration, args.voters = min(args.messages, 1000), min(args.duration, 10.0), 60
     template = args.template or template_default()
+    RATE[0] = args.mail_rate
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     rows = []
     for engine in engines:
@@ -269,7 +278,9 @@ def main() -> None:
                   f" | during ({during['seconds']:.0f} s): {during['ballots_per_s']:>6.1f}/s p95 "
                   f"{during['p95_ms']:>6.1f} ms, errors {without['errors'] + during['errors']}")
     lost = sum(row["messages"] - row["distinct"] for row in rows)
-    print(summary_line(engine=args.engine, messages=args.messages, template=template, lost=lost,
+    print(summary_line(engine=args.engine, messages=args.messages, template=template, worker_nice=args.worker_nice,
+                       mail_rate=args.mail_rate,
+                       lost=lost,
                        duplicates=sum(row["received"] - row["distinct"] for row in rows),
                        engines={row["engine"]: row for row in rows}))
 
