@@ -84,6 +84,18 @@ def run_engine(engine: str, args) -> dict:
     }
 
 
+def ballot_figures(result, since: float | None = None, until: float | None = None) -> dict:
+    """Ballots per second and latency of the acknowledged submissions in a window of the load (default: all of it),
+    for comparing stretches of one run (bench/mail.py: while a mail batch goes out, and without)."""
+    since = result.started if since is None else max(since, result.started)
+    until = result.started + result.duration if until is None else min(until, result.started + result.duration)
+    latencies = [ms for moment, outcome, ms, _ in result.events if outcome == "ok" and since <= moment < until]
+    errors = sum(1 for moment, outcome, _, _ in result.events if outcome != "ok" and since <= moment < until)
+    seconds = max(until - since, 1e-9)
+    return {"ballots_per_s": round(len(latencies) / seconds, 1), "p50_ms": round(percentile(latencies, 0.50), 1),
+            "p95_ms": round(percentile(latencies, 0.95), 1), "errors": errors, "seconds": round(seconds, 1)}
+
+
 def measure_bare(bare: Server, args) -> tuple[float, float]:
     """Requests per second and median latency of the bare Flask endpoint, served and loaded the same way."""
     bare.wait_until_serving()

@@ -191,10 +191,12 @@ def worker_command(once: bool, interval: float | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
     """Serve pb for development with its worker beside it; Ctrl-C stops both. Production uses gunicorn + worker."""
+    import signal
     import subprocess  # nosec B404  (starts our own worker with our own interpreter; no shell, no outside input)
     import sys
 
     from flask.cli import ScriptInfo
+    from werkzeug.serving import run_simple
 
     if is_production(current_app.config):
         raise click.ClickException(
@@ -204,8 +206,14 @@ def serve(host: str, port: int) -> None:
     info = click.get_current_context().find_object(ScriptInfo)
     app_path = (info.app_import_path if info and info.app_import_path else None) or "app"
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", app_path, "pb", "worker"])  # nosec B603
+
+    def stop_serving(_signum, _frame) -> None:
+        raise KeyboardInterrupt  # the development server stops on it as on Ctrl-C, and the worker is stopped below
+
+    signal.signal(signal.SIGTERM, stop_serving)
     try:
-        current_app.run(host=host, port=port, use_reloader=False)
+        # Werkzeug's server itself: Flask ignores app.run() inside a `flask` command.
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
     finally:
         worker.terminate()
         try:

@@ -85,6 +85,11 @@ DEFAULTS = {
     "MAIL_MAX_ATTEMPTS": 10,  # then the message is marked failed and shown to officials
     "MAIL_RETRY_FIRST_SECONDS": 60,  # waits double after each failure, up to the longest
     "MAIL_RETRY_LONGEST_SECONDS": 3600,
+    "MAIL_MAX_PER_SECOND": 0,  # at most this many messages per second per worker (0: as fast as the server takes them)
+    "MAIL_KEEP_DAYS": 30,  # sent (and finally failed) messages are deleted after this: they hold addresses
+    "MAIL_WARN_PENDING_MINUTES": 30,  # the administration page warns when pending mail is older than this
+    "MAIL_ALERT_PENDING_MINUTES": 60,  # officials are emailed when pending mail is older than this, or mail failed
+    "MAIL_ALERT_EVERY_HOURS": 6,  # ... at most once in this many hours
     "WORKER_INTERVAL_SECONDS": 5,  # how often the worker looks for due mail and scheduled work
     # The time zone a new cycle's timetable is entered and shown in (an IANA name); each cycle may choose another.
     "TIMEZONE": "UTC",

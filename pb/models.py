@@ -696,6 +696,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when its last attempt failed for good
 
 
 class JobRun(db.Model):
@@ -744,3 +745,16 @@ class ScheduleNotice(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     cycle: Mapped[Cycle] = relationship()
+
+
+class MailAlert(db.Model):
+    """One "deliveries keep failing" alert written to the officials: when, and why (the worker sends at most one per
+    MAIL_ALERT_EVERY_HOURS, however many workers run)."""
+
+    __tablename__ = "mail_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_pending_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,7 +59,7 @@ def test_the_lock_pins_the_build_backend_pb_is_installed_with():
 
 def test_the_quick_start_installs_only_from_the_locks():
     serve, test = _quick_start_commands()
-    assert "--require-hashes -r requirements/app.txt" in serve and serve.endswith("flask --app app run")
+    assert "--require-hashes -r requirements/app.txt" in serve and serve.endswith("flask --app app pb serve")
     assert "--require-hashes -r requirements/test.txt" in test and test.endswith("python -m pytest")
     for command in (serve, test):
         installs = re.findall(r"pip install ([^&]*)", command)

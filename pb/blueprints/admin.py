@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from pb.blueprints.guards import official_required, perform, refuse
@@ -14,7 +15,7 @@ from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role, RoleChange
-from pb.services import audit, cycles, moderation, roles, schedule, tallying, users, voting
+from pb.services import audit, cycles, mail_health, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -44,7 +45,7 @@ def _show_moments_in_zone(form: CycleForm, cycle) -> None:
 def index():
     """List every cycle, drafts included."""
     return render_template("admin/index.html", cycles=cycles.list_cycles(include_drafts=True),
-                           notices=schedule.open_notices())
+                           notices=schedule.open_notices(), mail=mail_health.summary())
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -259,4 +260,35 @@ def enable_user(user_id: int):
         ActionForm(), lambda: users.set_enabled(current_user, user_id, True),
         back=url_for("admin.user_list", q=request.args.get("q", "")),
         success=lambda user: _("%(name)s's account is enabled again.", name=user.name),
+    )
+
+
+@bp.get("/mail")
+@official_required
+def mail():
+    """Whether email gets through: counts, the oldest waiting message, and the failed and retrying messages."""
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template("admin/mail.html", health=mail_health.summary(),
+                           problems=mail_health.problems(min(max(page, 1), 100_000)))
+
+
+@bp.post("/mail/<int:message_id>/retry")
+@official_required
+def retry_mail(message_id: int):
+    """Try a message that failed for good again now."""
+    return perform(
+        ActionForm(), lambda: mail_health.retry(current_user, message_id), back=url_for("admin.mail"),
+        success=lambda message: _("The message to %(recipient)s will be sent again shortly.",
+                                  recipient=message.recipient),
+    )
+
+
+@bp.post("/mail/retry-failed")
+@official_required
+def retry_all_mail():
+    """Try every message that failed for good again now."""
+    return perform(
+        ActionForm(), lambda: mail_health.retry_all_failed(current_user), back=url_for("admin.mail"),
+        success=lambda count: ngettext("%(num)d message will be sent again shortly.",
+                                       "%(num)d messages will be sent again shortly.", count),
     )

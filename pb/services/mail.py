@@ -13,6 +13,8 @@ import json
 import re
 import secrets
 import smtplib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -148,6 +150,14 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     stopped_by: str = ""  # why the batch stopped early (the mail server could not be reached), if it did
+    claimed: int = 0  # messages this round claimed, of at most `limit`
+    limit: int = 0
+    released: int = 0  # claimed but given back unsent: the lease was running out, or the worker was asked to stop
+
+    @property
+    def has_more(self) -> bool:
+        """Whether more mail may be due right now (a full batch, or claims given back), so the next batch need not wait."""
+        return not self.stopped_by and (self.released > 0 or (self.claimed > 0 and self.claimed >= self.limit))
 
 
 @use_case
@@ -189,6 +199,7 @@ def _mark_failed(message_id: int, worker: str, error: str, now: datetime) -> str
     message.claimed_until = None
     if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = FAILED
+        message.failed_at = now
         return FAILED
     delay = notifications.retry_delay_seconds(
         message.attempts, current_app.config["MAIL_RETRY_FIRST_SECONDS"], current_app.config["MAIL_RETRY_LONGEST_SECONDS"]
@@ -217,18 +228,40 @@ _SERVER_GONE = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectErro
                 smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError)
 
 
-def deliver_due(now: datetime | None = None, limit: int | None = None) -> DeliveryReport:
-    """Send the messages that are due, at most `limit` (default MAIL_BATCH_SIZE), and record how each went."""
+def _sending_time(lease_seconds: float) -> float:
+    """How long a worker may go on sending the messages it claimed: the lease, less the time one send may take.
+
+    A worker that is still sending when its lease runs out would meet another worker sending the same messages; it
+    stops early instead and gives the rest back.
+    """
+    return lease_seconds - min(float(current_app.config["MAIL_TIMEOUT"]), lease_seconds / 2)
+
+
+def deliver_due(now: datetime | None = None, limit: int | None = None,
+                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Send the messages that are due, at most `limit` (default MAIL_BATCH_SIZE), and record how each went.
+
+    `should_stop` is asked before each message (the worker was told to stop): the rest are given back unsent.
+    """
     now = now or utcnow()
+    limit = limit or current_app.config["MAIL_BATCH_SIZE"]
     worker = secrets.token_hex(8)
-    ids = _claim(now, limit or current_app.config["MAIL_BATCH_SIZE"], worker)
-    report = DeliveryReport()
+    deadline = time.monotonic() + _sending_time(float(current_app.config["MAIL_CLAIM_SECONDS"]))
+    ids = _claim(now, limit, worker)
+    report = DeliveryReport(claimed=len(ids), limit=limit)
     if not ids:
         return report
     remaining = list(ids)
+    rate = float(current_app.config.get("MAIL_MAX_PER_SECOND") or 0)
+    next_send = time.monotonic()
     try:
         with mail_server.connection() as connection:
             while remaining:
+                if rate:  # the provider's sending limit, or leaving the CPU to voters while a big batch goes out
+                    time.sleep(max(0.0, next_send - time.monotonic()))
+                    next_send = max(next_send, time.monotonic() - 1) + 1 / rate
+                if time.monotonic() > deadline or (should_stop is not None and should_stop()):
+                    break
                 message_id = remaining[0]
                 message = db.session.get(OutboxMessage, message_id)
                 try:
@@ -251,7 +284,10 @@ def deliver_due(now: datetime | None = None, limit: int | None = None) -> Delive
             outcome = _mark_failed(remaining[0], worker, report.stopped_by, utcnow())
             report.failed += outcome == FAILED
             report.retrying += outcome == PENDING
-            _release(remaining[1:], worker)
+            remaining.pop(0)
+    if remaining:
+        _release(remaining, worker)
+        report.released = len(remaining)
     return report
 
 

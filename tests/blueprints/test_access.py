@@ -79,6 +79,9 @@ ACCESS = {
     "admin.enable_user": OFFICIAL,
     "admin.approve_role_change": OFFICIAL,
     "admin.cancel_role_change": OFFICIAL,
+    "admin.mail": OFFICIAL,
+    "admin.retry_mail": OFFICIAL,
+    "admin.retry_all_mail": OFFICIAL,
     "publication.review_count": OFFICIAL,
     "publication.approve": OFFICIAL,
     "publication.propose_correction": OFFICIAL,
@@ -145,7 +148,7 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1}
     return users, values
 
 

@@ -209,3 +209,14 @@ def test_without_a_mail_server_development_mail_lands_in_a_mailbox_folder(app, t
     assert deliver_mail().sent == 1
     [saved] = (tmp_path / "mail").iterdir()
     assert "check that email works" in saved.read_text() and "To: someone@example.org" in saved.read_text()
+
+
+def test_a_sending_limit_spaces_the_messages_out(app, smtp):
+    import time
+
+    app.config["MAIL_MAX_PER_SECOND"] = 10
+    for number in range(5):
+        mail.queue_test_message(f"person{number}@example.org", "the tests")
+    started = time.monotonic()
+    assert deliver_mail().sent == 5
+    assert time.monotonic() - started >= 0.4  # five messages at ten a second: four gaps of a tenth
