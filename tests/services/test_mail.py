@@ -84,7 +84,7 @@ def test_no_mail_but_security_mail_reaches_an_unconfirmed_disabled_or_deleted_ac
     assert [message.recipient for message in _outbox()] == [unconfirmed.email]
 
 
-@pytest.mark.parametrize(("locale", "greeting"), [("es", "pb"), ("pl", "pb"), (None, "Hello,")])
+@pytest.mark.parametrize(("locale", "greeting"), [("es", "Hola:"), ("pl", "Dzień dobry,"), (None, "Hello,")])
 def test_a_message_is_written_in_the_recipients_language(app, make_user, locale, greeting):
     resident = make_user(locale=locale)
     _notify(resident.id)
