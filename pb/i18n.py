@@ -22,7 +22,7 @@ babel = Babel()
 
 
 def select_language() -> str:
-    """An explicit choice from the switch, else the browser's best match, else English."""
+    """An explicit choice from the switch, else the profile's language, else the browser's best match, else English."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     chosen = request.cookies.get(LANGUAGE_COOKIE)
@@ -30,8 +30,14 @@ def select_language() -> str:
         return chosen
     from flask_login import current_user
 
-    # A logged-in person's language from their profile, unless they chose another with the switch since.
-    chosen = getattr(current_user, "locale", None) if current_user and current_user.is_authenticated else None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    # A logged-in person's language from their profile, unless they chose another with the switch since. Reading it
+    # loads the account: with the database down (the "try again" page) the browser's language must do.
+    try:
+        chosen = getattr(current_user, "locale", None) if current_user and current_user.is_authenticated else None
+    except SQLAlchemyError:
+        chosen = None
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Cycle, Proposal, ProposalStatus, Role
+from pb.services import mail
 from tests.conftest import sealed_ballots
 
 from tests.blueprints.test_access import ROUTES
@@ -26,8 +27,9 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=make_user())
     verify(official, cycle.districts[0])
     client.login(official)
+    message = mail.queue_test_message("someone@example.org", "the tests")
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
-            "number": 1, "change_id": 1}
+            "number": 1, "change_id": 1, "message_id": message.id}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]

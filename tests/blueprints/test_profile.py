@@ -121,14 +121,14 @@ def test_download_my_data_is_a_json_attachment_of_everything_linked_to_the_perso
     data = json.loads(response.get_data(as_text=True))
     assert data["account"]["email"] == resident.email and data["account"]["language"] == "es"
     assert "password_hash" not in json.dumps(data) and resident.password_hash not in json.dumps(data)
-    assert "sealed" in data["ballot_choices"]
+    assert "se sella" in data["ballot_choices"]  # the explanation, in the person's language
     assert [p["title"] for p in data["proposals"]] == ["Trees on Elm Street"]
     assert data["proposals"][0]["description"] == proposal.description
     [held] = data["verifications"]
     assert (held["district"], held["verified_by"]) == (cycle.districts[0].name, "official")
     assert len(data["paper_participation"]) == 1
     page = client.get("/profile").get_data(as_text=True)
-    assert "ballot choices are not in it" in page
+    assert "no están incluidas, porque pb no puede conocerlas" in page  # the profile page, in Spanish
 
 
 def test_download_my_data_covers_every_table_that_points_to_an_account():

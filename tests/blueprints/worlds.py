@@ -104,7 +104,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "cycle_id": w["cycle"], "district_id": w["south"] if endpoint == "admin.remove_district" else w["north"],
         "user_id": w["users"]["newcomer"],
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
-        "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1,
+        "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -216,6 +216,9 @@ FORMS = {
     "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),
     "admin.disable_user": ("official", Phase.PROPOSALS, {}),
     "admin.enable_user": ("official", Phase.PROPOSALS, {}),
+    # Buttons with no fields; the worlds hold no failed message, so trying one again is refused with a reason.
+    "admin.retry_mail": ("official", Phase.PROPOSALS, {}),
+    "admin.retry_all_mail": ("official", Phase.PROPOSALS, {}),
     "admin.approve_role_change": ("official", Phase.PROPOSALS, {}),
     "admin.cancel_role_change": ("official", Phase.PROPOSALS, {}),
     "publication.approve": ("official", Phase.TALLYING, {}),
