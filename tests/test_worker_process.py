@@ -221,9 +221,16 @@ def test_several_workers_on_one_outbox_never_send_a_message_twice(app, slow_smtp
 
 
 def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, read from every process's stat (the server's request threads come and go,
+    so its per-thread children lists cannot be read reliably; a process that ends meanwhile is skipped)."""
     found = []
-    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
     return found
 
 
