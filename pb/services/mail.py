@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, or_, select, update
@@ -51,14 +51,12 @@ def unsubscribe_token(user_id: int, kind: str) -> str:
     return _serializer().dumps({"user": user_id, "kind": kind})
 
 
-def _render(template: str, locale: str, context: dict) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of a message, in `locale`, with links that work from outside (PB_BASE_URL)."""
-    base_url = current_app.config["BASE_URL"]
-    with current_app.test_request_context("/", base_url=base_url), force_locale(locale):
-        text_template = current_app.jinja_env.get_template(f"mail/{template}.txt")
-        subject = "".join(text_template.blocks["subject"](text_template.new_context(dict(context)))).strip()
-        text = render_template(f"mail/{template}.txt", **context)
-        html = render_template(f"mail/{template}.html", subject=subject, **context)
+def _render(template: str, context: dict) -> tuple[str, str, str]:
+    """Subject, plain text and HTML of a message; called inside `_write`'s request context and locale."""
+    text_template = current_app.jinja_env.get_template(f"mail/{template}.txt")
+    subject = "".join(text_template.blocks["subject"](text_template.new_context(dict(context)))).strip()
+    text = render_template(f"mail/{template}.txt", **context)
+    html = render_template(f"mail/{template}.html", subject=subject, **context)
     return " ".join(subject.split()), text, html
 
 
@@ -66,18 +64,17 @@ def _write(recipient: str, kind: str, template: str, locale: str, user: User | N
     message_id = f"<{secrets.token_hex(16)}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
     headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated", "Content-Language": locale}
     unsubscribe_url = None
-    if kind != notifications.SECURITY and user is not None:
-        with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
-            from flask import url_for
-
+    # One request context at PB_BASE_URL for the whole message, so every link in it works from outside.
+    with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]), force_locale(locale):
+        if kind != notifications.SECURITY and user is not None:
             unsubscribe_url = url_for("notifications.unsubscribe", token=unsubscribe_token(user.id, kind),
                                       _external=True)
-        # RFC 8058: a mail client may unsubscribe with one POST to this address, without opening a page.
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    subject, text, html = _render(template, locale, {
-        **context, "recipient": user, "unsubscribe_url": unsubscribe_url, "kind": kind,
-    })
+            # RFC 8058: a mail client may unsubscribe with one POST to this address, without opening a page.
+            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        subject, text, html = _render(template, {
+            **context, "recipient": user, "unsubscribe_url": unsubscribe_url, "kind": kind,
+        })
     message = OutboxMessage(
         message_id=message_id, user_id=user.id if user is not None else None, recipient=recipient, kind=kind,
         template=template, locale=locale, subject=subject[:300], body_text=text, body_html=html,
