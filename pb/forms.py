@@ -263,6 +263,25 @@ class CycleForm(FlaskForm):
     voting_open_at = DateTimeLocalField(_l("Voting opens"), format=_WALL_CLOCK, validators=[Optional()])
     voting_close_at = DateTimeLocalField(_l("Voting closes"), format=_WALL_CLOCK, validators=[Optional()])
     results_at = DateTimeLocalField(_l("Results published"), format=_WALL_CLOCK, validators=[Optional()])
+    max_photos = WholeNumberField(
+        _l("Most photos per proposal"), default=5,
+        validators=[Optional(), NumberRange(min=0, max=20, message=_l("Enter 0 to 20."))],
+    )
+    has_comments_after_proposals = BooleanField(_l("Residents may comment after the proposal phase has ended"),
+                                                default=True)
+    has_supports_phase = BooleanField(_l("Residents support proposals in a phase of its own before the review"))
+    supports_per_district = WholeNumberField(
+        _l("Most proposals one resident may support in each district"), default=10,
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Enter 1 to 1000."))],
+    )
+    supports_advance_top = WholeNumberField(
+        _l("Only the most supported proposals of each district go on to review: how many (leave empty for all)"),
+        validators=[Optional(), NumberRange(min=1, max=100000, message=_l("Enter 1 to 100000."))],
+    )
+    supports_threshold = WholeNumberField(
+        _l("Only proposals with at least this many supports go on to review (leave empty for no minimum)"),
+        validators=[Optional(), NumberRange(min=1, max=10000000, message=_l("Enter 1 to 10000000."))],
+    )
 
 
 class DistrictForm(FlaskForm):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -134,6 +137,17 @@ class Cycle(db.Model):
     # When the reminder "voting closes soon" went to the residents who had not voted: sent once per cycle.
     voting_reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Rich proposals: how many photos one proposal may show.
+    max_photos: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Discussion: whether residents may still comment once the proposal phase has ended.
+    has_comments_after_proposals: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The optional supports phase between proposals and review (CONSUL's "selecting" phase).
+    has_supports_phase: Mapped[bool] = mapped_column(default=False, server_default=false())
+    supports_per_district: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Which proposals go on to review: the top K of each district, and/or those with at least this many supports.
+    supports_advance_top: Mapped[int | None] = mapped_column(Integer)
+    supports_threshold: Mapped[int | None] = mapped_column(Integer)
+    supports_at: Mapped[datetime | None] = mapped_column(DateTime)  # the timetable's moment the supports phase opens
 
     districts: Mapped[list[District]] = relationship(back_populates="cycle", order_by="District.name")
     categories: Mapped[list[Category]] = relationship(back_populates="cycle", order_by="Category.name")
@@ -150,6 +164,8 @@ class District(db.Model):
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     budget: Mapped[int] = mapped_column(BigInteger)
+    # The district's area as a GeoJSON Polygon or MultiPolygon geometry (WGS 84), checked and simplified on upload.
+    boundary: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     cycle: Mapped[Cycle] = relationship(back_populates="districts")
 
@@ -180,7 +196,10 @@ class Proposal(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
-    location: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")  # the address, in words
+    # A point on the map (WGS 84 degrees), or none.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     estimated_cost: Mapped[int] = mapped_column(BigInteger)
     final_cost: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[ProposalStatus] = mapped_column(
@@ -758,3 +777,102 @@ class MailAlert(db.Model):
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     oldest_pending_minutes: Mapped[int] = mapped_column(Integer, default=0)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProposalPhoto(db.Model):
+    """A photo of a proposal: checked by content, re-encoded without metadata, stored outside the database by key."""
+
+    __tablename__ = "proposal_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)  # the stored files' common name (random)
+    alt_text: Mapped[str] = mapped_column(String(300))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship()
+
+
+class ProposalDocument(db.Model):
+    """A PDF attached to a proposal (a plan, a quote), stored outside the database by key."""
+
+    __tablename__ = "proposal_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))  # the name it is downloaded under (cleaned)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship()
+
+
+class Comment(db.Model):
+    """A resident's comment on a proposal, or a reply to one (one level only)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_proposal_created", "proposal_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # deleted by its author: the text is removed
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime)  # hidden by a moderator, with a reason
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str] = mapped_column(Text, default="")
+
+    proposal: Mapped[Proposal] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    parent: Mapped[Comment | None] = relationship(remote_side=[id])
+
+
+class CommentFlag(db.Model):
+    """Someone told the moderators a comment breaks the rules: at most once per person and comment."""
+
+    __tablename__ = "comment_flags"
+    __table_args__ = (UniqueConstraint("comment_id", "user_id", name="uq_comment_flag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)  # a moderator hid the comment or kept it
+
+    comment: Mapped[Comment] = relationship()
+
+
+class Support(db.Model):
+    """A resident supports a proposal during the supports phase: a public count, never linked to any ballot."""
+
+    __tablename__ = "supports"
+    __table_args__ = (UniqueConstraint("proposal_id", "user_id", name="uq_support"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Follow(db.Model):
+    """A resident follows a proposal: an email on its decisions and its new comments."""
+
+    __tablename__ = "follows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

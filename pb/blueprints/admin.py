@@ -8,7 +8,7 @@ from flask_login import current_user
 from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
 from pb.domain import timetable
-from pb.domain.cycle import TRANSITIONS, Phase
+from pb.domain.cycle import TRANSITIONS, Phase, following
 from pb.domain.errors import ConflictError, DomainError, PhaseError
 from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
@@ -29,7 +29,12 @@ def _settings(form: CycleForm) -> CycleSettings:
     return CycleSettings(
         name=form.name.data, description=form.description.data or "", currency=form.currency.data,
         total_budget=form.total_budget.amount, rule=form.rule.data, min_projects=form.min_projects.data,
-        max_projects=form.max_projects.data, timezone=zone, **moments,
+        max_projects=form.max_projects.data, timezone=zone,
+        max_photos=CycleSettings.max_photos if form.max_photos.data is None else form.max_photos.data,
+        has_comments_after_proposals=form.has_comments_after_proposals.data,
+        has_supports_phase=form.has_supports_phase.data, supports_per_district=form.supports_per_district.data or CycleSettings.supports_per_district,
+        supports_advance_top=form.supports_advance_top.data, supports_threshold=form.supports_threshold.data,
+        **moments,
     )
 
 
@@ -82,7 +87,7 @@ def cycle(cycle_id: int):
     """The control room of one cycle: set-up, phase and what blocks the next one, turnout, the count."""
     cycle = cycles.get_cycle(cycle_id)
     return render_template(
-        "admin/cycle.html", cycle=cycle, blockers=cycles.blockers(cycle), next_phase=TRANSITIONS.get(cycle.phase),
+        "admin/cycle.html", cycle=cycle, blockers=cycles.blockers(cycle), next_phase=following(cycle.phase, cycle.has_supports_phase),
         district_form=_district_form(cycle), category_form=CategoryForm(prefix="category"), action_form=ActionForm(),
         turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
         runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},

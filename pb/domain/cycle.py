@@ -10,6 +10,7 @@ from pb.domain.messages import N_, Nn_
 class Phase(str, Enum):
     DRAFT = "draft"
     PROPOSALS = "proposals"
+    SUPPORTS = "supports"
     REVIEW = "review"
     VOTING = "voting"
     TALLYING = "tallying"
@@ -24,6 +25,7 @@ class Phase(str, Enum):
 _LABELS = {
     Phase.DRAFT: N_("Being prepared"),
     Phase.PROPOSALS: N_("Proposals open"),
+    Phase.SUPPORTS: N_("Supporting proposals"),
     Phase.REVIEW: N_("Proposals under review"),
     Phase.VOTING: N_("Voting open"),
     Phase.TALLYING: N_("Counting the votes"),
@@ -31,15 +33,24 @@ _LABELS = {
     Phase.CLOSED: N_("Closed"),
 }
 
-# Phases only ever move forward, one step at a time.
+# Phases only ever move forward, one step at a time. The supports phase is optional: a cycle that has it goes
+# proposals → supports → review, any other goes proposals → review (see `following`).
 TRANSITIONS: dict[Phase, Phase] = {
     Phase.DRAFT: Phase.PROPOSALS,
     Phase.PROPOSALS: Phase.REVIEW,
+    Phase.SUPPORTS: Phase.REVIEW,
     Phase.REVIEW: Phase.VOTING,
     Phase.VOTING: Phase.TALLYING,
     Phase.TALLYING: Phase.RESULTS,
     Phase.RESULTS: Phase.CLOSED,
 }
+
+
+def following(current: Phase, has_supports_phase: bool) -> Phase | None:
+    """The phase after `current` for a cycle with or without the supports phase (None: the cycle is closed)."""
+    if current is Phase.PROPOSALS and has_supports_phase:
+        return Phase.SUPPORTS
+    return TRANSITIONS.get(current)
 
 # Which phase each action belongs to; the services ask this before doing anything.
 # Four eyes: results are published only once this many different officials have approved the same stored count.
@@ -49,10 +60,11 @@ ACTION_PHASES: dict[str, frozenset[Phase]] = {
     "edit-setup": frozenset({Phase.DRAFT}),
     "submit-proposal": frozenset({Phase.PROPOSALS}),
     "edit-proposal": frozenset({Phase.PROPOSALS}),
-    "withdraw-proposal": frozenset({Phase.PROPOSALS, Phase.REVIEW}),
+    "withdraw-proposal": frozenset({Phase.PROPOSALS, Phase.SUPPORTS, Phase.REVIEW}),
     "revise-proposal": frozenset({Phase.REVIEW}),
     "moderate": frozenset({Phase.REVIEW}),
-    "verify-resident": frozenset({Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING}),
+    "verify-resident": frozenset({Phase.PROPOSALS, Phase.SUPPORTS, Phase.REVIEW, Phase.VOTING}),
+    "support-proposal": frozenset({Phase.SUPPORTS}),
     "vote": frozenset({Phase.VOTING}),
     # Polling stations close with online voting; their sheets and marked voters are typed in until the count.
     "enter-paper-ballot": frozenset({Phase.VOTING, Phase.TALLYING}),
@@ -72,6 +84,7 @@ _ACTION_WORDS = {
     "revise-proposal": N_("A proposal sent back for changes can only be revised during the review."),
     "moderate": N_("Proposals can only be reviewed during the review phase."),
     "verify-resident": N_("Residents can be verified from the opening of proposals until voting closes."),
+    "support-proposal": N_("Proposals can only be supported during the supports phase."),
     "vote": N_("Voting is not open."),
     "enter-paper-ballot": (
         N_("Paper ballots and paper voters can only be entered from the opening of voting until the results are published.")
@@ -107,6 +120,7 @@ class CycleFacts:
     untallied_districts: tuple[str, ...] = ()
     # Different officials who approved the stored count as it is now (a new count needs new approvals).
     count_approvals: int = 0
+    has_supports_phase: bool = False
 
 
 def blockers(current: Phase, facts: CycleFacts) -> list[str]:
@@ -154,4 +168,7 @@ def next_phase(current: Phase, facts: CycleFacts) -> Phase:
     reasons = blockers(current, facts)
     if reasons:
         raise PhaseError(N_("The cycle cannot move on yet: {reasons}", reasons=tuple(reasons)), problems=reasons)
-    return TRANSITIONS[current]
+    following_phase = following(current, facts.has_supports_phase)
+    if following_phase is None:  # unreachable: blockers() already refuses to move a closed cycle
+        raise PhaseError(N_("The cycle is closed; there is no further phase."))
+    return following_phase

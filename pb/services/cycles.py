@@ -44,6 +44,18 @@ class CycleSettings:
     voting_open_at: datetime | None = None
     voting_close_at: datetime | None = None
     results_at: datetime | None = None
+    # Rich proposals and discussion.
+    max_photos: int = 5
+    has_comments_after_proposals: bool = True
+    # The optional supports phase: how many proposals a resident may support per district, and which go on to review
+    # (the top K of each district and/or those with at least this many supports; neither: all of them).
+    has_supports_phase: bool = False
+    supports_per_district: int = 10
+    supports_advance_top: int | None = None
+    supports_threshold: int | None = None
+
+
+MAX_PHOTOS_LIMIT = 20
 
 
 def default_zone() -> str:
@@ -72,6 +84,14 @@ def _check_settings(settings: CycleSettings, cycle_id: int | None) -> CycleSetti
         raise ValidationError("A ballot must allow at least one project.")
     if settings.max_projects is not None and settings.max_projects < settings.min_projects:
         raise ValidationError("The most projects per ballot cannot be fewer than the least.")
+    if not 0 <= settings.max_photos <= MAX_PHOTOS_LIMIT:
+        raise ValidationError(N_("A proposal may have from 0 to {limit} photos.", limit=MAX_PHOTOS_LIMIT))
+    if not 1 <= settings.supports_per_district <= 1000:
+        raise ValidationError("A resident may support from 1 to 1000 proposals per district.")
+    if settings.supports_advance_top is not None and settings.supports_advance_top < 1:
+        raise ValidationError("The number of proposals that go on to review must be at least 1.")
+    if settings.supports_threshold is not None and settings.supports_threshold < 1:
+        raise ValidationError("The number of supports a proposal needs must be at least 1.")
     known = [moment for moment in (getattr(settings, name) for name, _ in timetable.MOMENTS) if moment is not None]
     if known != sorted(known):
         raise ValidationError("The phase dates must be in order: proposals, review, voting opens, closes, results.")
@@ -203,6 +223,7 @@ def facts(cycle: Cycle) -> CycleFacts:
         projects_by_district={d.name: on_ballot.get(d.id, 0) for d in cycle.districts},
         untallied_districts=tuple(d.name for d in cycle.districts if d.id not in tallied),
         count_approvals=len(publication.approvals(cycle)) if cycle.phase is Phase.TALLYING else 0,
+        has_supports_phase=cycle.has_supports_phase,
     )
 
 
@@ -245,7 +266,7 @@ def phase_change(cycle: Cycle, now: datetime | None = None) -> PhaseChange:
     off = timetable.departure(cycle.phase, moments_of(cycle), now or utcnow(), cycle.timezone)
     planned = getattr(cycle, step.moment_field) if step and step.moment_field else None
     return PhaseChange(
-        current=cycle.phase, next=cycle_rules.TRANSITIONS.get(cycle.phase), step=step, blockers=blockers(cycle),
+        current=cycle.phase, next=cycle_rules.following(cycle.phase, cycle.has_supports_phase), step=step, blockers=blockers(cycle),
         departure=off,
         today=timetable.describe_today(cycle.phase, off, timetable.local_day(planned, cycle.timezone) if planned else None),
         moments=[(label, getattr(cycle, name), step is not None and name == step.moment_field)
