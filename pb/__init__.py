@@ -10,11 +10,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from pb import blueprints, cli, config, database, errors, i18n, mail, security, templating
+    from pb import blueprints, cli, config, database, errors, i18n, mail, security, storage, templating
 
     config.load(app, test_config)
     database.init_app(app)
     mail.init_app(app)
+    storage.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

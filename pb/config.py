@@ -95,7 +95,16 @@ DEFAULTS = {
     "TIMEZONE": "UTC",
     # Hours before voting closes that residents who have not voted yet are reminded (once per cycle, by the worker).
     "VOTING_REMINDER_HOURS": 48,
-    "MODERATION_DIGEST_HOUR": 7,  # the moderators' daily digest goes out at the first worker round from this UTC hour
+    "MODERATION_DIGEST_HOUR": 7,
+    # Photos and documents of proposals (pb/storage.py): files in UPLOAD_FOLDER (None: instance/uploads/), or, when
+    # S3_BUCKET is set, in that bucket of an S3-compatible store (AWS, MinIO, ...; S3_ENDPOINT_URL for a non-AWS one).
+    "UPLOAD_FOLDER": None,
+    "S3_BUCKET": None,
+    "S3_ENDPOINT_URL": None,
+    "S3_ACCESS_KEY_ID": None,
+    "S3_SECRET_ACCESS_KEY": None,
+    "S3_REGION": None,
+    "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,  # one photo or document; only the upload forms take more than MAX_CONTENT_LENGTH  # the moderators' daily digest goes out at the first worker round from this UTC hour
 }
 
 

@@ -136,7 +136,9 @@ def engine_name(request) -> str:
 
 @pytest.fixture
 def app(engine_name):
-    config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test", "BASE_URL": "http://pb.test"}
+    uploads = pathlib.Path(tempfile.mkdtemp(prefix="pb-uploads-", dir=_FAST_DISK))  # photos and documents
+    config = {"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test", "BASE_URL": "http://pb.test",
+              "UPLOAD_FOLDER": str(uploads)}
     if engine_name == "postgresql":
         config.update(_postgres_config())
     else:
@@ -153,6 +155,7 @@ def app(engine_name):
         db.engine.dispose()
     if engine_name == "sqlite":
         shutil.rmtree(database.parent, ignore_errors=True)
+    shutil.rmtree(uploads, ignore_errors=True)
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def live_server(
         "PB_SECRET_KEY": app.config["SECRET_KEY"],
         "PB_SQLALCHEMY_ENGINE_OPTIONS": json.dumps(app.config["SQLALCHEMY_ENGINE_OPTIONS"]),
         "PB_RATELIMIT_ENABLED": "false",
+        "PB_UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
         "PB_PASSWORD_HASH_COST": json.dumps(app.config["PASSWORD_HASH_COST"]),
     }
     port, log = free_port(), folder / "gunicorn.log"

@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
         dashboard,
         implementation,
         language,
+        media,
         moderation,
         notifications,
         paper,
@@ -25,5 +26,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy):
+                   dashboard, implementation, language, notifications, profile, privacy, media):
         app.register_blueprint(module.bp)

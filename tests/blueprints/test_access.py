@@ -115,6 +115,15 @@ ACCESS = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.unsubscribe_confirmed": PUBLIC,
     "privacy.edit": OFFICIAL,
+    # The author while the proposal may be edited, or a moderator; the service refuses others with a reason.
+    "media.manage": LOGIN,
+    "media.add_photo": LOGIN,
+    "media.add_document": LOGIN,
+    "media.remove_photo": LOGIN,
+    "media.move_photo": LOGIN,
+    "media.remove_document": LOGIN,
+    "media.photo": PUBLIC,
+    "media.document": PUBLIC,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
@@ -148,7 +157,7 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1, "message_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1}
     return users, values
 
 

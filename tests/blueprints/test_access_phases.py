@@ -29,6 +29,8 @@ PUBLIC, ANONYMOUS, LOGIN, AUTHOR, VERIFIED, MODERATOR, OFFICIAL = (
     "public", "anonymous only", "logged in", "the proposal's author", "verified in the district", "moderator",
     "official",
 )
+# The proposal's author while it may be edited, or a moderator at any time (a proposal's photos and documents).
+EDITOR = "the proposal's author or a moderator"
 # The answers, as read from a response: a page, a redirect to the login, a refusal (redirect with an error
 # message), another redirect, or an error status.
 OK, TO_LOGIN, REFUSED, REDIRECT = "page", "login", "refused", "redirect"
@@ -164,6 +166,15 @@ RULES = {
     "api.project": R(PUBLIC, draft=HIDDEN_FROM_ALL),
     "api.results": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN_FROM_ALL),
     "api.unknown": R(PUBLIC, ok=404),
+    "media.manage": R(EDITOR, PROPOSING, draft=HIDDEN),
+    "media.add_photo": R(EDITOR, PROPOSING, draft=HIDDEN),
+    "media.add_document": R(EDITOR, PROPOSING, draft=HIDDEN),
+    # The worlds hold no photo or document: "there is no such photo" for everyone allowed to ask.
+    "media.remove_photo": R(LOGIN, ok=REFUSED),
+    "media.move_photo": R(LOGIN, ok=REFUSED),
+    "media.remove_document": R(LOGIN, ok=REFUSED),
+    "media.photo": R(PUBLIC, ok=404),
+    "media.document": R(PUBLIC, ok=404),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {
@@ -182,7 +193,9 @@ def expected(rule: Rule, role: str, phase: Phase):
         return 403
     if phase is P.DRAFT and (rule.draft == HIDDEN_FROM_ALL or (rule.draft == HIDDEN and role != "official")):
         return 404
-    if rule.who == AUTHOR and role != "resident":
+    if rule.who == EDITOR and role in ("moderator", "official"):
+        return rule.ok
+    if rule.who in (AUTHOR, EDITOR) and role != "resident":
         return REFUSED
     if phase not in rule.phases:
         return rule.outside
@@ -224,7 +237,8 @@ def worlds():
     directory = pathlib.Path(tempfile.mkdtemp(prefix="pb-test-", dir=_FAST_DISK))
     shutil.copyfile(_sqlite_template(), directory / "pb.sqlite3")
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "pb.test",
-                      "DATABASE_URL": f"sqlite:///{directory / 'pb.sqlite3'}"})
+                      "DATABASE_URL": f"sqlite:///{directory / 'pb.sqlite3'}",
+                      "UPLOAD_FOLDER": str(directory / "uploads")})
     app.test_client_class = PbClient
     with app.app_context():
         limiter.enabled = False  # every role logs in from one address; throttling is tested in test_security.py
@@ -255,7 +269,8 @@ def _form_data(endpoint: str, w: dict, token: str) -> MultiDict:
     pairs = [("csrf_token", token)]
     for name, value in valid_submission(endpoint, w).items():
         if name == "file":
-            pairs.append((name, (io.BytesIO(value.encode()), "register.csv")))
+            data, filename = (value.encode(), "register.csv") if isinstance(value, str) else value
+            pairs.append((name, (io.BytesIO(data), filename)))
         else:
             pairs.extend((name, item) for item in (value if isinstance(value, list) else [value]))
     return MultiDict(pairs)

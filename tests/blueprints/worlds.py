@@ -104,6 +104,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "cycle_id": w["cycle"], "district_id": w["south"] if endpoint == "admin.remove_district" else w["north"],
         "user_id": w["users"]["newcomer"],
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
+        "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
@@ -147,6 +148,18 @@ _PROPOSAL = {
     "location": "River bank",
 }
 
+def _photo() -> tuple[bytes, str]:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 120, 60)).save(out, "PNG")
+    return out.getvalue(), "park.png"
+
+
+_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
 # endpoint → (acting role, phase in which the form does its work, a valid submission). A value may be a function
 # of the world, or a list for a field sent several times (checkboxes). "file" is an uploaded file's text.
 FORMS = {
@@ -170,6 +183,12 @@ FORMS = {
     "proposals.new": ("resident", Phase.PROPOSALS, _PROPOSAL),
     "proposals.edit": ("resident", Phase.PROPOSALS, {**_PROPOSAL, "version": "1"}),
     "proposals.withdraw": ("resident", Phase.PROPOSALS, {}),
+    "media.add_photo": ("resident", Phase.PROPOSALS, {"file": lambda w: _photo(), "alt_text": "The park at dusk."}),
+    "media.add_document": ("resident", Phase.PROPOSALS, {"file": (_PDF, "plan.pdf"), "title": "Site plan"}),
+    # The worlds hold no photo or document: these are refused (no such photo), which the fuzzing checks.
+    "media.remove_photo": ("resident", Phase.PROPOSALS, {}),
+    "media.move_photo": ("resident", Phase.PROPOSALS, {"direction": "down"}),
+    "media.remove_document": ("resident", Phase.PROPOSALS, {}),
     "voting.ballot": ("resident", Phase.VOTING, {"project": lambda w: [str(w["project"])], "version": "0"}),
     "verification.with_register": ("unverified", Phase.PROPOSALS,
                                    {"register-document": "X1234567", "register-birth_date": "1980-02-03",
@@ -236,10 +255,14 @@ FORMS = {
 
 
 def valid_submission(endpoint: str, w: dict) -> dict:
-    """The form's valid values for this world, each a string or a list of strings (plus "file": text)."""
+    """The form's valid values for this world, each a string or a list of strings (plus "file": text, or a
+    (bytes, filename) pair)."""
     _, _, fields = FORMS[endpoint]
     values = {}
     for name, value in fields.items():
         value = value(w) if callable(value) else value
+        if isinstance(value, tuple):
+            values[name] = value
+            continue
         values[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
     return values
