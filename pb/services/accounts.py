@@ -34,6 +34,8 @@ from pb.models import (
     Participation,
     ProjectResult,
     Proposal,
+    ProposalDocument,
+    ProposalPhoto,
     ProposalStatus,
     RegisterEntry,
     RegisterUpload,
@@ -404,6 +406,18 @@ def personal_data(actor: User) -> dict:
              "history": history[f"proposal:{p.id}"]}
             for p in proposals
         ],
+        # Photos and documents: what pb stored (the photos without their metadata), not the files themselves.
+        "photos_you_uploaded": [
+            {"proposal_id": p.proposal_id, "alt_text": p.alt_text, "width": p.width, "height": p.height,
+             "uploaded_at": _when(p.created_at)}
+            for p in rows(select(ProposalPhoto).where(ProposalPhoto.uploaded_by_id == uid).order_by(ProposalPhoto.id))
+        ],
+        "documents_you_uploaded": [
+            {"proposal_id": d.proposal_id, "title": d.title, "filename": d.filename, "bytes": d.byte_size,
+             "uploaded_at": _when(d.created_at)}
+            for d in rows(select(ProposalDocument).where(ProposalDocument.uploaded_by_id == uid)
+                          .order_by(ProposalDocument.id))
+        ],
         "implementation_updates_you_wrote": [
             {"project_id": u.project_id, "posted_on": _when(u.posted_on), "text": u.text,
              "created_at": _when(u.created_at)}
@@ -499,6 +513,8 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
       and rejected ones of finished cycles are deleted;
     - verifications, paper participation and the register entry or code used stay, pointing to the anonymised
       account: turnout and "one person, one vote" need them; failed verification attempts are deleted;
+    - photos and documents they added to proposals that stay, stay with them (part of the proposal, metadata
+      already stripped); those of deleted proposals are deleted, files included;
     - every email to them in the outbox is deleted (sent ones held their address and name);
     - ballots are untouched: they are linked to no one;
     - the audit log stays (it is the record; see docs/threat-model.md).
@@ -514,6 +530,9 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     deleted = withdrawn = kept = 0
     for proposal in db.session.scalars(select(Proposal).where(Proposal.author_id == user.id)).all():
         if not _is_needed(proposal):
+            from pb.services import media  # media uses proposals, which use this module
+
+            media.forget_files_of(proposal.id)  # its photo and document rows go with it; the files after the commit
             db.session.delete(proposal)
             deleted += 1
             continue

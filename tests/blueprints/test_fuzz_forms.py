@@ -35,8 +35,10 @@ CHANGED_BY_DESIGN = {
 }
 # Every HTML page, read after the fuzzing; charts, downloads and the JSON API are not HTML.
 _NOT_HTML = (".svg", ".csv", ".json", ".pb", ".pdf")
+_FILES = ("media.photo", "media.document")  # stored photos and documents
 SWEEP = sorted({rule for endpoint, method, rule in ROUTES
-                if method == "GET" and not endpoint.startswith("api.") and not rule.endswith(_NOT_HTML)})
+                if method == "GET" and not endpoint.startswith("api.") and not rule.endswith(_NOT_HTML)
+                and endpoint not in _FILES})
 
 HOSTILE = [
     SCRIPT, f'"><{SCRIPT[1:]}', "' OR 1=1 --", "1; DROP TABLE users; --", "12 500,50", "1.000.000,00", "-1",

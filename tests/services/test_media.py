@@ -229,3 +229,32 @@ def test_a_document_needs_a_title(app, proposal, title, message):
 ])
 def test_download_names_are_cleaned(filename, title, expected):
     assert media.clean_filename(filename, title) == expected
+
+
+# --- personal data -----------------------------------------------------------------------------------------------------
+
+
+def test_a_residents_photos_and_documents_are_in_their_data_and_go_with_their_deleted_proposals(
+        app, make_user, make_cycle, make_proposal):
+    from pb.security import hash_password
+    from pb.services import accounts
+    from tests.conftest import PASSWORD
+
+    resident = make_user(password_hash=hash_password(PASSWORD))
+    kept = make_proposal(make_cycle(Phase.PROPOSALS), author=resident)
+    photo = media.add_photo(resident, kept.id, images.png(), "Kept photo.")
+    document = media.add_document(resident, kept.id, images.pdf(), "Kept plan", "plan.pdf")
+    finished = make_cycle(Phase.PROPOSALS)
+    gone = make_proposal(finished, author=resident)
+    media.add_photo(resident, gone.id, images.png(), "Photo of a withdrawn idea.")
+    media.add_document(resident, gone.id, images.pdf(), "Old plan", "old.pdf")
+    gone.status, finished.phase = ProposalStatus.WITHDRAWN, Phase.CLOSED
+    db.session.commit()
+    data = accounts.personal_data(resident)
+    assert [p["alt_text"] for p in data["photos_you_uploaded"]] == ["Kept photo.", "Photo of a withdrawn idea."]
+    assert [d["title"] for d in data["documents_you_uploaded"]] == ["Kept plan", "Old plan"]
+    accounts.delete_account(resident, PASSWORD)
+    db.session.expire_all()
+    assert [p.id for p in db.session.scalars(select(ProposalPhoto))] == [photo.id]
+    assert [d.id for d in db.session.scalars(select(ProposalDocument))] == [document.id]
+    assert stored_files(app) == {*media.photo_keys(photo), document.storage_key}
