@@ -29,7 +29,7 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     client.login(official)
     message = mail.queue_test_message("someone@example.org", "the tests")
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
-            "number": 1, "change_id": 1, "message_id": message.id}
+            "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]
