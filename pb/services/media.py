@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pb import storage
 from pb.domain.errors import DomainError, NotFound, PermissionDenied, ValidationError
-from pb.domain.messages import N_
+from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Proposal, ProposalDocument, ProposalPhoto, ProposalStatus, User
 from pb.services import audit, load, proposals, use_case
@@ -253,8 +253,10 @@ def _record_photo(actor: User, proposal_id: int, key: str, alt: str, renditions:
                               .where(ProposalPhoto.proposal_id == proposal.id))
     limit = proposal.cycle.max_photos
     if count >= limit:
-        raise ValidationError(N_("This proposal already has {count} photos, the most this cycle allows. Remove one "
-                                 "before adding another.", count=limit))
+        raise ValidationError(Nn_("This proposal already has {count} photo, the most this cycle allows. Remove it "
+                                  "before adding another.",
+                                  "This proposal already has {count} photos, the most this cycle allows. Remove one "
+                                  "before adding another.", limit))
     last = db.session.scalar(select(func.max(ProposalPhoto.position)).where(ProposalPhoto.proposal_id == proposal.id))
     largest = renditions[-1]
     photo = ProposalPhoto(proposal_id=proposal.id, position=(last + 1) if last is not None else 0, storage_key=key,
