@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         moderation,
         notifications,
         paper,
+        places,
         privacy,
         profile,
         proposals,
@@ -25,5 +26,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy):
+                   dashboard, implementation, language, notifications, profile, privacy, places):
         app.register_blueprint(module.bp)

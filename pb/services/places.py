@@ -66,6 +66,8 @@ def remove_district_boundary(actor: User, district_id: int) -> District:
     """An official removes a district's boundary (audited)."""
     _require_official(actor)
     district = load(District, district_id, "district")
+    if not district.boundary:
+        raise ValidationError(N_("{district} has no boundary to remove.", district=district.name))
     audit.record(actor, "remove-district-boundary", f"district:{district.id}", cycle_id=district.cycle_id,
                  before={"points": _point_count(district.boundary)})
     district.boundary = ""

@@ -115,6 +115,10 @@ ACCESS = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.unsubscribe_confirmed": PUBLIC,
     "privacy.edit": OFFICIAL,
+    "places.ballot_map": PUBLIC,
+    "places.results_map": PUBLIC,
+    "places.boundaries": OFFICIAL,
+    "places.remove_boundary": OFFICIAL,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

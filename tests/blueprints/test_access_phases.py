@@ -164,6 +164,10 @@ RULES = {
     "api.project": R(PUBLIC, draft=HIDDEN_FROM_ALL),
     "api.results": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN_FROM_ALL),
     "api.unknown": R(PUBLIC, ok=404),
+    "places.ballot_map": R(PUBLIC, draft=HIDDEN),
+    "places.results_map": R(PUBLIC, PUBLISHED, draft=HIDDEN),
+    "places.boundaries": R(OFFICIAL),  # boundaries help in every phase (maps of results too); each upload is audited
+    "places.remove_boundary": R(OFFICIAL, ok=REFUSED),  # the worlds' districts have no boundary to remove
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {
