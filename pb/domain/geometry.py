@@ -51,6 +51,8 @@ def load_json(data: bytes | str) -> object:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(N_("The file is not GeoJSON: it is not text in UTF-8.")) from None
+    if not data.strip():
+        raise ValidationError(N_("The file is empty."))
     try:
         return json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
