@@ -1,6 +1,8 @@
 """Places: district boundaries uploaded by officials, and maps drawn on the server (SVG, no JavaScript needed)."""
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +17,7 @@ from pb.domain.errors import DomainError
 from pb.forms import ActionForm, BoundaryForm, options
 from pb.i18n import translate
 from pb.models import Cycle, Proposal
+from pb.security import CONTENT_SECURITY_POLICY
 from pb.services import cycles, places
 
 bp = Blueprint("places", __name__)
@@ -107,6 +110,26 @@ def _tile_settings() -> dict | None:
 
 def _has_leaflet() -> bool:
     return (Path(current_app.static_folder) / LEAFLET_SCRIPT).is_file()
+
+
+def _tile_origin(tile_url: str) -> str:
+    """The origin the tiles come from, for the page's Content-Security-Policy ({s} subdomains become *)."""
+    parts = urlsplit(tile_url.replace("{s}.", "*."))
+    if parts.scheme not in ("http", "https") or not re.fullmatch(r"[A-Za-z0-9.*-]+(:[0-9]+)?", parts.netloc):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@bp.after_request
+def _allow_tiles(response):
+    # Only the map pages, and only when a tile server is set, may load images from it; every other page keeps
+    # img-src 'self' (pb.security adds its own policy only where none is set).
+    tiles = _tile_settings() if request.endpoint in ("places.ballot_map", "places.results_map") else None
+    origin = _tile_origin(tiles["url"]) if tiles else ""
+    if origin:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data:", f"img-src 'self' data: {origin}")
+    return response
 
 
 @bp.get("/cycles/<int:cycle_id>/map")

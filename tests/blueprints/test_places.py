@@ -209,3 +209,20 @@ def test_without_a_tile_server_no_script_and_no_tile_request(client, mapped_cycl
     make_project(mapped_cycle, mapped_cycle.districts[0], latitude=41.5, longitude=2.5)
     page = client.get(f"/cycles/{mapped_cycle.id}/map").get_data(as_text=True)
     assert "leaflet" not in page and "data-tiles" not in page
+
+
+def test_a_tile_server_adds_leaflet_from_pbs_own_files_and_allows_only_its_images(app, client, mapped_cycle,
+                                                                                  make_project, monkeypatch):
+    from pb.blueprints import places as places_views
+
+    make_project(mapped_cycle, mapped_cycle.districts[0], latitude=41.5, longitude=2.5)
+    monkeypatch.setattr(places_views, "_has_leaflet", lambda: True)
+    app.config.update(MAP_TILE_URL="https://{s}.tiles.city.example/{z}/{x}/{y}.png", MAP_ATTRIBUTION="© City")
+    response = client.get(f"/cycles/{mapped_cycle.id}/map")
+    page = response.get_data(as_text=True)
+    assert '<script src="/static/vendor/node_modules/leaflet/dist/leaflet.js"></script>' in page
+    assert '<script src="/static/map.js"></script>' in page and 'data-attribution="© City"' in page
+    assert "img-src 'self' data: https://*.tiles.city.example;" in response.headers["Content-Security-Policy"]
+    assert "tiles.city.example" not in client.get(f"/cycles/{mapped_cycle.id}").headers["Content-Security-Policy"]
+    monkeypatch.setattr(places_views, "_has_leaflet", lambda: False)  # the setting without the files: SVG only
+    assert "leaflet" not in client.get(f"/cycles/{mapped_cycle.id}/map").get_data(as_text=True)
