@@ -87,7 +87,10 @@ def edit(proposal_id: int):
         return refuse(error, back)
     form = _form_for(proposal.cycle, proposal)
     if form.validate_on_submit():
-        warning = _point_warning(form, proposal.cycle)
+        # A point the author already confirmed is not questioned again while it and the district stay the same.
+        is_confirmed = (form.latitude.data, form.longitude.data, form.district_id.data) == (
+            proposal.latitude, proposal.longitude, proposal.district_id)
+        warning = None if is_confirmed else _point_warning(form, proposal.cycle)
         if warning:
             return _form_page(form, proposal.cycle, proposal, warning, 400)
         try:

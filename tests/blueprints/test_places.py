@@ -226,3 +226,16 @@ def test_a_tile_server_adds_leaflet_from_pbs_own_files_and_allows_only_its_image
     assert "tiles.city.example" not in client.get(f"/cycles/{mapped_cycle.id}").headers["Content-Security-Policy"]
     monkeypatch.setattr(places_views, "_has_leaflet", lambda: False)  # the setting without the files: SVG only
     assert "leaflet" not in client.get(f"/cycles/{mapped_cycle.id}/map").get_data(as_text=True)
+
+
+def test_an_edit_does_not_ask_again_about_a_point_already_confirmed(client, make_user, mapped_cycle, make_proposal):
+    author = make_user()
+    south = mapped_cycle.districts[1]
+    proposal = make_proposal(mapped_cycle, south, author=author, latitude=41.5, longitude=2.5)
+    client.login(author)
+    fields = {**_proposal(mapped_cycle, south, latitude="41.5", longitude="2.5"), "title": "Trees, renamed", "version": "1"}
+    response = client.submit(f"/proposals/{proposal.id}/edit", fields)
+    assert response.status_code == 302
+    assert db.session.get(Proposal, proposal.id).title == "Trees, renamed"
+    moved = {**fields, "latitude": "41.6", "version": "2"}
+    assert "The point lies in North" in client.submit(f"/proposals/{proposal.id}/edit", moved).get_data(as_text=True)
