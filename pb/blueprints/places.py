@@ -120,11 +120,15 @@ def _tile_origin(tile_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@bp.after_request
+# The pages that may show the interactive map: the two maps, and the proposal form's point picker.
+_TILED_ENDPOINTS = frozenset({"places.ballot_map", "places.results_map", "proposals.new", "proposals.edit"})
+
+
+@bp.after_app_request
 def _allow_tiles(response):
-    # Only the map pages, and only when a tile server is set, may load images from it; every other page keeps
+    # Only these pages, and only when a tile server is set, may load images from it; every other page keeps
     # img-src 'self' (pb.security adds its own policy only where none is set).
-    tiles = _tile_settings() if request.endpoint in ("places.ballot_map", "places.results_map") else None
+    tiles = _tile_settings() if request.endpoint in _TILED_ENDPOINTS else None
     origin = _tile_origin(tiles["url"]) if tiles else ""
     if origin:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
@@ -162,6 +166,12 @@ def proposal_place(proposal: Proposal) -> dict | None:
     return {"svg": svg, "latitude": proposal.latitude, "longitude": proposal.longitude,
             "is_outside": places.has_boundaries(proposal.cycle) and (district is None
                                                                    or district.id != proposal.district_id)}
+
+
+@bp.app_template_global()
+def map_tiles() -> dict | None:
+    """The tile server and Leaflet for the optional interactive map (the proposal form's point picker), or None."""
+    return _tile_settings()
 
 
 @bp.app_template_global()

@@ -239,3 +239,19 @@ def test_an_edit_does_not_ask_again_about_a_point_already_confirmed(client, make
     assert db.session.get(Proposal, proposal.id).title == "Trees, renamed"
     moved = {**fields, "latitude": "41.6", "version": "2"}
     assert "The point lies in North" in client.submit(f"/proposals/{proposal.id}/edit", moved).get_data(as_text=True)
+
+
+def test_the_point_picker_is_offered_only_with_a_tile_server(app, client, make_user, mapped_cycle, monkeypatch):
+    from pb.blueprints import places as places_views
+
+    client.login(make_user())
+    url = f"/cycles/{mapped_cycle.id}/proposals/new"
+    response = client.get(url)
+    assert 'id="point-picker"' not in response.get_data(as_text=True) and "tiles" not in response.headers[
+        "Content-Security-Policy"]
+    monkeypatch.setattr(places_views, "_has_leaflet", lambda: True)
+    app.config.update(MAP_TILE_URL="https://tiles.city.example/{z}/{x}/{y}.png")
+    response = client.get(url)
+    page = response.get_data(as_text=True)
+    assert 'id="point-picker"' in page and '<script src="/static/map.js"></script>' in page
+    assert "img-src 'self' data: https://tiles.city.example;" in response.headers["Content-Security-Policy"]
