@@ -169,6 +169,37 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the password"), validators=[EqualTo("password", _l("The passwords do not match."))])
 
 
+class CoordinateField(StringField):
+    """A latitude or longitude in decimal degrees, written with a point or a comma; `.data` is a float or None."""
+
+    def __init__(self, *args, limit: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def process_formdata(self, valuelist) -> None:
+        text = str(valuelist[0]).strip().replace(",", ".") if valuelist else ""
+        if not text:
+            self.data = None
+            return
+        if len(text) > 30 or not all(character in "0123456789.-+" for character in text):
+            self.data = None
+            raise ValueError(_l("Write the coordinate as a decimal number of degrees, for example 41.3874."))
+        try:
+            self.data = float(text)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Write the coordinate as a decimal number of degrees, for example 41.3874.")) from None
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and not -self.limit <= self.data <= self.limit:
+            raise ValidationError(_l("This must be between -%(limit)s and %(limit)s degrees.", limit=self.limit))
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else repr(self.data)
+
+
 class ProposalForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give your proposal a title.")), Length(max=120)])
     summary = StringField(
@@ -183,6 +214,9 @@ class ProposalForm(FlaskForm):
     district_id = ChoiceField(_l("District"), coerce=whole_number, validators=[InputRequired(_l("Choose a district."))])
     category_id = ChoiceField(_l("Category"), coerce=whole_number, validators=[Optional()])
     location = StringField(_l("Location (optional)"), validators=[Optional(), Length(max=200)])
+    latitude = CoordinateField(_l("Latitude (optional)"), limit=90)
+    longitude = CoordinateField(_l("Longitude (optional)"), limit=180)
+    keep_point = BooleanField(_l("Keep this point anyway"))
 
 
 class ProposalEditForm(ProposalForm):
@@ -496,3 +530,10 @@ class DeleteAccountForm(FlaskForm):
 class SiteTextForm(FlaskForm):
     text = TextAreaField(_l("Text (plain text; leave a blank line between paragraphs; empty: pb's default text)"),
                          validators=[Optional(), Length(max=20000)])
+
+
+class BoundaryForm(FlaskForm):
+    """A GeoJSON file of district boundaries: for one district, or for the whole cycle matched by name."""
+
+    district_id = ChoiceField(_l("For which district"), coerce=whole_number, validators=[InputRequired()])
+    file = FileField(_l("GeoJSON file (at most 5 MB)"), validators=[FileRequired(_l("Choose a GeoJSON file."))])

@@ -1,4 +1,4 @@
-"""What templates may call: money and date formatting, and the phase vocabulary."""
+"""What templates may call: money and date formatting, Markdown, and the phase vocabulary."""
 
 from datetime import date, datetime
 
@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import format_decimal, gettext
 
 from pb.domain.cycle import Phase, is_allowed
+from pb.markdown import markdown_filter
 from pb.i18n import format_day, format_local_moment, format_moment, format_money
 
 
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_moment, "moment")
     app.add_template_filter(_number, "number")
     app.add_template_filter(_local_moment, "local_moment")
+    app.add_template_filter(markdown_filter, "markdown")
     app.context_processor(lambda: {"Phase": Phase, "is_open": lambda action, cycle: is_allowed(action, cycle.phase)})

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         moderation,
         notifications,
         paper,
+        places,
         privacy,
         profile,
         proposals,
@@ -26,5 +27,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy, media):
+                   dashboard, implementation, language, notifications, profile, privacy, media, places):
         app.register_blueprint(module.bp)

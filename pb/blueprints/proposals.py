@@ -12,7 +12,7 @@ from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, ProposalEditForm, ProposalForm, options
 from pb.i18n import translate
 from pb.models import Cycle
-from pb.services import proposals
+from pb.services import places, proposals
 from pb.services.proposals import ProposalDraft
 
 bp = Blueprint("proposals", __name__)
@@ -33,8 +33,22 @@ def _draft(form: ProposalForm) -> ProposalDraft:
         title=form.title.data, summary=form.summary.data, description=form.description.data,
         estimated_cost=form.estimated_cost.amount, district_id=form.district_id.data,
         category_id=form.category_id.data if form.category_id.choices else None,
-        location=form.location.data or "",
+        location=form.location.data or "", latitude=form.latitude.data, longitude=form.longitude.data,
     )
+
+
+def _point_warning(form: ProposalForm, cycle: Cycle) -> str | None:
+    """The warning the author must confirm when the point and the district disagree (None when nothing to confirm)."""
+    try:
+        warning = places.point_warning(cycle, form.district_id.data, form.latitude.data, form.longitude.data)
+    except DomainError:
+        return None  # the service refuses the point itself, with its reason
+    return None if warning is None or form.keep_point.data else translate(warning)
+
+
+def _form_page(form: ProposalForm, cycle: Cycle, proposal, warning: str | None = None, status: int = 200):
+    return render_template("proposals/form.html", form=form, cycle=cycle, proposal=proposal,
+                           point_warning=warning), status
 
 
 @bp.route("/cycles/<int:cycle_id>/proposals/new", methods=["GET", "POST"])
@@ -48,15 +62,17 @@ def new(cycle_id: int):
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     form = _form_for(cycle)
     if form.validate_on_submit():
+        warning = _point_warning(form, cycle)
+        if warning:
+            return _form_page(form, cycle, None, warning, 400)
         try:
             proposal = proposals.submit_proposal(current_user, cycle.id, _draft(form))
         except DomainError as error:
             flash(translate(error.message), "error")
-            return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), 400
+            return _form_page(form, cycle, None, status=400)
         flash(_("Thank you: your proposal is submitted. Moderators will review it."), "success")
         return redirect(url_for("public.proposal", proposal_id=proposal.id))
-    status = 400 if form.errors else 200
-    return render_template("proposals/form.html", form=form, cycle=cycle, proposal=None), status
+    return _form_page(form, cycle, None, status=400 if form.errors else 200)
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -71,15 +87,20 @@ def edit(proposal_id: int):
         return refuse(error, back)
     form = _form_for(proposal.cycle, proposal)
     if form.validate_on_submit():
+        # A point the author already confirmed is not questioned again while it and the district stay the same.
+        is_confirmed = (form.latitude.data, form.longitude.data, form.district_id.data) == (
+            proposal.latitude, proposal.longitude, proposal.district_id)
+        warning = None if is_confirmed else _point_warning(form, proposal.cycle)
+        if warning:
+            return _form_page(form, proposal.cycle, proposal, warning, 400)
         try:
             proposals.edit_proposal(current_user, proposal.id, _draft(form), form.version.data)
         except DomainError as error:
             flash(translate(error.message), "error")
-            return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), 400
+            return _form_page(form, proposal.cycle, proposal, status=400)
         flash(_("Your changes are saved."), "success")
         return redirect(back)
-    status = 400 if form.errors else 200
-    return render_template("proposals/form.html", form=form, cycle=proposal.cycle, proposal=proposal), status
+    return _form_page(form, proposal.cycle, proposal, status=400 if form.errors else 200)
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")

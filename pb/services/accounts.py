@@ -399,7 +399,8 @@ def personal_data(actor: User) -> dict:
         "proposals": [
             {"id": p.id, "cycle": p.cycle.name, "district": p.district.name,
              "category": p.category.name if p.category else None, "title": p.title, "summary": p.summary,
-             "description": p.description, "location": p.location, "estimated_cost": p.estimated_cost,
+             "description": p.description, "location": p.location, "latitude": p.latitude, "longitude": p.longitude,
+             "estimated_cost": p.estimated_cost,
              "final_cost": p.final_cost, "currency": p.cycle.currency, "status": p.status.value,
              "moderator_note": p.moderator_note, "merged_into_id": p.merged_into_id, "version": p.version,
              "created_at": _when(p.created_at), "updated_at": _when(p.updated_at),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from pb.domain import cycle as cycle_rules
+from pb.domain import geometry
 from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
@@ -22,9 +23,12 @@ class ProposalDraft:
     district_id: int
     category_id: int | None = None
     location: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
-_EDITABLE = ("title", "summary", "description", "estimated_cost", "district_id", "category_id", "location")
+_EDITABLE = ("title", "summary", "description", "estimated_cost", "district_id", "category_id", "location",
+             "latitude", "longitude")
 
 
 def _check_draft(cycle: Cycle, draft: ProposalDraft) -> None:
@@ -39,6 +43,10 @@ def _check_draft(cycle: Cycle, draft: ProposalDraft) -> None:
         raise ValidationError("Choose a category.")
     if draft.estimated_cost <= 0:
         raise ValidationError("The estimated cost must be more than zero.")
+    if (draft.latitude is None) != (draft.longitude is None):
+        raise ValidationError(N_("Give both the latitude and the longitude, or neither."))
+    if draft.latitude is not None:
+        geometry.check_point(draft.latitude, draft.longitude)
     if draft.estimated_cost > district.budget:
         raise ValidationError(
             N_("The estimated cost is more than the whole budget of {district}; such a project could never be funded.",

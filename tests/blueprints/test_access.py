@@ -124,6 +124,10 @@ ACCESS = {
     "media.remove_document": LOGIN,
     "media.photo": PUBLIC,
     "media.document": PUBLIC,
+    "places.ballot_map": PUBLIC,
+    "places.results_map": PUBLIC,
+    "places.boundaries": OFFICIAL,
+    "places.remove_boundary": OFFICIAL,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

@@ -175,6 +175,10 @@ RULES = {
     "media.remove_document": R(LOGIN, ok=REFUSED),
     "media.photo": R(PUBLIC, ok=404),
     "media.document": R(PUBLIC, ok=404),
+    "places.ballot_map": R(PUBLIC, draft=HIDDEN),
+    "places.results_map": R(PUBLIC, PUBLISHED, draft=HIDDEN),
+    "places.boundaries": R(OFFICIAL),  # boundaries help in every phase (maps of results too); each upload is audited
+    "places.remove_boundary": R(OFFICIAL, ok=REFUSED),  # the worlds' districts have no boundary to remove
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {

@@ -145,7 +145,7 @@ _CYCLE_SETTINGS = {
 _PROPOSAL = {
     "title": "Trees", "summary": "Plant trees.", "description": "Fifty trees along the river.",
     "estimated_cost": "120,50", "district_id": lambda w: w["north"], "category_id": lambda w: w["category"],
-    "location": "River bank",
+    "location": "River bank", "latitude": "41.3874", "longitude": "2,1686",
 }
 
 def _photo() -> tuple[bytes, str]:
@@ -251,6 +251,10 @@ FORMS = {
     "implementation.post_update": ("official", Phase.RESULTS,
                                    {"update-posted_on": lambda w: (date.today() - timedelta(days=1)).isoformat(),
                                     "update-text": "Work has started."}),
+    "places.boundaries": ("official", Phase.PROPOSALS,
+                          {"district_id": lambda w: w["north"],
+                           "file": '{"type": "Polygon", "coordinates": [[[2, 41], [3, 41], [3, 42], [2, 41]]]}'}),
+    "places.remove_boundary": ("official", Phase.PROPOSALS, {}),  # refused: the worlds' districts have no boundary
 }
 
 
