@@ -115,6 +115,15 @@ ACCESS = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.unsubscribe_confirmed": PUBLIC,
     "privacy.edit": OFFICIAL,
+    "comments.post": LOGIN,
+    "comments.edit": LOGIN,
+    "comments.delete": LOGIN,
+    "comments.flag": LOGIN,
+    "comments.queue": MODERATOR,
+    "comments.hide": MODERATOR,
+    "comments.dismiss": MODERATOR,
+    "comments.follow": LOGIN,
+    "comments.unfollow": LOGIN,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
@@ -148,7 +157,7 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1, "message_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "comment_id": 1}
     return users, values
 
 

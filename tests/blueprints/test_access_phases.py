@@ -46,6 +46,8 @@ SETUP = frozenset({P.DRAFT})
 COUNTING = frozenset({P.TALLYING})
 TURNOUT = frozenset({P.VOTING, P.TALLYING, P.RESULTS, P.CLOSED})
 PUBLISHED = frozenset({P.RESULTS, P.CLOSED})
+COMMENTING = ALL - {P.DRAFT, P.CLOSED}  # the worlds' cycles keep comments open after the proposal phase
+PUBLIC_PHASES = ALL - {P.DRAFT}
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,15 @@ RULES = {
     "api.project": R(PUBLIC, draft=HIDDEN_FROM_ALL),
     "api.results": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN_FROM_ALL),
     "api.unknown": R(PUBLIC, ok=404),
+    "comments.post": R(LOGIN, COMMENTING, draft=HIDDEN),
+    "comments.edit": R(AUTHOR, COMMENTING),  # the world's comment is the resident's
+    "comments.delete": R(AUTHOR),  # at any time
+    "comments.flag": R(LOGIN, PUBLIC_PHASES),
+    "comments.queue": R(MODERATOR),
+    "comments.hide": R(MODERATOR),
+    "comments.dismiss": R(MODERATOR, ok=REFUSED),  # the world's comment has no open flag
+    "comments.follow": R(LOGIN, PUBLIC_PHASES),
+    "comments.unfollow": R(LOGIN),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {
