@@ -48,8 +48,8 @@ def follow(actor: User, proposal_id: int) -> Follow:
 @use_case
 def unfollow(actor: User, proposal_id: int) -> bool:
     """Stop following a proposal; whether they followed it."""
-    found = db.session.get(Follow, (actor.id, proposal_id)) if isinstance(proposal_id, int) else None
-    load(Proposal, proposal_id, "proposal")
+    proposal = load(Proposal, proposal_id, "proposal")
+    found = db.session.get(Follow, (actor.id, proposal.id))
     if found is None:
         return False
     db.session.delete(found)

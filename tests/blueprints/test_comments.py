@@ -1,4 +1,4 @@
-"""The discussion on a proposal page: who may comment, edit, delete, flag and hide, bad input, the rate limit, following."""
+"""The discussion on a proposal page: who may comment, edit, delete, flag, hide; bad input; rate limits; following."""
 
 from datetime import timedelta
 

@@ -181,7 +181,8 @@ def test_a_moderator_keeps_a_flagged_comment_and_that_is_audited(make_user, prop
     comments.flag_comment(make_user(), comment.id, "")
     assert comments.dismiss_flags(moderator, comment.id) == 1
     assert comments.flagged() == [] and db.session.get(Comment, comment.id).hidden_at is None
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "keep-comment")) == 1
+    kept = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "keep-comment")
+    assert db.session.scalar(kept) == 1
     with pytest.raises(ValidationError, match="no open flags"):
         comments.dismiss_flags(moderator, comment.id)
 
