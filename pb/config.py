@@ -67,6 +67,11 @@ DEFAULTS = {
     # Above the stored lockout (5 failures per cycle, pb/services/verification.py), whose message says what to do.
     "VERIFICATION_LIMIT_PER_ACCOUNT": "10 per minute; 60 per hour",
     "VERIFICATION_LIMIT_PER_ADDRESS": "30 per minute; 300 per hour",
+    # Comments: a limit per account in the limiter (per worker with memory://), and the same per minute counted in
+    # the database by the service, so it holds across workers; an author may edit a comment for this long.
+    "COMMENT_LIMIT_PER_ACCOUNT": "5 per minute; 50 per day",
+    "COMMENTS_PER_MINUTE": 5,
+    "COMMENT_EDIT_MINUTES": 15,
     # The address residents reach pb at: links in emails start with it (the worker has no request to read it from).
     "BASE_URL": "http://127.0.0.1:5000",
     # Mail (Flask-Mailman's settings under the PB_ prefix). Without PB_MAIL_SERVER, development mail is written to

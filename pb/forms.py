@@ -17,6 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -537,3 +538,26 @@ class BoundaryForm(FlaskForm):
 
     district_id = ChoiceField(_l("For which district"), coerce=whole_number, validators=[InputRequired()])
     file = FileField(_l("GeoJSON file (at most 5 MB)"), validators=[FileRequired(_l("Choose a GeoJSON file."))])
+
+
+# --- discussion (pb/blueprints/comments.py) -----------------------------------------------------------------------
+
+
+class CommentForm(FlaskForm):
+    """A comment or a reply; the service checks the length exactly (5,000 characters), the form bounds the input."""
+
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(_l("Write your comment.")), Length(max=20_000)])
+    parent_id = WholeNumberField(widget=HiddenInput(), validators=[Optional()])
+
+
+class CommentEditForm(FlaskForm):
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(_l("Write your comment.")), Length(max=20_000)])
+
+
+class FlagCommentForm(FlaskForm):
+    reason = TextAreaField(_l("What is wrong with this comment? (optional)"), validators=[Optional(), Length(max=300)])
+
+
+class HideCommentForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for hiding, shown to everyone in its place"),
+                           validators=[DataRequired(_l("Give the reason for hiding the comment.")), Length(max=300)])

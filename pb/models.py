@@ -876,3 +876,5 @@ class Follow(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When this follower was last emailed about new comments here: at most one such email an hour.
+    comments_mailed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
         admin,
         api,
         auth,
+        comments,
         dashboard,
         implementation,
         language,
@@ -27,5 +28,5 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy, media, places):
+                   dashboard, implementation, language, notifications, profile, privacy, media, places, comments):
         app.register_blueprint(module.bp)

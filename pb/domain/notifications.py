@@ -9,6 +9,7 @@ VOTING_REMINDER = "voting_reminder"
 RESULTS = "results"
 OFFICIAL_ALERTS = "official_alerts"
 MODERATION_DIGEST = "moderation_digest"
+FOLLOWED_PROPOSALS = "followed_proposals"
 
 # Every kind with the words the profile shows it with. Security messages (account confirmation, password and address
 # changes, the confirmation that a ballot was saved) cannot be turned off: they are how a person learns that someone
@@ -16,6 +17,7 @@ MODERATION_DIGEST = "moderation_digest"
 KINDS: dict[str, Message] = {
     SECURITY: N_("Account and security messages (always sent)"),
     PROPOSALS: N_("Decisions on my proposals, and whether they were funded"),
+    FOLLOWED_PROPOSALS: N_("Proposals I follow: their decisions and new comments (at most one email an hour each)"),
     VOTING_OPENS: N_("Voting opens in my district"),
     VOTING_REMINDER: N_("A reminder before voting closes, if I have not voted yet"),
     RESULTS: N_("Results are published"),

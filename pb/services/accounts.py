@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, url_for
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from pb.domain import notifications
 from pb.domain.cycle import Phase
@@ -27,6 +27,9 @@ from pb.i18n import LANGUAGES
 from pb.models import (
     AuditEntry,
     BallotChoice,
+    Comment,
+    CommentFlag,
+    Follow,
     Implementation,
     ImplementationUpdate,
     OutboxMessage,
@@ -464,6 +467,25 @@ def personal_data(actor: User) -> dict:
             {"key": t.key, "updated_at": _when(t.updated_at)}
             for t in rows(select(SiteText).where(SiteText.updated_by_id == uid))
         ],
+        "comments": [
+            {"id": c.id, "proposal_id": c.proposal_id, "reply_to": c.parent_id, "text": c.body,
+             "created_at": _when(c.created_at), "edited_at": _when(c.edited_at), "deleted_at": _when(c.deleted_at),
+             "hidden_at": _when(c.hidden_at), "hidden_reason": c.hidden_reason or None}
+            for c in rows(select(Comment).where(Comment.author_id == uid).order_by(Comment.id))
+        ],
+        "comments_you_hid": [
+            {"comment_id": c.id, "proposal_id": c.proposal_id, "reason": c.hidden_reason, "at": _when(c.hidden_at)}
+            for c in rows(select(Comment).where(Comment.hidden_by_id == uid).order_by(Comment.id))
+        ],
+        "comments_you_flagged": [
+            {"comment_id": f.comment_id, "reason": f.reason, "at": _when(f.created_at),
+             "resolved_at": _when(f.resolved_at)}
+            for f in rows(select(CommentFlag).where(CommentFlag.user_id == uid).order_by(CommentFlag.id))
+        ],
+        "proposals_you_follow": [
+            {"proposal_id": f.proposal_id, "since": _when(f.created_at)}
+            for f in rows(select(Follow).where(Follow.user_id == uid).order_by(Follow.proposal_id))
+        ],
         "emails": [
             {"to": m.recipient, "subject": m.subject, "kind": m.kind, "status": m.status,
              "written_at": _when(m.created_at), "sent_at": _when(m.sent_at)}
@@ -517,6 +539,8 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     - photos and documents they added to proposals that stay, stay with them (part of the proposal, metadata
       already stripped); those of deleted proposals are deleted, files included;
     - every email to them in the outbox is deleted (sent ones held their address and name);
+    - comments stay in their discussions without an author ("a former resident"), flags stay without the flagger,
+      follows are deleted;
     - ballots are untouched: they are linked to no one;
     - the audit log stays (it is the record; see docs/threat-model.md).
     """
@@ -548,6 +572,12 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     db.session.execute(delete(OutboxMessage).where(or_(OutboxMessage.user_id == user.id,
                                                        OutboxMessage.recipient == old_email)))
     db.session.execute(delete(VerificationAttempt).where(VerificationAttempt.user_id == user.id))
+    # Comments stay for the discussions they belong to, with no author (shown as "a former resident"); flags stay
+    # for the moderators, from no one; follows go.
+    anonymised = db.session.execute(
+        update(Comment).where(Comment.author_id == user.id).values(author_id=None)).rowcount
+    db.session.execute(update(CommentFlag).where(CommentFlag.user_id == user.id).values(user_id=None))
+    db.session.execute(delete(Follow).where(Follow.user_id == user.id))
     user.name = str(FORMER_RESIDENT)
     user.email = f"deleted-{secrets.token_hex(12)}@invalid"
     user.password_hash = f"!deleted {secrets.token_hex(16)} {int(time.time())}"  # matches no password
@@ -558,7 +588,8 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     user.is_enabled = False
     user.deleted_at = utcnow()
     audit.record(user, "delete-account", f"user:{user.id}",
-                 after={"proposals_kept": kept, "proposals_deleted": deleted, "proposals_withdrawn": withdrawn})
+                 after={"proposals_kept": kept, "proposals_deleted": deleted, "proposals_withdrawn": withdrawn,
+                        "comments_anonymised": anonymised})
     return {"kept": kept, "deleted": deleted, "withdrawn": withdrawn}
 
 

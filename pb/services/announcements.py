@@ -17,7 +17,7 @@ from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Cycle, Participation, Proposal, ProposalStatus, ProjectResult, SealedBallot, TallyRun, User, \
     Verification, utcnow
-from pb.services import load, mail, use_case, voting
+from pb.services import following, load, mail, use_case, voting
 
 
 def _verifications(cycle: Cycle) -> list[Verification]:
@@ -59,6 +59,7 @@ def results_published(cycle: Cycle) -> int:
             continue
         written += mail.notify(project.author, notifications.PROPOSALS, "proposal_funded", cycle=cycle,
                                project=project, is_funded=bool(funded.get(project.id))) is not None
+        written += following.decision_made(project, "funded" if funded.get(project.id) else "not_funded")
     return written
 
 

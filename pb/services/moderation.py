@@ -12,7 +12,7 @@ from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, ProposalStatus, User
-from pb.services import audit, is_plausible_id, load, mail, proposals, use_case
+from pb.services import audit, following, is_plausible_id, load, mail, proposals, use_case
 
 _OPEN = (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
 
@@ -55,8 +55,9 @@ def _decide(actor: User, proposal: Proposal, action: str, status: ProposalStatus
 
 
 def _tell_author(proposal: Proposal, template: str, **context: object) -> None:
-    """Email the author about the decision (unless they turned such messages off)."""
+    """Email the author about the decision (unless they turned such messages off), and the proposal's followers."""
     mail.notify(proposal.author, notifications.PROPOSALS, template, proposal=proposal, cycle=proposal.cycle, **context)
+    following.decision_made(proposal, template.removeprefix("proposal_"), **context)
 
 
 @use_case

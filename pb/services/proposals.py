@@ -11,7 +11,7 @@ from pb.domain.errors import ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import AuditEntry, Cycle, Proposal, ProposalStatus, User
-from pb.services import accounts, audit, load, use_case
+from pb.services import accounts, audit, following, load, use_case
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def submit_proposal(actor: User, cycle_id: int, draft: ProposalDraft) -> Proposa
     db.session.add(proposal)
     db.session.flush()
     audit.record(actor, "submit-proposal", f"proposal:{proposal.id}", cycle_id=cycle.id, after=_snapshot(proposal))
+    following.start_following(actor, proposal)  # authors follow their own proposals (as in Decidim)
     return proposal
 
 

@@ -128,6 +128,15 @@ ACCESS = {
     "places.results_map": PUBLIC,
     "places.boundaries": OFFICIAL,
     "places.remove_boundary": OFFICIAL,
+    "comments.post": LOGIN,
+    "comments.edit": LOGIN,
+    "comments.delete": LOGIN,
+    "comments.flag": LOGIN,
+    "comments.queue": MODERATOR,
+    "comments.hide": MODERATOR,
+    "comments.dismiss": MODERATOR,
+    "comments.follow": LOGIN,
+    "comments.unfollow": LOGIN,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
@@ -162,6 +171,7 @@ def world(make_user, make_cycle, make_project, verify):
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
               "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "comment_id": 1}
     return users, values
 
 

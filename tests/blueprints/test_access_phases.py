@@ -48,6 +48,8 @@ SETUP = frozenset({P.DRAFT})
 COUNTING = frozenset({P.TALLYING})
 TURNOUT = frozenset({P.VOTING, P.TALLYING, P.RESULTS, P.CLOSED})
 PUBLISHED = frozenset({P.RESULTS, P.CLOSED})
+COMMENTING = ALL - {P.DRAFT, P.CLOSED}  # the worlds' cycles keep comments open after the proposal phase
+PUBLIC_PHASES = ALL - {P.DRAFT}
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,15 @@ RULES = {
     "places.results_map": R(PUBLIC, PUBLISHED, draft=HIDDEN),
     "places.boundaries": R(OFFICIAL),  # boundaries help in every phase (maps of results too); each upload is audited
     "places.remove_boundary": R(OFFICIAL, ok=REFUSED),  # the worlds' districts have no boundary to remove
+    "comments.post": R(LOGIN, COMMENTING, draft=HIDDEN),
+    "comments.edit": R(AUTHOR, COMMENTING),  # the world's comment is the resident's
+    "comments.delete": R(AUTHOR),  # at any time
+    "comments.flag": R(LOGIN, PUBLIC_PHASES),
+    "comments.queue": R(MODERATOR),
+    "comments.hide": R(MODERATOR),
+    "comments.dismiss": R(MODERATOR, ok=REFUSED),  # the world's comment has no open flag
+    "comments.follow": R(LOGIN, PUBLIC_PHASES),
+    "comments.unfollow": R(LOGIN),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {

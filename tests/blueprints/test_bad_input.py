@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, Proposal, ProposalStatus, Role
+from pb.models import Comment, Cycle, Proposal, ProposalStatus, Role
 from pb.services import mail
 from tests.conftest import sealed_ballots
 
@@ -28,8 +28,12 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     verify(official, cycle.districts[0])
     client.login(official)
     message = mail.queue_test_message("someone@example.org", "the tests")
+    comment = Comment(proposal_id=project.id, author_id=official.id, body="A comment")
+    db.session.add(comment)
+    db.session.commit()
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
-            "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1}
+            "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1,
+            "comment_id": comment.id}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]

@@ -64,7 +64,7 @@ def test_saving_the_profile_stores_name_language_and_choices_and_keeps_hidden_ki
     assert response.status_code == 302
     stored = _fresh(resident)
     assert (stored.name, stored.locale) == ("Rita Resident", "es")
-    assert stored.muted_notifications == "voting_opens voting_reminder official_alerts"
+    assert stored.muted_notifications == "followed_proposals voting_opens voting_reminder official_alerts"
     assert 'lang="es"' in client.get("/profile").get_data(as_text=True)  # the page follows the profile's language
     client.set_cookie("pb_language", "pl", domain="pb.test")
     assert '<html lang="pl">' in client.get("/profile").get_data(as_text=True)  # the switch still wins

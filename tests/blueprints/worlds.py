@@ -16,6 +16,7 @@ from pb.extensions import db
 from pb.security import SESSION_SEEN, SESSION_STARTED
 from pb.models import (
     Category,
+    Comment,
     Cycle,
     District,
     Participation,
@@ -67,6 +68,12 @@ def build_world(phase: Phase) -> dict:
                        status=ProposalStatus.SUBMITTED)
     db.session.add_all([project, pending])
     db.session.flush()
+    # The resident's comment on the pending proposal, dated ahead so its edit window stays open however long the
+    # tests of the world take.
+    comment = Comment(proposal_id=pending.id, author_id=resident.id, body="Where exactly?",
+                      created_at=datetime.now() + timedelta(days=3650))
+    db.session.add(comment)
+    db.session.flush()
     db.session.add(Verification(user_id=resident.id, cycle_id=cycle.id, district_id=north.id,
                                 verified_by_id=official.id))
     # A paper-voter mark an official may take back (the newcomer was marked by mistake).
@@ -89,7 +96,7 @@ def build_world(phase: Phase) -> dict:
     code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.cycle_id == cycle.id))
     return {
         "phase": phase, "cycle": cycle.id, "north": north.id, "south": south.id, "category": category.id,
-        "project": project.id, "pending": pending.id, "code": code_id, "code_text": code,
+        "project": project.id, "pending": pending.id, "code": code_id, "code_text": code, "comment": comment.id,
         "users": {"resident": resident.id, "unverified": unverified.id, "newcomer": newcomer.id,
                   "moderator": moderator.id, "official": official.id},
         "emails": {"resident": resident.email},
@@ -106,6 +113,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
+        "comment_id": w["comment"],
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -245,6 +253,14 @@ FORMS = {
                                        {"reason": "A project was counted twice.", "project_ids": lambda w: [str(w["project"])]}),
     "publication.approve_correction": ("official", Phase.RESULTS, {}),
     "publication.cancel_correction": ("official", Phase.RESULTS, {}),
+    "comments.post": ("resident", Phase.PROPOSALS, {"body": "Where would it go?\nNear the school?", "parent_id": ""}),
+    "comments.edit": ("resident", Phase.PROPOSALS, {"body": "Where exactly, please?"}),
+    "comments.delete": ("resident", Phase.PROPOSALS, {}),
+    "comments.flag": ("moderator", Phase.PROPOSALS, {"reason": "It names a neighbour."}),
+    "comments.hide": ("moderator", Phase.PROPOSALS, {"reason": "Personal details of a neighbour."}),
+    "comments.dismiss": ("moderator", Phase.PROPOSALS, {}),  # no open flag in the world: refused with a reason
+    "comments.follow": ("unverified", Phase.PROPOSALS, {}),
+    "comments.unfollow": ("resident", Phase.PROPOSALS, {}),
     "implementation.edit": ("official", Phase.RESULTS,
                             {"status": "in_progress", "progress": "10", "spent": "5", "cancel_reason": "",
                              "version": "0"}),
