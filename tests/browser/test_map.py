@@ -2,12 +2,14 @@
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
 from pb.models import Proposal, ProposalStatus, Role
 from pb.services import places
+from tests.browser.conftest import ROOT
 from tests.conftest import PASSWORD, store_count
 
 NORTH = [[2.10, 41.38], [2.20, 41.38], [2.20, 41.45], [2.10, 41.45], [2.10, 41.38]]
@@ -80,3 +82,41 @@ def test_map_pages_pass_every_check(visit, make_cycle, make_user, make_project):
     admin = visit("official")
     admin.login("olga@city.example", PASSWORD)
     admin.goto(f"/admin/cycles/{cycle.id}/boundaries")
+
+
+@pytest.fixture
+def tile_server_setting(monkeypatch):
+    """A city's tile server, here pb's own static folder (so no request leaves the test server), set before pb starts."""
+    if not (ROOT / "pb" / "static" / "vendor" / "node_modules" / "leaflet" / "dist" / "leaflet.js").exists():
+        pytest.skip("the interactive map needs Leaflet: run `bash pb/static/vendor/fetch_leaflet.sh` (it uses npm)")
+    monkeypatch.setenv("PB_MAP_TILE_URL", "/static/no-such-tile/{z}/{x}/{y}.png")
+    monkeypatch.setenv("PB_MAP_ATTRIBUTION", "Test tiles")
+
+
+def test_with_a_tile_server_leaflet_enhances_the_map_and_picks_a_point(tile_server_setting, browser, server,
+                                                                       make_cycle, make_user, make_project):
+    """Leaflet (148 KB) is over the page budget, so this tab is not a `Visit`: it checks only what the script does."""
+    cycle, _ = _mapped_cycle(make_cycle, make_user)
+    make_project(cycle, cycle.districts[0], title="Shelter", latitude=41.40, longitude=2.12)
+    make_user(email="rita@city.example")
+    context = browser.new_context(viewport={"width": 360, "height": 640})
+    foreign = []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server + "/")
+                  else (foreign.append(route.request.url), route.abort()))
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server}/cycles/{cycle.id}/map")
+    assert page.locator(".leaflet-map .leaflet-interactive").count() == 1  # the project's marker
+    assert page.locator("svg.map.replaced").count() == 1 and "Test tiles" in page.locator(".leaflet-map").inner_text()
+    page.goto(f"{server}/login")
+    page.get_by_label("Email").fill("rita@city.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    page.goto(f"{server}/cycles/{cycle.id}/proposals/new")
+    page.locator("#point-picker").click(position={"x": 100, "y": 80})
+    assert page.get_by_label("Latitude (optional)").input_value() != ""
+    assert page.get_by_label("Longitude (optional)").input_value() != ""
+    assert not foreign and not errors, (foreign, errors)
+    context.close()
