@@ -4,7 +4,7 @@ SQLite and on PostgreSQL.
 
     .venv/bin/python bench/pages.py --engine both
     .venv/bin/python bench/pages.py --engine sqlite --proposals 500 --comments 10000 --requests 50
-    .venv/bin/python bench/pages.py --engine postgresql --postgres-url postgresql://postgres@127.0.0.1:5432/bench_pb --check
+    PB_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/bench_pb .venv/bin/python bench/pages.py --check
 
 Per engine: a fresh database built through the migrations (`upgrade_schema`, as `flask db upgrade`), one cycle in
 the supports phase filled with bulk inserts (seeded, so every run has the same data): proposals across districts
@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,9 +56,10 @@ BATCH = 5_000
 SORT_BY_COST = "sort=cost"
 PAGE = "page=50"
 SEARCH = "q"
-COMMON_WORD = "park"  # in about a third of the proposals
+COMMON_WORD = "park"  # in about a third of the proposals (the vocabulary has it only in "a dog park" etc.)
 RARE_WORD = "zeppelin"  # in exactly RARE_COUNT proposals
 RARE_COUNT = 3
+SIGNED_IN_EMAIL = "resident3@bench.test"  # a confirmed resident who supports and follows a few proposals
 
 DISTRICTS = ["Old Town", "Riverside", "North Hill", "Harbour", "Green Valley", "East Gate"]
 CATEGORIES = ["Streets", "Parks", "Culture", "Sport", "Schools", "Mobility", "Environment", "Social"]
@@ -71,7 +73,7 @@ THINGS = ["benches", "trees", "a playground", "bike racks", "a water fountain", 
 ADJECTIVES = ["New", "Safer", "Greener", "Quieter", "Accessible", "Shaded", "Better", "Brighter", "Open", "Shared",
               "Cleaner", "Friendlier", "Modern", "Restored", "Bigger", "Covered"]
 WORDS = ("the of and to in for with on by near our this that residents children neighbours families elderly people "
-         "school street square corner square park river garden path station market evening morning summer winter "
+         "school street square corner river garden path station market evening morning summer winter "
          "safe safety quiet noise traffic cars bikes walking crossing light shade water rain trees grass flowers "
          "bench seats play sport meet together community local small large cheap maintained durable wooden steel "
          "stone recycled solar energy budget cost plan quote contractor city council maintenance every year week "
@@ -371,6 +373,7 @@ def fill_cycle(url: str, upload_folder: pathlib.Path, proposal_count: int, comme
 
 
 # ---------------------------------------------------------------------------------------------- measuring
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _IMAGE = re.compile(r'<img[^>]+src="(/[^"]+)"')
 _PROPOSAL_LINK = re.compile(rb'href="/proposals/(\d+)"')
 
@@ -387,25 +390,49 @@ class PagesServer(Server):
         return environment
 
 
-def fetch(connection_holder: list, port: int, path: str) -> tuple[int, bytes, float]:
-    """One GET on a kept-alive connection (reopened when gunicorn's sync worker closed it); ms to the last byte."""
-    if not connection_holder:
-        connection_holder.append(http.client.HTTPConnection("127.0.0.1", port, timeout=60))
-    connection = connection_holder[0]
-    started = time.perf_counter()
-    try:
-        connection.request("GET", path, headers={"Accept-Language": "en"})
-        response = connection.getresponse()
-        body = response.read()
-    except (OSError, http.client.HTTPException):
-        connection.close()
-        connection.request("GET", path, headers={"Accept-Language": "en"})
-        response = connection.getresponse()
-        body = response.read()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.will_close:
-        connection.close()
-    return response.status, body, elapsed
+class Reader:
+    """One resident's browser: a kept-alive connection (reopened when gunicorn's sync worker closed it) and, once
+    signed in, the session cookie."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, bytes, float]:
+        """One request; the milliseconds until its last byte arrived."""
+        headers = {"Accept-Language": "en", **({"Cookie": self.cookie} if self.cookie else {})}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            page = response.read()
+        except (OSError, http.client.HTTPException):  # the worker closed the kept connection: once more, anew
+            self.connection.close()
+            started = time.perf_counter()
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            page = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.will_close:
+            self.connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            if header.startswith("session="):
+                self.cookie = header.split(";", 1)[0]
+        return response.status, page, elapsed
+
+    def sign_in(self, email: str) -> None:
+        _, page, _ = self.request("GET", "/login")
+        token = _TOKEN.search(page.decode("utf-8", "replace")).group(1)
+        status, page, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": token})
+        if status != 302:
+            raise RuntimeError(f"signing in as {email} failed: {status} {page[:300]!r}")
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def targets(filled: Cycle, rng: random.Random) -> list[tuple[str, str, list[str]]]:
@@ -425,13 +452,17 @@ def targets(filled: Cycle, rng: random.Random) -> list[tuple[str, str, list[str]
     ]
 
 
-def measure(port: int, filled: Cycle, requests: int, warmup: int, max_seconds: float) -> list[dict]:
-    """Every page in turn, one request at a time, until each has `requests` answers or used `max_seconds`."""
+def measure(port: int, filled: Cycle, requests: int, warmup: int, max_seconds: float,
+            signed_in: bool = False) -> list[dict]:
+    """Every page in turn, one request at a time, until each has `requests` answers or used `max_seconds`; as an
+    anonymous visitor, or signed in as a resident (who sees the forms to comment, support and follow)."""
     rng = random.Random(SEED)
     pages = targets(filled, rng)
-    holder: list = []
+    reader = Reader(port)
+    if signed_in:
+        reader.sign_in(SIGNED_IN_EMAIL)
     # Photos: the first image on the most commented proposal's page that is not a static file, once media lands.
-    status, body, _ = fetch(holder, port, pages[6][2][0])
+    status, body, _ = reader.request("GET", pages[6][2][0])
     found = [src for src in _IMAGE.findall(body.decode("utf-8", "replace")) if not src.startswith("/static/")]
     if found:
         pages.append(("photo (file)", "file", found[:1]))
@@ -439,14 +470,14 @@ def measure(port: int, filled: Cycle, requests: int, warmup: int, max_seconds: f
                    "spent": 0.0} for name, kind, paths in pages}
     for row in rows.values():
         for index in range(warmup):
-            fetch(holder, port, row["paths"][index % len(row["paths"])])
+            reader.request("GET", row["paths"][index % len(row["paths"])])
     started = time.monotonic()
     active = list(rows.values())
     turn = 0
     while active:  # round robin, so a busy moment of the machine touches every page alike
         for row in list(active):
             path = row["paths"][turn % len(row["paths"])]
-            status, body, elapsed = fetch(holder, port, path)
+            status, body, elapsed = reader.request("GET", path)
             row["statuses"][status] = row["statuses"].get(status, 0) + 1
             row["latencies"].append(elapsed)
             row["bytes"] = max(row["bytes"], len(body))
@@ -473,7 +504,7 @@ def measure(port: int, filled: Cycle, requests: int, warmup: int, max_seconds: f
             "proposals_listed": len(row["first_listed"]),
             "meets_target": percentile(latencies, 0.95) < P95_TARGET_MS and set(row["statuses"]) == {200},
         })
-    holder and holder[0].close()
+    reader.close()
     print(f"   measured {sum(f['requests'] for f in figures)} requests in {wall:.0f} s", file=sys.stderr)
     return figures
 
@@ -491,7 +522,8 @@ def run_engine(engine: str, args) -> dict:
             server.upload_folder = upload_folder
             server.start(timeout=120)
             try:
-                pages = measure(server.port, filled, args.requests, args.warmup, args.max_seconds)
+                pages = measure(server.port, filled, args.requests, args.warmup, args.max_seconds,
+                                args.signed_in)
             finally:
                 server.stop()
             tracebacks = server.tracebacks()
@@ -537,6 +569,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured requests per page first")
     parser.add_argument("--max-seconds", type=float, default=60.0,
                         help="stop measuring a page after this much of its own time, even with fewer requests")
+    parser.add_argument("--signed-in", action="store_true",
+                        help="read the pages signed in as a resident (default: an anonymous visitor)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: pb/gunicorn_conf.py's)")
     parser.add_argument("--postgres-url", default=os.environ.get("PB_BENCH_POSTGRES_URL")
                         or os.environ.get("PB_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
@@ -548,15 +582,16 @@ def main() -> int:
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     rows = [run_engine(engine, args) for engine in engines]
     print_table(rows)
+    reader = "signed in as a resident" if args.signed_in else "anonymous"
     print(f"\n{args.proposals} proposals ({rows[0]['data']['photos']} with a photo), {rows[0]['data']['comments']} "
           f"comments; one request at a time, {args.requests} per page after {args.warmup} unmeasured (at most "
-          f"{args.max_seconds:.0f} s of a page's own time); gunicorn workers={args.workers or 'config'}; "
-          f"target: p95 < {P95_TARGET_MS} ms, pages under 100 KB")
+          f"{args.max_seconds:.0f} s of a page's own time), {reader}; gunicorn "
+          f"workers={args.workers or 'config'}; target: p95 < {P95_TARGET_MS} ms, pages under 100 KB")
     for row in rows:
         print(f"{row['engine']}: filled in {row['fill_s']:.0f} s; tracebacks in the server log: "
               f"{row['tracebacks_in_log']}")
     figures = summary_line(
-        engine=args.engine, proposals=args.proposals, comments=args.comments,
+        engine=args.engine, proposals=args.proposals, comments=args.comments, is_signed_in=args.signed_in,
         p95_ms=max(page["p95_ms"] for row in rows for page in row["pages"] if page["kind"] == "page"),
         meets_target=all(row["meets_target"] for row in rows), engines={row["engine"]: row for row in rows})
     if args.results:
