@@ -28,6 +28,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -509,6 +510,36 @@ def measure(port: int, filled: Cycle, requests: int, warmup: int, max_seconds: f
     return figures
 
 
+def measure_together(port: int, filled: Cycle, readers: int, seconds: float, signed_in: bool = False) -> dict:
+    """Throughput: `readers` at once, each reading the same pages in a random order, for `seconds` (threads: the
+    client waits on the server, whose two cores are the limit)."""
+    paths = [path for _, _, group in targets(filled, random.Random(SEED)) for path in group[:5]]
+    latencies: list[float] = []
+    failures: list[int] = []
+
+    def read(number: int) -> None:
+        rng = random.Random(SEED + number)
+        reader = Reader(port)
+        if signed_in:
+            reader.sign_in(SIGNED_IN_EMAIL)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            status, _, elapsed = reader.request("GET", rng.choice(paths))
+            (latencies if status == 200 else failures).append(elapsed)
+        reader.close()
+
+    threads = [threading.Thread(target=read, args=(number,)) for number in range(readers)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    return {"readers": readers, "seconds": round(wall, 1), "requests_per_s": round(len(latencies) / wall, 1),
+            "p50_ms": round(percentile(latencies, 0.50), 1), "p95_ms": round(percentile(latencies, 0.95), 1),
+            "failures": len(failures)}
+
+
 def run_engine(engine: str, args) -> dict:
     folder = pathlib.Path(tempfile.mkdtemp(prefix="pb-pages-"))
     upload_folder = folder / "uploads"
@@ -524,6 +555,8 @@ def run_engine(engine: str, args) -> dict:
             try:
                 pages = measure(server.port, filled, args.requests, args.warmup, args.max_seconds,
                                 args.signed_in)
+                together = (measure_together(server.port, filled, args.readers, args.together_seconds,
+                                             args.signed_in) if args.readers > 1 else None)
             finally:
                 server.stop()
             tracebacks = server.tracebacks()
@@ -533,7 +566,7 @@ def run_engine(engine: str, args) -> dict:
         print(f"   server log: {ending}", file=sys.stderr)
     return {"engine": engine, "fill_s": round(filled.fill_seconds, 1), "data": filled.counts,
             "most_commented": {"proposal_id": filled.most_commented_id, "comments": filled.most_comments},
-            "pages": pages, "tracebacks_in_log": len(tracebacks),
+            "pages": pages, "together": together, "tracebacks_in_log": len(tracebacks),
             "meets_target": all(page["meets_target"] for page in pages if page["kind"] == "page")
             and not tracebacks}
 
@@ -571,6 +604,9 @@ def main() -> int:
                         help="stop measuring a page after this much of its own time, even with fewer requests")
     parser.add_argument("--signed-in", action="store_true",
                         help="read the pages signed in as a resident (default: an anonymous visitor)")
+    parser.add_argument("--readers", type=int, default=1,
+                        help="then, with more than 1, this many readers at once on a mix of the pages (throughput)")
+    parser.add_argument("--together-seconds", type=float, default=30.0, help="how long the readers read at once")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: pb/gunicorn_conf.py's)")
     parser.add_argument("--postgres-url", default=os.environ.get("PB_BENCH_POSTGRES_URL")
                         or os.environ.get("PB_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
@@ -590,6 +626,11 @@ def main() -> int:
     for row in rows:
         print(f"{row['engine']}: filled in {row['fill_s']:.0f} s; tracebacks in the server log: "
               f"{row['tracebacks_in_log']}")
+        if row["together"]:
+            together = row["together"]
+            print(f"{row['engine']}: {together['readers']} readers at once on a mix of the pages: "
+                  f"{together['requests_per_s']} requests/s, p50 {together['p50_ms']} ms, p95 {together['p95_ms']} ms, "
+                  f"{together['failures']} not 200")
     figures = summary_line(
         engine=args.engine, proposals=args.proposals, comments=args.comments, is_signed_in=args.signed_in,
         p95_ms=max(page["p95_ms"] for row in rows for page in row["pages"] if page["kind"] == "page"),
