@@ -5,6 +5,7 @@ A card in a proposal list shows `url_for('media.photo', photo_id=..., size='card
 """
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -104,6 +105,14 @@ def photo_srcset(photo) -> str:
         width, _height = media.rendition_width(photo, size)
         widths.setdefault(width, url_for("media.photo", photo_id=photo.id, size=size))
     return ", ".join(f"{url} {width}w" for width, url in widths.items())
+
+
+@bp.app_template_filter("file_size")
+def file_size(byte_size: int) -> str:
+    """A file's size as people read it, in the reader's language: 96 KB, 2.4 MB."""
+    if byte_size < 1024 * 1024:
+        return _("%(number)s KB", number=max(1, round(byte_size / 1024)))
+    return _("%(number)s MB", number=format_decimal(round(byte_size / (1024 * 1024), 1)))
 
 
 @bp.app_template_global()

@@ -198,3 +198,15 @@ def test_a_lost_file_is_a_404_not_a_500(app, client, make_cycle, make_proposal):
     for name in stored_files(app):
         os.unlink(os.path.join(app.config["UPLOAD_FOLDER"], name))
     assert client.get(f"/photos/{photo.id}/card").status_code == 404
+
+
+@pytest.mark.parametrize(("byte_size", "language", "shown"), [
+    (96, "en", "1 KB"), (20_000, "en", "20 KB"), (2_500_000, "en", "2.4 MB"), (2_500_000, "es", "2,4 MB"),
+])
+def test_document_sizes_are_shown_in_the_readers_language(app, byte_size, language, shown):
+    from flask_babel import force_locale
+
+    from pb.blueprints.media import file_size
+
+    with app.test_request_context(), force_locale(language):
+        assert file_size(byte_size) == shown
