@@ -141,35 +141,35 @@ def sample_jpegs(rng: random.Random, count: int = 24) -> list[tuple[bytes, int, 
     return samples
 
 
-# The stored files' names. ADAPT AFTER THE MERGE to pb/storage.py + pb/services/media.py: the key's shape, the
-# folder (setting), and the sizes written per photo. Everything about photos is in this function and photo_rows.
+# The stored files as pb/storage.py's folder store and pb/services/media.py write them: `<folder>/<key>-<size>`,
+# WebP, one file per size in media.PHOTO_SIZES. Everything about photos is in this function and photo_rows.
 UPLOAD_SETTING = "UPLOAD_FOLDER"
-PHOTO_SIZES = {"large": 1024, "thumbnail": 320}
 
 
 def store_photo_files(upload_folder: pathlib.Path, keys: list[str], samples: list, rng: random.Random) -> list[int]:
     """Write each key's files as the media service would; returns each photo's sample index. The sizes of one
     sample are made once and hard-linked (the disk holds a few dozen images, the server reads thousands of files)."""
-    from PIL import Image
+    from pb.services.media import photo_renditions
 
-    folder = upload_folder / "photos"
+    folder = upload_folder
     folder.mkdir(parents=True, exist_ok=True)
-    originals = folder / ".samples"
+    originals = folder.parent / (folder.name + "-samples")
     originals.mkdir(exist_ok=True)
+    sizes: list[list[str]] = []
     for index, (data, _, _) in enumerate(samples):
-        for size, longest in PHOTO_SIZES.items():
-            image = Image.open(io.BytesIO(data))
-            image.thumbnail((longest, longest))
-            image.save(originals / f"{index}-{size}.jpg", "JPEG", quality=80)
+        renditions = photo_renditions(data)  # the service's own checks and encoding
+        for rendition in renditions:
+            (originals / f"{index}-{rendition.size}").write_bytes(rendition.content)
+        sizes.append([rendition.size for rendition in renditions])
     chosen = []
     for key in keys:
         index = rng.randrange(len(samples))
-        for size in PHOTO_SIZES:
-            target = folder / f"{key}-{size}.jpg"
+        for size in sizes[index]:
+            target = folder / f"{key}-{size}"
             try:
-                os.link(originals / f"{index}-{size}.jpg", target)
+                os.link(originals / f"{index}-{size}", target)
             except OSError:
-                shutil.copyfile(originals / f"{index}-{size}.jpg", target)
+                shutil.copyfile(originals / f"{index}-{size}", target)
         chosen.append(index)
     return chosen
 
@@ -178,7 +178,7 @@ def photo_rows(upload_folder: pathlib.Path, proposals: list[dict], share: float,
                rng: random.Random) -> list[dict]:
     """One photo for `share` of the proposals: the rows for proposal_photos, after writing their files."""
     with_photo = [proposal for proposal in proposals if rng.random() < share]
-    keys = [f"{rng.getrandbits(128):032x}" for _ in with_photo]
+    keys = [f"{rng.getrandbits(192):048x}" for _ in with_photo]  # the shape of storage.new_key(): 16 to 100 safe characters
     chosen = store_photo_files(upload_folder, keys, samples, rng)
     return [{"id": number, "proposal_id": proposal["id"], "position": 0, "storage_key": key,
              "alt_text": f"Where {proposal['title'].lower()} would go", "width": samples[index][1],
