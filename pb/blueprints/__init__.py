@@ -20,10 +20,11 @@ def init_app(app: Flask) -> None:
         public,
         publication,
         results,
+        supports,
         verification,
         voting,
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy):
+                   dashboard, implementation, language, notifications, profile, privacy, supports):
         app.register_blueprint(module.bp)
