@@ -115,6 +115,9 @@ ACCESS = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.unsubscribe_confirmed": PUBLIC,
     "privacy.edit": OFFICIAL,
+    "supports.support": LOGIN,
+    "supports.unsupport": LOGIN,
+    "supports.ranking": MODERATOR,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]
