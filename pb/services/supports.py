@@ -96,9 +96,13 @@ def count_for(proposal: Proposal) -> int:
 
 
 def used_in(resident: User, district: District) -> int:
-    """How many proposals of the district the resident supports."""
-    return db.session.scalar(select(func.count()).select_from(Support).where(
-        Support.user_id == resident.id, Support.district_id == district.id)) or 0
+    """How many proposals of the district, still in the running, the resident supports.
+
+    A support of a proposal its author withdrew no longer counts against the limit (the resident cannot reach its
+    page to take the support back).
+    """
+    return db.session.scalar(select(func.count()).select_from(Support).join(Proposal).where(
+        Support.user_id == resident.id, Support.district_id == district.id, Proposal.status == SUPPORTABLE)) or 0
 
 
 def supported_ids(resident: User, cycle: Cycle) -> set[int]:

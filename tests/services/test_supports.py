@@ -58,6 +58,16 @@ def test_the_limit_per_district_is_kept_and_taking_one_back_frees_a_place(suppor
         supports.withdraw_support(resident, first.id)
 
 
+def test_a_withdrawn_proposal_frees_its_supporters_place(supporting, make_proposal):
+    cycle, resident = supporting()
+    first, second, third = (make_proposal(cycle) for _ in range(3))
+    supports.support(resident, first.id)
+    supports.support(resident, second.id)
+    proposals.withdraw_proposal(first.author, first.id)
+    supports.support(resident, third.id)
+    assert supports.used_in(resident, cycle.districts[0]) == 2
+
+
 def test_parallel_supports_cannot_exceed_the_limit(app, supporting, make_proposal):
     # Five supports sent at the same moment by one resident with a limit of 2: exactly 2 are kept (row lock on the
     # resident in PostgreSQL, one writer at a time in SQLite).
