@@ -28,7 +28,7 @@ _MOMENT = {"type": ["string", "null"], "format": "date-time"}
 _INSTANT = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601 with a trailing Z."}
 _ID_NAME = _object("A reference by id and name.", {"id": _INTEGER, "name": _STRING})
 
-_PHASES = ["proposals", "review", "voting", "tallying", "results", "closed"]
+_PHASES = ["proposals", "supports", "review", "voting", "tallying", "results", "closed"]
 
 _SCHEMAS = {
     "Error": _object("A refusal: what went wrong, in words a person can read.", {"error": _STRING, "status": _INTEGER}),
@@ -60,10 +60,12 @@ _SCHEMAS = {
             "rule": {"type": "string", "description": "Counting rule: greedy or mes-add1 (Method of Equal Shares)."},
             "has_published_results": _BOOLEAN,
             "dates": _object(
-                "The published timetable as days (ISO dates in the cycle's time zone, null when not set); "
+                "The published timetable as days (ISO dates in the cycle's time zone, null when not set; "
+                "`supports_on` only with the optional supports phase, when proposals close and supports open); "
                 "`moments` gives the time of day too.",
                 {
                     "proposals_open_on": _DAY,
+                    "supports_on": _DAY,
                     "review_on": _DAY,
                     "voting_open_on": _DAY,
                     "voting_close_on": _DAY,
@@ -78,6 +80,7 @@ _SCHEMAS = {
                 "`voting_close_at`.",
                 {
                     "proposals_open_at": _MOMENT,
+                    "supports_at": _MOMENT,
                     "review_at": _MOMENT,
                     "voting_open_at": _MOMENT,
                     "voting_close_at": _MOMENT,

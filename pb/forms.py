@@ -305,6 +305,8 @@ class CycleForm(FlaskForm):
     has_comments_after_proposals = BooleanField(_l("Residents may comment after the proposal phase has ended"),
                                                 default=True)
     has_supports_phase = BooleanField(_l("Residents support proposals in a phase of its own before the review"))
+    supports_at = DateTimeLocalField(_l("Supports open (proposals close); the review starts at the date above"),
+                                     format=_WALL_CLOCK, validators=[Optional()])
     supports_per_district = WholeNumberField(
         _l("Most proposals one resident may support in each district"), default=10,
         validators=[Optional(), NumberRange(min=1, max=1000, message=_l("Enter 1 to 1000."))],

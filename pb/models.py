@@ -53,6 +53,8 @@ class ProposalStatus(str, enum.Enum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     MERGED = "merged"
+    # The supports phase left it out of review: not among the most supported of its district, or below the minimum.
+    NOT_SELECTED = "not_selected"
 
     @property
     def label(self) -> str:
@@ -63,6 +65,7 @@ class ProposalStatus(str, enum.Enum):
             "rejected": N_("Rejected"),
             "withdrawn": N_("Withdrawn"),
             "merged": N_("Merged into another proposal"),
+            "not_selected": N_("Not enough supports"),
         }[self.value]
 
 

@@ -23,10 +23,12 @@ def init_app(app: Flask) -> None:
         public,
         publication,
         results,
+        supports,
         verification,
         voting,
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
-                   dashboard, implementation, language, notifications, profile, privacy, media, places, comments):
+                   dashboard, implementation, language, notifications, profile, privacy, media, places, comments,
+                   supports):
         app.register_blueprint(module.bp)

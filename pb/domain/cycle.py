@@ -121,6 +121,8 @@ class CycleFacts:
     # Different officials who approved the stored count as it is now (a new count needs new approvals).
     count_approvals: int = 0
     has_supports_phase: bool = False
+    # Districts with proposals in the running of which none meets the cycle's rule for supports (the supports phase).
+    districts_without_selection: tuple[str, ...] = ()
 
 
 def blockers(current: Phase, facts: CycleFacts) -> list[str]:
@@ -139,6 +141,13 @@ def blockers(current: Phase, facts: CycleFacts) -> list[str]:
     elif current is Phase.PROPOSALS:
         if facts.proposals_submitted == 0:
             reasons.append(N_("No proposal has been submitted yet."))
+    elif current is Phase.SUPPORTS:
+        # Moving on would leave the district with nothing to review, and so no ballot: the review could never end.
+        if facts.districts_without_selection:
+            reasons.append(N_(
+                "No proposal has enough supports to go on to review in: {districts}. Residents can still support "
+                "proposals there.", districts=", ".join(facts.districts_without_selection),
+            ))
     elif current is Phase.REVIEW:
         if facts.proposals_waiting_review:
             reasons.append(Nn_("{count} proposal is still waiting for review.",

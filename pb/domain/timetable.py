@@ -1,6 +1,7 @@
 """The cycle's published timetable: which moment each phase change keeps, what it ends, and when leaving it needs a reason.
 
-A cycle publishes five moments (proposals open, review starts, voting opens, voting closes, results), each a date
+A cycle publishes five moments (proposals open, review starts, voting opens, voting closes, results), and a sixth
+when it has the supports phase (supports open, which is when proposals close), each a date
 and a time in the cycle's time zone ("voting closes 15 December at 20:00, Europe/Madrid"). pb stores them as naive
 UTC datetimes, like every moment it keeps. Each forward move of the phase keeps one of them. Moving on another day
 is allowed, since a city may have good reasons, but residents were told the date: opening or closing voting on
@@ -45,6 +46,13 @@ STEPS: dict[Phase, Step] = {
            "back for changes). Moderators review every proposal. Proposals cannot be reopened."),
         is_ending=True, needs_reason_off_date=False,
     ),
+    Phase.SUPPORTS: Step(
+        "review_at", N_("Close supports"), N_("Supports closed"),
+        N_("Residents can no longer support proposals or take a support back. The proposals that do not meet the "
+           "cycle's rule for supports (the most supported of each district, or a minimum number of supports) are "
+           "set aside as “not enough supports” and their authors told; the others go to review."),
+        is_ending=True, needs_reason_off_date=False,
+    ),
     Phase.REVIEW: Step(
         "voting_open_at", N_("Open voting"), N_("Voting opened"),
         N_("The ballot is fixed: the accepted projects at their final cost. Verified residents can vote from now "
@@ -74,11 +82,33 @@ STEPS: dict[Phase, Step] = {
 # The cycle's moments in order, with the words the timetable is shown with.
 MOMENTS: tuple[tuple[str, Message], ...] = (
     ("proposals_open_at", N_("Proposals open")),
+    ("supports_at", N_("Supports open")),
     ("review_at", N_("Review starts")),
     ("voting_open_at", N_("Voting opens")),
     ("voting_close_at", N_("Voting closes")),
     ("results_at", N_("Results published")),
 )
+
+
+# With the supports phase, closing proposals opens the supports, at the moment published for that.
+_PROPOSALS_TO_SUPPORTS = Step(
+    "supports_at", N_("Close proposals"), N_("Proposals closed"),
+    N_("No new proposal can be submitted, and authors can no longer edit theirs. Residents can support the proposals "
+       "they want on the ballot until the review starts. Proposals cannot be reopened."),
+    is_ending=True, needs_reason_off_date=False,
+)
+
+
+def step(current: Phase, has_supports_phase: bool) -> Step | None:
+    """The move out of `current` for a cycle with or without the supports phase (None: the cycle is closed)."""
+    if current is Phase.PROPOSALS and has_supports_phase:
+        return _PROPOSALS_TO_SUPPORTS
+    return STEPS.get(current)
+
+
+def moment_names(has_supports_phase: bool) -> tuple[str, ...]:
+    """The cycle's moments that apply to it, in order (`supports_at` only with the supports phase)."""
+    return tuple(name for name, _ in MOMENTS if has_supports_phase or name != "supports_at")
 
 
 @dataclass(frozen=True)
@@ -94,21 +124,22 @@ class Departure:
         return (self.moved_on - self.planned_on).days if self.planned_on else 0
 
 
-def departure(current: Phase, moments: Mapping[str, datetime | None], now: datetime, zone: str) -> Departure | None:
+def departure(current: Phase, moments: Mapping[str, datetime | None], now: datetime, zone: str,
+              has_supports_phase: bool = False) -> Departure | None:
     """The departure from the timetable if the cycle left `current` now, or None when it keeps the timetable.
 
     `moments` and `now` are naive UTC; the days are compared in the cycle's `zone`. A move with no published moment
     departs only where residents plan by it (voting); elsewhere it keeps the timetable, since there was nothing to
     keep.
     """
-    step = STEPS.get(current)
-    if step is None or step.moment_field is None:
+    move = step(current, has_supports_phase)
+    if move is None or move.moment_field is None:
         return None
-    moment = moments.get(step.moment_field)
+    moment = moments.get(move.moment_field)
     planned, today = (local_day(moment, zone) if moment else None), local_day(now, zone)
     if planned == today:
         return None
-    if planned is None and not step.needs_reason_off_date:
+    if planned is None and not move.needs_reason_off_date:
         return None
     return Departure(planned, today)
 

@@ -48,6 +48,7 @@ from pb.models import (
     SiteText,
     TallyRun,
     User,
+    Support,
     Verification,
     VerificationAttempt,
     VotingCode,
@@ -399,6 +400,11 @@ def personal_data(actor: User) -> dict:
             {"cycle_id": p.cycle_id, "district_id": p.district_id, "channel": p.channel, "voted_on": _when(p.voted_on)}
             for p in rows(select(Participation).where(Participation.user_id == uid))
         ],
+        "supports": [
+            {"proposal_id": s.proposal_id, "cycle_id": s.cycle_id, "district_id": s.district_id,
+             "supported_at": _when(s.created_at)}
+            for s in rows(select(Support).where(Support.user_id == uid).order_by(Support.id))
+        ],
         "proposals": [
             {"id": p.id, "cycle": p.cycle.name, "district": p.district.name,
              "category": p.category.name if p.category else None, "title": p.title, "summary": p.summary,
@@ -504,9 +510,9 @@ def _is_needed(proposal: Proposal) -> bool:
     """Whether a cycle still needs this proposal, so it stays (credited to a former resident) when its author leaves.
 
     Everything that reached the ballot, everything in a cycle still running, and anything another row points to.
-    Only withdrawn or rejected proposals of a cycle with published results go.
+    Only withdrawn, rejected or not selected (too few supports) proposals of a cycle with published results go.
     """
-    if proposal.status not in (ProposalStatus.WITHDRAWN, ProposalStatus.REJECTED):
+    if proposal.status not in (ProposalStatus.WITHDRAWN, ProposalStatus.REJECTED, ProposalStatus.NOT_SELECTED):
         return True
     if proposal.cycle.phase not in _DELETABLE_PHASES:
         return True
@@ -534,7 +540,7 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     - proposals a cycle still needs stay, credited to a former resident (see _is_needed); proposals still waiting
       for review in a running cycle are withdrawn (nobody can answer a request for changes any more); withdrawn
       and rejected ones of finished cycles are deleted;
-    - verifications, paper participation and the register entry or code used stay, pointing to the anonymised
+    - supports, verifications, paper participation and the register entry or code used stay, pointing to the anonymised
       account: turnout and "one person, one vote" need them; failed verification attempts are deleted;
     - photos and documents they added to proposals that stay, stay with them (part of the proposal, metadata
       already stripped); those of deleted proposals are deleted, files included;
@@ -563,7 +569,7 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
             continue
         kept += 1
         if (proposal.status in (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
-                and proposal.cycle.phase in (Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW)):
+                and proposal.cycle.phase in (Phase.DRAFT, Phase.PROPOSALS, Phase.SUPPORTS, Phase.REVIEW)):
             proposal.status = ProposalStatus.WITHDRAWN
             proposal.version += 1
             withdrawn += 1

@@ -18,7 +18,9 @@ from pb.extensions import db
 from pb.models import (
     AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, ScheduleNotice, TallyRun, User, utcnow,
 )
-from pb.services import announcements, audit, load, publication, reconciliation, revisions, use_case, voting
+from pb.services import (
+    announcements, audit, load, publication, reconciliation, revisions, supports, use_case, voting,
+)
 
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
@@ -44,6 +46,8 @@ class CycleSettings:
     voting_open_at: datetime | None = None
     voting_close_at: datetime | None = None
     results_at: datetime | None = None
+    # With the supports phase: when proposals close and supports open (review_at then closes the supports).
+    supports_at: datetime | None = None
     # Rich proposals and discussion.
     max_photos: int = 5
     has_comments_after_proposals: bool = True
@@ -92,9 +96,14 @@ def _check_settings(settings: CycleSettings, cycle_id: int | None) -> CycleSetti
         raise ValidationError("The number of proposals that go on to review must be at least 1.")
     if settings.supports_threshold is not None and settings.supports_threshold < 1:
         raise ValidationError("The number of supports a proposal needs must be at least 1.")
+    if settings.supports_at is not None and not settings.has_supports_phase:
+        # A published date for a phase the cycle does not have would mislead residents: refuse it rather than drop it.
+        raise ValidationError(N_("A date for the supports is only kept for a cycle with the supports phase: "
+                                 "turn the phase on or clear the date."))
     known = [moment for moment in (getattr(settings, name) for name, _ in timetable.MOMENTS) if moment is not None]
     if known != sorted(known):
-        raise ValidationError("The phase dates must be in order: proposals, review, voting opens, closes, results.")
+        raise ValidationError(N_("The phase dates must be in order: proposals, supports, review, voting opens, closes, "
+                                 "results."))
     clash = db.session.scalar(select(Cycle.id).where(func.lower(Cycle.name) == settings.name.strip().lower()))
     if clash is not None and clash != cycle_id:
         raise ValidationError("Another cycle already has this name.")
@@ -224,6 +233,7 @@ def facts(cycle: Cycle) -> CycleFacts:
         untallied_districts=tuple(d.name for d in cycle.districts if d.id not in tallied),
         count_approvals=len(publication.approvals(cycle)) if cycle.phase is Phase.TALLYING else 0,
         has_supports_phase=cycle.has_supports_phase,
+        districts_without_selection=supports.districts_without_selection(cycle) if cycle.phase is Phase.SUPPORTS else (),
     )
 
 
@@ -262,15 +272,15 @@ class PhaseChange:
 
 def phase_change(cycle: Cycle, now: datetime | None = None) -> PhaseChange:
     """What moving the cycle on now would do, as the confirmation page names it."""
-    step = timetable.STEPS.get(cycle.phase)
-    off = timetable.departure(cycle.phase, moments_of(cycle), now or utcnow(), cycle.timezone)
+    step = timetable.step(cycle.phase, cycle.has_supports_phase)
+    off = timetable.departure(cycle.phase, moments_of(cycle), now or utcnow(), cycle.timezone, cycle.has_supports_phase)
     planned = getattr(cycle, step.moment_field) if step and step.moment_field else None
     return PhaseChange(
         current=cycle.phase, next=cycle_rules.following(cycle.phase, cycle.has_supports_phase), step=step, blockers=blockers(cycle),
         departure=off,
         today=timetable.describe_today(cycle.phase, off, timetable.local_day(planned, cycle.timezone) if planned else None),
         moments=[(label, getattr(cycle, name), step is not None and name == step.moment_field)
-                 for name, label in timetable.MOMENTS],
+                 for name, label in timetable.MOMENTS if name in timetable.moment_names(cycle.has_supports_phase)],
         zone=cycle.timezone,
     )
 
@@ -282,7 +292,7 @@ def moments_of(cycle: Cycle) -> dict[str, datetime | None]:
 
 def scheduled_moment(cycle: Cycle):
     """When the timetable moves the cycle out of its phase by itself (shown in its zone), or None when it does not."""
-    moment = schedule_rules.due_moment(cycle.phase, moments_of(cycle))
+    moment = schedule_rules.due_moment(cycle.phase, moments_of(cycle), cycle.has_supports_phase)
     return timetable.shown(moment, cycle.timezone) if moment else None
 
 
@@ -325,9 +335,11 @@ def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: dateti
     """
     before = cycle.phase
     moving_to = cycle_rules.next_phase(before, facts(cycle))
-    off = timetable.departure(before, moments_of(cycle), now or utcnow(), cycle.timezone)
+    off = timetable.departure(before, moments_of(cycle), now or utcnow(), cycle.timezone, cycle.has_supports_phase)
     reason = timetable.check_reason(before, off, reason)
     cycle.phase = moving_to
+    if before is Phase.SUPPORTS:  # only the proposals the cycle's rule for supports selects go on to review
+        supports.select_for_review(cycle, actor)
     if before is Phase.VOTING:
         voting.open_ballot_box(cycle)
     if before is Phase.TALLYING:  # publishing: the approved count must still add up

@@ -22,8 +22,9 @@ from pb.services import alerts, cycles, load, use_case
 
 
 def _due_cycle_ids(now: datetime) -> list[int]:
-    due = or_(*(and_(Cycle.phase == phase, getattr(Cycle, timetable.STEPS[phase].moment_field) <= now)
-                for phase in sorted(schedule.SCHEDULED, key=list(Phase).index)))
+    due = or_(*(and_(Cycle.phase == phase, Cycle.has_supports_phase.is_(has_supports),
+                     getattr(Cycle, timetable.step(phase, has_supports).moment_field) <= now)
+                for phase in sorted(schedule.SCHEDULED, key=list(Phase).index) for has_supports in (False, True)))
     return list(db.session.scalars(select(Cycle.id).where(due).order_by(Cycle.id)))
 
 
@@ -49,9 +50,9 @@ def keep_timetable(cycle_id: int, now: datetime | None = None) -> str:
     now = now or utcnow()
     cycle = load(Cycle, cycle_id, "cycle", for_update=True)
     moments = cycles.moments_of(cycle)
-    if not schedule.is_due(cycle.phase, moments, now):
+    if not schedule.is_due(cycle.phase, moments, now, cycle.has_supports_phase):
         return ""  # moved meanwhile (by an official, or another worker)
-    before, due_at = cycle.phase, schedule.due_moment(cycle.phase, moments)
+    before, due_at = cycle.phase, schedule.due_moment(cycle.phase, moments, cycle.has_supports_phase)
     blockers = cycles.blockers(cycle)
     notice = open_notice(cycle)
     if blockers:
@@ -68,7 +69,8 @@ def _late_reason(cycle: Cycle, notice: ScheduleNotice | None, due_at: datetime, 
     if notice is not None:
         return (f"Moved on by the timetable late: it was due at {due}, and could not move until now because: "
                 f"{' '.join(str(from_data(item)) for item in json.loads(notice.blockers))}")
-    if timetable.departure(cycle.phase, cycles.moments_of(cycle), now, cycle.timezone) is not None:
+    if timetable.departure(cycle.phase, cycles.moments_of(cycle), now, cycle.timezone,
+                           cycle.has_supports_phase) is not None:
         return f"Moved on by the timetable late: it was due at {due}, and the worker did not run until now."
     return ""
 
@@ -80,7 +82,7 @@ def _hold(cycle: Cycle, notice: ScheduleNotice | None, due_at: datetime, blocker
         return
     db.session.add(ScheduleNotice(cycle_id=cycle.id, phase=cycle.phase, due_at=due_at, blockers=stored,
                                   first_seen_at=now, last_seen_at=now))
-    alerts.tell_officials("timetable_blocked", cycle=cycle, step=timetable.STEPS[cycle.phase],
+    alerts.tell_officials("timetable_blocked", cycle=cycle, step=timetable.step(cycle.phase, cycle.has_supports_phase),
                           due=timetable.shown(due_at, cycle.timezone), blockers=blockers)
 
 
@@ -108,7 +110,7 @@ class Notice:
 
 def _shown(notice: ScheduleNotice) -> Notice:
     cycle = notice.cycle
-    return Notice(cycle.id, cycle.name, timetable.STEPS[notice.phase].action,
+    return Notice(cycle.id, cycle.name, timetable.step(notice.phase, cycle.has_supports_phase).action,
                   timetable.shown(notice.due_at, cycle.timezone),
                   [from_data(item) for item in json.loads(notice.blockers or "[]")], notice.first_seen_at)
 

@@ -137,6 +137,9 @@ ACCESS = {
     "comments.dismiss": MODERATOR,
     "comments.follow": LOGIN,
     "comments.unfollow": LOGIN,
+    "supports.support": LOGIN,
+    "supports.unsupport": LOGIN,
+    "supports.ranking": MODERATOR,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

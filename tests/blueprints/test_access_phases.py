@@ -39,11 +39,12 @@ HIDDEN, HIDDEN_FROM_ALL = "hidden", "hidden from all"
 
 ALL = frozenset(Phase)
 PROPOSING = frozenset({P.PROPOSALS})
+SUPPORTING = frozenset({P.SUPPORTS})
 REVIEWING = frozenset({P.REVIEW})
 VOTING = frozenset({P.VOTING})
 PAPER = frozenset({P.VOTING, P.TALLYING})  # paper sheets and voters are typed in until the count
-SELF_VERIFYING = frozenset({P.PROPOSALS, P.REVIEW, P.VOTING})
-REGISTER = frozenset({P.DRAFT, P.PROPOSALS, P.REVIEW, P.VOTING})  # register and codes change until voting closes
+SELF_VERIFYING = frozenset({P.PROPOSALS, P.SUPPORTS, P.REVIEW, P.VOTING})
+REGISTER = frozenset({P.DRAFT, P.PROPOSALS, P.SUPPORTS, P.REVIEW, P.VOTING})  # register and codes change until voting closes
 SETUP = frozenset({P.DRAFT})
 COUNTING = frozenset({P.TALLYING})
 TURNOUT = frozenset({P.VOTING, P.TALLYING, P.RESULTS, P.CLOSED})
@@ -92,7 +93,7 @@ RULES = {
     "admin.retry_all_mail": R(OFFICIAL),
     "proposals.new": R(LOGIN, PROPOSING, draft=HIDDEN),
     "proposals.edit": R(AUTHOR, PROPOSING),
-    "proposals.withdraw": R(AUTHOR, PROPOSING | REVIEWING),
+    "proposals.withdraw": R(AUTHOR, PROPOSING | SUPPORTING | REVIEWING),
     "proposals.mine": R(LOGIN),
     "voting.districts": R(LOGIN, VOTING, draft=HIDDEN),
     "voting.ballot": R(VERIFIED, VOTING, draft=HIDDEN),
@@ -190,6 +191,10 @@ RULES = {
     "comments.dismiss": R(MODERATOR, ok=REFUSED),  # the world's comment has no open flag
     "comments.follow": R(LOGIN, PUBLIC_PHASES),
     "comments.unfollow": R(LOGIN),
+    # The world's cycle has the supports phase; only a resident verified in the proposal's district may support.
+    "supports.support": R(VERIFIED, SUPPORTING),
+    "supports.unsupport": R(LOGIN, SUPPORTING, ok=REFUSED),  # nobody in the worlds supports the pending proposal
+    "supports.ranking": R(MODERATOR, draft=HIDDEN),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {
@@ -312,8 +317,8 @@ def test_route_answers_each_role_in_each_phase(worlds, endpoint, method, rule, p
     assert got == answer, f"{method} {url} as {role} in {phase.value}: {got} {errors}, expected {answer}"
     if got == REFUSED:
         assert errors and all(message.strip() for message in errors)
-    if _rule(endpoint, method).who == VERIFIED and role == "unverified" and phase in VOTING:
-        assert any("not verified" in message for message in errors), errors  # the "verify first" answer
+    if _rule(endpoint, method).who == VERIFIED and role == "unverified" and phase in _rule(endpoint, method).phases:
+        assert any("verif" in message for message in errors), errors  # the "verify first" answer
 
 
 def test_reading_every_page_in_every_phase_changed_nothing(worlds):

@@ -16,6 +16,7 @@ from pb.models import (
     ProposalStatus,
     Role,
     SealedBallot,
+    Support,
     TallyRun,
     Verification,
 )
@@ -30,7 +31,7 @@ def world(make_user, make_cycle, make_proposal, make_project, verify):
         newcomer = make_user(Role.RESIDENT)
         moderator = make_user(Role.MODERATOR)
         official = make_user(Role.OFFICIAL)
-        cycle = make_cycle(phase)
+        cycle = make_cycle(phase, has_supports_phase=True)
         district = cycle.districts[0]
         project = make_project(cycle, district, cost=20_000)
         pending = make_proposal(cycle, district, author=resident, title="Pending idea")
@@ -67,6 +68,11 @@ def edit_proposal(client, w):
 def withdraw_proposal(client, w):
     client.login(w["resident"])
     return client.submit(f"/proposals/{w['pending'].id}/withdraw")
+
+
+def support_proposal(client, w):
+    client.login(w["resident"])
+    return client.submit(f"/proposals/{w['pending'].id}/support")
 
 
 def accept_proposal(client, w):
@@ -150,9 +156,10 @@ def _status_of(proposal_id):
 ACTIONS = [
     (submit_proposal, {P.PROPOSALS}, lambda w: _count(Proposal, Proposal.cycle_id == w["cycle"].id)),
     (edit_proposal, {P.PROPOSALS}, lambda w: db.session.get(Proposal, w["pending"].id).title),
-    (withdraw_proposal, {P.PROPOSALS, P.REVIEW}, lambda w: _status_of(w["pending"].id)),
+    (withdraw_proposal, {P.PROPOSALS, P.SUPPORTS, P.REVIEW}, lambda w: _status_of(w["pending"].id)),
+    (support_proposal, {P.SUPPORTS}, lambda w: _count(Support)),
     (accept_proposal, {P.REVIEW}, lambda w: _status_of(w["pending"].id)),
-    (verify_resident, {P.PROPOSALS, P.REVIEW, P.VOTING}, lambda w: _count(Verification)),
+    (verify_resident, {P.PROPOSALS, P.SUPPORTS, P.REVIEW, P.VOTING}, lambda w: _count(Verification)),
     (vote, {P.VOTING}, lambda w: _count(SealedBallot)),
     (tally, {P.TALLYING}, lambda w: _count(TallyRun)),
     (approve_results, {P.TALLYING}, lambda w: _count(ResultApproval)),

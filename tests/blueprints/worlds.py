@@ -56,7 +56,8 @@ def build_world(phase: Phase) -> dict:
     resident, unverified = _user(Role.RESIDENT, "resident"), _user(Role.RESIDENT, "unverified")
     newcomer, moderator, official = _user(Role.RESIDENT, "newcomer"), _user(Role.MODERATOR, "moderator"), \
         _user(Role.OFFICIAL, "official")
-    cycle = Cycle(name=f"Cycle {next(_numbers)}", currency="EUR", phase=phase, rule="greedy", total_budget=150_000)
+    cycle = Cycle(name=f"Cycle {next(_numbers)}", currency="EUR", phase=phase, rule="greedy", total_budget=150_000,
+                  has_supports_phase=True)
     north, south = District(cycle=cycle, name="North", budget=100_000), District(cycle=cycle, name="South", budget=50_000)
     category = Category(cycle=cycle, name="Green spaces")
     db.session.add_all([cycle, north, south, category])
@@ -149,6 +150,8 @@ _CYCLE_SETTINGS = {
     "total_budget": "1500", "rule": "greedy", "min_projects": "1", "max_projects": "3",
     "timezone": "Europe/Madrid", "proposals_open_at": "2030-01-01T09:00", "review_at": "2030-02-01T09:00",
     "voting_open_at": "2030-03-01T09:00", "voting_close_at": "2030-04-01T20:00", "results_at": "2030-05-01T12:00",
+    "has_supports_phase": "y", "supports_at": "2030-01-20T09:00", "supports_per_district": "5",
+    "supports_advance_top": "3", "supports_threshold": "2",
 }
 _PROPOSAL = {
     "title": "Trees", "summary": "Plant trees.", "description": "Fifty trees along the river.",
@@ -197,6 +200,10 @@ FORMS = {
     "media.remove_photo": ("resident", Phase.PROPOSALS, {}),
     "media.move_photo": ("resident", Phase.PROPOSALS, {"direction": "down"}),
     "media.remove_document": ("resident", Phase.PROPOSALS, {}),
+    # Buttons with no fields: the verified resident supports the pending proposal (taking back one they do not
+    # give is refused with a reason).
+    "supports.support": ("resident", Phase.SUPPORTS, {}),
+    "supports.unsupport": ("resident", Phase.SUPPORTS, {}),
     "voting.ballot": ("resident", Phase.VOTING, {"project": lambda w: [str(w["project"])], "version": "0"}),
     "verification.with_register": ("unverified", Phase.PROPOSALS,
                                    {"register-document": "X1234567", "register-birth_date": "1980-02-03",

@@ -8,6 +8,7 @@ from pb.domain.cycle import (
     CycleFacts,
     Phase,
     blockers,
+    following,
     is_allowed,
     next_phase,
     require_phase,
@@ -18,6 +19,7 @@ ORDER = list(Phase)
 READY = {
     Phase.DRAFT: CycleFacts(total_budget=100, district_budgets={"North": 60, "South": 40}),
     Phase.PROPOSALS: CycleFacts(total_budget=100, proposals_submitted=1),
+    Phase.SUPPORTS: CycleFacts(total_budget=100, proposals_submitted=1, has_supports_phase=True),
     Phase.REVIEW: CycleFacts(total_budget=100, proposals_submitted=3, projects_by_district={"North": 2, "South": 1}),
     Phase.VOTING: CycleFacts(total_budget=100),
     Phase.TALLYING: CycleFacts(total_budget=100, count_approvals=2),
@@ -25,23 +27,38 @@ READY = {
 }
 
 
-@pytest.mark.parametrize("current", ORDER[:-1])
-def test_each_phase_moves_only_to_the_very_next_one(current):
-    assert TRANSITIONS[current] is ORDER[ORDER.index(current) + 1]
+WITH_SUPPORTS = ORDER
+WITHOUT_SUPPORTS = [phase for phase in ORDER if phase is not Phase.SUPPORTS]
+
+
+@pytest.mark.parametrize(("has_supports_phase", "order"), [(True, WITH_SUPPORTS), (False, WITHOUT_SUPPORTS)])
+def test_each_phase_moves_only_to_the_very_next_one_with_or_without_the_supports_phase(has_supports_phase, order):
+    assert [following(phase, has_supports_phase) for phase in order] == order[1:] + [None]
+
+
+def test_the_supports_phase_sits_between_proposals_and_review():
+    assert following(Phase.PROPOSALS, True) is Phase.SUPPORTS and following(Phase.SUPPORTS, True) is Phase.REVIEW
+    assert following(Phase.PROPOSALS, False) is Phase.REVIEW
 
 
 def test_closed_is_the_only_phase_without_a_way_out():
     assert set(TRANSITIONS) == set(Phase) - {Phase.CLOSED}
 
 
-def test_the_transitions_never_revisit_a_phase():
-    assert len(set(TRANSITIONS.values())) == len(TRANSITIONS) and Phase.DRAFT not in TRANSITIONS.values()
+@pytest.mark.parametrize("has_supports_phase", [True, False])
+def test_the_transitions_never_revisit_a_phase(has_supports_phase):
+    seen, phase = [], Phase.DRAFT
+    while phase is not None:
+        seen.append(phase)
+        phase = following(phase, has_supports_phase)
+    assert len(seen) == len(set(seen)) and seen[-1] is Phase.CLOSED
+    assert (Phase.SUPPORTS in seen) is has_supports_phase
 
 
 @pytest.mark.parametrize("current", ORDER[:-1])
 def test_a_ready_cycle_has_no_blocker_and_moves_one_step(current):
     assert blockers(current, READY[current]) == []
-    assert next_phase(current, READY[current]) is TRANSITIONS[current]
+    assert next_phase(current, READY[current]) is following(current, READY[current].has_supports_phase)
 
 
 @pytest.mark.parametrize(
@@ -55,6 +72,10 @@ def test_a_ready_cycle_has_no_blocker_and_moves_one_step(current):
         (Phase.DRAFT, CycleFacts(total_budget=10, district_budgets={"North": 0, "South": 11}),
          ["District “North” has no budget.", "The district budgets add up to more than the cycle's total budget."]),
         (Phase.PROPOSALS, CycleFacts(total_budget=100), ["No proposal has been submitted yet."]),
+        (Phase.SUPPORTS, CycleFacts(total_budget=100, has_supports_phase=True,
+                                    districts_without_selection=("North", "South")),
+         ["No proposal has enough supports to go on to review in: North, South. Residents can still support "
+          "proposals there."]),
         (Phase.REVIEW, CycleFacts(total_budget=100, proposals_waiting_review=2, projects_by_district={"North": 1}),
          ["2 proposals are still waiting for review."]),
         (Phase.REVIEW, CycleFacts(total_budget=100, proposals_waiting_review=1, projects_by_district={"North": 1}),

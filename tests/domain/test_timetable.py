@@ -13,6 +13,8 @@ from pb.domain.timetable import (
     check_zone,
     departure,
     describe_change,
+    moment_names,
+    step,
     is_zone,
     iso,
     local_day,
@@ -32,7 +34,8 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 def test_every_move_forward_has_a_step_and_the_ending_ones_are_confirmed():
     assert set(STEPS) == set(TRANSITIONS)
-    assert {phase for phase, step in STEPS.items() if step.is_ending} == {P.PROPOSALS, P.VOTING, P.TALLYING}
+    assert {phase for phase, step in STEPS.items() if step.is_ending} == {P.PROPOSALS, P.SUPPORTS, P.VOTING,
+                                                                          P.TALLYING}
     assert {phase for phase, step in STEPS.items() if step.needs_reason_off_date} == {P.REVIEW, P.VOTING}
 
 
@@ -54,6 +57,28 @@ def test_every_move_forward_has_a_step_and_the_ending_ones_are_confirmed():
 )
 def test_departure(current, moments, expected):
     assert departure(current, moments, NOW, "UTC") == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "moments", "expected"),
+    [
+        # With the supports phase, supports_at closes the proposals and review_at closes the supports.
+        (P.PROPOSALS, {"supports_at": _at(LATER), "review_at": _at(TODAY)}, Departure(LATER, TODAY)),
+        (P.PROPOSALS, {"supports_at": _at(TODAY), "review_at": _at(LATER)}, None),
+        (P.SUPPORTS, {"supports_at": _at(TODAY), "review_at": _at(EARLIER)}, Departure(EARLIER, TODAY)),
+        (P.SUPPORTS, {"review_at": _at(TODAY)}, None),
+        (P.SUPPORTS, {}, None),
+    ],
+)
+def test_departure_with_the_supports_phase(current, moments, expected):
+    assert departure(current, moments, NOW, "UTC", has_supports_phase=True) == expected
+
+
+@pytest.mark.parametrize(("has_supports_phase", "field"), [(True, "supports_at"), (False, "review_at")])
+def test_closing_proposals_keeps_the_supports_moment_only_with_the_supports_phase(has_supports_phase, field):
+    assert step(P.PROPOSALS, has_supports_phase).moment_field == field
+    assert step(P.SUPPORTS, has_supports_phase).moment_field == "review_at"
+    assert ("supports_at" in moment_names(has_supports_phase)) is has_supports_phase
 
 
 def test_departure_compares_calendar_days_in_the_cycles_zone():

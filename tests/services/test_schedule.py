@@ -58,6 +58,32 @@ def test_each_planned_move_happens_at_its_moment_to_the_second_with_the_timetabl
     assert schedule.run_due(NOW + timedelta(hours=1)) == []  # one step per moment: the next has no moment
 
 
+def test_with_the_supports_phase_supports_at_closes_proposals_and_review_at_applies_the_rule(
+        make_cycle, make_proposal, make_user, verify):
+    review_at = NOW + timedelta(days=7)
+    cycle = make_cycle(Phase.PROPOSALS, timezone="Europe/Madrid", has_supports_phase=True, supports_advance_top=1,
+                       supports_at=NOW, review_at=review_at)
+    north, south = cycle.districts
+    popular, quiet, southern = make_proposal(cycle, north), make_proposal(cycle, north), make_proposal(cycle, south)
+    cycle_id = cycle.id
+    assert schedule.run_due(NOW - timedelta(days=1)) == []  # review_at is not this cycle's moment to close proposals
+    [line] = schedule.run_due(NOW)
+    assert line == f"cycle {cycle_id}: proposals -> supports by the timetable" and _phase(cycle_id) is Phase.SUPPORTS
+    assert schedule.run_due(NOW + timedelta(days=1)) == []
+    resident = make_user()
+    verify(resident, north)
+    from pb.services import supports
+
+    supports.support(resident, popular.id)
+    [line] = schedule.run_due(review_at)
+    assert line == f"cycle {cycle_id}: supports -> review by the timetable" and _phase(cycle_id) is Phase.REVIEW
+    statuses = {proposal.id: db.session.get(type(proposal), proposal.id).status for proposal in (popular, quiet, southern)}
+    assert statuses == {popular.id: ProposalStatus.SUBMITTED, quiet.id: ProposalStatus.NOT_SELECTED,
+                        southern.id: ProposalStatus.SUBMITTED}
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "select-for-review"))
+    assert entry.actor_id is None and json.loads(entry.after)["not_selected"] == [quiet.id]
+
+
 def test_closing_voting_opens_the_ballot_box_as_an_official_closing_it_would(ready, make_user, verify):
     from pb.models import Ballot
     from pb.services import voting
