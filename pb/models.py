@@ -367,7 +367,7 @@ class ProjectResult(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tally_run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     votes: Mapped[int] = mapped_column(Integer)
     # The cost the count used, kept so the stored outcome alone rebuilds the instance for exports and charts.
     cost: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -876,3 +876,9 @@ class Follow(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Full-text search needs engine-specific DDL next to the proposals table (an FTS5 table, or a tsvector column).
+from pb import search_index  # noqa: E402
+
+search_index.register(Proposal.__table__)
