@@ -9,7 +9,7 @@ Item = TypeVar("Item")
 
 
 def position_key(secret: bytes | str, *context: object) -> bytes:
-    """A sort key for one item in one person's order: HMAC-SHA256 of the context (person, cycle, project) under `secret`.
+    """A sort key for one item in one person's order: HMAC-SHA256 of (person, cycle, project) under `secret`.
 
     Without the secret nobody can recompute a person's order, and the order is derived, not stored, so nothing links
     it to a ballot.

@@ -9,7 +9,7 @@ the letters and digits of the query, every word required. See pb.search_index fo
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, and_, cast, column, func, literal_column, select, table, text
@@ -77,7 +77,8 @@ class Criteria:
     @property
     def is_filtered(self) -> bool:
         return bool(self.words) or any(
-            value is not None for value in (self.district_id, self.category_id, self.status, self.min_cost, self.max_cost)
+            value is not None
+            for value in (self.district_id, self.category_id, self.status, self.min_cost, self.max_cost)
         )
 
 
@@ -127,26 +128,28 @@ def read_criteria(args: Mapping[str, str], cycle: Cycle) -> tuple[Criteria, list
         problems.append(wrong)
         return None
 
-    def amount(name: str, wrong: str) -> int | None:
+    def amount(name: str, wrong: Callable[[Message], Message]) -> int | None:
         raw = (args.get(name) or "").strip()
         if not raw:
             return None
         try:
             return parse_amount(raw[:40], cycle.currency)
         except ValidationError as error:
-            problems.append(N_(wrong, problem=error.message))
+            problems.append(wrong(error.message))
             return None
 
-    district_id = choice("district", {d.id for d in cycle.districts}, N_("That district is not one of this cycle's; all districts are shown."))
-    category_id = choice("category", {c.id for c in cycle.categories}, N_("That category is not one of this cycle's; all categories are shown."))
+    district_id = choice("district", {d.id for d in cycle.districts},
+                         N_("That district is not one of this cycle's; all districts are shown."))
+    category_id = choice("category", {c.id for c in cycle.categories},
+                         N_("That category is not one of this cycle's; all categories are shown."))
     status = None
     raw_status = (args.get("status") or "").strip()
     if raw_status:
         status = next((s for s in PUBLIC_STATUSES if s.value == raw_status), None)
         if status is None:
             problems.append(N_("That status does not exist; proposals of every status are shown."))
-    min_cost = amount("min_cost", "The lowest cost was ignored: {problem}")
-    max_cost = amount("max_cost", "The highest cost was ignored: {problem}")
+    min_cost = amount("min_cost", lambda problem: N_("The lowest cost was ignored: {problem}", problem=problem))
+    max_cost = amount("max_cost", lambda problem: N_("The highest cost was ignored: {problem}", problem=problem))
     if min_cost is not None and max_cost is not None and min_cost > max_cost:
         problems.append(N_("The lowest cost is more than the highest cost, so both were ignored."))
         min_cost = max_cost = None
