@@ -113,3 +113,15 @@ def test_the_audit_log_and_users_are_paged(client, app, make_cycle, make_user):
         assert client.get(f"/admin/users?page={page}").status_code == 200
     users_page = client.get("/admin/users").get_data(as_text=True)
     assert 'rel="next"' in users_page and "Page 1 of 2" in users_page
+
+
+def test_the_moderation_queue_is_paged_oldest_first(client, make_user, make_proposal, make_cycle):
+    cycle = make_cycle(Phase.REVIEW)
+    for number in range(55):
+        make_proposal(cycle, title=f"Waiting {number:02}")
+    client.login(make_user(Role.MODERATOR))
+    first = client.get(f"/moderation/cycles/{cycle.id}").get_data(as_text=True)
+    assert "Waiting 00" in first and "Waiting 49" in first and "Waiting 50" not in first and 'rel="next"' in first
+    for page in ("2", "99", "x"):
+        assert client.get(f"/moderation/cycles/{cycle.id}?page={page}").status_code == 200
+    assert "Waiting 54" in client.get(f"/moderation/cycles/{cycle.id}?page=2").get_data(as_text=True)
