@@ -370,7 +370,7 @@ class ProjectResult(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tally_run_id: Mapped[int] = mapped_column(ForeignKey("tally_runs.id", ondelete="CASCADE"), index=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     votes: Mapped[int] = mapped_column(Integer)
     # The cost the count used, kept so the stored outcome alone rebuilds the instance for exports and charts.
     cost: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -881,3 +881,9 @@ class Follow(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # When this follower was last emailed about new comments here: at most one such email an hour.
     comments_mailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# Full-text search needs engine-specific DDL next to the proposals table (an FTS5 table, or a tsvector column).
+from pb import search_index  # noqa: E402
+
+search_index.register(Proposal.__table__)

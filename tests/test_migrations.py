@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade
 from sqlalchemy import create_engine, inspect, select, text
 
-from pb import create_app, models  # noqa: F401  (models register the tables)
+from pb import create_app, models, search_index  # noqa: F401  (models register the tables)
 from pb.database import MIGRATIONS, upgrade_schema
 from pb.extensions import db
 from tests.conftest import POSTGRES_HELP
@@ -51,13 +51,14 @@ def empty_app(request, monkeypatch):
 
 def _differences() -> list:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False,
+                                                                "include_name": search_index.is_managed_by_models})
         return compare_metadata(context, db.metadata)
 
 
 def test_upgrading_an_empty_database_builds_exactly_the_models_tables(empty_app):
     upgrade_schema()
-    tables = set(inspect(db.engine).get_table_names())
+    tables = {name for name in inspect(db.engine).get_table_names() if search_index.is_managed_by_models(name, "table", {})}
     assert set(db.metadata.tables) | {"alembic_version"} == tables
     assert _differences() == []
 
@@ -231,3 +232,19 @@ def test_published_dates_become_moments_in_utc_and_voting_closes_at_the_end_of_i
         "SELECT proposals_open_on, review_on, voting_open_on, voting_close_on, results_on FROM cycles")).one()
     assert [str(day)[:10] if day else None for day in days] == [
         "2026-01-15", "2026-04-01", "2026-10-15", "2026-12-15", None]
+
+
+def test_the_search_index_is_built_by_the_migrations_and_outlives_later_ones(empty_app):
+    """Its FTS5 table and triggers (SQLite) or tsvector column and GIN index (PostgreSQL) exist at head.
+
+    A later migration that batch-alters `proposals` on SQLite copies the table and drops its triggers: it must run
+    pb.search_index's statements again, and this test says so.
+    """
+    upgrade_schema()
+    if db.engine.dialect.name == "sqlite":
+        triggers = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        assert {f"{search_index.FTS_TABLE}_{kind}" for kind in ("insert", "delete", "update")} <= triggers
+    else:
+        columns = {column["name"] for column in inspect(db.engine).get_columns("proposals")}
+        indexes = {index["name"] for index in inspect(db.engine).get_indexes("proposals")}
+        assert search_index.VECTOR_COLUMN in columns and search_index.VECTOR_INDEX in indexes

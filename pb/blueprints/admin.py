@@ -15,6 +15,7 @@ from pb.domain.money import amount_for_input
 from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role, RoleChange
+from pb.pagination import page_number
 from pb.services import audit, cycles, mail_health, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
@@ -193,7 +194,8 @@ def tally(cycle_id: int):
 def audit_log(cycle_id: int):
     """Read the cycle's audit log, newest first."""
     cycle = cycles.get_cycle(cycle_id)
-    return render_template("admin/audit.html", cycle=cycle, entries=audit.entries(cycle.id))
+    page = audit.entries_page(cycle.id, page_number(request.args.get("page")))
+    return render_template("admin/audit.html", cycle=cycle, entries=page.items, page=page)
 
 
 @bp.get("/users")
@@ -201,8 +203,9 @@ def audit_log(cycle_id: int):
 def user_list():
     """Find users, change their role, and approve or cancel requested changes of the official role."""
     search = request.args.get("q", "")[:100]
+    page = users.users_page(search, page_number(request.args.get("page")))
     return render_template(
-        "admin/users.html", users=users.list_users(search), search=search, form=RoleForm(), roles=list(Role),
+        "admin/users.html", users=page.items, page=page, search=search, form=RoleForm(), roles=list(Role),
         pending=roles.pending_changes(), recent=roles.recent_changes(),
     )
 

@@ -12,6 +12,7 @@ from pb.domain.numbers import whole_number
 from pb.forms import AcceptForm, MergeForm, ReasonForm, RevokeVerificationForm, VerifyForm, options
 from pb.i18n import translate
 from pb.models import ProposalStatus
+from pb.pagination import page_number
 from pb.services import cycles, moderation, proposals, users, verification, voting
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -34,9 +35,10 @@ def queue(cycle_id: int):
     district_id = request.args.get("district", type=whole_number)
     if district_id is not None:
         cycles.get_district(cycle, district_id)
+    page = moderation.queue_page(cycle, district_id, page_number(request.args.get("page")))
     return render_template(
-        "moderation/queue.html", cycle=cycle, district_id=district_id,
-        waiting=moderation.queue(cycle, district_id), sizes=moderation.queue_sizes(cycle),
+        "moderation/queue.html", cycle=cycle, district_id=district_id, page=page,
+        waiting=page.items, sizes=moderation.queue_sizes(cycle),
     )
 
 

@@ -1,14 +1,15 @@
 """Pages anyone can read: the cycles, their proposals, the accessibility statement and how voting works."""
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, session
 from flask_login import current_user
 
 from pb.domain.cycle import Phase
-from pb.domain.numbers import whole_number
 from pb.models import ProposalStatus
-from pb.services import audit, cycles, proposals, voting
+from pb.pagination import page_number
+from pb.services import audit, cycles, proposals, search, voting
 
 bp = Blueprint("public", __name__)
+LIST_SEED = "list_seed"
 
 
 def visible_cycle(cycle_id: int):
@@ -42,15 +43,25 @@ def cycle(cycle_id: int):
 
 @bp.get("/cycles/<int:cycle_id>/proposals")
 def proposal_list(cycle_id: int):
-    """List a cycle's proposals, optionally for one district."""
+    """Search, filter and sort a cycle's proposals, one page at a time; a wrong value is named and ignored."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=whole_number)
-    if district_id is not None:
-        cycles.get_district(cycle, district_id)
+    criteria, problems = search.read_criteria(request.args, cycle)
+    # One seed per visitor, kept in their session: the random order stays put across pages and visits.
+    seed = session.get(LIST_SEED)
+    if not isinstance(seed, int):
+        seed = session[LIST_SEED] = search.new_seed()
+    found = search.find_proposals(cycle, criteria, page_number(request.args.get("page")), seed)
     return render_template(
-        "public/proposals.html", cycle=cycle, district_id=district_id,
-        proposals=proposals.public_proposals(cycle, district_id),
+        "public/proposals.html", cycle=cycle, criteria=criteria, problems=problems, page=found,
+        sort=search.effective_sort(criteria), sorts=search.sorts_for(cycle, bool(criteria.words)),
+        statuses=search.PUBLIC_STATUSES, district_id=criteria.district_id,
     )
+
+
+@bp.app_template_global()
+def has_endpoint(name: str) -> bool:
+    """Whether the app serves this endpoint (the card's thumbnail needs the media blueprint)."""
+    return name in current_app.view_functions
 
 
 @bp.get("/proposals/<int:proposal_id>")

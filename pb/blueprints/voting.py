@@ -1,6 +1,6 @@
 """The ballot: verified residents choose projects within their district's budget, and may change it."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,6 +9,7 @@ from pb.blueprints.public import require_visible, visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import BallotError, ConflictError, DomainError, PermissionDenied, PhaseError
 from pb.domain.numbers import parse_whole_number
+from pb.domain.ordering import keyed_order
 from pb.forms import ActionForm
 from pb.i18n import translate
 from pb.services import cycles, proposals, voting
@@ -110,7 +111,9 @@ def ballot(cycle_id: int, district_id: int):
                 "success",
             )
             return redirect(url_for("voting.ballot", cycle_id=cycle_id, district_id=district_id))
-    projects = proposals.projects_on_ballot(cycle.id, district.id)
+    # Each voter sees the projects in their own order, the same on every visit (position bias, see pb.domain.ordering).
+    projects = keyed_order(proposals.projects_on_ballot(cycle.id, district.id), current_app.secret_key,
+                           "ballot", current_user.id, cycle.id)
     stored = voting.stored_ballot(current_user, cycle.id, district.id)
     if chosen is None:
         chosen = set(stored.choices) if stored else set()

@@ -49,12 +49,14 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload
 
 from pb.domain.cycle import Phase
 from pb.domain.errors import ValidationError
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import AuditEntry, User, utcnow
+from pb.pagination import Page, paginate
 from pb.services import use_case
 
 FIRST_PREVIOUS_HASH = "0" * 64
@@ -177,6 +179,13 @@ def published_heads(cycle_id: int) -> list[PublishedHead]:
             revision=revision if isinstance(revision, int) else None, entry_hash=row.entry_hash,
         ))
     return heads
+
+
+def entries_page(cycle_id: int, number: int, size: int = 100) -> Page:
+    """One page of a cycle's log, newest first (by id, which the cycle_id index keeps cheap), with each actor."""
+    query = (select(AuditEntry).where(AuditEntry.cycle_id == cycle_id).options(joinedload(AuditEntry.actor))
+             .order_by(AuditEntry.id.desc()))
+    return paginate(query, number, size)
 
 
 def entries(cycle_id: int, limit: int = 500) -> list[AuditEntry]:

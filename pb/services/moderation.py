@@ -4,6 +4,7 @@ Each decision tells the author by email (kind "proposals"), written in the decis
 """
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from pb.domain import cycle as cycle_rules
 from pb.domain import notifications
@@ -12,6 +13,7 @@ from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, ProposalStatus, User
+from pb.pagination import Page, paginate
 from pb.services import audit, following, is_plausible_id, load, mail, proposals, use_case
 
 _OPEN = (ProposalStatus.SUBMITTED, ProposalStatus.CHANGES_REQUESTED)
@@ -132,16 +134,26 @@ def merge(actor: User, proposal_id: int, into_id: int, note: str = "", *, versio
     return proposal
 
 
-def queue(cycle: Cycle, district_id: int | None = None) -> list[Proposal]:
-    """Proposals waiting for a decision, oldest first."""
+def _queue_query(cycle: Cycle, district_id: int | None):
     query = (
         select(Proposal)
         .where(Proposal.cycle_id == cycle.id, Proposal.status.in_(_OPEN))
+        .options(joinedload(Proposal.district))
         .order_by(Proposal.created_at, Proposal.id)
     )
     if district_id is not None:
         query = query.where(Proposal.district_id == district_id)
-    return list(db.session.scalars(query))
+    return query
+
+
+def queue(cycle: Cycle, district_id: int | None = None) -> list[Proposal]:
+    """Proposals waiting for a decision, oldest first."""
+    return list(db.session.scalars(_queue_query(cycle, district_id)))
+
+
+def queue_page(cycle: Cycle, district_id: int | None, number: int, size: int = 50) -> Page:
+    """One page of the proposals waiting for a decision, oldest first."""
+    return paginate(_queue_query(cycle, district_id), number, size)
 
 
 def queue_sizes(cycle: Cycle) -> dict[int, int]:

@@ -11,6 +11,7 @@ from pb.domain.passwords import password_problem
 from pb.extensions import db
 from pb.i18n import LANGUAGES
 from pb.models import Role, RoleChange, User, utcnow
+from pb.pagination import Page, paginate
 from pb.security import hash_password, needs_new_hash, password_matches
 from pb.services import audit, load, mail, roles, use_case
 
@@ -207,6 +208,15 @@ def change_role(actor: User, user_id: int, role: Role, reason: str = "") -> User
     audit.record(actor, "change-role", f"user:{user.id}", before={"role": before},
                  after={"role": role.value, **({"reason": reason} if reason else {})})
     return user
+
+
+def users_page(search: str, number: int, size: int = 50) -> Page:
+    """One page of the users whose email or name contains `search`, by email (then id, so pages never overlap)."""
+    query = select(User).order_by(User.email, User.id)
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
+    return paginate(query, number, size)
 
 
 def list_users(search: str = "", limit: int = 200) -> list[User]:

@@ -150,9 +150,12 @@ def test_unknown_ids_get_a_404_page(client, make_user, url):
     assert "There is no such" in response.get_data(as_text=True) or "does not exist" in response.get_data(as_text=True)
 
 
-def test_an_unknown_district_in_a_query_string_is_a_404(client, make_cycle):
+def test_an_unknown_district_in_a_query_string_is_named_and_ignored(client, make_cycle):
+    """The list is a search form: a wrong filter is said and left out, the rest of the list still shown."""
     cycle = make_cycle(Phase.PROPOSALS)
-    assert client.get(f"/cycles/{cycle.id}/proposals?district=424242").status_code == 404
+    response = client.get(f"/cycles/{cycle.id}/proposals?district=424242")
+    assert response.status_code == 200
+    assert "That district is not one of this cycle" in response.get_data(as_text=True).replace("&#39;", "'")
 
 
 def test_posting_to_an_unknown_proposal_says_so_and_changes_nothing(client, make_user, make_cycle):
