@@ -1,18 +1,17 @@
 """Discussing and following proposals: comments, replies, flags, the moderators' queue of flagged comments."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import form_errors, moderator_required, perform, refuse
-from pb.blueprints.public import require_visible
+from pb.blueprints.public import readable_proposal
 from pb.domain.errors import DomainError, ValidationError
 from pb.domain.messages import N_
 from pb.domain.numbers import whole_number
 from pb.extensions import limiter
 from pb.forms import ActionForm, CommentEditForm, CommentForm, FlagCommentForm, HideCommentForm
 from pb.i18n import translate
-from pb.models import ProposalStatus
 from pb.services import comments, following, proposals
 
 bp = Blueprint("comments", __name__)
@@ -27,15 +26,6 @@ def _account() -> str:
 throttle_comments = limiter.limit(lambda: current_app.config["COMMENT_LIMIT_PER_ACCOUNT"], key_func=_account,
                                   methods=["POST"], exempt_when=lambda: not current_user.is_authenticated)
 
-
-def _readable_proposal(proposal_id: int):
-    """The proposal, as the current user may see it (drafts hidden from all but officials; withdrawn from others)."""
-    proposal = proposals.get_proposal(proposal_id)
-    require_visible(proposal.cycle)
-    is_author = current_user.is_authenticated and current_user.id == proposal.author_id
-    if proposal.status is ProposalStatus.WITHDRAWN and not is_author:
-        abort(404)
-    return proposal
 
 
 def _discussion_url(proposal_id: int, comment_id: int | None = None) -> str:
@@ -73,7 +63,7 @@ def follow_state(proposal) -> dict:
 @login_required
 def post(proposal_id: int):
     """Write a comment on a proposal, or a reply to one of its comments (the page works without JavaScript)."""
-    proposal = _readable_proposal(proposal_id)
+    proposal = readable_proposal(proposal_id)
     back = _discussion_url(proposal.id)
     form = CommentForm()
     reply_to = None

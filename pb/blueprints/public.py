@@ -1,6 +1,6 @@
 """Pages anyone can read: the cycles, their proposals, the accessibility statement and how voting works."""
 
-from flask import Blueprint, abort, current_app, render_template, request, session
+from flask import Blueprint, abort, render_template, request, session
 from flask_login import current_user
 
 from pb.domain.cycle import Phase
@@ -58,20 +58,22 @@ def proposal_list(cycle_id: int):
     )
 
 
-@bp.app_template_global()
-def has_endpoint(name: str) -> bool:
-    """Whether the app serves this endpoint (the card's thumbnail needs the media blueprint)."""
-    return name in current_app.view_functions
+def readable_proposal(proposal_id: int):
+    """The proposal as the current user may read it: 404 in a draft cycle (but for officials), and once withdrawn
+    (but for its author)."""
+    proposal = proposals.get_proposal(proposal_id)
+    require_visible(proposal.cycle)
+    is_author = current_user.is_authenticated and current_user.id == proposal.author_id
+    if proposal.status is ProposalStatus.WITHDRAWN and not is_author:
+        abort(404)
+    return proposal
 
 
 @bp.get("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int):
     """Show one proposal with its status and the moderator's public note."""
-    proposal = proposals.get_proposal(proposal_id)
-    visible_cycle(proposal.cycle_id)
+    proposal = readable_proposal(proposal_id)
     is_author = current_user.is_authenticated and current_user.id == proposal.author_id
-    if proposal.status is ProposalStatus.WITHDRAWN and not is_author:
-        abort(404)
     return render_template("public/proposal.html", proposal=proposal, cycle=proposal.cycle, is_author=is_author)
 
 
