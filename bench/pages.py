@@ -54,7 +54,7 @@ BATCH = 5_000
 
 # How the list is asked to filter, sort, page and search. The list page of the foundation knows only `district`;
 # the others are ignored until the listing and search land (the table then shows the same page as the default).
-SORT_BY_COST = "sort=cost"
+SORT_BY_COST = "sort=cost-asc"
 PAGE = "page=50"
 SEARCH = "q"
 COMMON_WORD = "park"  # in about a third of the proposals (the vocabulary has it only in "a dog park" etc.)
