@@ -91,6 +91,16 @@ _SCHEMAS = {
         },
     ),
     "District": _object("A district and its budget.", {"id": _INTEGER, "name": _STRING, "budget": _ref("Money")}),
+    "Photo": _object(
+        "A photo of a project: a WebP image about 800 pixels wide, without metadata.",
+        {"url": {"type": "string", "description": "Its address on this server (a path, like the paging links)."},
+         "alt": {"type": "string", "description": "What the photo shows, in words (alt text)."}},
+    ),
+    "Document": _object(
+        "A PDF attached to a project (a plan, a quote).",
+        {"url": {"type": "string", "description": "Its download address on this server (a path)."},
+         "title": _STRING},
+    ),
     "ProjectResult": _object(
         "A project's published result.",
         {
@@ -110,10 +120,20 @@ _SCHEMAS = {
             "title": _STRING,
             "summary": _STRING,
             "description": _STRING,
-            "location": _STRING,
+            "location": {"type": "string", "description": "The same as `address` (its name in version 1.0)."},
+            "address": {"type": "string", "description": "Where the project is, in words (may be empty)."},
+            "latitude": {"type": ["number", "null"], "description": "WGS 84 degrees; null when the project has no "
+                                                                     "point on the map."},
+            "longitude": {"type": ["number", "null"], "description": "WGS 84 degrees; null with `latitude`."},
             "cost": {**_ref("Money"), "description": "The cost voters see: the final cost fixed in review."},
             "estimated_cost": {**_ref("Money"), "description": "The proposer's own estimate."},
             "moderator_note": _STRING,
+            "photos": {"type": "array", "items": _ref("Photo"), "description": "In the order the project shows them."},
+            "documents": {"type": "array", "items": _ref("Document"), "description": "PDF attachments, oldest first."},
+            "comments": {"type": "integer", "description": "Comments and replies residents can read (hidden and "
+                                                           "deleted ones are not counted)."},
+            "supports": {"type": "integer", "description": "Residents who supported the proposal in the supports "
+                                                           "phase; present only when the cycle has that phase."},
             "created_at": _INSTANT,
             "updated_at": _INSTANT,
             "result": {
@@ -121,6 +141,7 @@ _SCHEMAS = {
                 "description": "Null until the cycle's results are published.",
             },
         },
+        optional=("supports",),
     ),
     "CountedProject": _object(
         "One row of a district's results table, funded projects first.",
@@ -245,7 +266,7 @@ SPEC: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "pb open data API",
-        "version": "1.0.0",
+        "version": "1.1.0",
         "description": (
             "Read-only public data of pb participatory budgeting cycles: cycles, districts, projects on the ballot "
             "and published results. Money is an integer of the currency's smallest unit with its currency; dates "

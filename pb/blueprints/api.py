@@ -58,6 +58,14 @@ def _page_json(page: open_data.Page, endpoint: str, **values):
     )
 
 
+def _media_links() -> open_data.MediaLinks:
+    # Paths on this server, like the paging links: a photo in its medium size, a document as its download.
+    return open_data.MediaLinks(
+        photo=lambda photo_id: url_for("media.photo", photo_id=photo_id, size="medium"),
+        document=lambda document_id: url_for("media.document", document_id=document_id),
+    )
+
+
 def _paging() -> tuple[int, int]:
     return open_data.check_paging(_whole_number("page"), _whole_number("per_page"))
 
@@ -96,14 +104,14 @@ def projects(cycle_id: int):
     cycle = open_data.public_cycle(cycle_id)
     page, per_page = _paging()
     district_id = _whole_number("district")
-    found = open_data.project_page(cycle, district_id, page, per_page)
+    found = open_data.project_page(cycle, district_id, page, per_page, _media_links())
     return _page_json(found, ".projects", cycle_id=cycle.id, district=district_id)
 
 
 @bp.get("/projects/<int:project_id>")
 def project(project_id: int):
     """Show one project on the ballot, with its result once results are published."""
-    return jsonify(open_data.project_detail(project_id))
+    return jsonify(open_data.project_detail(project_id, _media_links()))
 
 
 @bp.get("/cycles/<int:cycle_id>/results")

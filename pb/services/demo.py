@@ -1,11 +1,15 @@
-"""A demo town with one finished cycle and one open for voting, built through the real use cases."""
+"""A demo town: a finished cycle, and one open for voting with a map, photos and comments; built by the use cases."""
 
+import io
+import json
 from datetime import datetime, time, timedelta
+
+from PIL import Image, ImageDraw
 
 from pb.domain import timetable
 from pb.domain.cycle import Phase
-from pb.models import Role, User, utcnow
-from pb.services import cycles, moderation, proposals, publication, tallying, users, voting
+from pb.models import Proposal, Role, User, utcnow
+from pb.services import comments, cycles, media, moderation, places, proposals, publication, tallying, users, voting
 from pb.services.cycles import CycleSettings
 from pb.services.proposals import ProposalDraft
 
@@ -48,6 +52,40 @@ _SOUTHSIDE_2025 = [
 ]
 
 
+# Longer descriptions, in Markdown, for a few projects (the others repeat their summary).
+_DESCRIPTIONS = {
+    "Shade trees on Market Square": (
+        "Market Square has no shade at all: on a July afternoon its paving is too hot to sit on.\n\n"
+        "## What we propose\n\n"
+        "- twelve lime trees in large planters along the east and west sides;\n"
+        "- watering bags for their first three summers;\n"
+        "- four benches under the trees.\n\n"
+        "The parks team has checked that **no pipes** run under the planters."
+    ),
+    "Youth music studio": (
+        "The youth centre has a room nobody uses. With this project it becomes a studio:\n\n"
+        "1. soundproofing on the walls and the door;\n"
+        "2. a drum kit, two amplifiers, a keyboard and microphones;\n"
+        "3. a booking sheet, so every band gets its evenings.\n\n"
+        "Young people from *both* schools asked for it."
+    ),
+}
+
+# The fictional town's districts as rectangles: (south, north, west, east) in degrees, around 52.23 N, 21.01 E.
+_DISTRICT_BOUNDS = {"Northside": (52.230, 52.262, 20.970, 21.050), "Southside": (52.198, 52.230, 20.970, 21.050)}
+# Projects spread over many places have no single point on the map.
+_WITHOUT_POINT = {"Pop-up cinema nights", "Benches at bus stops", "Drinking fountains"}
+
+# Residents talk about a few projects of the open cycle: (project, author's index in RESIDENTS, text, replies).
+_DISCUSSION = [
+    ("Shade trees on Market Square", 2, "Yes please! Nobody can sit on the square in August.",
+     [(0, "Thank you! Lime trees grow fast: the parks team expects real shade within three summers.")]),
+    ("Safe crossing at Elm School", 3, "My children cross there every morning, and the cars do not slow down.", []),
+    ("Playground renewal on Oak Street", 4, "Could the new equipment include a swing a wheelchair fits on?",
+     [(6, "Good idea: Oak Street is the only playground in Southside, so it should suit every child.")]),
+]
+
+
 def demo_accounts() -> list[tuple[str, str]]:
     return [(OFFICIAL, "official"), (SECOND_OFFICIAL, "official"), (MODERATOR, "moderator")] + [
         (email, "resident") for email in RESIDENTS
@@ -66,10 +104,72 @@ def _advance(official: User, cycle) -> None:
     cycles.advance_phase(official, cycle.id, cycles.get_cycle(cycle.id).phase, DEMO_REASON)
 
 
+def _boundaries() -> str:
+    """The districts' rectangles as a GeoJSON FeatureCollection (positions are longitude, latitude)."""
+    features = [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
+                                                         [west, south]]]}}
+        for name, (south, north, west, east) in _DISTRICT_BOUNDS.items()
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def _point(district: str, index: int, title: str) -> tuple[float | None, float | None]:
+    """A fixed place inside the district for its index-th project: a grid of four columns, nudged off the lines."""
+    if title in _WITHOUT_POINT:
+        return None, None
+    south, north, west, east = _DISTRICT_BOUNDS[district]
+    row, column = divmod(index, 4)
+    latitude = south + (north - south) * (0.2 + 0.3 * row + 0.05 * (column % 2))
+    longitude = west + (east - west) * (0.14 + 0.22 * column + 0.03 * (row % 2))
+    return round(latitude, 5), round(longitude, 5)
+
+
+def _drawing(kind: str) -> bytes:
+    """A simple picture drawn at run time (no photo files in the source): a tree, or a meadow in flower."""
+    image = Image.new("RGB", (800, 600), (170, 210, 240))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 420, 800, 600), fill=(90, 160, 70))
+    if kind == "tree":
+        draw.rectangle((375, 260, 425, 470), fill=(110, 75, 40))
+        draw.ellipse((230, 60, 570, 330), fill=(40, 120, 50))
+        draw.ellipse((600, 40, 700, 140), fill=(250, 220, 80))
+    else:
+        draw.rectangle((0, 300, 800, 600), fill=(90, 160, 70))
+        colours = [(230, 80, 90), (250, 220, 80), (150, 110, 220), (255, 255, 255)]
+        for number in range(160):
+            x, y = (number * 197) % 780 + 10, 310 + (number * number * 31) % 280
+            draw.ellipse((x - 7, y - 7, x + 7, y + 7), fill=colours[number % len(colours)])
+    data = io.BytesIO()
+    image.save(data, "PNG")
+    return data.getvalue()
+
+
+# (project, drawing, alt text) of the photos shown in the open cycle.
+_PHOTOS = [
+    ("Shade trees on Market Square", "tree", "Drawing of a large tree with a round green crown on a lawn, in the sun."),
+    ("Wildflower meadows", "meadow", "Drawing of a lawn full of red, yellow, purple and white flowers."),
+]
+
+
+def _illustrate_and_discuss(residents: list[User], submitted: list[Proposal]) -> None:
+    """While proposals are open: authors add photos, and residents comment and reply (each step a real use case)."""
+    by_title = {proposal.title: proposal for proposal in submitted}
+    for title, kind, alt_text in _PHOTOS:
+        proposal = by_title[title]
+        media.add_photo(proposal.author, proposal.id, _drawing(kind), alt_text)
+    for title, author, text, replies in _DISCUSSION:
+        proposal_id = by_title[title].id
+        comment = comments.post_comment(residents[author], proposal_id, text)
+        for reply_author, reply in replies:
+            comments.post_comment(residents[reply_author], proposal_id, reply, parent_id=comment.id)
+
+
 def _run_cycle(
     official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
-    days: tuple[int, int, int, int, int], skip_voters: int = 0,
+    days: tuple[int, int, int, int, int], skip_voters: int = 0, has_discussion: bool = False,
 ) -> None:
     """Play a cycle through to `stop_at`; `days` are its five moments, in days from today (at 09:00, voting closes at
     20:00, in the site's zone), so that the timetable the worker keeps never moves the demo on by itself."""
@@ -90,18 +190,23 @@ def _run_cycle(
         districts=[(district, budget * 100) for district, budget in budgets.items()],
     )
     category_ids = {c: cycles.add_category(official, cycle.id, c).id for c in CATEGORIES}
+    places.set_cycle_boundaries(official, cycle.id, _boundaries())
     _advance(official, cycle)
     district_ids = {d.name: d.id for d in cycle.districts}
     submitted = []
     for district, entries in districts.items():
         for index, (title, category, cost, summary) in enumerate(entries):
             author = residents[index % len(residents)]
+            latitude, longitude = _point(district, index, title)
             draft = ProposalDraft(
-                title=title, summary=summary, description=summary + " Proposed by a resident of " + district + ".",
+                title=title, summary=summary,
+                description=_DESCRIPTIONS.get(title, summary + " Proposed by a resident of " + district + "."),
                 estimated_cost=cost * 100, district_id=district_ids[district], category_id=category_ids[category],
-                location=district,
+                location=district, latitude=latitude, longitude=longitude,
             )
             submitted.append(proposals.submit_proposal(author, cycle.id, draft))
+    if has_discussion:
+        _illustrate_and_discuss(residents, submitted)
     _advance(official, cycle)
     for proposal in submitted:
         moderation.accept(moderator, proposal.id, proposal.estimated_cost, "", version=proposal.version)
@@ -148,6 +253,6 @@ def load_demo() -> bool:
         official, second_official, moderator, residents, "Riverside 2026", "mes-add1",
         {"Northside": _NORTHSIDE_2026, "Southside": _SOUTHSIDE_2026}, {"Northside": 80_000, "Southside": 60_000},
         # Voting opened a week ago and closes in 14 days: the worker leaves it open until then.
-        stop_at=Phase.VOTING, days=(-120, -45, -7, 14, 20), skip_voters=1,
+        stop_at=Phase.VOTING, days=(-120, -45, -7, 14, 20), skip_voters=1, has_discussion=True,
     )
     return True

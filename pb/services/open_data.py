@@ -1,6 +1,7 @@
 """What the open-data API may show the public, as plain JSON-ready data: read-only, the same for every caller."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,7 +14,18 @@ from pb.domain.errors import NotFound, ValidationError
 from pb.domain.messages import N_
 from pb.domain.money import minor_unit_exponent
 from pb.extensions import db
-from pb.models import Cycle, District, Proposal, ProposalStatus, ResultRevision, TallyRun
+from pb.models import (
+    Comment,
+    Cycle,
+    District,
+    Proposal,
+    ProposalDocument,
+    ProposalPhoto,
+    ProposalStatus,
+    ResultRevision,
+    Support,
+    TallyRun,
+)
 from pb.services import cycles, load, revisions, tallying, voting
 
 MAX_PER_PAGE = 100
@@ -136,9 +148,59 @@ def _published_results(cycle: Cycle) -> dict[int, dict]:
     }
 
 
-def _project(project: Proposal, results: dict[int, dict]) -> dict:
+@dataclass(frozen=True)
+class MediaLinks:
+    """How the web layer addresses a photo (its medium size) and a document, given their ids."""
+
+    photo: Callable[[int], str]
+    document: Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What a page of projects shows beyond their own columns, read in one query each for the whole page."""
+
+    photos: dict[int, list[dict]]
+    documents: dict[int, list[dict]]
+    comments: dict[int, int]
+    supports: dict[int, int] | None  # None: the cycle has no supports phase, so no count is shown
+
+
+def _extras(cycle: Cycle, projects: list[Proposal], links: MediaLinks) -> _Extras:
+    # Only public proposals reach here (accepted ones); a withdrawn proposal's files are never listed, whatever calls.
+    ids = [project.id for project in projects if project.status is not ProposalStatus.WITHDRAWN]
+    photos: dict[int, list[dict]] = {project_id: [] for project_id in ids}
+    documents: dict[int, list[dict]] = {project_id: [] for project_id in ids}
+    if not ids:
+        return _Extras(photos, documents, {}, {} if cycle.has_supports_phase else None)
+    for photo_id, project_id, alt in db.session.execute(
+        select(ProposalPhoto.id, ProposalPhoto.proposal_id, ProposalPhoto.alt_text)
+        .where(ProposalPhoto.proposal_id.in_(ids)).order_by(ProposalPhoto.position, ProposalPhoto.id)
+    ):
+        photos[project_id].append({"url": links.photo(photo_id), "alt": alt})
+    for document_id, project_id, title in db.session.execute(
+        select(ProposalDocument.id, ProposalDocument.proposal_id, ProposalDocument.title)
+        .where(ProposalDocument.proposal_id.in_(ids)).order_by(ProposalDocument.created_at, ProposalDocument.id)
+    ):
+        documents[project_id].append({"url": links.document(document_id), "title": title})
+    # Hidden and deleted comments are not public: they are not counted either.
+    comments = dict(db.session.execute(
+        select(Comment.proposal_id, func.count()).where(
+            Comment.proposal_id.in_(ids), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)
+        ).group_by(Comment.proposal_id)
+    ).all())
+    supports = None
+    if cycle.has_supports_phase:
+        supports = dict(db.session.execute(
+            select(Support.proposal_id, func.count()).where(Support.proposal_id.in_(ids))
+            .group_by(Support.proposal_id)
+        ).all())
+    return _Extras(photos, documents, comments, supports)
+
+
+def _project(project: Proposal, results: dict[int, dict], extras: _Extras) -> dict:
     currency = project.cycle.currency
-    return {
+    found = {
         "id": project.id,
         "cycle_id": project.cycle_id,
         "district": {"id": project.district_id, "name": project.district.name},
@@ -147,13 +209,22 @@ def _project(project: Proposal, results: dict[int, dict]) -> dict:
         "summary": project.summary,
         "description": project.description,
         "location": project.location,
+        "address": project.location,
+        "latitude": project.latitude,
+        "longitude": project.longitude,
         "cost": money(project.cost, currency),
         "estimated_cost": money(project.estimated_cost, currency),
         "moderator_note": project.moderator_note,
+        "photos": extras.photos.get(project.id, []),
+        "documents": extras.documents.get(project.id, []),
+        "comments": extras.comments.get(project.id, 0),
         "created_at": _instant(project.created_at),
         "updated_at": _instant(project.updated_at),
         "result": results.get(project.id),
     }
+    if extras.supports is not None:
+        found["supports"] = extras.supports.get(project.id, 0)
+    return found
 
 
 def _projects_query(cycle: Cycle):
@@ -161,24 +232,25 @@ def _projects_query(cycle: Cycle):
     return select(Proposal).where(Proposal.cycle_id == cycle.id, Proposal.status == ProposalStatus.ACCEPTED)
 
 
-def project_page(cycle: Cycle, district_id: int | None, page: int, per_page: int) -> Page:
+def project_page(cycle: Cycle, district_id: int | None, page: int, per_page: int, links: MediaLinks) -> Page:
     """The cycle's projects on the ballot, optionally of one district, by id so pages never shift."""
     query = _projects_query(cycle)
     if district_id is not None:
         cycles.get_district(cycle, district_id)
         query = query.where(Proposal.district_id == district_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Proposal.id).offset((page - 1) * per_page).limit(per_page))
+    rows = list(db.session.scalars(query.order_by(Proposal.id).offset((page - 1) * per_page).limit(per_page)))
     results = _published_results(cycle)
-    return Page([_project(project, results) for project in rows], page, per_page, total)
+    extras = _extras(cycle, rows, links)
+    return Page([_project(project, results, extras) for project in rows], page, per_page, total)
 
 
-def project_detail(project_id: int) -> dict:
+def project_detail(project_id: int, links: MediaLinks) -> dict:
     """One project on the ballot of a public cycle; anything else does not exist for the API."""
     project = load(Proposal, project_id, "project")
     if project.status is not ProposalStatus.ACCEPTED or project.cycle.phase is Phase.DRAFT:
         raise NotFound("There is no such project.")
-    return _project(project, _published_results(project.cycle))
+    return _project(project, _published_results(project.cycle), _extras(project.cycle, [project], links))
 
 
 def _district_results(cycle: Cycle, district: District, run: TallyRun | None, turnout: dict, verified: int) -> dict:

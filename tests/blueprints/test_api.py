@@ -1,15 +1,18 @@
 """The open-data API: what it shows, what it hides before publication, its errors, CORS, and its OpenAPI description."""
 
+import contextlib
 import re
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import event
 
 from pb.api_spec import SPEC
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, ProjectResult, ProposalStatus, Role, TallyRun
-from pb.services import tallying, voting
+from pb.models import Comment, Cycle, ProjectResult, ProposalStatus, Role, Support, TallyRun
+from pb.services import media, tallying, voting
+from tests import images
 from tests.conftest import close_voting
 
 BEFORE_RESULTS = [Phase.DRAFT, Phase.PROPOSALS, Phase.REVIEW, Phase.VOTING, Phase.TALLYING]
@@ -79,9 +82,11 @@ def conforms(value, schema: dict, where: str = "$") -> None:
     kinds = schema.get("type")
     kinds = [kinds] if isinstance(kinds, str) else kinds
     if kinds:
-        python = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+        python = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+                  "number": (int, float)}
         is_integer = isinstance(value, int) and not isinstance(value, bool)
-        assert any(is_integer if kind == "integer" else isinstance(value, python[kind]) for kind in kinds), (
+        assert any(is_integer if kind == "integer" else isinstance(value, python[kind]) and not (
+            kind == "number" and isinstance(value, bool)) for kind in kinds), (
             f"{where}: {value!r} is not {kinds}"
         )
     if "enum" in schema:
@@ -347,6 +352,120 @@ def test_one_project(client, counted_cycle):
     body = get_json(client, f"/api/v1/projects/{projects['trees']}")
     assert body["title"] == "Trees" and body["cycle_id"] == cycle_id and body["district"]["name"] == "South"
     assert body["estimated_cost"] == eur(10_000) and body["result"] is None
+
+
+# --- where a project is, its photos and documents, and how much it is discussed and supported ---
+
+
+def _comment(project, author, **overrides) -> Comment:
+    comment = Comment(**{"proposal_id": project.id, "author_id": author.id, "body": "A comment.", **overrides})
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+@pytest.fixture
+def rich_project(make_user, make_cycle, make_project):
+    """A project on the open ballot with a point, an address, two photos, a document and a discussion."""
+    moderator = make_user(Role.MODERATOR)
+    cycle = make_cycle(Phase.VOTING)
+    project = make_project(cycle, title="Shade trees", location="Market Square", latitude=52.2297, longitude=21.0122)
+    first = media.add_photo(moderator, project.id, images.png((1200, 900)), "Twelve trees around the fountain")
+    second = media.add_photo(moderator, project.id, images.png(), "The square today")
+    plan = media.add_document(moderator, project.id, images.pdf(), "Planting plan", "plan.pdf")
+    resident, other = make_user(), make_user()
+    thread = _comment(project, resident)
+    _comment(project, other, parent_id=thread.id)  # a reply counts
+    _comment(project, other, body="", deleted_at=datetime(2026, 3, 1))  # deleted by its author
+    _comment(project, other, hidden_at=datetime(2026, 3, 1), hidden_reason="Insult", hidden_by_id=moderator.id)
+    return cycle, project, (first.id, second.id), plan.id
+
+
+def test_a_project_shows_its_place_photos_documents_and_readable_comments(client, rich_project):
+    cycle, project, (first, second), plan = rich_project
+    for body in (get_json(client, f"/api/v1/projects/{project.id}"),
+                 get_json(client, f"/api/v1/cycles/{cycle.id}/projects")["items"][0]):
+        assert (body["latitude"], body["longitude"]) == (52.2297, 21.0122)
+        assert body["address"] == body["location"] == "Market Square"
+        assert body["photos"] == [
+            {"url": f"/photos/{first}/medium", "alt": "Twelve trees around the fountain"},
+            {"url": f"/photos/{second}/medium", "alt": "The square today"},
+        ]
+        assert body["documents"] == [{"url": f"/documents/{plan}", "title": "Planting plan"}]
+        assert body["comments"] == 2  # the comment and its reply; not the deleted one, nor the hidden one
+        assert "supports" not in body  # this cycle has no supports phase
+    photo = client.get(f"/photos/{first}/medium")
+    assert photo.status_code == 200 and photo.mimetype == "image/webp"
+    assert client.get(f"/documents/{plan}").mimetype == "application/pdf"
+
+
+def test_a_project_without_a_place_or_media_says_so(client, make_cycle, make_project):
+    cycle = make_cycle(Phase.VOTING)
+    project = make_project(cycle)
+    body = get_json(client, f"/api/v1/projects/{project.id}")
+    assert body["latitude"] is None and body["longitude"] is None and body["address"] == ""
+    assert body["photos"] == [] and body["documents"] == [] and body["comments"] == 0
+
+
+def test_a_withdrawn_proposals_photos_and_documents_are_never_listed(client, rich_project):
+    cycle, project, (first, _), plan = rich_project
+    project.status = ProposalStatus.WITHDRAWN
+    db.session.commit()
+    get_json(client, f"/api/v1/projects/{project.id}", 404)
+    listed = client.get(f"/api/v1/cycles/{cycle.id}/projects").get_data(as_text=True)
+    assert "/photos/" not in listed and "/documents/" not in listed and "Planting plan" not in listed
+    assert client.get(f"/photos/{first}/medium").status_code == 404
+
+
+def test_supports_are_counted_only_in_cycles_with_a_supports_phase(client, make_user, make_cycle, make_project):
+    cycle = make_cycle(Phase.REVIEW, has_supports_phase=True)
+    supported, unsupported = make_project(cycle), make_project(cycle)
+    for _ in range(3):
+        db.session.add(Support(proposal_id=supported.id, user_id=make_user().id, cycle_id=cycle.id,
+                               district_id=supported.district_id))
+    db.session.commit()
+    items = get_json(client, f"/api/v1/cycles/{cycle.id}/projects")["items"]
+    assert {item["id"]: item["supports"] for item in items} == {supported.id: 3, unsupported.id: 0}
+    assert get_json(client, f"/api/v1/projects/{supported.id}")["supports"] == 3
+
+
+@contextlib.contextmanager
+def _statements():
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_page_of_projects_takes_the_same_queries_however_many_photos_documents_and_comments(
+    client, make_user, make_cycle, make_project
+):
+    moderator, resident = make_user(Role.MODERATOR), make_user()
+    cycle = make_cycle(Phase.VOTING, has_supports_phase=True)
+
+    def add_projects(count: int) -> None:
+        for _ in range(count):
+            project = make_project(cycle, latitude=52.2, longitude=21.0)
+            media.add_photo(moderator, project.id, images.png(), "A photo")
+            media.add_document(moderator, project.id, images.pdf(), "A plan", "plan.pdf")
+            _comment(project, resident)
+
+    def statements_for_the_page() -> int:
+        db.session.expire_all()
+        with _statements() as sent:
+            assert client.get(f"/api/v1/cycles/{cycle.id}/projects").status_code == 200
+        return len(sent)
+
+    add_projects(1)
+    one = statements_for_the_page()
+    add_projects(6)
+    assert statements_for_the_page() == one
 
 
 # --- errors, methods, CORS, description ---

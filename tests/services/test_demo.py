@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Cycle, TallyRun
-from pb.services import demo, tallying, users, voting
+from pb.models import Comment, Cycle, Proposal, TallyRun
+from pb.services import comments, demo, media, places, tallying, users, voting
 
 
 def test_the_demo_loads_once_with_published_results_in_one_cycle_and_open_voting_in_the_other(app, snapshot):
@@ -45,3 +45,43 @@ def test_the_worker_leaves_the_demo_where_it_is_until_voting_closes_in_two_weeks
     assert {cycle.name: cycle.phase for cycle in db.session.scalars(select(Cycle))} == {
         "Riverside 2025": Phase.RESULTS, "Riverside 2026": Phase.VOTING}
     assert schedule.run_due(open_cycle.voting_close_at) == [f"cycle {open_cycle.id}: voting -> tallying by the timetable"]
+
+
+def test_the_demo_shows_maps_photos_markdown_and_a_discussion(app, client):
+    demo.load_demo()
+    cycles = {cycle.name: cycle for cycle in db.session.scalars(select(Cycle))}
+    for cycle in cycles.values():
+        assert all(district.boundary for district in cycle.districts), cycle.name
+        entries = places.ballot_map(cycle)
+        placed = [entry for entry in entries if entry.has_point]
+        assert len(placed) > len(entries) * 3 // 4
+        for entry in placed:  # every point lies in its own district
+            assert places.district_for_point(cycle, entry.latitude, entry.longitude).id == entry.proposal.district_id
+    open_cycle = cycles["Riverside 2026"]
+    projects = {p.title: p for p in db.session.scalars(select(Proposal).where(Proposal.cycle_id == open_cycle.id))}
+    trees = projects["Shade trees on Market Square"]
+
+    for url in (f"/cycles/{open_cycle.id}/map", f"/cycles/{cycles['Riverside 2025'].id}/results/map"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<svg" in page and "<path" in page, url  # the districts drawn, with the projects' markers
+        assert page.count("data-latitude=") >= 3, url
+    [photo] = media.photos_of(trees.id)
+    assert photo.alt_text.startswith("Drawing of a large tree")
+    served = client.get(f"/photos/{photo.id}/medium")
+    assert served.status_code == 200 and served.mimetype == "image/webp" and len(served.data) > 1000
+    assert media.photos_of(projects["Wildflower meadows"].id)
+
+    page = client.get(f"/proposals/{trees.id}").get_data(as_text=True)
+    assert f"/photos/{photo.id}/" in page and "Drawing of a large tree" in page
+    assert "<li>twelve lime trees" in page and "<strong>no pipes</strong>" in page  # the description's Markdown
+    assert "Nobody can sit on the square in August." in page and "Lime trees grow fast" in page
+
+    shown = db.session.scalars(select(Comment).join(Proposal).where(
+        Proposal.cycle_id == open_cycle.id, Comment.hidden_at.is_(None), Comment.deleted_at.is_(None))).all()
+    assert len(shown) == 5 and len({comment.proposal_id for comment in shown}) == 3
+    [thread] = comments.discussion(trees).threads
+    assert thread.comment.author.email == "resident3@example.org"
+    assert [reply.author.email for reply in thread.replies] == ["resident@example.org"]
+
+    api = client.get(f"/api/v1/projects/{trees.id}").get_json()
+    assert api["comments"] == 2 and api["photos"][0]["alt"] == photo.alt_text and api["latitude"] is not None
