@@ -124,12 +124,20 @@ def _burst(server, path: str, ballots: list[tuple[_Browser, frozenset[int]]]) ->
     assert statuses == [302] * len(ballots), statuses
 
 
+def _has_no_rowid(connection, table: str) -> bool:
+    definition = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": table}).scalar()
+    return "WITHOUT ROWID" in (definition or "").upper()
+
+
 def _raw_tables(engine_name: str) -> dict[str, list[dict]]:
     """Every row of every table as the copy holds it, with its physical place (rowid, ctid) and PostgreSQL's xmin."""
     tables = {}
     with db.engine.connect() as connection:
         for table in inspect(connection).get_table_names():
-            if engine_name == "sqlite":
+            if engine_name == "sqlite" and _has_no_rowid(connection, table):
+                # A WITHOUT ROWID table (the FTS5 search index's config) is stored in its key's order.
+                query = f'SELECT 0 AS "__place", NULL AS "__xmin", * FROM "{table}"'
+            elif engine_name == "sqlite":
                 query = f'SELECT rowid AS "__place", NULL AS "__xmin", * FROM "{table}"'
             else:
                 query = f'SELECT ctid::text AS "__place", xmin::text::bigint AS "__xmin", * FROM "{table}"'
