@@ -1,7 +1,7 @@
 """Photos and documents of proposals: the page to manage them, and serving the stored files with safe headers.
 
 A card in a proposal list shows `url_for('media.photo', photo_id=..., size='card')` for the proposal's first photo
-(lowest position, then id): `media.first_photos(ids)` finds them for a whole page in one query (never one per card).
+(lowest position, then id), which pb.services.search reads in the list's own query (never one per card).
 """
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for

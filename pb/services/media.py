@@ -311,17 +311,6 @@ def photos_of(proposal_id: int) -> list[ProposalPhoto]:
                                    .order_by(ProposalPhoto.position, ProposalPhoto.id)))
 
 
-def first_photos(proposal_ids: list[int]) -> dict[int, ProposalPhoto]:
-    """The first photo of each of these proposals, by proposal id: one query for a whole page of cards."""
-    if not proposal_ids:
-        return {}
-    rank = func.row_number().over(partition_by=ProposalPhoto.proposal_id,
-                                  order_by=(ProposalPhoto.position, ProposalPhoto.id)).label("rank")
-    ranked = select(ProposalPhoto.id, rank).where(ProposalPhoto.proposal_id.in_(list(proposal_ids))).subquery()
-    photos = db.session.scalars(select(ProposalPhoto).join(ranked, ranked.c.id == ProposalPhoto.id)
-                                .where(ranked.c.rank == 1))
-    return {photo.proposal_id: photo for photo in photos}
-
 
 def rendition_width(photo: ProposalPhoto, size: str) -> tuple[int, int]:
     """The width and height of one stored size of a photo (never larger than the photo itself)."""

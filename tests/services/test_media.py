@@ -149,18 +149,6 @@ def test_photos_move_up_and_down(app, proposal, audit_log):
     assert len(audit_log("move-photo")) == 2
 
 
-def test_the_first_photo_of_each_proposal_for_the_cards_of_a_list(app, make_cycle, make_proposal):
-    cycle = make_cycle(Phase.PROPOSALS)
-    with_photos, without = make_proposal(cycle), make_proposal(cycle)
-    other = make_proposal(cycle)
-    first, second = (media.add_photo(with_photos.author, with_photos.id, images.png(), f"P{n}").id for n in range(2))
-    only = media.add_photo(other.author, other.id, images.png(), "Only").id
-    media.move_photo(with_photos.author, second, -1)
-    found = media.first_photos([with_photos.id, without.id, other.id])
-    assert {key: photo.id for key, photo in found.items()} == {with_photos.id: second, other.id: only}
-    assert first != second and media.first_photos([]) == {}
-
-
 def test_who_may_change_a_proposals_media(app, make_user, make_cycle, make_proposal, snapshot):
     cycle = make_cycle(Phase.PROPOSALS)
     proposal = make_proposal(cycle)
