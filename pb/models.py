@@ -21,10 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     event,
     false,
     true,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pb.domain.cycle import Phase
@@ -839,6 +841,16 @@ class Comment(db.Model):
     proposal: Mapped[Proposal] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
     parent: Mapped[Comment | None] = relationship(remote_side=[id])
+
+    @hybrid_property
+    def is_visible(self) -> bool:
+        """Shown to everyone: neither deleted by its author nor hidden by a moderator (also a SQL condition)."""
+        return self.deleted_at is None and self.hidden_at is None
+
+    @is_visible.inplace.expression
+    @classmethod
+    def _is_visible_expression(cls):
+        return and_(cls.deleted_at.is_(None), cls.hidden_at.is_(None))
 
 
 class CommentFlag(db.Model):

@@ -89,7 +89,7 @@ def post_comment(actor: User, proposal_id: int, body: str, parent_id: int | None
             raise ValidationError(N_("There is no such comment on this proposal to reply to."))
         if parent.parent_id is not None:
             parent = parent.parent  # one level of replies: answer in the same thread
-        if parent.deleted_at is not None or parent.hidden_at is not None:
+        if not parent.is_visible:
             raise ValidationError(N_("This comment was deleted or hidden, so it cannot be replied to."))
     _check_rate(actor)
     comment = Comment(proposal_id=proposal.id, author_id=actor.id, parent_id=parent.id if parent else None, body=text)
@@ -101,15 +101,15 @@ def post_comment(actor: User, proposal_id: int, body: str, parent_id: int | None
 
 def can_edit(user, comment: Comment) -> bool:
     """Whether this user may still edit the comment: its author, within the edit window, while it is shown."""
-    return (getattr(user, "is_authenticated", False) and comment.author_id == user.id and comment.deleted_at is None
-            and comment.hidden_at is None and utcnow() - comment.created_at <= timedelta(minutes=edit_minutes()))
+    return (getattr(user, "is_authenticated", False) and comment.author_id == user.id and comment.is_visible
+            and utcnow() - comment.created_at <= timedelta(minutes=edit_minutes()))
 
 
 def check_editable(actor: User, comment: Comment) -> None:
     """Refuse, with the reason, unless the actor may edit this comment now."""
     if comment.author_id != actor.id:
         raise PermissionDenied(N_("Only its author can edit a comment."))
-    if comment.deleted_at is not None or comment.hidden_at is not None:
+    if not comment.is_visible:
         raise ValidationError(N_("This comment was deleted or hidden, so it cannot be edited."))
     if utcnow() - comment.created_at > timedelta(minutes=edit_minutes()):
         raise PermissionDenied(N_("A comment can be edited for {minutes} minutes after posting it; delete it and "

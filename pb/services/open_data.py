@@ -186,7 +186,7 @@ def _extras(cycle: Cycle, projects: list[Proposal], links: MediaLinks) -> _Extra
     # Hidden and deleted comments are not public: they are not counted either.
     comments = dict(db.session.execute(
         select(Comment.proposal_id, func.count()).where(
-            Comment.proposal_id.in_(ids), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None)
+            Comment.proposal_id.in_(ids), Comment.is_visible
         ).group_by(Comment.proposal_id)
     ).all())
     supports = None

@@ -249,8 +249,7 @@ def find_proposals(cycle: Cycle, criteria: Criteria, page_number: int = 1, seed:
               .order_by(*(key.desc() if is_descending else key for key, is_descending in order))
               .limit(size).offset((number - 1) * size).subquery("chosen"))
     supports = select(func.count()).where(Support.proposal_id == Proposal.id).scalar_subquery()
-    comments = (select(func.count()).where(Comment.proposal_id == Proposal.id, Comment.deleted_at.is_(None),
-                                           Comment.hidden_at.is_(None)).scalar_subquery())
+    comments = select(func.count()).where(Comment.proposal_id == Proposal.id, Comment.is_visible).scalar_subquery()
     photo = (select(ProposalPhoto.id).where(ProposalPhoto.proposal_id == Proposal.id)
              .order_by(ProposalPhoto.position, ProposalPhoto.id).limit(1).scalar_subquery())
     outer_keys = [chosen.c[f"key_{i}"] for i in range(len(order))]
