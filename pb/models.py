@@ -750,6 +750,28 @@ class SiteText(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class SiteIdentity(db.Model):
+    """The city's identity on every page: the platform's name, logo, colours and contact details (one row, id 1)."""
+
+    __tablename__ = "site_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    tagline: Mapped[str] = mapped_column(String(200), default="")
+    logo_key: Mapped[str | None] = mapped_column(String(80))
+    logo_content_type: Mapped[str | None] = mapped_column(String(40))
+    logo_alt: Mapped[str] = mapped_column(String(200), default="")
+    # '#rrggbb': links and buttons, and the header's band; both are checked against WCAG AA before they are saved.
+    primary_colour: Mapped[str] = mapped_column(String(7), default="")
+    header_colour: Mapped[str] = mapped_column(String(7), default="")
+    contact_address: Mapped[str] = mapped_column(Text, default="")
+    contact_phone: Mapped[str] = mapped_column(String(60), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    opening_hours: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class ScheduleNotice(db.Model):
     """The timetable could not move a cycle on at its published moment: why, since when, and when that ended.
 

@@ -2,11 +2,12 @@
 
 from datetime import date, datetime
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import format_decimal, gettext
 
 from pb.domain.cycle import Phase, is_allowed
 from pb.markdown import markdown_filter
+from pb.services import branding
 from pb.i18n import format_day, format_local_moment, format_moment, format_money
 
 
@@ -31,6 +32,16 @@ def _number(value: float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+# Work screens (tables of proposals, residents, audit entries) use the screen's full width; reading pages keep a
+# comfortable line length.
+WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verification", "publication", "places"})
+
+
+def _page_context() -> dict:
+    """What every page's frame needs: the city's identity and whether the page is a wide work screen."""
+    return {"site": branding.current(), "is_wide_page": request.blueprint in WIDE_BLUEPRINTS}
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(_money, "money")
     app.add_template_filter(_day, "day")
@@ -39,3 +50,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_local_moment, "local_moment")
     app.add_template_filter(markdown_filter, "markdown")
     app.context_processor(lambda: {"Phase": Phase, "is_open": lambda action, cycle: is_allowed(action, cycle.phase)})
+    app.context_processor(_page_context)
