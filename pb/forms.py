@@ -237,6 +237,12 @@ class ReasonForm(FlaskForm):
     version = VersionField()  # the proposal's, as the moderator read it
 
 
+class UndoDecisionForm(FlaskForm):
+    """Taking back a review decision: the proposal's version as the moderator saw it after deciding."""
+
+    version = VersionField()
+
+
 class MergeForm(FlaskForm):
     # Each option is the other proposal at the version the moderator read ("id:version").
     into_id = VersionedChoiceField(_l("Merge into"), validators=[InputRequired(_l("Choose the proposal to merge into."))])
@@ -563,3 +569,20 @@ class FlagCommentForm(FlaskForm):
 class HideCommentForm(FlaskForm):
     reason = TextAreaField(_l("Reason for hiding, shown to everyone in its place"),
                            validators=[DataRequired(_l("Give the reason for hiding the comment.")), Length(max=300)])
+
+
+class AskVerificationForm(FlaskForm):
+    """A resident asking a moderator to verify them after a document check: the district, and an optional note."""
+
+    district_id = ChoiceField(_l("District where you live"), coerce=whole_number,
+                              validators=[InputRequired(_l("Choose a district."))])
+    note = TextAreaField(_l("Note for the moderator (optional)"), validators=[
+        Optional(), Length(max=500, message=_l("Keep the note under 500 characters."))])
+
+
+class DeclineRequestForm(FlaskForm):
+    """A moderator declining a verification request: the reason the resident will read."""
+
+    reason = TextAreaField(_l("Reason, shown to the resident"), validators=[
+        DataRequired(_l("Give the resident a reason.")),
+        Length(max=500, message=_l("Keep the reason under 500 characters."))])

@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     event,
     false,
+    text,
     true,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -249,6 +250,36 @@ class Verification(db.Model):
     verified_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     method: Mapped[str] = mapped_column(String(24), default="in-person")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    district: Mapped[District] = relationship()
+
+
+class VerificationRequest(db.Model):
+    """A resident asking a moderator to verify them in a district after checking their documents.
+
+    Status: "open" until a moderator verifies ("verified") or declines it ("declined", with a reason the resident
+    reads), or the resident cancels it ("cancelled"). A resident has at most one open request per cycle: the partial
+    unique index holds that even for two requests sent at the same moment.
+    """
+
+    __tablename__ = "verification_requests"
+    __table_args__ = (
+        Index("uq_verification_request_open", "cycle_id", "user_id", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("ix_verification_request_queue", "cycle_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")  # why it was declined, shown to the resident
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     district: Mapped[District] = relationship()

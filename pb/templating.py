@@ -34,7 +34,8 @@ def _number(value: float | None) -> str:
 
 # Work screens (tables of proposals, residents, audit entries) use the screen's full width; reading pages keep a
 # comfortable line length.
-WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verification", "publication", "places"})
+WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verification", "publication", "places",
+                              "verification_requests"})
 
 
 def _page_context() -> dict:

@@ -25,10 +25,11 @@ def init_app(app: Flask) -> None:
         results,
         supports,
         verification,
+        verification_requests,
         voting,
     )
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
                    dashboard, implementation, language, notifications, profile, privacy, media, places, comments,
-                   supports):
+                   supports, verification_requests):
         app.register_blueprint(module.bp)

@@ -1,19 +1,28 @@
 """Moderators' pages: the review queue per district, decisions on proposals, verifying residents."""
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from pb.blueprints.guards import moderator_required, perform
+from pb.blueprints.guards import is_hidden, moderator_required, perform
 from pb.blueprints.public import visible_cycle
+from pb.domain.errors import DomainError
 from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
 from pb.domain.numbers import whole_number
-from pb.forms import AcceptForm, MergeForm, ReasonForm, RevokeVerificationForm, VerifyForm, options
+from pb.forms import (
+    AcceptForm,
+    MergeForm,
+    ReasonForm,
+    RevokeVerificationForm,
+    UndoDecisionForm,
+    VerifyForm,
+    options,
+)
 from pb.i18n import translate
 from pb.models import ProposalStatus
 from pb.pagination import page_number
-from pb.services import cycles, moderation, proposals, users, verification, voting
+from pb.services import cycles, moderation, proposals, users, verification, verification_requests, voting
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -21,10 +30,12 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 @bp.get("/")
 @moderator_required
 def index():
-    """List the cycles with the number of proposals waiting in each."""
+    """What waits for the moderators, kind by kind: proposals and verification requests per cycle, flagged comments."""
     listed = cycles.list_cycles(include_drafts=False)
     waiting = {cycle.id: sum(moderation.queue_sizes(cycle).values()) for cycle in listed}
-    return render_template("moderation/index.html", cycles=listed, waiting=waiting)
+    asking = {cycle.id: verification_requests.open_count(cycle) for cycle in listed}
+    return render_template("moderation/index.html", cycles=listed, waiting=waiting, asking=asking,
+                           flagged=moderation.flagged_comment_count())
 
 
 @bp.get("/cycles/<int:cycle_id>")
@@ -72,26 +83,57 @@ def _reason_form(prefix: str):
     return lambda proposal: _with_version(ReasonForm(prefix=prefix), proposal)
 
 
+_DECISION_FORMS = {
+    "accept_form": _accept_form, "reject_form": _reason_form("reject"), "changes_form": _reason_form("changes"),
+    "merge_form": _merge_form,
+}
+
+
+def _review_page(proposal, submitted: tuple[str, object] | None = None):
+    """The review page; a refused decision's form comes back as it was typed, its errors at their fields."""
+    forms = {name: make(proposal) for name, make in _DECISION_FORMS.items() if not submitted or name != submitted[0]}
+    if submitted:
+        forms[submitted[0]] = submitted[1]
+    return render_template(
+        "moderation/review.html", proposal=proposal, cycle=proposal.cycle, submitted=submitted[1] if submitted else None,
+        undo_form=UndoDecisionForm(), undo_blockers=moderation.undo_blockers(proposal), **forms,
+    )
+
+
 @bp.get("/proposals/<int:proposal_id>")
 @moderator_required
 def review(proposal_id: int):
     """Show a proposal with the decisions a moderator can take."""
-    proposal = proposals.get_proposal(proposal_id)
-    return render_template(
-        "moderation/review.html", proposal=proposal, cycle=proposal.cycle,
-        accept_form=_accept_form(proposal), reject_form=_reason_form("reject")(proposal),
-        changes_form=_reason_form("changes")(proposal), merge_form=_merge_form(proposal),
-    )
+    return _review_page(proposals.get_proposal(proposal_id))
 
 
-def _decide(proposal_id: int, form_for, decision, success: str):
+def _show_at_field(form, error: DomainError) -> None:
+    """Put a refusal at the field it is about; one about the whole decision (a phase, a stale page) goes on top."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and not is_hidden(field):
+        field.errors = [*field.errors, translate(error.message)]
+    else:
+        flash(translate(error.message), "error")
+
+
+def _decide(proposal_id: int, form_name: str, decision, success: str):
+    # A refused decision re-renders the page (400) rather than redirecting, so the moderator's typed final cost and
+    # note survive and each error stands at its field; the error summary at the top links to them.
     proposal = proposals.get_proposal(proposal_id)
-    form = form_for(proposal)
-    return perform(
-        form, lambda: decision(proposal, form), back=url_for("moderation.review", proposal_id=proposal.id),
-        success=translate(N_(success, title=proposal.title)),
-        then=url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id),
-    )
+    form = _DECISION_FORMS[form_name](proposal)
+    if form.validate_on_submit():
+        try:
+            decision(proposal, form)
+        except DomainError as error:
+            _show_at_field(form, error)
+        else:
+            flash(translate(N_(success, title=proposal.title)), "success")
+            return redirect(url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id))
+    for field in form:
+        if field.type == "CSRFTokenField":  # the error summary names every other error, a stale version included
+            for message in field.errors:
+                flash(message, "error")
+    return _review_page(proposal, (form_name, form)), 400
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
@@ -99,7 +141,7 @@ def _decide(proposal_id: int, form_for, decision, success: str):
 def accept(proposal_id: int):
     """Accept a proposal onto the ballot with its final cost."""
     return _decide(
-        proposal_id, _accept_form,
+        proposal_id, "accept_form",
         lambda proposal, form: moderation.accept(
             current_user, proposal.id, form.final_cost.amount, form.note.data or "", version=form.version.data,
         ),
@@ -112,7 +154,7 @@ def accept(proposal_id: int):
 def reject(proposal_id: int):
     """Reject a proposal with a reason for its author."""
     return _decide(
-        proposal_id, _reason_form("reject"),
+        proposal_id, "reject_form",
         lambda proposal, form: moderation.reject(current_user, proposal.id, form.note.data, version=form.version.data),
         N_("“{title}” is rejected; the author will see your reason."),
     )
@@ -123,7 +165,7 @@ def reject(proposal_id: int):
 def request_changes(proposal_id: int):
     """Send a proposal back to its author for changes."""
     return _decide(
-        proposal_id, _reason_form("changes"),
+        proposal_id, "changes_form",
         lambda proposal, form: moderation.request_changes(
             current_user, proposal.id, form.note.data, version=form.version.data,
         ),
@@ -136,12 +178,25 @@ def request_changes(proposal_id: int):
 def merge(proposal_id: int):
     """Merge a duplicate proposal into another."""
     return _decide(
-        proposal_id, _merge_form,
+        proposal_id, "merge_form",
         lambda proposal, form: moderation.merge(
             current_user, proposal.id, form.into_id.data[0], form.note.data or "",
             version=form.version.data, into_version=form.into_id.data[1],
         ),
         N_("“{title}” is merged."),
+    )
+
+
+@bp.post("/proposals/<int:proposal_id>/undo")
+@moderator_required
+def undo(proposal_id: int):
+    """Take back the last decision on a proposal while the review lasts; it waits for review again."""
+    proposal = proposals.get_proposal(proposal_id)
+    form = UndoDecisionForm()
+    return perform(
+        form, lambda: moderation.undo_decision(current_user, proposal.id, version=form.version.data),
+        back=url_for("moderation.review", proposal_id=proposal.id),
+        success=translate(N_("The decision on “{title}” is undone; it waits for review again.", title=proposal.title)),
     )
 
 

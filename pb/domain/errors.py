@@ -4,10 +4,11 @@
 class DomainError(Exception):
     """A refusal the user caused and can understand; never a crash."""
 
-    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+    def __init__(self, message: str, *, problems: list[str] | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems or []
+        self.field = field  # the form field the refusal is about, when there is one, so a page can show it there
 
 
 class PhaseError(DomainError):

@@ -71,13 +71,22 @@ class Day:
         return self.online + self.paper
 
 
+@dataclass(frozen=True)
+class MethodCount:
+    """How many residents were verified one way; `label` is a message the page translates ("with a voting code")."""
+
+    method: str
+    label: str
+    count: int
+
+
 @dataclass
 class Dashboard:
     cycle: Cycle
     districts: list[DistrictCounts]
     total: Counts
     days: list[Day]
-    methods: dict[str, int]  # verified residents by how they were verified, with readable labels
+    methods: list[MethodCount]  # verified residents by how they were verified
     lockouts: int
     unresolved_sheets: int
 
@@ -107,12 +116,14 @@ def _days(cycle: Cycle) -> list[Day]:
     return list(days.values())
 
 
-def _methods(cycle: Cycle) -> dict[str, int]:
+def _methods(cycle: Cycle) -> list[MethodCount]:
     rows = db.session.execute(
         select(Verification.method, func.count()).where(Verification.cycle_id == cycle.id)
         .group_by(Verification.method).order_by(Verification.method)
     ).all()
-    return {verification.METHOD_LABELS.get(method, method): count for method, count in rows}
+    # The label stays a message (N_) so the page translates it for its reader; the old dict of labels was printed
+    # as is, in English, whatever the reader's language.
+    return [MethodCount(method, verification.METHOD_LABELS.get(method, method), count) for method, count in rows]
 
 
 def dashboard(cycle: Cycle) -> Dashboard:

@@ -3,6 +3,10 @@
 Each decision tells the author by email (kind "proposals"), written in the decision's own transaction.
 """
 
+import json
+import re
+
+from flask import current_app, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -12,7 +16,7 @@ from pb.domain.errors import PermissionDenied, ValidationError
 from pb.domain.messages import N_
 from pb.domain.money import format_amount
 from pb.extensions import db
-from pb.models import Cycle, District, Proposal, ProposalStatus, User
+from pb.models import AuditEntry, CommentFlag, Cycle, District, OutboxMessage, Proposal, ProposalStatus, User, utcnow
 from pb.pagination import Page, paginate
 from pb.services import audit, following, is_plausible_id, load, mail, proposals, use_case
 
@@ -49,9 +53,10 @@ def _decide(actor: User, proposal: Proposal, action: str, status: ProposalStatus
     for name, value in changes.items():
         setattr(proposal, name, value)
     proposal.version += 1
+    # The version the decision left the proposal at: an undo is refused once anything changed it after that.
     audit.record(
         actor, action, f"proposal:{proposal.id}", cycle_id=proposal.cycle_id,
-        before=before, after={"status": status.value, **changes},
+        before=before, after={"status": status.value, **changes, "version": proposal.version},
     )
     return proposal
 
@@ -71,14 +76,15 @@ def accept(actor: User, proposal_id: int, final_cost: int, note: str = "", *, ve
     """
     proposal = _reviewable(actor, proposal_id, version)
     if final_cost <= 0:
-        raise ValidationError("The final cost must be more than zero.")
+        raise ValidationError("The final cost must be more than zero.", field="final_cost")
     if final_cost > proposal.district.budget:
         raise ValidationError(
             N_("The final cost is more than the district's whole budget ({budget}).",
-               budget=format_amount(proposal.district.budget, proposal.cycle.currency))
+               budget=format_amount(proposal.district.budget, proposal.cycle.currency)),
+            field="final_cost",
         )
     if final_cost != proposal.estimated_cost and not note.strip():
-        raise ValidationError("Explain in the public note why the final cost differs from the estimate.")
+        raise ValidationError("Explain in the public note why the final cost differs from the estimate.", field="note")
     _decide(actor, proposal, "accept-proposal", ProposalStatus.ACCEPTED, final_cost=final_cost,
             moderator_note=note.strip())
     _tell_author(proposal, "proposal_accepted")
@@ -90,7 +96,7 @@ def reject(actor: User, proposal_id: int, reason: str, *, version: object) -> Pr
     """Turn the proposal down, with a reason the author will read."""
     proposal = _reviewable(actor, proposal_id, version)
     if not reason.strip():
-        raise ValidationError("Give the author a reason for the rejection.")
+        raise ValidationError("Give the author a reason for the rejection.", field="note")
     _decide(actor, proposal, "reject-proposal", ProposalStatus.REJECTED, moderator_note=reason.strip())
     _tell_author(proposal, "proposal_rejected")
     return proposal
@@ -103,7 +109,7 @@ def request_changes(actor: User, proposal_id: int, note: str, *, version: object
     if proposal.status is ProposalStatus.CHANGES_REQUESTED:
         raise ValidationError("Changes have already been requested; wait for the author.")
     if not note.strip():
-        raise ValidationError("Tell the author what to change.")
+        raise ValidationError("Tell the author what to change.", field="note")
     _decide(actor, proposal, "request-changes", ProposalStatus.CHANGES_REQUESTED, moderator_note=note.strip())
     _tell_author(proposal, "proposal_changes_requested")
     return proposal
@@ -164,3 +170,131 @@ def queue_sizes(cycle: Cycle) -> dict[int, int]:
         .group_by(District.id)
     ).all()
     return dict(rows)
+
+
+def flagged_comment_count() -> int:
+    """Comments with at least one open flag: the third kind of work waiting for moderators."""
+    return db.session.scalar(
+        select(func.count(func.distinct(CommentFlag.comment_id))).where(CommentFlag.resolved_at.is_(None))
+    ) or 0
+
+
+# ---- Undoing a decision while the review lasts -------------------------------------------------------------------
+
+# The decisions that can be taken back, and the email each one wrote to the author. A merge cannot: the duplicate's
+# supporters and comments are now read through the other proposal, and undoing it would be a new decision.
+_UNDOABLE = {
+    "accept-proposal": "proposal_accepted",
+    "reject-proposal": "proposal_rejected",
+    "request-changes": "proposal_changes_requested",
+}
+_FOLLOWER_TEMPLATE = "followed_decision"
+_STALE_UNDO = N_(
+    "Nothing was undone: “{title}” changed after you opened this page. {changes} Reload the page and look again."
+)
+
+
+def _last_entry(proposal: Proposal) -> AuditEntry | None:
+    return db.session.scalars(
+        select(AuditEntry).where(AuditEntry.subject == f"proposal:{proposal.id}")
+        .order_by(AuditEntry.sequence.desc()).limit(1)
+    ).first()
+
+
+def undo_blockers(proposal: Proposal) -> list[str]:
+    """Why the last decision on this proposal cannot be taken back now (empty: it can).
+
+    The rule: only an acceptance, a rejection or a request for changes; only while the cycle is in its review; only
+    if that decision is still the last thing that happened to the proposal (no edit by the author, no second
+    decision, nothing merged into it since). After that, others may have acted on the decision.
+    """
+    if proposal.status not in (ProposalStatus.ACCEPTED, ProposalStatus.REJECTED, ProposalStatus.CHANGES_REQUESTED):
+        return [N_("Only an acceptance, a rejection or a request for changes can be undone.")]
+    if not cycle_rules.is_allowed("moderate", proposal.cycle.phase):
+        return [N_("Decisions can be undone only while the review lasts.")]
+    blockers = []
+    entry = _last_entry(proposal)
+    after = json.loads(entry.after) if entry is not None and entry.after else {}
+    if entry is None or entry.action not in _UNDOABLE or after.get("version", proposal.version) != proposal.version:
+        blockers.append(N_("The proposal changed after the decision (for example its author edited it), so the "
+                           "decision can no longer be undone."))
+    if db.session.scalar(select(func.count()).select_from(Proposal).where(Proposal.merged_into_id == proposal.id)):
+        blockers.append(N_("Another proposal was merged into this one, so the decision can no longer be undone."))
+    return blockers
+
+
+def _proposal_link(proposal: Proposal) -> re.Pattern:
+    """The proposal's address as the emails about it spell it (and not a longer id that starts the same)."""
+    with current_app.test_request_context("/", base_url=current_app.config["BASE_URL"]):
+        address = url_for("public.proposal", proposal_id=proposal.id, _external=True)
+    return re.compile(re.escape(address) + r"(?![0-9])")
+
+
+def _withdraw_decision_mail(proposal: Proposal, entry: AuditEntry) -> dict[str, int]:
+    """Take back the emails the decision wrote; how many were withdrawn unsent and how many corrections were written.
+
+    Why: an email still waiting in the outbox (or failed for good) never reached anyone, so it is simply removed and
+    its reader hears nothing: the decision never happened for them. One that may have arrived (sent, or being sent
+    by a worker right now) cannot be recalled, so its reader gets a short correction saying the decision was
+    withdrawn and the proposal waits for review again; otherwise they would go on believing a decision that no
+    longer stands.
+    """
+    template, decision = _UNDOABLE[entry.action], entry.action
+    link = _proposal_link(proposal)
+    now = utcnow()
+    # Written in the decision's transaction, after its audit entry: older emails about earlier decisions stay.
+    found = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template.in_((template, _FOLLOWER_TEMPLATE)),
+                                    OutboxMessage.created_at >= entry.at)
+        .order_by(OutboxMessage.id)
+    )
+    counts = {"withdrawn": 0, "corrected": 0}
+    corrected: set[int] = set()
+    for message in found:
+        if not link.search(message.body_text):
+            continue
+        is_unsent = message.status == mail.FAILED or (
+            message.status == mail.PENDING and (message.claimed_until is None or message.claimed_until < now)
+        )
+        if is_unsent:
+            db.session.delete(message)
+            counts["withdrawn"] += 1
+        elif message.user_id is not None and message.user_id not in corrected:
+            reader = db.session.get(User, message.user_id)
+            kind = notifications.PROPOSALS if message.template == template else notifications.FOLLOWED_PROPOSALS
+            if reader is not None and mail.notify(reader, kind, "proposal_decision_withdrawn", proposal=proposal,
+                                                   cycle=proposal.cycle, decision=decision) is not None:
+                counts["corrected"] += 1
+            corrected.add(message.user_id)
+    return counts
+
+
+@use_case
+def undo_decision(actor: User, proposal_id: int, *, version: object) -> Proposal:
+    """Take back the last decision on a proposal: it waits for review again, as it was before the decision."""
+    if not actor.is_moderator:
+        raise PermissionDenied("Only moderators and officials can review proposals.")
+    proposal = load(Proposal, proposal_id, "proposal", for_update=True)
+    cycle_rules.require_phase("moderate", proposal.cycle.phase)
+    if proposal.author_id == actor.id:
+        raise PermissionDenied("You cannot review your own proposal; another moderator must do it.")
+    proposals.require_version(proposal, version, _STALE_UNDO)
+    blockers = undo_blockers(proposal)
+    if blockers:
+        raise ValidationError(blockers[0], problems=blockers)
+    entry = _last_entry(proposal)
+    restored = json.loads(entry.before)
+    before = {"status": proposal.status.value, "final_cost": proposal.final_cost, "moderator_note": proposal.moderator_note}
+    proposal.status = ProposalStatus(restored["status"])
+    for name in ("final_cost", "moderator_note"):  # only what the decision changed is in its `before`
+        if name in restored:
+            setattr(proposal, name, restored[name])
+    proposal.version += 1
+    counts = _withdraw_decision_mail(proposal, entry)
+    audit.record(
+        actor, "undo-decision", f"proposal:{proposal.id}", cycle_id=proposal.cycle_id, before=before,
+        after={"status": proposal.status.value, "final_cost": proposal.final_cost,
+               "moderator_note": proposal.moderator_note, "undone": entry.action,
+               "emails_withdrawn": counts["withdrawn"], "corrections_sent": counts["corrected"]},
+    )
+    return proposal

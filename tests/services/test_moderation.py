@@ -36,7 +36,7 @@ def test_accept_puts_the_proposal_on_the_ballot_at_the_final_cost(moderator, cyc
     assert audit_log() == [(
         moderator.id, "accept-proposal", f"proposal:{proposal.id}",
         {"status": "submitted", "final_cost": None, "moderator_note": ""},
-        {"status": "accepted", "final_cost": final_cost, "moderator_note": note.strip()},
+        {"status": "accepted", "final_cost": final_cost, "moderator_note": note.strip(), "version": 2},
     )]
 
 
@@ -82,7 +82,7 @@ def test_reject_and_request_changes_store_the_note_for_the_author(moderator, cyc
     assert (_stored(proposal.id).status, _stored(proposal.id).moderator_note) == (status, "Please add a map.")
     assert audit_log() == [(
         moderator.id, action, f"proposal:{proposal.id}",
-        {"status": "submitted", "moderator_note": ""}, {"status": status.value, "moderator_note": "Please add a map."},
+        {"status": "submitted", "moderator_note": ""}, {"status": status.value, "moderator_note": "Please add a map.", "version": 2},
     )]
 
 
