@@ -228,3 +228,150 @@ def test_a_merge_is_refused_when_either_proposal_changed_since_the_page_was_read
     assert refused.value.message.startswith(expected) and f"changed to “{SWAPPED}”" in refused.value.message
     versions = {"version": 2 if stale == "duplicate" else 1, "into_version": 2 if stale == "target" else 1}
     assert moderation.merge(moderator, duplicate.id, target.id, **versions).status is ProposalStatus.MERGED
+
+
+# -- Undoing a decision while the review lasts. ------------------------------------------------------------------
+
+def _outbox(template: str | None = None) -> list:
+    from pb.models import OutboxMessage
+
+    db.session.expire_all()
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if template is not None:
+        query = query.where(OutboxMessage.template == template)
+    return list(db.session.scalars(query))
+
+
+@pytest.mark.parametrize(
+    ("decide", "template"),
+    [(lambda actor, proposal: moderation.accept(actor, proposal.id, 12_000, "Includes signs.", version=1),
+      "proposal_accepted"),
+     (lambda actor, proposal: moderation.reject(actor, proposal.id, "Out of scope.", version=1), "proposal_rejected"),
+     (lambda actor, proposal: moderation.request_changes(actor, proposal.id, "Add a map.", version=1),
+      "proposal_changes_requested")],
+    ids=["accept", "reject", "request-changes"],
+)
+def test_undo_puts_the_proposal_back_as_it_was_and_withdraws_the_unsent_email(
+    moderator, cycle, make_proposal, audit_log, decide, template
+):
+    proposal = make_proposal(cycle, estimated_cost=10_000, moderator_note="")
+    decide(moderator, proposal)
+    assert len(_outbox(template)) == 1
+    moderation.undo_decision(moderator, proposal.id, version=2)
+    stored = _stored(proposal.id)
+    assert (stored.status, stored.final_cost, stored.moderator_note, stored.version) == (
+        ProposalStatus.SUBMITTED, None, "", 3)
+    # The email never left the outbox: it is withdrawn and the author hears nothing, no correction either.
+    assert _outbox() == []
+    (entry,) = audit_log("undo-decision")
+    assert entry[0] == moderator.id and entry[2] == f"proposal:{proposal.id}"
+    assert entry[4]["status"] == "submitted" and entry[4]["emails_withdrawn"] == 1 and entry[4]["corrections_sent"] == 0
+    # The proposal waits in the queue again, and can be decided anew.
+    assert moderation.queue(cycle) == [stored]
+    moderation.accept(moderator, proposal.id, 10_000, version=3)
+    assert _stored(proposal.id).status is ProposalStatus.ACCEPTED
+
+
+def test_undo_after_the_email_went_out_sends_the_author_a_short_correction(moderator, cycle, make_proposal, smtp):
+    from pb.services import mail
+
+    proposal = make_proposal(cycle, title="Shade trees")
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    assert mail.deliver_due().sent == 1
+    moderation.undo_decision(moderator, proposal.id, version=2)
+    (sent, correction) = _outbox()
+    assert sent.status == "sent" and correction.template == "proposal_decision_withdrawn"
+    assert correction.user_id == proposal.author_id and correction.status == "pending"
+    assert mail.deliver_due().sent == 1
+    received = smtp.last_to(proposal.author.email)
+    assert "Correction" in received["Subject"] and "Shade trees" in received["Subject"]
+    assert "waiting for review again" in received.get_body(("plain",)).get_content()
+
+
+def test_undo_withdraws_a_followers_unsent_email_but_keeps_emails_about_other_proposals(
+    moderator, cycle, make_proposal, make_user
+):
+    from pb.services import following
+
+    follower = make_user()
+    proposal = make_proposal(cycle)
+    other = make_proposal(cycle, author=proposal.author)
+    following.follow(follower, proposal.id)
+    moderation.accept(moderator, other.id, 10_000, version=1)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    assert {m.template for m in _outbox()} == {"proposal_accepted", "followed_decision"}
+    moderation.undo_decision(moderator, proposal.id, version=2)
+    (kept,) = _outbox()
+    assert kept.template == "proposal_accepted" and f"/proposals/{other.id}" in kept.body_text
+
+
+def test_undo_is_refused_once_the_author_revised_the_proposal(moderator, cycle, make_proposal):
+    proposal = make_proposal(cycle)
+    moderation.request_changes(moderator, proposal.id, "Add a map.", version=1)
+    draft = ProposalDraft(title="Revised", summary=proposal.summary, description=proposal.description,
+                          estimated_cost=proposal.estimated_cost, district_id=proposal.district_id,
+                          category_id=proposal.category_id, location="Park Road")
+    proposals.edit_proposal(proposal.author, proposal.id, draft, version=2)
+    assert moderation.undo_blockers(_stored(proposal.id))
+    with pytest.raises(ValidationError):
+        moderation.undo_decision(moderator, proposal.id, version=3)
+    assert _stored(proposal.id).title == "Revised"
+
+
+def test_undo_is_refused_when_the_proposal_changed_after_the_decision(moderator, cycle, make_proposal):
+    proposal = make_proposal(cycle)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    stored = _stored(proposal.id)
+    stored.version += 1  # changed by something other than the decision after it was taken
+    db.session.commit()
+    assert moderation.undo_blockers(_stored(proposal.id)) == [
+        "The proposal changed after the decision (for example its author edited it), so the decision can no longer be "
+        "undone."]
+    with pytest.raises(ValidationError):
+        moderation.undo_decision(moderator, proposal.id, version=3)
+
+
+def test_undo_is_refused_once_another_proposal_was_merged_into_it(moderator, cycle, make_proposal):
+    target = make_proposal(cycle)
+    duplicate = make_proposal(cycle)
+    moderation.accept(moderator, target.id, 10_000, version=1)
+    moderation.merge(moderator, duplicate.id, target.id, version=1, into_version=2)
+    with pytest.raises(ValidationError, match="merged into this one"):
+        moderation.undo_decision(moderator, target.id, version=2)
+    # A merge itself is not undone either: the duplicate's supporters now read through the other proposal.
+    with pytest.raises(ValidationError, match="Only an acceptance"):
+        moderation.undo_decision(moderator, duplicate.id, version=2)
+    assert _stored(target.id).status is ProposalStatus.ACCEPTED
+
+
+@pytest.mark.parametrize("phase", [Phase.VOTING, Phase.SUPPORTS, Phase.RESULTS])
+def test_undo_is_refused_once_the_review_is_over(moderator, make_cycle, make_proposal, phase):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    cycle.phase = phase
+    db.session.commit()
+    with pytest.raises(PhaseError):
+        moderation.undo_decision(moderator, proposal.id, version=2)
+    assert _stored(proposal.id).status is ProposalStatus.ACCEPTED
+
+
+def test_undo_is_refused_to_residents_to_the_author_and_on_a_stale_page(moderator, cycle, make_proposal, make_user):
+    author = make_user(Role.MODERATOR)
+    proposal = make_proposal(cycle, author=author)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    with pytest.raises(PermissionDenied):
+        moderation.undo_decision(make_user(), proposal.id, version=2)
+    with pytest.raises(PermissionDenied):
+        moderation.undo_decision(author, proposal.id, version=2)
+    with pytest.raises(ConflictError):
+        moderation.undo_decision(moderator, proposal.id, version=1)
+    with pytest.raises(NotFound):
+        moderation.undo_decision(moderator, 999_999, version=1)
+    assert _stored(proposal.id).status is ProposalStatus.ACCEPTED
+
+
+def test_undo_of_a_proposal_never_decided_is_refused(moderator, cycle, make_proposal):
+    proposal = make_proposal(cycle)
+    with pytest.raises(ValidationError, match="Only an acceptance"):
+        moderation.undo_decision(moderator, proposal.id, version=1)
