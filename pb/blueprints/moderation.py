@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from pb.blueprints.guards import is_hidden, moderator_required, perform
+from pb.blueprints.guards import form_errors, is_hidden, moderator_required, perform, refuse
 from pb.blueprints.public import visible_cycle
 from pb.domain.errors import DomainError
 from pb.domain.messages import N_
@@ -107,32 +107,35 @@ def review(proposal_id: int):
     return _review_page(proposals.get_proposal(proposal_id))
 
 
-def _show_at_field(form, error: DomainError) -> None:
-    """Put a refusal at the field it is about; one about the whole decision (a phase, a stale page) goes on top."""
+def _show_at_field(form, error: DomainError) -> bool:
+    """Put a refusal at the field it is about (True), if it is about one the page shows."""
     field = getattr(form, error.field, None) if error.field else None
-    if field is not None and not is_hidden(field):
-        field.errors = [*field.errors, translate(error.message)]
-    else:
-        flash(translate(error.message), "error")
+    if field is None or is_hidden(field):
+        return False
+    field.errors = [*field.errors, translate(error.message)]
+    return True
 
 
 def _decide(proposal_id: int, form_name: str, decision, success: str):
-    # A refused decision re-renders the page (400) rather than redirecting, so the moderator's typed final cost and
-    # note survive and each error stands at its field; the error summary at the top links to them.
+    # A decision refused for what the moderator typed re-renders the page (400) rather than redirecting, so the typed
+    # final cost and note survive and each error stands at its field, linked from the error summary. A refusal of the
+    # decision as a whole (the phase, a page read before the proposal changed, a missing token) has no field and
+    # nothing typed worth keeping: it is said on top of the reloaded page, as every other refusal.
     proposal = proposals.get_proposal(proposal_id)
     form = _DECISION_FORMS[form_name](proposal)
+    back = url_for("moderation.review", proposal_id=proposal.id)
     if form.validate_on_submit():
         try:
             decision(proposal, form)
         except DomainError as error:
-            _show_at_field(form, error)
+            if not _show_at_field(form, error):
+                return refuse(error, back)
         else:
             flash(translate(N_(success, title=proposal.title)), "success")
             return redirect(url_for("moderation.queue", cycle_id=proposal.cycle_id, district=proposal.district_id))
-    for field in form:
-        if field.type == "CSRFTokenField":  # the error summary names every other error, a stale version included
-            for message in field.errors:
-                flash(message, "error")
+    elif not any(field.errors for field in form if not is_hidden(field)):
+        form_errors(form)
+        return redirect(back)
     return _review_page(proposal, (form_name, form)), 400
 
 

@@ -63,6 +63,12 @@ ACCESS = {
     "moderation.merge": MODERATOR,
     "moderation.residents": MODERATOR,
     "moderation.revoke": MODERATOR,
+    "moderation.undo": MODERATOR,
+    "verification_requests.ask": LOGIN,
+    "verification_requests.cancel": LOGIN,
+    "verification_requests.queue": MODERATOR,
+    "verification_requests.verify": MODERATOR,
+    "verification_requests.decline": MODERATOR,
     "admin.index": OFFICIAL,
     "admin.new_cycle": OFFICIAL,
     "admin.cycle": OFFICIAL,
@@ -173,7 +179,7 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1, "request_id": 1}
     return users, values
 
 

@@ -136,6 +136,14 @@ RULES = {
     "moderation.merge": R(MODERATOR, REVIEWING),
     "moderation.residents": R(MODERATOR, draft=HIDDEN),
     "moderation.revoke": R(MODERATOR, SELF_VERIFYING, draft=HIDDEN),
+    # Undo only while the review lasts; the world's pending proposal has no decision to undo, so it is refused then too.
+    "moderation.undo": R(MODERATOR, REVIEWING, ok=REFUSED),
+    "verification_requests.ask": R(LOGIN, draft=HIDDEN),  # the page says what became of one's request in any phase
+    "verification_requests.cancel": R(AUTHOR, draft=HIDDEN),  # the world's open request is the resident's
+    "verification_requests.queue": R(MODERATOR, draft=HIDDEN),
+    # The world's requester is verified already, so verifying them is refused, and outside the phases too.
+    "verification_requests.verify": R(MODERATOR, ok=REFUSED),
+    "verification_requests.decline": R(MODERATOR),  # a request can be declined at any time, to clear the queue
     "admin.index": R(OFFICIAL),
     "admin.new_cycle": R(OFFICIAL),
     "admin.cycle": R(OFFICIAL),
@@ -200,6 +208,7 @@ RULES = {
 POST_RULES = {
     "paper.correct_sheet": R(OFFICIAL, PAPER),
     "moderation.residents": R(MODERATOR, SELF_VERIFYING, draft=HIDDEN),
+    "verification_requests.ask": R(LOGIN, SELF_VERIFYING, draft=HIDDEN),
 }
 
 

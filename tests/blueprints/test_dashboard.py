@@ -107,3 +107,28 @@ def test_only_officials_see_the_dashboard(client, world, make_user, role):
     _, cycle, _, _ = world
     client.login(make_user(role))
     assert client.get(f"/admin/cycles/{cycle.id}/dashboard").status_code == 403
+
+
+def test_the_verification_line_is_in_the_readers_language(client, world, make_user):
+    """Regression: the ways residents were verified were printed as the service's English labels, untranslated."""
+    official, cycle, _, _ = world
+    client.login(official)
+    english = _page(client, cycle)
+    assert "7 residents verified in person by a moderator or an official" in english
+    spanish = client.get(f"/admin/cycles/{cycle.id}/dashboard", headers={"Accept-Language": "es"})
+    page = html.unescape(spanish.get_data(as_text=True))
+    assert '<html lang="es">' in page
+    assert "en persona por un moderador o un responsable municipal" in page  # the label, from the catalogue
+    assert "in person by a moderator or an official" not in page
+
+
+def test_the_verification_counts_are_two_short_tables_that_fit(client, world):
+    """Regression: one eight-column table was cut off; now the register and the codes each have a short table."""
+    official, cycle, _, _ = world
+    client.login(official)
+    page = _page(client, cycle)
+    section = page[page.index("<h2>Verification</h2>"):page.index("<h2>Paper ballots</h2>")]
+    tables = re.findall(r"<table>.*?</table>", section, re.S)
+    assert len(tables) == 2
+    assert all(len(re.findall(r'<th scope="col"', table)) <= 5 for table in tables)
+    assert "<caption>Voting codes</caption>" in tables[1]

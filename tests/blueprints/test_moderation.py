@@ -238,3 +238,158 @@ def test_residents_cannot_revoke(client, make_user, make_cycle, verify):
     client.login(make_user())
     assert _revoke(client, cycle, resident).status_code == 403
     assert db.session.scalar(select(Verification.id).where(Verification.user_id == resident.id)) is not None
+
+
+# -- A refused decision keeps what the moderator typed, with each error at its field. ---------------------------
+
+def _field_tag(page: str, field_id: str) -> str:
+    import re
+
+    found = re.search(rf'<(?:input|textarea)[^>]*id="{field_id}"[^>]*>', page)
+    assert found, f"no field {field_id}"
+    return found.group(0)
+
+
+def test_a_refused_final_cost_is_kept_and_its_error_stands_at_its_field(client, make_user, make_cycle, make_proposal):
+    """Regression: the typed final cost was lost and the error shown only at the top of the page."""
+    cycle = make_cycle(Phase.REVIEW, districts=(("North", 100_000),))
+    proposal = make_proposal(cycle, estimated_cost=10_000)
+    client.login(make_user(Role.MODERATOR))
+    response = client.submit(f"/moderation/proposals/{proposal.id}/accept",
+                             {"accept-final_cost": "2500,50", "accept-note": "Bigger site.", "accept-version": "1"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    cost = _field_tag(page, "accept-final_cost")
+    assert 'value="2500,50"' in cost and 'aria-invalid="true"' in cost
+    assert 'aria-describedby="accept-final_cost-hint accept-final_cost-error-1"' in cost
+    assert 'id="accept-final_cost-error-1"' in page and "more than the district&#39;s whole budget" in page
+    assert '<div class="error-summary" role="alert" id="error-summary">' in page
+    assert '<a href="#accept-final_cost">' in page  # the summary links to the field
+    assert "Bigger site.</textarea>" in page  # the note typed with it is kept too
+    assert db.session.get(Proposal, proposal.id).status is ProposalStatus.SUBMITTED
+
+
+def test_a_missing_note_for_a_changed_cost_stands_at_the_note(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle, estimated_cost=10_000)
+    client.login(make_user(Role.MODERATOR))
+    response = client.submit(f"/moderation/proposals/{proposal.id}/accept",
+                             {"accept-final_cost": "123,45", "accept-note": "", "accept-version": "1"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="123,45"' in _field_tag(page, "accept-final_cost")
+    assert 'aria-invalid="true"' in _field_tag(page, "accept-note")
+    assert '<a href="#accept-note">Explain in the public note why the final cost differs' in page
+
+
+def test_an_unreadable_final_cost_is_kept_as_typed(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    client.login(make_user(Role.MODERATOR))
+    response = client.submit(f"/moderation/proposals/{proposal.id}/accept",
+                             {"accept-final_cost": "twelve", "accept-version": "1"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="twelve"' in _field_tag(page, "accept-final_cost")
+    assert 'aria-invalid="true"' in _field_tag(page, "accept-final_cost")
+
+
+def test_a_missing_reason_stands_at_the_reason_of_that_form_only(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    client.login(make_user(Role.MODERATOR))
+    response = client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": " ", "reject-version": "1"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in _field_tag(page, "reject-note")
+    assert 'aria-invalid="true"' not in _field_tag(page, "changes-note")
+
+
+def test_a_decision_on_a_changed_proposal_is_still_said_on_top_after_a_reload(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    client.login(make_user(Role.MODERATOR))
+    response = client.submit(f"/moderation/proposals/{proposal.id}/reject",
+                             {"reject-note": "No.", "reject-version": "7"})
+    assert response.status_code == 302 and response.location == f"/moderation/proposals/{proposal.id}"
+
+
+# -- Undoing a decision. ---------------------------------------------------------------------------------------
+
+def test_a_moderator_undoes_a_decision_from_the_review_page(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle, title="Shade trees")
+    client.login(make_user(Role.MODERATOR))
+    client.submit(f"/moderation/proposals/{proposal.id}/reject", {"reject-note": "Out of scope.", "reject-version": "1"})
+    page = client.get(f"/moderation/proposals/{proposal.id}").get_data(as_text=True)
+    assert f'action="/moderation/proposals/{proposal.id}/undo"' in page and 'name="version" value="2"' in page
+    response = client.submit(f"/moderation/proposals/{proposal.id}/undo", {"version": "2"})
+    assert response.status_code == 302 and response.location == f"/moderation/proposals/{proposal.id}"
+    assert db.session.get(Proposal, proposal.id).status is ProposalStatus.SUBMITTED
+    assert "is undone; it waits for review again" in client.get(response.location).get_data(as_text=True)
+    assert list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.sequence))) == [
+        "reject-proposal", "undo-decision"]
+
+
+def test_the_review_page_says_why_a_decision_can_no_longer_be_undone(client, make_user, make_cycle, make_proposal):
+    from pb.services import moderation
+
+    cycle = make_cycle(Phase.REVIEW)
+    target, duplicate = make_proposal(cycle), make_proposal(cycle)
+    moderator = make_user(Role.MODERATOR)
+    moderation.accept(moderator, target.id, 10_000, version=1)
+    moderation.merge(moderator, duplicate.id, target.id, version=1, into_version=2)
+    client.login(moderator)
+    page = client.get(f"/moderation/proposals/{target.id}").get_data(as_text=True)
+    assert "merged into this one, so the decision can no longer be undone" in page
+    assert f"/moderation/proposals/{target.id}/undo" not in page
+    before = db.session.get(Proposal, target.id).version
+    response = client.submit(f"/moderation/proposals/{target.id}/undo", {"version": str(before)})
+    assert response.status_code == 302
+    assert db.session.get(Proposal, target.id).status is ProposalStatus.ACCEPTED
+
+
+def test_after_the_review_no_undo_is_offered_or_done(client, make_user, make_cycle, make_proposal):
+    from pb.services import moderation
+
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    moderator = make_user(Role.MODERATOR)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    cycle.phase = Phase.VOTING
+    db.session.commit()
+    client.login(moderator)
+    assert "/undo" not in client.get(f"/moderation/proposals/{proposal.id}").get_data(as_text=True)
+    response = client.submit(f"/moderation/proposals/{proposal.id}/undo", {"version": "2"}, follow_redirects=True)
+    assert "Proposals can only be reviewed during the review phase." in response.get_data(as_text=True)
+    assert db.session.get(Proposal, proposal.id).status is ProposalStatus.ACCEPTED
+
+
+# -- The queue: what waits, kind by kind. ------------------------------------------------------------------------
+
+def test_the_moderation_page_counts_what_waits_kind_by_kind(client, make_user, make_cycle, make_proposal):
+    from pb.services import verification_requests
+
+    cycle = make_cycle(Phase.REVIEW)
+    make_proposal(cycle)
+    make_proposal(cycle)
+    verification_requests.ask(make_user(), cycle.id, cycle.districts[0].id)
+    client.login(make_user(Role.MODERATOR))
+    page = client.get("/moderation/").get_data(as_text=True)
+    assert "0 flagged comments" in page
+    assert f'aria-label="2 proposals waiting for review in {cycle.name}">2</a>' in page
+    assert f'aria-label="1 resident asking to be verified in {cycle.name}">1</a>' in page
+    assert f"/moderation/cycles/{cycle.id}/verification-requests" in page
+
+
+def test_the_review_queue_is_oldest_first_and_pages_through_the_database(client, make_user, make_cycle, make_proposal):
+    from datetime import datetime
+
+    cycle = make_cycle(Phase.REVIEW)
+    newer = make_proposal(cycle, title="Newer", created_at=datetime(2026, 3, 2))
+    older = make_proposal(cycle, title="Older", created_at=datetime(2026, 3, 1))
+    client.login(make_user(Role.MODERATOR))
+    page = client.get(f"/moderation/cycles/{cycle.id}").get_data(as_text=True)
+    assert page.index("Older") < page.index("Newer")
+    assert "2 proposals wait for review, the oldest first." in page
+    assert f"/moderation/proposals/{older.id}" in page and f"/moderation/proposals/{newer.id}" in page

@@ -27,6 +27,7 @@ from pb.models import (
     TallyRun,
     User,
     Verification,
+    VerificationRequest,
     VotingCode,
 )
 from pb.services import revisions
@@ -77,6 +78,11 @@ def build_world(phase: Phase) -> dict:
     db.session.flush()
     db.session.add(Verification(user_id=resident.id, cycle_id=cycle.id, district_id=north.id,
                                 verified_by_id=official.id))
+    # The resident's request to be verified in person, still open (made before a moderator verified them another
+    # way): only they may cancel it, and verifying it again is refused.
+    request = VerificationRequest(cycle_id=cycle.id, user_id=resident.id, district_id=north.id, note="Tuesdays.",
+                                  status="open", reason="")
+    db.session.add(request)
     # A paper-voter mark an official may take back (the newcomer was marked by mistake).
     db.session.add(Participation(user_id=newcomer.id, cycle_id=cycle.id, district_id=north.id, channel="paper"))
     code = f"WORLD-{cycle.id:06d}"  # a letter's one-time code, unique to this world
@@ -97,7 +103,7 @@ def build_world(phase: Phase) -> dict:
     code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.cycle_id == cycle.id))
     return {
         "phase": phase, "cycle": cycle.id, "north": north.id, "south": south.id, "category": category.id,
-        "project": project.id, "pending": pending.id, "code": code_id, "code_text": code, "comment": comment.id,
+        "project": project.id, "pending": pending.id, "code": code_id, "request": request.id, "code_text": code, "comment": comment.id,
         "users": {"resident": resident.id, "unverified": unverified.id, "newcomer": newcomer.id,
                   "moderator": moderator.id, "official": official.id},
         "emails": {"resident": resident.email},
@@ -114,7 +120,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
-        "comment_id": w["comment"],
+        "comment_id": w["comment"], "request_id": w["request"],
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -240,6 +246,13 @@ FORMS = {
                              {"user_id": lambda w: w["users"]["unverified"], "district_id": lambda w: w["north"]}),
     "moderation.revoke": ("moderator", Phase.VOTING,
                           {"user_id": lambda w: w["users"]["resident"], "reason": "Wrong district.", "confirm": "y"}),
+    # Nothing was decided on the pending proposal: undoing is refused with a reason.
+    "moderation.undo": ("moderator", Phase.REVIEW, {"version": "1"}),
+    "verification_requests.ask": ("unverified", Phase.PROPOSALS,
+                                  {"district_id": lambda w: w["north"], "note": "I can come on Tuesday."}),
+    "verification_requests.cancel": ("resident", Phase.PROPOSALS, {}),
+    "verification_requests.verify": ("moderator", Phase.PROPOSALS, {}),  # refused: the resident is verified already
+    "verification_requests.decline": ("moderator", Phase.PROPOSALS, {"reason": "The document shows another town."}),
     "admin.new_cycle": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
     "admin.settings": ("official", Phase.DRAFT, _CYCLE_SETTINGS),
     "admin.add_district": ("official", Phase.DRAFT, {"district-name": "East", "district-budget": "200"}),
