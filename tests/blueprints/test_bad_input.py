@@ -236,3 +236,32 @@ def test_a_nul_character_in_a_form_is_refused_before_it_reaches_the_database(cli
     assert response.status_code == 400
     assert "characters that are not allowed" in response.get_data(as_text=True)
     assert db.session.scalar(select(Proposal.id)) is None
+
+
+@pytest.mark.parametrize("version", ["", "x", "-1", "99999999999999999999", "2"])
+def test_undoing_with_a_bad_or_stale_version_is_refused_and_changes_nothing(client, make_user, make_cycle,
+                                                                             make_proposal, version):
+    from pb.services import moderation
+
+    cycle = make_cycle(Phase.REVIEW)
+    proposal = make_proposal(cycle)
+    moderator = make_user(Role.MODERATOR)
+    moderation.accept(moderator, proposal.id, 10_000, version=1)
+    client.login(moderator)
+    db.session.get(Proposal, proposal.id).version = 3  # the page showed version 2: "2" is stale too
+    db.session.commit()
+    before = database_state()
+    response = client.submit(f"/moderation/proposals/{proposal.id}/undo", {"version": version}, follow_redirects=True)
+    assert response.status_code == 200 and 'class="message error"' in response.get_data(as_text=True)
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("district", ["", "x", "-1", "0", "99999999999999999999", "1.5"])
+def test_asking_to_be_verified_for_a_bad_district_is_refused_and_changes_nothing(client, make_user, make_cycle,
+                                                                                   district):
+    cycle = make_cycle(Phase.PROPOSALS)
+    client.login(make_user())
+    before = database_state()
+    response = client.submit(f"/cycles/{cycle.id}/verify/ask", {"district_id": district}, follow_redirects=True)
+    assert response.status_code == 200 and 'class="message error"' in response.get_data(as_text=True)
+    assert database_state() == before
