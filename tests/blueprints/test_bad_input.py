@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
-from pb.models import Comment, Cycle, Proposal, ProposalStatus, Role
+from pb.models import Comment, Cycle, Proposal, ProposalStatus, Role, VerificationRequest
 from pb.services import mail
 from tests.conftest import sealed_ballots
 
@@ -29,11 +29,13 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     client.login(official)
     message = mail.queue_test_message("someone@example.org", "the tests")
     comment = Comment(proposal_id=project.id, author_id=official.id, body="A comment")
-    db.session.add(comment)
+    asked = VerificationRequest(cycle_id=cycle.id, user_id=make_user().id, district_id=cycle.districts[0].id,
+                                note="", status="open", reason="")
+    db.session.add_all([comment, asked])
     db.session.commit()
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
             "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1,
-            "comment_id": comment.id}
+            "comment_id": comment.id, "request_id": asked.id}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]
