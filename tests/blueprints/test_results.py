@@ -416,3 +416,153 @@ def test_the_recount_recipe_in_docs_works_from_public_data_alone(client, world, 
     report = json.loads(capsys.readouterr().out)
     funded = {project["project_id"] for project in north["count"]["projects"] if project["is_funded"]}
     assert {int(project_id) for project_id in report["selected"]} == funded and report["matches_published"] is True
+
+
+# Issue 19: what residents see of the results, and the rough edges found there.
+
+
+def test_the_first_view_says_what_was_funded_where_and_how_many_took_part(client, world):
+    w = world()
+    page = html.unescape(client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True))
+    first_view = page[:page.index('<details class="check-count"')]
+    # What got funded (title, cost, district), where (the map), how many took part (of the verified residents).
+    assert "3 projects are funded, for 1,200 EUR of the 1,500 EUR budget." in first_view
+    assert "11 residents took part. That is 100.0 % of the 11 residents verified to vote." in first_view
+    assert f'href="/cycles/{w.cycle.id}/results/map"' in first_view
+    assert "The 2 funded projects in North" in first_view and "The 1 funded project in South" in page
+    assert "Playground" in first_view and "500 EUR" in first_view
+    south_view = page[page.index(f'id="district-{w.south.id}"'):page.index(f'id="check-{w.south.id}"')]
+    assert "Skate ramp" in south_view and "200 EUR" in south_view
+    assert "Library corner" not in first_view  # not funded: in the full list, behind "Check the count yourself"
+    # The re-count details sit behind one closed disclosure per district (no script needed to open it).
+    check = page[page.index(f'<details class="check-count" id="check-{w.north.id}">'):]
+    check = check[:check.index("</details>\n  </section>") if "</details>\n  </section>" in check else None]
+    assert "<summary><h3>Check the count yourself</h3></summary>" in check
+    for detail in ("Library corner", "SHA-256 of the ballot list", "pb-tally ballots.pb", "Votes per project in North"):
+        assert detail in check
+    assert "pb-tally" not in first_view and "SHA-256" not in first_view
+
+
+def test_a_rule_label_never_repeats_its_id():
+    # Regression: the results page and the report read "Standard count (greedy) (greedy)".
+    for rule in tallying.RULE_LABELS:
+        assert f"({rule})" not in tallying.rule_label(rule)
+
+
+def test_the_results_page_never_doubles_the_rule_name(client, world):
+    w = world()
+    page = client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True)
+    assert "(greedy) (greedy)" not in page and "(greedy)" not in page
+    assert "Standard count: most votes first · name for pb-tally: <code>greedy</code>" in page
+
+
+def test_equal_shares_parameters_are_shown_in_words_not_raw_fractions(client, world):
+    # Regression: "voter_budget 4700002/3" on the public page. North: 100,000 cents among 10 voters (a whole share);
+    # the exact value stays in the JSON for a recount.
+    w = world("mes-add1")
+    page = html.unescape(client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True))
+    assert "Each voter's equal share of the budget:" in page and "(rounded to the cent)" in page
+    assert not re.search(r"<dd><code>\d+/\d+</code></dd>", page) and not re.search(r"voter_budget</code></dt><dd><code>", page)
+    assert "Amounts in the explanations are rounded to the cent" in page
+    exact = client.get(f"/cycles/{w.cycle.id}/results.json").get_json()
+    north = next(d for d in exact["districts"] if d["id"] == w.north.id)
+    assert "voter_budget" in north["parameters"]
+
+
+def test_an_equal_share_in_thirds_of_a_cent_is_shown_rounded_to_the_cent(app, world):
+    w = world("mes-add1")
+    run = _run(w.north.id)
+    run.parameters = json.dumps({**json.loads(run.parameters), "voter_budget": "4700002/3"})
+    db.session.commit()
+    with app.test_request_context():
+        rows = {row.name: str(row.shown) for row in tallying.parameter_rows(run, "EUR")}
+    assert rows["voter_budget"] == "Each voter's equal share of the budget: 15,666.67 EUR (rounded to the cent)"
+    assert rows["tie_break"].startswith("Tie-break: the cheaper project first")
+
+
+def test_the_tie_break_line_is_a_translatable_message_not_the_engines_english(client, world):
+    # Regression: the tie-break line was the engine's English describe() text, which no catalogue can translate.
+    w = world()
+    page = client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True)
+    assert "lower cost, then more votes, then lottery" not in page
+    assert ("<dt>Tie-break</dt><dd>the cheaper project first, then the one with more votes, then a lottery drawn "
+            f"from the published seed {w.cycle.tie_break_seed}</dd>") in page
+    assert tallying.tie_break_words(_run(w.north.id)).template.startswith("the cheaper project first")
+
+
+@pytest.fixture
+def tied(make_user, make_cycle, make_project, verify):
+    """North (600 EUR): Fountain (500 EUR) and Benches (400 EUR) have 2 votes each and only one fits."""
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 60_000),), tie_break_seed=4)
+    north = cycle.districts[0]
+    fountain = make_project(cycle, north, cost=50_000, title="Fountain")
+    benches = make_project(cycle, north, cost=40_000, title="Benches")
+    for project in (fountain, fountain, benches, benches):
+        voter = make_user()
+        verify(voter, north)
+        voting.cast_ballot(voter, cycle.id, north.id, [project.id])
+    official = make_user(Role.OFFICIAL)
+    close_voting(cycle)
+    tallying.run_tally(official, cycle.id)
+    cycle.phase = Phase.RESULTS
+    db.session.commit()
+    return SimpleNamespace(cycle=cycle, north=north, fountain=fountain, benches=benches)
+
+
+def test_a_tie_the_count_broke_is_explained_on_the_page_and_in_the_json(client, tied):
+    assert _funded(tied.north.id) == {tied.benches.id}
+    page = html.unescape(client.get(f"/cycles/{tied.cycle.id}/results").get_data(as_text=True))
+    sentence = ("Benches and Fountain had 2 votes each. The tie-break put them in this order: Benches, then Fountain, "
+                "because the cheaper project comes first. Funded: Benches. Not funded: Fountain.")
+    first_view = page[:page.index('<details class="check-count"')]
+    assert "How a tie was broken" in first_view and sentence in first_view
+    document = client.get(f"/cycles/{tied.cycle.id}/results.json").get_json()
+    assert document["districts"][0]["ties"] == [sentence]
+
+
+def test_no_tie_no_tie_section(client, world):
+    w = world()
+    assert "How a tie was broken" not in client.get(f"/cycles/{w.cycle.id}/results").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["results.csv", "results.json", "results.pdf"])
+@pytest.mark.parametrize("who", ["anonymous", "resident"])
+def test_anyone_can_download_the_published_results(client, world, path, who):
+    # Regression: a resident got a 403 for the results CSV and PDF.
+    w = world()
+    if who == "resident":
+        client.login(w.majority)
+    response = client.get(f"/cycles/{w.cycle.id}/{path}")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert response.mimetype == {"csv": "text/csv", "json": "application/json", "pdf": "application/pdf"}[path.split(".")[1]]
+
+
+@pytest.mark.parametrize("phase", [Phase.VOTING, Phase.TALLYING])
+@pytest.mark.parametrize("path", ["results.csv", "results.json", "results.pdf"])
+@pytest.mark.parametrize("who", ["anonymous", "resident"])
+def test_before_publication_the_downloads_stay_refused(client, world, phase, path, who):
+    w = world(phase=phase)
+    if who == "resident":
+        client.login(w.majority)
+    response = client.get(f"/cycles/{w.cycle.id}/{path}")
+    assert response.status_code == 409
+    assert "Playground" not in response.get_data(as_text=True)
+
+
+def test_project_pages_and_lists_show_funded_and_not_funded_after_results(client, world):
+    # Regression: after results projects still said "Accepted: on the ballot".
+    w = world()
+    funded = client.get(f"/proposals/{w.playground.id}").get_data(as_text=True)
+    assert '<p class="status status-funded">Funded</p>' in funded and "Accepted: on the ballot" not in funded
+    lost = client.get(f"/proposals/{w.library.id}").get_data(as_text=True)
+    assert '<p class="status status-not_funded">Not funded</p>' in lost
+    listing = client.get(f"/cycles/{w.cycle.id}/proposals").get_data(as_text=True)
+    assert "Accepted: on the ballot</span>" not in listing
+    assert listing.count('<span class="status status-funded">Funded</span>') == 3
+    assert listing.count('<span class="status status-not_funded">Not funded</span>') == 1
+
+
+def test_before_results_a_project_is_still_on_the_ballot(client, world):
+    w = world(phase=Phase.TALLYING)
+    page = client.get(f"/proposals/{w.playground.id}").get_data(as_text=True)
+    assert '<p class="status status-accepted">Accepted: on the ballot</p>' in page
