@@ -343,8 +343,8 @@ def parameter_rows(run: TallyRun, currency: str) -> list[ParameterRow]:
     rows = []
     for name, value in sorted(recorded.items()):
         if name == "tie_break":
-            shown = N_("Tie-break: {words}", words=tie_rules.tie_break_words(recorded, value))
-        elif name in _MONEY_PARAMETERS:
+            continue  # the page gives the tie-break its own line, in words (tie_break_words)
+        if name in _MONEY_PARAMETERS:
             exact = Fraction(value)
             cents = round(exact)  # to the nearest smallest unit (half to even), as explanations round
             words = _MONEY_PARAMETERS[name]

@@ -477,7 +477,7 @@ def test_an_equal_share_in_thirds_of_a_cent_is_shown_rounded_to_the_cent(app, wo
     with app.test_request_context():
         rows = {row.name: str(row.shown) for row in tallying.parameter_rows(run, "EUR")}
     assert rows["voter_budget"] == "Each voter's equal share of the budget: 15,666.67 EUR (rounded to the cent)"
-    assert rows["tie_break"].startswith("Tie-break: the cheaper project first")
+    assert "tie_break" not in rows and rows["seed"] == "Tie-break seed: 7"  # the tie-break has its own line
 
 
 def test_the_tie_break_line_is_a_translatable_message_not_the_engines_english(client, world):
@@ -566,3 +566,22 @@ def test_before_results_a_project_is_still_on_the_ballot(client, world):
     w = world(phase=Phase.TALLYING)
     page = client.get(f"/proposals/{w.playground.id}").get_data(as_text=True)
     assert '<p class="status status-accepted">Accepted: on the ballot</p>' in page
+
+
+def test_explanations_and_the_csv_write_parts_of_a_euro_with_both_decimals(client, make_user, make_cycle, make_project, verify):
+    # Regression: "11,562.5 EUR" in explanations and the CSV; a part of a euro is written with both decimals.
+    cycle = make_cycle(Phase.VOTING, districts=(("North", 2_000_000),))
+    north = cycle.districts[0]
+    hall = make_project(cycle, north, cost=1_156_250, title="Hall")
+    voter = make_user()
+    verify(voter, north)
+    voting.cast_ballot(voter, cycle.id, north.id, [hall.id])
+    close_voting(cycle)
+    tallying.run_tally(make_user(Role.OFFICIAL), cycle.id)
+    cycle.phase = Phase.RESULTS
+    db.session.commit()
+    explanation = _run(north.id).results[0].explanation
+    assert "it costs 11,562.50 EUR" in explanation and "11,562.5 EUR" not in explanation.replace("11,562.50", "")
+    text = client.get(f"/cycles/{cycle.id}/results.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[1][4] == "11562.50" and "11,562.50 EUR" in rows[1][9]
