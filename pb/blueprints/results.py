@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, Response, make_response, render_template, request, url_for
+from flask import Blueprint, Response, g, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from pb import charts
@@ -11,7 +11,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
 from pb.i18n import format_share
-from pb.services import audit, exports, revisions, tallying, voting
+from pb.services import audit, exports, project_status, revisions, tallying, voting
 
 bp = Blueprint("results", __name__)
 
@@ -23,7 +23,18 @@ def _page_context(cycle, runs: dict) -> dict:
     )
     turnout, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
     totals = {district_id: sum(channels.values()) for district_id, channels in turnout.items()}
+    funded = {district_id: [r for r in run.results if r.is_funded] for district_id, run in runs.items()}
+    took_part, could_vote = sum(totals.get(d, 0) for d in runs), sum(verified.get(d, 0) for d in runs)
     return {
+        "funded": funded,
+        "summary": {
+            "funded_count": sum(len(results) for results in funded.values()),
+            "funded_amount": sum(run.spent for run in runs.values()),
+            "budget": sum(run.budget for run in runs.values()),
+            "took_part": took_part,
+            "verified": could_vote,
+            "share": format_share(took_part, could_vote),
+        },
         "cycle": cycle,
         "runs": runs,
         "turnout": turnout,
@@ -36,6 +47,9 @@ def _page_context(cycle, runs: dict) -> dict:
         "voter_count": voter_count,
         "votes_charts": {district_id: exports.votes_chart(cycle, district_id) for district_id in runs},
         "can_export": current_user.is_authenticated and current_user.is_official,
+        "ties": {district_id: tallying.broken_ties(run, cycle.tie_break_seed) for district_id, run in runs.items()},
+        "tie_break_words": tallying.tie_break_words,
+        "parameter_rows": {district_id: tallying.parameter_rows(run, cycle.currency) for district_id, run in runs.items()},
         "revision": revisions.current(cycle),
         "audit_heads": audit.published_heads(cycle.id),
     }
@@ -139,19 +153,24 @@ def receipt(cycle_id: int):
     return render_template("results/receipt.html", cycle=cycle, code=code, ballot=ballot, problem=None)
 
 
-@bp.get("/cycles/<int:cycle_id>/results.csv")
-@official_required
-def export_csv(cycle_id: int):
-    """Download the published results as a CSV file that spreadsheets open correctly."""
+def _published_cycle(cycle_id: int):
+    """A cycle whose results anyone may download: refused (409) until they are published, as the pages are."""
     cycle = visible_cycle(cycle_id)
+    cycle_rules.require_phase("see-results", cycle.phase)
+    return cycle
+
+
+@bp.get("/cycles/<int:cycle_id>/results.csv")
+def export_csv(cycle_id: int):
+    """Download the published results as a CSV file that spreadsheets open correctly (anyone, once published)."""
+    cycle = _published_cycle(cycle_id)
     return _download(exports.results_csv(cycle), "text/csv", f"pb-results-cycle-{cycle.id}.csv")
 
 
 @bp.get("/cycles/<int:cycle_id>/results.json")
-@official_required
 def export_json(cycle_id: int):
-    """Download the published results, rules, parameters and digests as one JSON document."""
-    cycle = visible_cycle(cycle_id)
+    """Download the published results, rules, exact parameters and digests as one JSON document (anyone, once published)."""
+    cycle = _published_cycle(cycle_id)
     body = json.dumps(exports.results_json(cycle), ensure_ascii=False, indent=2)
     return _download(body, "application/json", f"pb-results-cycle-{cycle.id}.json")
 
@@ -166,10 +185,9 @@ def export_pabulib(cycle_id: int, district_id: int):
 
 
 @bp.get("/cycles/<int:cycle_id>/results.pdf")
-@official_required
 def export_pdf(cycle_id: int):
-    """Download the printable results report (summary, rule and parameters, tables, charts) as PDF."""
-    cycle = visible_cycle(cycle_id)
+    """Download the printable results report (summary, rule and parameters, tables, charts) as PDF (anyone, once published)."""
+    cycle = _published_cycle(cycle_id)
     return _download(exports.results_pdf(cycle), "application/pdf", f"pb-results-cycle-{cycle.id}.pdf")
 
 
@@ -206,6 +224,16 @@ def revision(cycle_id: int, number: int):
         "results/revision.html", cycle=cycle, revision=shown, districts=json.loads(shown.snapshot),
         is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label,
     )
+
+
+@bp.app_template_global()
+def public_status(proposal) -> project_status.PublicStatus:
+    """The status a page shows for a proposal: after results, funded, not funded or withdrawn (one rule for all)."""
+    # A list shows many proposals of one cycle: its results are read once per request, not once per proposal.
+    known = g.setdefault("cycle_results", {})
+    if proposal.cycle_id not in known:
+        known[proposal.cycle_id] = project_status.cycle_results(proposal.cycle)
+    return project_status.public_status(proposal, known[proposal.cycle_id])
 
 
 @bp.app_template_global()

@@ -1,8 +1,9 @@
 """The published record in every form: the numbers behind each chart, CSV, JSON, pabulib files, the PDF report
 and the public ballot list. All of it is read from the stored count (TallyRun), never counted again here.
 
-Nothing in this module writes to the database. Who may download what is the views' business: the ballot list and
-the charts are public once results are, the rest is for officials.
+Nothing in this module writes to the database. Who may download what is the views' business: the results (CSV,
+JSON, PDF), the ballot list and the charts are public once results are; the district pabulib files are for officials.
+Amounts in explanations are rounded to the cent; the exact figures are in the JSON (see docs/results.md).
 """
 
 import csv
@@ -271,6 +272,8 @@ def _district_record(cycle: Cycle, district: District, run: TallyRun, turnout: d
         "tie_break": run.tie_break,
         "tie_break_seed": cycle.tie_break_seed,
         "parameters": tallying.parameters(run),
+        # Each tie on votes the count broke between a funded and an unfunded project, and what broke it (in English).
+        "ties": [str(tie) for tie in tallying.broken_ties(run)],
         "ballot_list_sha256": run.ballot_list_sha256,
         "counted_at": run.created_at.isoformat(timespec="seconds") + "Z",
         "projects": [

@@ -5,14 +5,16 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 
 from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
-from pb.domain.messages import N_, to_data
-from pb.domain.money import minor_unit_exponent
+from pb.domain.messages import N_, Message, to_data
+from pb.domain.money import format_amount, minor_unit_exponent
 from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
+from pb.domain.tally import ties as tie_rules
 from pb.extensions import db
 from pb.models import (
     Ballot,
@@ -31,8 +33,10 @@ from pb.services.proposals import projects_on_ballot
 # The two rules every results page sets side by side, whichever rule the cycle uses.
 COMPARED_RULES = ("greedy", "mes-add1")
 
+# A label names a rule for people; its id (greedy, mes-add1, ...) is shown beside it where a recount needs it, so a
+# label never repeats the id (it once read "Standard count (greedy) (greedy)").
 RULE_LABELS = {
-    "greedy": N_("Standard count (greedy)"),
+    "greedy": N_("Standard count: most votes first"),
     "greedy-threshold": N_("Standard count with a minimum score"),
     "greedy-no-skip": N_("Standard count, stopping at the first project that does not fit"),
     "mes": N_("Method of Equal Shares"),
@@ -44,6 +48,7 @@ RULE_LABELS = {
 
 
 def rule_label(rule: str) -> str:
+    """The rule's name for people (translated where it is shown); the id itself for a rule pb does not know."""
     return RULE_LABELS.get(rule, rule)
 
 
@@ -291,6 +296,65 @@ def rule_columns(run: TallyRun) -> list[RuleColumn]:
 def parameters(run: TallyRun) -> dict[str, str]:
     """The rule's recorded parameters, everything needed with the ballot list to run the count again."""
     return json.loads(run.parameters or "{}")
+
+
+def tie_break_words(run: TallyRun) -> str:
+    """How the count broke ties, for people (a message translated where it is shown), from its recorded parameters."""
+    return tie_rules.tie_break_words(parameters(run), run.tie_break)
+
+
+def broken_ties(run: TallyRun, seed: int | None = None) -> list[str]:
+    """Each tie on votes the count broke between a funded and an unfunded project, and what broke it."""
+    projects = [
+        tie_rules.CountedProject(result.project_id, result.project.title, result.votes, result.cost, result.is_funded)
+        for result in run.results
+    ]
+    return tie_rules.broken_ties(run.rule, parameters(run), projects)
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """One recorded parameter as the public page shows it: its name, the words for people, the exact value."""
+
+    name: str
+    shown: str
+    exact: str
+
+
+# Equal Shares gives each voter budget / voters, an exact fraction of the smallest unit ("4700002/3"): people read it
+# rounded to the cent, with the exact fraction beside it for anyone who re-runs the count.
+_MONEY_PARAMETERS = {
+    "voter_budget": N_("Each voter's equal share of the budget: {amount} (rounded to the cent)"),
+}
+_PARAMETER_WORDS = {
+    "voter_budget_increment": N_("Add1 raised each voter's share by {value} of the smallest currency unit at a time"),
+    "add1_stop": N_("Add1 stopping rule: {value}"),
+    "completion": N_("Completion: {value}"),
+    "seed": N_("Tie-break seed: {value}"),
+    "withdrawn": N_("Projects withdrawn by a correction and left out of the count: {value}"),
+    "min_project_score": N_("Minimum score to be funded: {value}"),
+    "score": N_("Score: {value}"),
+}
+
+
+def parameter_rows(run: TallyRun, currency: str) -> list[ParameterRow]:
+    """The recorded parameters in words, money rounded to the cent, each with its exact recorded value."""
+    recorded = parameters(run)
+    rows = []
+    for name, value in sorted(recorded.items()):
+        if name == "tie_break":
+            continue  # the page gives the tie-break its own line, in words (tie_break_words)
+        if name in _MONEY_PARAMETERS:
+            exact = Fraction(value)
+            cents = round(exact)  # to the nearest smallest unit (half to even), as explanations round
+            words = _MONEY_PARAMETERS[name]
+            shown = Message(str(words), amount=format_amount(cents, currency))
+        elif name in _PARAMETER_WORDS:
+            shown = Message(str(_PARAMETER_WORDS[name]), value=value)
+        else:
+            shown = N_("{name}: {value}", name=name, value=value)
+        rows.append(ParameterRow(name, shown, value))
+    return rows
 
 
 @dataclass(frozen=True)

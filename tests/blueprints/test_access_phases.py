@@ -123,10 +123,10 @@ RULES = {
     "results.ballot_list": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN),
     "results.ballot_list_pabulib": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN),
     "results.receipt": R(PUBLIC, draft=HIDDEN),  # the empty look-up form
-    "results.export_csv": R(OFFICIAL, PUBLISHED, outside=409),
-    "results.export_json": R(OFFICIAL, PUBLISHED, outside=409),
+    "results.export_csv": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN),  # anyone, once published
+    "results.export_json": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN),
     "results.export_pabulib": R(OFFICIAL, PUBLISHED, outside=409),
-    "results.export_pdf": R(OFFICIAL, PUBLISHED, outside=409),
+    "results.export_pdf": R(PUBLIC, PUBLISHED, outside=409, draft=HIDDEN),
     "moderation.index": R(MODERATOR),
     "moderation.queue": R(MODERATOR, draft=HIDDEN),
     "moderation.review": R(MODERATOR),

@@ -214,7 +214,20 @@ def test_where_did_our_budget_go(client, world):
     assert "Pocket park" in page and "New swings" in page and "Street lamps" not in page
     assert "800 EUR" in page  # budgeted: 600 + 200
     assert "700 EUR" in page and '<span class="over-budget">over</span>' in page
-    assert "1 in progress, 1 planned" in page or "1 planned, 1 in progress" in page
+    assert "1 project in progress, 1 project planned" in page or "1 project planned, 1 project in progress" in page
     assert "Record progress" not in page
     client.login(world["official"])
     assert "Record progress" in _text(client.get(f"/cycles/{world['cycle'].id}/implementation"))
+
+
+def test_the_overview_counts_each_status_as_a_phrase_with_its_own_plural(client, app, world):
+    # Regression: "2 (2 planned)", which translated as "2 (2 previsto)" and "2 (2 zaplanowany)".
+    page = _text(client.get(f"/cycles/{world['cycle'].id}/implementation"))
+    assert "(2 planned)" not in page and "2 (" not in page
+    assert "<dt>Funded projects</dt><dd>2</dd>" in page
+    assert "<dt>Where they stand</dt><dd>2 projects planned</dd>" in page
+    assert "North: 1 project planned" in page and "South: 1 project planned" in page
+    client.login(world["official"])
+    client.submit(_edit(world["park"]), _form())
+    page = _text(client.get(f"/cycles/{world['cycle'].id}/implementation"))
+    assert "1 project planned, 1 project in progress" in page or "1 project in progress, 1 project planned" in page

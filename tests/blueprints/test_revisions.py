@@ -133,3 +133,35 @@ def test_the_api_names_the_revision_and_what_it_withdrew(client, published):
     north = results["districts"][0]["count"]
     assert pool.id not in {project["project_id"] for project in north["projects"]}
     assert north["parameters"]["withdrawn"] == str(pool.id)
+
+
+def test_a_revision_counts_its_ballots_with_the_right_plural_and_the_withdrawn_project_says_so(client, published):
+    # Regressions: "1 ballots" on a revision page; a project withdrawn by a correction still read "Accepted: on the
+    # ballot" on its page and in the proposal list.
+    cycle, (olga, pieter), pool = published
+    page = client.get(f"/cycles/{cycle.id}/results/revisions/1").get_data(as_text=True)
+    assert "; 5 ballots." in page
+    revisions.propose_correction(olga, cycle.id, "The pool site is protected land.", [pool.id])
+    revisions.approve_correction(pieter, cycle.id, 2)
+    project_page = client.get(f"/proposals/{pool.id}").get_data(as_text=True)
+    assert '<p class="status status-withdrawn_after_results">Withdrawn after the results</p>' in project_page
+    assert "Accepted: on the ballot" not in project_page
+    listing = client.get(f"/cycles/{cycle.id}/proposals").get_data(as_text=True)
+    assert "Withdrawn after the results</span>" in listing and "Accepted: on the ballot</span>" not in listing
+
+
+def test_a_revision_of_one_ballot_says_one_ballot(client, make_cycle, make_project, make_user, verify):
+    officials = [make_user(Role.OFFICIAL) for _ in range(2)]
+    cycle = make_cycle(Phase.VOTING)
+    north = cycle.districts[0]
+    project = make_project(cycle, north, cost=10_000)
+    voter = make_user()
+    verify(voter, north)
+    voting.cast_ballot(voter, cycle.id, north.id, [project.id])
+    close_voting(cycle)
+    tallying.run_tally(officials[0], cycle.id)
+    for official in officials:
+        publication.approve_results(official, cycle.id)
+    cycles.advance_phase(officials[0], cycle.id, Phase.TALLYING)
+    page = client.get(f"/cycles/{cycle.id}/results/revisions/1").get_data(as_text=True)
+    assert "; 1 ballot." in page and "1 ballots" not in page

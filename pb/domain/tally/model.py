@@ -92,6 +92,11 @@ class Instance:
     def money(self, amount: int | Fraction) -> str:
         """An amount of the smallest unit as a reader sees it in an explanation: money(1_400_000) -> "14,000 EUR"."""
         text = format_money(amount, self.money_exponent)
+        # A part of the main unit is always written with all its decimals ("11,562.50", never "11,562.5"), as the
+        # site writes every amount; Equal Shares payments finer than that are rounded (see docs/results.md).
+        if self.money_exponent and "." in text:
+            whole, decimals = text.split(".")
+            text = f"{whole}.{decimals.ljust(min(2, self.money_exponent), '0')}"
         # Written the English way; shown in a message, the web rewrites its digits in the reader's number style.
         return Figure(f"{text} {self.currency}" if self.currency else text, "written")
 

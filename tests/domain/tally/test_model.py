@@ -158,7 +158,9 @@ def test_explanations_print_money_in_the_currencys_main_unit():
         text = " ".join(result.explanation for result in outcome.projects.values())
         assert " EUR" in text and "1,400,000" not in text and "900,050" not in text, (rule, text)
         if rule == "greedy":
-            assert "it costs 9,000.5 EUR" in text or "costs 14,000 EUR" in text, text
+            assert "it costs 9,000.50 EUR" in text or "costs 14,000 EUR" in text, text
+    # Regression: a part of a euro is written with both decimals, never "11,562.5 EUR".
+    assert instance.money(1_156_250) == "11,562.50 EUR" and instance.money(Fraction(1_300_001, 2)) == "6,500 EUR"
     bare = Instance(budget=10, projects=(Project("a", 4),))
     assert bare.money(12_000) == "12,000" and bare.money(Fraction(1000, 3)) == "333.33"
 
