@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext
+
 from pb import charts, pdf
 from pb.charts import ChartData
 from pb.domain import timetable
@@ -469,7 +471,8 @@ def results_pdf(cycle: Cycle) -> bytes:
         data = cycle_chart(cycle, kind)
         cycle_charts.append(ReportChart(data=data, picture=_chart_picture(data, f"{kind}.svg", pictures)))
     return printing.document(
-        "reports/results.html", printing.letterhead(), printing.made_on(cycle.timezone), pictures, cycle=cycle,
+        "reports/results.html", printing.letterhead(), printing.made_on(cycle.timezone),
+        gettext("Results: %(name)s", name=cycle.name), pictures, cycle=cycle,
         sections=sections, summary=summary, charts=cycle_charts,
         missing=[district.name for district in cycle.districts if district.id not in runs],
     )

@@ -1,6 +1,7 @@
 """Printable documents: the city's letterhead (name, logo, contact details) and a reports/ template made into a tagged
 A4 PDF by pb/pdf.py. Used by the results report and the voting-code letters; writes nothing."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,12 +71,37 @@ def made_on(zone: str) -> date:
     return timetable.local_day(utcnow(), zone)
 
 
+PAGE_CSS = "page.css"  # the document's margin boxes, among its in-memory files: <link href="memory/page.css">
+_MARGIN = "font-size: 8pt; color: #4a4f57;"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def page_css(head: Letterhead, title: str, made_on_text: str) -> str:
+    """The margin boxes of every page (the city's name, the date, the title and "Page N of M") and the city's colour.
+
+    Made here rather than in a template: pb's templates carry no inline style (tests/test_security.py), and what
+    people typed goes into CSS only as escaped strings.
+    """
+    colour = head.identity.primary_colour if _COLOUR.match(head.identity.primary_colour or "") else "#1f5fa8"
+    return (
+        f":root {{ --primary: {colour}; }}\n"
+        "@page {\n"
+        f"  @top-left {{ content: {css_string(head.name)}; {_MARGIN} }}\n"
+        f"  @top-right {{ content: {css_string(made_on_text)}; {_MARGIN} }}\n"
+        f"  @bottom-left {{ content: {css_string(title)}; {_MARGIN} }}\n"
+        f"  @bottom-right {{ content: {page_numbers()}; {_MARGIN} }}\n"
+        "}\n"
+    )
+
+
 def document(
-    template: str, head: Letterhead, day: date, pictures: dict[str, pdf.Picture] | None = None, **context
+    template: str, head: Letterhead, day: date, title: str, pictures: dict[str, pdf.Picture] | None = None, **context
 ) -> bytes:
     """A reports/ template rendered with the letterhead, the date it was made and the page numbers, as tagged PDF."""
+    made_on_text = gettext("Made on %(day)s", day=format_day(day))
     html = render_template(
-        template, head=head, page_numbers=page_numbers(), css_string=css_string, logo_url=pdf.MEMORY_PREFIX + LOGO,
-        made_on=day, made_on_text=gettext("Made on %(day)s", day=format_day(day)), **context,
+        template, head=head, title=title, logo_url=pdf.MEMORY_PREFIX + LOGO, made_on=day, made_on_text=made_on_text,
+        **context,
     )
-    return pdf.render(html, {**head.pictures, **(pictures or {})})
+    furniture = pdf.Picture(page_css(head, title, made_on_text).encode(), "text/css")
+    return pdf.render(html, {**head.pictures, **(pictures or {}), PAGE_CSS: furniture})

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -643,7 +644,8 @@ def code_batch_letters(actor: User, cycle_id: int, batch_id: int, verify_url: st
     sheet = code_batch_sheet(actor, cycle_id, batch_id)
     head = printing.letterhead()
     body = printing.document(
-        "reports/voting_letters.html", head, printing.made_on(sheet.cycle.timezone), cycle=sheet.cycle,
+        "reports/voting_letters.html", head, printing.made_on(sheet.cycle.timezone),
+        gettext("Your voting code: %(name)s", name=sheet.cycle.name), cycle=sheet.cycle,
         codes=[issued for issued in sheet.codes if issued.number not in sheet.states], verify_url=verify_url,
     )
     _record_download(actor, sheet, "pdf")
