@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import render_template
 from flask_babel import gettext
-from markupsafe import Markup
 
 from pb import pdf, storage
 from pb.domain import timetable
@@ -46,13 +45,14 @@ def letterhead() -> Letterhead:
     return Letterhead(identity=identity, has_logo=LOGO in pictures, pictures=pictures)
 
 
-def css_string(text: str) -> Markup:
-    """Text as a CSS string literal, for the page's margin boxes (which only CSS can fill)."""
+def css_string(text: str) -> str:
+    """Text as a CSS string literal, for the page's margin boxes (which only CSS can fill): anything but letters,
+    digits and plain punctuation is written as a CSS escape, so typed text cannot end the string or the rule."""
     escaped = "".join(ch if ch.isalnum() or ch in " .,:;-()/'" else f"\\{ord(ch):x} " for ch in text)
-    return Markup(f'"{escaped}"')
+    return f'"{escaped}"'
 
 
-def page_numbers() -> Markup:
+def page_numbers() -> str:
     """The margin-box content "Page 1 of 5", translated, with CSS counters in place of the numbers."""
     words = gettext("Page %(number)s of %(total)s", number="\0number\0", total="\0total\0")
     parts = []
@@ -62,8 +62,8 @@ def page_numbers() -> Markup:
         elif piece == "total":
             parts.append("counter(pages)")
         elif piece:
-            parts.append(str(css_string(piece)))
-    return Markup(" ".join(parts))
+            parts.append(css_string(piece))
+    return " ".join(parts)
 
 
 def made_on(zone: str) -> date:

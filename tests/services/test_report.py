@@ -136,3 +136,19 @@ def test_without_an_identity_the_report_uses_pb_s_name(published):  # noqa: F811
 def test_the_report_waits_for_published_results(published):  # noqa: F811
     with pytest.raises(PhaseError):
         exports.results_pdf(published(Phase.TALLYING))
+
+
+def test_a_city_name_that_looks_like_css_stays_text_on_every_page(published):  # noqa: F811
+    name = 'Town"; } @page { size: A3; } x { content: "'
+    db.session.add(SiteIdentity(id=1, name=name, tagline="", logo_alt="", primary_colour="red; }", header_colour="",
+                                contact_address="", contact_phone="", contact_email="", opening_hours=""))
+    db.session.commit()
+    body = exports.results_pdf(published())
+    pages = PdfReader(io.BytesIO(body)).pages
+    assert all(float(page.mediabox.height) == pytest.approx(A4[1], abs=1) for page in pages)
+    assert all(name in text for text in _texts(body))
+
+
+def test_page_numbers_follow_the_translation_with_css_counters(app):
+    assert printing.page_numbers() == '"Page " counter(page) " of " counter(pages)'
+    assert printing.css_string('a"b\\c') == '"a\\22 b\\5c c"'
