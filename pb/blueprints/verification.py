@@ -235,6 +235,8 @@ def generate_codes(cycle_id: int):
     except DomainError as error:
         flash(translate(error.message), "error")
         return redirect(_codes_url(cycle.id))
+    flash(_("Codes %(first)s to %(last)s are made. Print this sheet, or download the letters or the mail-merge file.",
+            first=batch.first_number, last=batch.last_number), "success")
     # Redirect after POST: reloading or going back shows this batch again and never makes new codes.
     return redirect(url_for("verification.code_batch", cycle_id=cycle.id, batch_id=batch.id), 303)
 
