@@ -1,4 +1,4 @@
-"""Charts of a cycle's numbers as SVG or PDF pages, drawn with matplotlib's Figure API (never pyplot, which keeps
+"""Charts of a cycle's numbers as SVG, drawn with matplotlib's Figure API (never pyplot, which keeps
 global state and is not safe in a web server's threads).
 
 A chart is described by a `ChartData`: its title, a text alternative, the numbers to draw and the same numbers
@@ -116,7 +116,7 @@ def _draw_days(figure: Figure, data: ChartData) -> None:
 
 
 def figure(data: ChartData) -> Figure:
-    """The chart as a matplotlib Figure (for the SVG and for the PDF report)."""
+    """The chart as a matplotlib Figure (drawn as SVG for the pages and the PDF report)."""
     with matplotlib.rc_context(_STYLE):
         if data.kind == "ballots-per-day":
             chart = Figure(figsize=(8, 4), layout="constrained")
@@ -146,27 +146,3 @@ def svg(data: ChartData) -> bytes:
         figure(data).savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
-
-def text_page(title: str, lines: Sequence[str]) -> Figure:
-    """A portrait A4 page of plain text, for the printable report."""
-    with matplotlib.rc_context(_STYLE):
-        page = Figure(figsize=(8.27, 11.69))
-        page.text(0.08, 0.95, title, fontsize=15, fontweight="bold", va="top")
-        page.text(0.08, 0.91, "\n".join(lines), fontsize=9, va="top", family="DejaVu Sans", linespacing=1.6, wrap=True)
-    return page
-
-
-def table_page(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Figure:
-    """A portrait A4 page holding a table (at most about 40 rows; callers split longer tables)."""
-    with matplotlib.rc_context(_STYLE):
-        page = Figure(figsize=(8.27, 11.69))
-        page.text(0.08, 0.95, title, fontsize=13, fontweight="bold", va="top")
-        axes = page.add_axes((0.06, 0.05, 0.88, 0.86))
-        axes.axis("off")
-        if rows:
-            table = axes.table(cellText=[[_short(str(cell)) for cell in row] for row in rows], colLabels=list(columns),
-                               loc="upper center", cellLoc="left")
-            table.auto_set_font_size(False)
-            table.set_fontsize(8)
-            table.auto_set_column_width(list(range(len(columns))))
-    return page

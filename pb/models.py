@@ -506,6 +506,29 @@ class RegisterUpload(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class VotingCodeBatch(db.Model):
+    """Codes generated together for one district. While `seed` is kept, its codes can be shown again (the sheet, the
+    mail-merge CSV, the letters); an official forgets it once the letters are out. See pb/services/verification.py."""
+
+    __tablename__ = "voting_code_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
+    first_number: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str | None] = mapped_column(String(64))  # random; the codes are HMAC(REGISTER_KEY, seed, number)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    forgotten_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    district: Mapped[District] = relationship()
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + self.count - 1
+
+
 class VotingCode(db.Model):
     """A one-time code that verifies one account for a district; only its keyed hash and a number are kept."""
 
@@ -516,6 +539,7 @@ class VotingCode(db.Model):
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"))
     number: Mapped[int] = mapped_column(Integer)  # printed next to the code: lets an official void a lost letter
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("voting_code_batches.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

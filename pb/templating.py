@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import format_decimal, gettext
 
 from pb.domain.cycle import Phase, is_allowed
@@ -40,7 +40,9 @@ WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verif
 
 def _page_context() -> dict:
     """What every page's frame needs: the city's identity and whether the page is a wide work screen."""
-    return {"site": branding.current(), "is_wide_page": request.blueprint in WIDE_BLUEPRINTS}
+    # No request when the worker renders mail or a service renders a printed document.
+    is_wide_page = has_request_context() and request.blueprint in WIDE_BLUEPRINTS
+    return {"site": branding.current(), "is_wide_page": is_wide_page}
 
 
 def init_app(app: Flask) -> None:

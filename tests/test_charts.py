@@ -61,13 +61,6 @@ def test_an_empty_chart_says_so_instead_of_failing(kind):
     assert "Nothing to show yet." in _texts(charts.svg(empty))
 
 
-def test_report_pages_hold_text_and_tables():
-    page = charts.text_page("Results", ["Budget 1,000 EUR", "Rule: greedy"])
-    table = charts.table_page("North", ("#", "Project"), [("1", "Swings")] * 3)
-    assert [t.get_text() for t in page.texts] == ["Results", "Budget 1,000 EUR\nRule: greedy"]
-    assert len(table.axes) == 1 and table.axes[0].tables
-
-
 def test_drawing_charts_never_loads_pyplot():
     code = (
         "import sys; from pb import charts; from pb.services import exports; "

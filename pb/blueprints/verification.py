@@ -201,30 +201,110 @@ def _generate_form(cycle) -> GenerateCodesForm:
 @bp.get("/admin/cycles/<int:cycle_id>/codes")
 @official_required
 def codes(cycle_id: int):
-    """List a cycle's voting codes by number (never the codes themselves) and generate new ones."""
+    """List a cycle's voting codes by number and their batches, and generate new ones."""
     cycle = cycles.get_cycle(cycle_id)
     return render_template(
         "verification/codes.html", cycle=cycle, codes=verification_service.list_codes(cycle),
-        form=_generate_form(cycle), void_form=VoidCodeForm(),
+        batches=verification_service.code_batches(cycle), form=_generate_form(cycle), void_form=VoidCodeForm(),
     )
+
+
+# --- voting code batches: the sheet, the mail-merge CSV and the letters (kept apart from the queue for merging) -----
+
+
+def _codes_url(cycle_id: int) -> str:
+    return url_for("verification.codes", cycle_id=cycle_id)
+
+
+def _verify_url(cycle_id: int) -> str:
+    """The address printed on the letters: where a resident types the code."""
+    return url_for("verification.status", cycle_id=cycle_id, _external=True)
 
 
 @bp.post("/admin/cycles/<int:cycle_id>/codes")
 @official_required
 def generate_codes(cycle_id: int):
-    """Generate one-time codes and show them once, as a sheet to print."""
+    """Generate a batch of one-time codes once, then show its sheet at an address of its own."""
     cycle = cycles.get_cycle(cycle_id)
     form = _generate_form(cycle)
-    back = url_for("verification.codes", cycle_id=cycle.id)
+    if not form.validate_on_submit():
+        form_errors(form)
+        return redirect(_codes_url(cycle.id))
+    try:
+        batch = verification_service.generate_code_batch(current_user, cycle.id, form.district_id.data, form.count.data)
+    except DomainError as error:
+        flash(translate(error.message), "error")
+        return redirect(_codes_url(cycle.id))
+    flash(_("Codes %(first)s to %(last)s are made. Print this sheet, or download the letters or the mail-merge file.",
+            first=batch.first_number, last=batch.last_number), "success")
+    # Redirect after POST: reloading or going back shows this batch again and never makes new codes.
+    return redirect(url_for("verification.code_batch", cycle_id=cycle.id, batch_id=batch.id), 303)
+
+
+@bp.get("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>")
+@official_required
+def code_batch(cycle_id: int, batch_id: int):
+    """Show a batch's codes as a sheet to print, the same on every reload, with its downloads."""
+    try:
+        sheet = verification_service.code_batch_sheet(current_user, cycle_id, batch_id)
+    except DomainError as error:
+        flash(translate(error.message), "error")
+        return redirect(_codes_url(cycle_id))
+    return _not_to_be_kept(render_template(
+        "verification/sheet.html", cycle=sheet.cycle, sheet=sheet, columns=verification_service.MAIL_MERGE_COLUMNS,
+    ))
+
+
+def _secret_download(body: str | bytes, mimetype: str, filename: str):
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _batch_download(cycle_id: int, batch_id: int, make, mimetype: str, filename: str):
+    # A POST (with CSRF) rather than a link: every copy of the codes that leaves the server is logged, and pb's pages
+    # never write on a GET.
+    form = ActionForm()
+    back = url_for("verification.code_batch", cycle_id=cycle_id, batch_id=batch_id)
     if not form.validate_on_submit():
         form_errors(form)
         return redirect(back)
     try:
-        issued = verification_service.generate_codes(current_user, cycle.id, form.district_id.data, form.count.data)
+        body = make(current_user, cycle_id, batch_id, _verify_url(cycle_id))
     except DomainError as error:
         flash(translate(error.message), "error")
-        return redirect(back)
-    return _not_to_be_kept(render_template("verification/sheet.html", cycle=cycle, issued=issued))
+        return redirect(_codes_url(cycle_id))
+    return _secret_download(body, mimetype, filename)
+
+
+@bp.post("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>/codes.csv")
+@official_required
+def code_batch_csv(cycle_id: int, batch_id: int):
+    """Download a batch's codes as CSV for a mail merge (one row per code); logged, never cached."""
+    return _batch_download(cycle_id, batch_id, verification_service.code_batch_csv, "text/csv",
+                           f"pb-voting-codes-cycle-{cycle_id}-batch-{batch_id}.csv")
+
+
+@bp.post("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>/letters.pdf")
+@official_required
+def code_batch_letters(cycle_id: int, batch_id: int):
+    """Download a batch's codes as a PDF of letters, one A4 page per code; logged, never cached."""
+    return _batch_download(cycle_id, batch_id, verification_service.code_batch_letters, "application/pdf",
+                           f"pb-voting-letters-cycle-{cycle_id}-batch-{batch_id}.pdf")
+
+
+@bp.post("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>/forget")
+@official_required
+def forget_code_batch(cycle_id: int, batch_id: int):
+    """Forget a batch's codes once its letters are out; they keep working but cannot be shown again."""
+    return perform(
+        ActionForm(), lambda: verification_service.forget_code_batch(current_user, cycle_id, batch_id),
+        back=_codes_url(cycle_id),
+        success=lambda batch: _("The codes numbered %(first)s to %(last)s are forgotten; they still work.",
+                                first=batch.first_number, last=batch.last_number),
+    )
 
 
 @bp.post("/admin/cycles/<int:cycle_id>/codes/void")

@@ -10,11 +10,12 @@ import csv
 import io
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from matplotlib.backends.backend_pdf import PdfPages
+from flask_babel import gettext
 
-from pb import charts
+from pb import charts, pdf
 from pb.charts import ChartData
 from pb.domain import timetable
 from pb.domain.cycle import Phase
@@ -23,7 +24,7 @@ from pb.domain.messages import N_, Figure
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
 from pb.models import Cycle, District, TallyRun
-from pb.services import load, tallying, voting
+from pb.services import load, printing, tallying, voting
 
 # Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
 TURNOUT_PHASES = frozenset({Phase.VOTING, Phase.TALLYING, Phase.RESULTS, Phase.CLOSED})
@@ -405,55 +406,76 @@ def public_ballot_list_pabulib(cycle: Cycle, district_id: int) -> str:
     return _pabulib(cycle, run, [(row["receipt"], row["vote"].split(",") if row["vote"] else []) for row in listing])
 
 
-def _summary_lines(cycle: Cycle, runs: dict[int, TallyRun]) -> list[str]:
-    channels, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
-    lines = [f"Phase: {cycle.phase.label}", ""]
-    for district in cycle.districts:
-        run = runs.get(district.id)
-        if run is None:
-            lines += [f"{district.name}: no count stored.", ""]
-            continue
-        online, paper = channels[district.id]["online"], channels[district.id]["paper"]
-        funded = sum(result.is_funded for result in run.results)
-        money = (_money(cycle, run.budget), _money(cycle, run.spent), _money(cycle, run.budget - run.spent))
-        lines += [
-            f"{district.name}",
-            "    Budget {}; used {}; left {}".format(*money),
-            f"    {funded} of {len(run.results)} projects funded; {run.ballot_count:,} ballots counted",
-            f"    Turnout: {online + paper:,} voters ({online:,} online, {paper:,} on paper)",
-            f"        of {verified[district.id]:,} verified residents",
-            f"    Rule: {tallying.rule_label(run.rule)} ({run.rule})",
-            f"    Tie-break: {run.tie_break}",
-            *(f"    {key}: {value}" for key, value in sorted(tallying.parameters(run).items())),
-            f"    Ballot list SHA-256: {run.ballot_list_sha256}",
-            "",
-        ]
-    return lines
+@dataclass(frozen=True)
+class ReportDistrict:
+    """One district's part of the printed report: its stored count, turnout and the votes chart."""
+
+    district: District
+    run: TallyRun
+    voters: int
+    verified: int
+    rule_label: str
+    parameters: tuple[tuple[str, str], ...]
+    chart: ChartData
+    picture: str  # the chart's address among the document's in-memory pictures
 
 
-TABLE_ROWS_PER_PAGE = 40
+@dataclass(frozen=True)
+class ReportChart:
+    data: ChartData
+    picture: str
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    funded: int
+    projects: int
+    budget: int
+    spent: int
+    voters: int
+    verified: int
+
+    @property
+    def turnout(self) -> str:
+        return percent(self.voters, self.verified)
+
+
+def _chart_picture(data: ChartData, name: str, pictures: dict[str, pdf.Picture]) -> str:
+    pictures[name] = pdf.Picture(charts.svg(data), "image/svg+xml")
+    return pdf.MEMORY_PREFIX + name
 
 
 def results_pdf(cycle: Cycle) -> bytes:
-    """A printable report: summary with the rule and its parameters, each district's table and charts."""
+    """The printable report as tagged A4 PDF: the city's letterhead, the date, a summary, each district's projects
+    and votes chart, the cycle's charts and how it was counted; every page numbered "Page N of M"."""
     runs = tallying.published_runs(cycle)
-    buffer = io.BytesIO()
-    with PdfPages(buffer, metadata={"Title": f"Results: {cycle.name}", "Creator": "pb"}) as pdf:
-        pdf.savefig(charts.text_page(f"Results: {cycle.name}", _summary_lines(cycle, runs)))
-        for district in cycle.districts:
-            run = runs.get(district.id)
-            if run is None:
-                continue
-            rows = [
-                (str(r.position), r.project.title, _money(cycle, r.cost), f"{r.votes:,}", "yes" if r.is_funded else "no")
-                for r in run.results
-            ]
-            for start in range(0, max(len(rows), 1), TABLE_ROWS_PER_PAGE):
-                pdf.savefig(charts.table_page(
-                    f"{district.name}: projects", ("#", "Project", "Cost", "Votes", "Funded"),
-                    rows[start:start + TABLE_ROWS_PER_PAGE],
-                ))
-            pdf.savefig(charts.figure(votes_chart(cycle, district.id)))
-        for kind in PUBLIC_CHARTS:
-            pdf.savefig(charts.figure(cycle_chart(cycle, kind)))
-    return buffer.getvalue()
+    channels, verified = voting.turnout_by_channel(cycle), voting.verified_counts(cycle)
+    pictures: dict[str, pdf.Picture] = {}
+    sections = []
+    for district in cycle.districts:
+        run = runs.get(district.id)
+        if run is None:
+            continue
+        chart = votes_chart(cycle, district.id)
+        sections.append(ReportDistrict(
+            district=district, run=run, voters=channels[district.id]["online"] + channels[district.id]["paper"],
+            verified=verified[district.id], rule_label=tallying.rule_label(run.rule),
+            parameters=tuple(sorted((str(key), str(value)) for key, value in tallying.parameters(run).items())),
+            chart=chart, picture=_chart_picture(chart, f"votes-{district.id}.svg", pictures),
+        ))
+    summary = ReportSummary(
+        funded=sum(result.is_funded for section in sections for result in section.run.results),
+        projects=sum(len(section.run.results) for section in sections),
+        budget=sum(section.run.budget for section in sections), spent=sum(section.run.spent for section in sections),
+        voters=sum(section.voters for section in sections), verified=sum(section.verified for section in sections),
+    )
+    cycle_charts = []
+    for kind in PUBLIC_CHARTS:
+        data = cycle_chart(cycle, kind)
+        cycle_charts.append(ReportChart(data=data, picture=_chart_picture(data, f"{kind}.svg", pictures)))
+    return printing.document(
+        "reports/results.html", printing.letterhead(), printing.made_on(cycle.timezone),
+        gettext("Results: %(name)s", name=cycle.name), pictures, cycle=cycle,
+        sections=sections, summary=summary, charts=cycle_charts,
+        missing=[district.name for district in cycle.districts if district.id not in runs],
+    )

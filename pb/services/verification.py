@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -36,9 +37,11 @@ from pb.models import (
     Verification,
     VerificationAttempt,
     VotingCode,
+    VotingCodeBatch,
     utcnow,
 )
-from pb.services import accounts, audit, load, use_case, voting
+from pb.services import accounts, audit, branding, load, printing, use_case, voting
+from pb.services.exports import spreadsheet_cell
 from pb.services.voting import refuse_second_district, store_verification
 
 MAX_REGISTER_BYTES = 5 * 1024 * 1024
@@ -499,37 +502,181 @@ def code_hash(code: str) -> str:
 
 @dataclass(frozen=True)
 class IssuedCode:
-    """A code as printed once on the sheet: the number to find it again, and the secret itself."""
+    """A code as printed on the sheet and the letters: the number to find it again, and the secret itself."""
 
     number: int
     code: str
     district: str
 
 
-@use_case
-def generate_codes(actor: User, cycle_id: int, district_id: int, count: int) -> list[IssuedCode]:
-    """Make `count` one-time codes for a district; only their hashes are kept, so this is the one time they show."""
+# --- voting code batches: printable again until forgotten -----------------------------------------------------------
+#
+# Only a code's keyed hash is stored, so the plain code exists once, when it is made. A city needs it more than once:
+# the sheet, the mail-merge CSV for the printer and the PDF of letters, and a reload must never make new codes. So a
+# batch keeps a random seed, and its codes are *derived* from it: code = HMAC-SHA256(REGISTER_KEY, "code-batch|seed|
+# number"), written in CODE_ALPHABET. Like encryption with the app's key: the database alone (a dump, a backup) does
+# not give the codes, the key and the seed together do. The seed lives only as long as the batch is needed: an
+# official forgets it once the letters are out (the codes keep working; only their printable forms are gone), and
+# after voting closes a batch is no longer shown at all, when its codes can verify no one anyway.
+
+
+def batch_code(seed: str, number: int) -> str:
+    """The code with this number in the batch with this seed (CODE_LENGTH characters of CODE_ALPHABET)."""
+    value = int.from_bytes(hmac.new(_key(), f"code-batch|{seed}|{number}".encode(), hashlib.sha256).digest(), "big")
+    characters = []
+    for _ in range(CODE_LENGTH):  # 256 bits of HMAC, 59 used: the leftover makes the bias negligible
+        value, index = divmod(value, len(CODE_ALPHABET))
+        characters.append(CODE_ALPHABET[index])
+    return "".join(characters)
+
+
+def _new_batch(actor: User, cycle_id: int, district_id: int, count: int) -> VotingCodeBatch:
     cycle = _official_cycle(actor, cycle_id)
     district = _district_of(cycle, district_id)
     if not isinstance(count, int) or not 1 <= count <= MAX_CODES_PER_BATCH:
         raise ValidationError(N_("Generate 1 to {most} codes at a time.", most=MAX_CODES_PER_BATCH))
     last = db.session.scalar(select(func.max(VotingCode.number)).where(VotingCode.cycle_id == cycle.id)) or 0
-    issued = []
-    for number in range(last + 1, last + 1 + count):
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    batch = VotingCodeBatch(cycle_id=cycle.id, district_id=district.id, first_number=last + 1, count=count,
+                            seed=secrets.token_hex(32), created_by_id=actor.id)
+    db.session.add(batch)
+    db.session.flush()
+    for number in range(batch.first_number, batch.last_number + 1):
         db.session.add(VotingCode(
-            cycle_id=cycle.id, district_id=district.id, number=number, code_hash=code_hash(code), created_by_id=actor.id,
+            cycle_id=cycle.id, district_id=district.id, number=number, batch_id=batch.id,
+            code_hash=code_hash(batch_code(batch.seed, number)), created_by_id=actor.id,
         ))
-        issued.append(IssuedCode(number=number, code=format_code(code), district=district.name))
     try:
         db.session.flush()
     except IntegrityError:
         raise ConflictError("Codes were generated at the same moment elsewhere; try again.") from None
     audit.record(
         actor, "generate-voting-codes", f"district:{district.id}", cycle_id=cycle.id,
-        after={"district": district.name, "count": count, "numbers": f"{last + 1}-{last + count}"},
+        after={"district": district.name, "count": count, "numbers": f"{batch.first_number}-{batch.last_number}"},
     )
-    return issued
+    return batch
+
+
+def _issued(batch: VotingCodeBatch) -> list[IssuedCode]:
+    return [
+        IssuedCode(number=number, code=format_code(batch_code(batch.seed, number)), district=batch.district.name)
+        for number in range(batch.first_number, batch.last_number + 1)
+    ]
+
+
+@use_case
+def generate_code_batch(actor: User, cycle_id: int, district_id: int, count: int) -> VotingCodeBatch:
+    """Make a batch of `count` one-time codes for a district; its sheet, CSV and letters show the same codes."""
+    return _new_batch(actor, cycle_id, district_id, count)
+
+
+@use_case
+def generate_codes(actor: User, cycle_id: int, district_id: int, count: int) -> list[IssuedCode]:
+    """Make a batch of codes and return them (for the CLI and tests; the web shows the batch's sheet instead)."""
+    return _issued(_new_batch(actor, cycle_id, district_id, count))
+
+
+def _printable_batch(actor: User, cycle_id: int, batch_id: int) -> tuple[Cycle, VotingCodeBatch]:
+    cycle = _official_cycle(actor, cycle_id)
+    batch = load(VotingCodeBatch, batch_id, "batch of voting codes")
+    if batch.cycle_id != cycle.id:
+        raise NotFound("There is no such batch of voting codes in this cycle.")
+    if batch.seed is None:
+        raise ConflictError(N_(
+            "The codes numbered {first} to {last} were forgotten after printing, so they cannot be shown again. "
+            "Void any that were lost and generate new ones.", first=batch.first_number, last=batch.last_number,
+        ))
+    return cycle, batch
+
+
+@dataclass(frozen=True)
+class CodeBatchSheet:
+    """A batch as its sheet shows it: the codes, and which of them were used or voided since."""
+
+    cycle: Cycle
+    batch: VotingCodeBatch
+    codes: list[IssuedCode]
+    states: dict[int, str]  # number -> "used" / "void" for the codes that can no longer verify anyone
+
+
+def code_batch_sheet(actor: User, cycle_id: int, batch_id: int) -> CodeBatchSheet:
+    """The batch's codes, the same on every reload; reading them writes nothing (the downloads are logged)."""
+    cycle, batch = _printable_batch(actor, cycle_id, batch_id)
+    states = {
+        code.number: "void" if code.voided_at else "used"
+        for code in db.session.scalars(select(VotingCode).where(
+            VotingCode.batch_id == batch.id, (VotingCode.used_by_id.is_not(None)) | (VotingCode.voided_at.is_not(None))
+        ))
+    }
+    return CodeBatchSheet(cycle=cycle, batch=batch, codes=_issued(batch), states=states)
+
+
+MAIL_MERGE_COLUMNS = ("number", "code", "district", "cycle", "address", "valid_until", "city", "contact")
+
+
+@use_case
+def code_batch_csv(actor: User, cycle_id: int, batch_id: int, verify_url: str) -> str:
+    """The batch as a mail-merge CSV (one row per code that can still verify someone), logged in the audit log.
+
+    One row holds everything a letter prints: the letter's number (to void it if lost), the code, the district, the
+    cycle, the address where it is typed, the moment voting closes and the city's name and contact line.
+    """
+    sheet = code_batch_sheet(actor, cycle_id, batch_id)
+    cycle, identity = sheet.cycle, branding.current()
+    closes = timetable.shown(cycle.voting_close_at, cycle.timezone) if cycle.voting_close_at else ""
+    contact = " · ".join(part for part in (identity.contact_address, identity.contact_phone, identity.contact_email) if part)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(MAIL_MERGE_COLUMNS)
+    for issued in sheet.codes:
+        if issued.number in sheet.states:
+            continue
+        writer.writerow([
+            issued.number, issued.code, spreadsheet_cell(issued.district), spreadsheet_cell(cycle.name), verify_url,
+            str(closes), spreadsheet_cell(identity.name), spreadsheet_cell(contact),
+        ])
+    _record_download(actor, sheet, "csv")
+    return "\ufeff" + buffer.getvalue()  # a byte-order mark, so Excel and LibreOffice read UTF-8
+
+
+@use_case
+def code_batch_letters(actor: User, cycle_id: int, batch_id: int, verify_url: str) -> bytes:
+    """The batch as a PDF of letters, one A4 page per code that can still verify someone, logged in the audit log."""
+    sheet = code_batch_sheet(actor, cycle_id, batch_id)
+    head = printing.letterhead()
+    body = printing.document(
+        "reports/voting_letters.html", head, printing.made_on(sheet.cycle.timezone),
+        gettext("Your voting code: %(name)s", name=sheet.cycle.name), cycle=sheet.cycle,
+        codes=[issued for issued in sheet.codes if issued.number not in sheet.states], verify_url=verify_url,
+    )
+    _record_download(actor, sheet, "pdf")
+    return body
+
+
+def _record_download(actor: User, sheet: CodeBatchSheet, kind: str) -> None:
+    audit.record(
+        actor, "download-voting-codes", f"voting-code-batch:{sheet.batch.id}", cycle_id=sheet.cycle.id,
+        after={"format": kind, "district": sheet.batch.district.name,
+               "numbers": f"{sheet.batch.first_number}-{sheet.batch.last_number}",
+               "count": len(sheet.codes) - len(sheet.states)},
+    )
+
+
+@use_case
+def forget_code_batch(actor: User, cycle_id: int, batch_id: int) -> VotingCodeBatch:
+    """Drop a batch's seed once its letters are out: the codes keep working, but cannot be shown or printed again."""
+    _, batch = _printable_batch(actor, cycle_id, batch_id)
+    batch.seed = None
+    batch.forgotten_at = utcnow()
+    audit.record(actor, "forget-voting-codes", f"voting-code-batch:{batch.id}", cycle_id=batch.cycle_id,
+                 after={"numbers": f"{batch.first_number}-{batch.last_number}"})
+    return batch
+
+
+def code_batches(cycle: Cycle) -> list[VotingCodeBatch]:
+    """The cycle's batches, newest first, for the codes page."""
+    return list(db.session.scalars(
+        select(VotingCodeBatch).where(VotingCodeBatch.cycle_id == cycle.id).order_by(VotingCodeBatch.id.desc())
+    ))
 
 
 def list_codes(cycle: Cycle) -> list[VotingCode]:

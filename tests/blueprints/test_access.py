@@ -38,6 +38,10 @@ ACCESS = {
     "verification.codes": OFFICIAL,
     "verification.generate_codes": OFFICIAL,
     "verification.void_code": OFFICIAL,
+    "verification.code_batch": OFFICIAL,
+    "verification.code_batch_csv": OFFICIAL,
+    "verification.code_batch_letters": OFFICIAL,
+    "verification.forget_code_batch": OFFICIAL,
     "paper.overview": OFFICIAL,
     "paper.enter_sheet": OFFICIAL,
     "paper.correct_sheet": OFFICIAL,
@@ -179,7 +183,8 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1, "request_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1,
+              "request_id": 1, "batch_id": 1}
     return users, values
 
 

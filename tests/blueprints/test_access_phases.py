@@ -109,6 +109,11 @@ RULES = {
     "verification.codes": R(OFFICIAL),
     "verification.generate_codes": R(OFFICIAL, REGISTER),
     "verification.void_code": R(OFFICIAL, REGISTER),
+    # A batch's codes are shown and printed while codes can be made; after voting closes they verify no one.
+    "verification.code_batch": R(OFFICIAL, REGISTER),
+    "verification.code_batch_csv": R(OFFICIAL, REGISTER),
+    "verification.code_batch_letters": R(OFFICIAL, REGISTER),
+    "verification.forget_code_batch": R(OFFICIAL, REGISTER),
     "paper.overview": R(OFFICIAL, PAPER),
     "paper.enter_sheet": R(OFFICIAL, PAPER),
     "paper.correct_sheet": R(OFFICIAL, PAPER, ok=REFUSED),  # GET: the official has no entry of the sheet yet

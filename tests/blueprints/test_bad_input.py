@@ -35,7 +35,7 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     db.session.commit()
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
             "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1,
-            "comment_id": comment.id, "request_id": asked.id}
+            "comment_id": comment.id, "request_id": asked.id, "batch_id": 1}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]

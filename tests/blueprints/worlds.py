@@ -29,9 +29,10 @@ from pb.models import (
     Verification,
     VerificationRequest,
     VotingCode,
+    VotingCodeBatch,
 )
 from pb.services import revisions
-from pb.services.verification import code_hash
+from pb.services.verification import batch_code, code_hash
 from tests.conftest import PASSWORD, password_hash
 
 _numbers = itertools.count(1)
@@ -88,6 +89,13 @@ def build_world(phase: Phase) -> dict:
     code = f"WORLD-{cycle.id:06d}"  # a letter's one-time code, unique to this world
     db.session.add(VotingCode(cycle_id=cycle.id, district_id=north.id, number=1, code_hash=code_hash(code),
                               created_by_id=official.id))
+    # A batch of one code whose sheet, CSV and letters can still be shown (codes made before batches have none).
+    batch = VotingCodeBatch(cycle_id=cycle.id, district_id=north.id, first_number=2, count=1,
+                            seed=f"world-{cycle.id}".ljust(64, "0"), created_by_id=official.id)
+    db.session.add(batch)
+    db.session.flush()
+    db.session.add(VotingCode(cycle_id=cycle.id, district_id=north.id, number=2, batch_id=batch.id,
+                              code_hash=code_hash(batch_code(batch.seed, 2)), created_by_id=official.id))
     if phase in COUNTED_PHASES:
         run = TallyRun(cycle_id=cycle.id, district_id=north.id, rule="greedy", tie_break="seeded",
                        budget=north.budget, spent=project.final_cost, ballot_count=1, run_by_id=official.id)
@@ -100,10 +108,11 @@ def build_world(phase: Phase) -> dict:
     if phase in (Phase.RESULTS, Phase.CLOSED):
         revisions.record_first(cycle, official)  # as publishing the count does
     db.session.commit()
-    code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.cycle_id == cycle.id))
+    code_id = db.session.scalar(select(VotingCode.id).where(VotingCode.cycle_id == cycle.id, VotingCode.number == 1))
     return {
         "phase": phase, "cycle": cycle.id, "north": north.id, "south": south.id, "category": category.id,
-        "project": project.id, "pending": pending.id, "code": code_id, "request": request.id, "code_text": code, "comment": comment.id,
+        "project": project.id, "pending": pending.id, "code": code_id, "request": request.id, "code_text": code,
+        "comment": comment.id, "batch": batch.id,
         "users": {"resident": resident.id, "unverified": unverified.id, "newcomer": newcomer.id,
                   "moderator": moderator.id, "official": official.id},
         "emails": {"resident": resident.email},
@@ -120,7 +129,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
-        "comment_id": w["comment"], "request_id": w["request"],
+        "comment_id": w["comment"], "request_id": w["request"], "batch_id": w["batch"],
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -225,6 +234,8 @@ FORMS = {
     "verification.generate_codes": ("official", Phase.PROPOSALS,
                                     {"district_id": lambda w: w["north"], "count": "2"}),
     "verification.void_code": ("official", Phase.PROPOSALS, {"code_id": lambda w: w["code"]}),
+    "verification.code_batch_csv": ("official", Phase.PROPOSALS, {}),
+    "verification.forget_code_batch": ("official", Phase.PROPOSALS, {}),
     "paper.enter_sheet": ("official", Phase.VOTING,
                           {"polling_station": "Library", "number": "1", "project": lambda w: [str(w["project"])]}),
     "paper.correct_sheet": ("official", Phase.VOTING,

@@ -5,6 +5,7 @@ Every page on the way is checked by `Visit.check` (axe-core, 360 px, page weight
 """
 
 import re
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -34,7 +35,7 @@ def test_a_resident_verifies_with_a_code_from_a_letter_and_votes(visit, make_use
     cycle_id, northside_id = cycle.id, northside.id
     official_email, (rita_id, rita_email), (sam_id, sam_email) = official.email, (rita.id, rita.email), (sam.id, sam.email)
 
-    # The official generates two codes for Northside and reads them off the sheet, shown this once.
+    # The official generates two codes for Northside and reads them off the batch's sheet.
     olga = visit("official")
     olga.login(official_email, PASSWORD)
     olga.goto(f"/admin/cycles/{cycle_id}/codes")
@@ -43,6 +44,9 @@ def test_a_resident_verifies_with_a_code_from_a_letter_and_votes(visit, make_use
     olga.click(olga.page.get_by_role("button", name="Generate and show the sheet"))
     codes = [cell.inner_text() for cell in olga.page.locator("td code").all()]
     assert len(codes) == 2 and all(_CODE.fullmatch(code) for code in codes), codes
+    # Reloading the sheet shows the same codes again; it makes none.
+    olga.goto(urlsplit(olga.page.url).path)
+    assert [cell.inner_text() for cell in olga.page.locator("td code").all()] == codes
 
     # Rita types a wrong code first: she is told, and nothing is stored.
     tab = visit("resident")
