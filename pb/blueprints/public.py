@@ -8,6 +8,7 @@ from pb.domain.cycle import Phase
 from pb.models import ProposalStatus
 from pb.pagination import page_number
 from pb.services import audit, cycles, proposals, search, voting
+from pb.services.home import home_page
 
 bp = Blueprint("public", __name__)
 LIST_SEED = "list_seed"
@@ -27,9 +28,9 @@ def require_visible(cycle):
 
 @bp.get("/")
 def home():
-    """List the budget cycles, newest first."""
+    """The cycles under way with what a resident can do now and until when, and the latest published results."""
     show_drafts = current_user.is_authenticated and current_user.is_official
-    return render_template("public/home.html", cycles=cycles.list_cycles(include_drafts=show_drafts))
+    return render_template("public/home.html", page=home_page(include_drafts=show_drafts))
 
 
 def published_moments(cycle) -> list:
