@@ -235,27 +235,27 @@ def _colour(field: str, value: str, check) -> str:
 
 
 def checked_settings(settings: IdentitySettings, *, will_have_logo: bool) -> IdentitySettings:
-    """The settings cleaned (spaces, colour spelling) and checked; the first problem is refused, naming its field."""
-    email = _text("contact_email", settings.contact_email, MAX_EMAIL)
-    if email and not _EMAIL.match(email):
-        raise IdentityError("contact_email", N_("Write a whole email address, such as budget@city.example."))
-    phone = _text("contact_phone", settings.contact_phone, MAX_PHONE)
-    if phone and not _PHONE.match(phone):
-        raise IdentityError("contact_phone", N_("Write the phone number with digits, spaces and an optional + "
-                                                "(for example +34 900 123 456)."))
+    """The settings cleaned (spaces, colour spelling) and checked in the form's order; the first problem is refused,
+    naming its field."""
+    name = _text("name", settings.name, MAX_NAME)
+    tagline = _text("tagline", settings.tagline, MAX_TAGLINE)
     alt = _text("logo_alt", settings.logo_alt, MAX_ALT)
     if will_have_logo and not alt:
         raise IdentityError("logo_alt", N_("Describe the logo in a few words (its alt text) for people who cannot "
                                            "see it, for example “Coat of arms of Riverside”."))
+    primary = _colour("primary_colour", settings.primary_colour, contrast.checked_primary)
+    header = _colour("header_colour", settings.header_colour, contrast.checked_header)
+    address = _text("contact_address", settings.contact_address, MAX_LONG_TEXT, multiline=True)
+    phone = _text("contact_phone", settings.contact_phone, MAX_PHONE)
+    if phone and not _PHONE.match(phone):
+        raise IdentityError("contact_phone", N_("Write the phone number with digits, spaces and an optional + "
+                                                "(for example +34 900 123 456)."))
+    email = _text("contact_email", settings.contact_email, MAX_EMAIL)
+    if email and not _EMAIL.match(email):
+        raise IdentityError("contact_email", N_("Write a whole email address, such as budget@city.example."))
     return IdentitySettings(
-        name=_text("name", settings.name, MAX_NAME),
-        tagline=_text("tagline", settings.tagline, MAX_TAGLINE),
-        logo_alt=alt if will_have_logo else "",
-        primary_colour=_colour("primary_colour", settings.primary_colour, contrast.checked_primary),
-        header_colour=_colour("header_colour", settings.header_colour, contrast.checked_header),
-        contact_address=_text("contact_address", settings.contact_address, MAX_LONG_TEXT, multiline=True),
-        contact_phone=phone,
-        contact_email=email,
+        name=name, tagline=tagline, logo_alt=alt if will_have_logo else "", primary_colour=primary,
+        header_colour=header, contact_address=address, contact_phone=phone, contact_email=email,
         opening_hours=_text("opening_hours", settings.opening_hours, MAX_LONG_TEXT, multiline=True),
     )
 

@@ -115,6 +115,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
         "comment_id": w["comment"],
+        "version": "no-such-logo",  # the worlds have no logo
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
