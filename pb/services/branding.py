@@ -365,6 +365,8 @@ def stylesheet(identity: Identity) -> str:
                      "header.site button.link, header.site .muted, header.site strong "
                      "{ color: var(--header-ink); }")
         lines.append("header.site :focus-visible { outline-color: var(--header-ink); }")
+    # The logo's own rules live here, beside the colours, so pb.css (the design system) need not know about logos.
     lines.append(".brand { display: inline-flex; align-items: center; gap: .5rem; }")
     lines.append(".brand img { display: block; height: 2.5rem; width: auto; max-width: 12rem; }")
+    lines.append(".logo-preview { max-width: 100%; height: auto; }")
     return "\n".join(lines) + "\n"
