@@ -99,7 +99,6 @@ def _cached(response, etag: str, cache_control: str):
 def _image(content: bytes, content_type: str, etag: str, cache_control: str):
     response = make_response(content)
     response.headers["Content-Type"] = content_type
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return _cached(response, etag, cache_control)
 
