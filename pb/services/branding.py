@@ -341,12 +341,6 @@ def _record(actor: User, settings: IdentitySettings, new_key: str | None, conten
     return current()
 
 
-def header_ink() -> str:
-    """The text colour on the header band the officials chose ('' while they chose none)."""
-    identity = current()
-    return contrast.ink_on(identity.header_colour) if identity.header_colour else ""
-
-
 def stylesheet(identity: Identity) -> str:
     """CSS that puts the city's colours over pb.css's defaults (a file: the CSP forbids inline styles)."""
     lines = ["/* The city's colours, set on the identity page; checked against WCAG AA when saved. */"]
