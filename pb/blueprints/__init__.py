@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
         auth,
         comments,
         dashboard,
+        identity,
         implementation,
         language,
         media,
@@ -31,5 +32,5 @@ def init_app(app: Flask) -> None:
 
     for module in (public, auth, proposals, moderation, voting, verification, paper, results, admin, publication, api,
                    dashboard, implementation, language, notifications, profile, privacy, media, places, comments,
-                   supports, verification_requests):
+                   supports, verification_requests, identity):
         app.register_blueprint(module.bp)

@@ -3,10 +3,12 @@
 from flask import Blueprint, abort, render_template, request, session
 from flask_login import current_user
 
+from pb.domain import timetable
 from pb.domain.cycle import Phase
 from pb.models import ProposalStatus
 from pb.pagination import page_number
 from pb.services import audit, cycles, proposals, search, voting
+from pb.services.home import home_page
 
 bp = Blueprint("public", __name__)
 LIST_SEED = "list_seed"
@@ -26,9 +28,16 @@ def require_visible(cycle):
 
 @bp.get("/")
 def home():
-    """List the budget cycles, newest first."""
+    """The cycles under way with what a resident can do now and until when, and the latest published results."""
     show_drafts = current_user.is_authenticated and current_user.is_official
-    return render_template("public/home.html", cycles=cycles.list_cycles(include_drafts=show_drafts))
+    return render_template("public/home.html", page=home_page(include_drafts=show_drafts))
+
+
+def published_moments(cycle) -> list:
+    """The cycle's published moments that are set, in order, each with its label (a message, translated on show)."""
+    labels = dict(timetable.MOMENTS)
+    return [(labels[name], getattr(cycle, name)) for name in timetable.moment_names(cycle.has_supports_phase)
+            if getattr(cycle, name)]
 
 
 @bp.get("/cycles/<int:cycle_id>")
@@ -37,7 +46,7 @@ def cycle(cycle_id: int):
     cycle = visible_cycle(cycle_id)
     verified = voting.verified_district_ids(current_user, cycle.id) if current_user.is_authenticated else set()
     return render_template("public/cycle.html", cycle=cycle, verified=verified,
-                           audit_heads=audit.published_heads(cycle.id),
+                           audit_heads=audit.published_heads(cycle.id), moments=published_moments(cycle),
                            timetable_changes=cycles.timetable_changes(cycle))
 
 

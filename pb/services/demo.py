@@ -1,15 +1,30 @@
-"""A demo town: a finished cycle, and one open for voting with a map, photos and comments; built by the use cases."""
+"""A demo town: its identity, last year's finished cycle, and this year's open for voting with a map, photos and
+comments; built by the use cases, each step replayed at the moment the cycle's timetable published for it."""
 
 import io
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from PIL import Image, ImageDraw
 
 from pb.domain import timetable
 from pb.domain.cycle import Phase
-from pb.models import Proposal, Role, User, utcnow
-from pb.services import comments, cycles, media, moderation, places, proposals, publication, tallying, users, voting
+from pb.models import Cycle, Proposal, Role, User, utcnow
+from pb.services import (
+    branding,
+    comments,
+    cycles,
+    media,
+    moderation,
+    places,
+    proposals,
+    publication,
+    load,
+    tallying,
+    use_case,
+    users,
+    voting,
+)
 from pb.services.cycles import CycleSettings
 from pb.services.proposals import ProposalDraft
 
@@ -96,12 +111,51 @@ def _account(email: str, name: str, role: Role) -> User:
     return users.find_by_email(email) or users.create_user(email, name, DEMO_PASSWORD, role)
 
 
-DEMO_REASON = "Demo data: the whole cycle is played through at once when the demo is loaded."
+# The moment of the timetable each move out of a phase keeps.
+_KEPT_MOMENT = {Phase.DRAFT: "proposals_open_at", Phase.PROPOSALS: "review_at", Phase.REVIEW: "voting_open_at",
+                Phase.VOTING: "voting_close_at", Phase.TALLYING: "results_at"}
+
+# The demo town's identity: colours that pass WCAG AA (the primary on white, white text on the header band).
+DEMO_IDENTITY = branding.IdentitySettings(
+    name="Riverside decides", tagline="The participatory budget of the town of Riverside",
+    logo_alt="Riverside town logo: a blue river under a green hill",
+    primary_colour="#1d5e8c", header_colour="#0f3d5e",
+    contact_address="Riverside Town Hall, Participation Office\n1 Market Square\n00-001 Riverside",
+    contact_phone="+48 22 123 45 67", contact_email="budget@riverside.example",
+    opening_hours="Monday to Friday, 8:00 to 16:00\nThursday until 18:00",
+)
+
+
+def cycle_names(today=None) -> tuple[str, str]:
+    """The demo's cycles: last year's (finished) and this year's (open for voting), named by their year."""
+    year = (today or timetable.local(utcnow(), cycles.default_zone()).date()).year
+    return f"Riverside {year - 1}", f"Riverside {year}"
+
+
+@use_case
+def _replay_move(official: User, cycle_id: int) -> Phase:
+    """Move a demo cycle on as if on the day its timetable published for that move, so it departs from no date."""
+    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
+    return cycles.move_on(cycle, official, None, now=getattr(cycle, _KEPT_MOMENT[cycle.phase]))
 
 
 def _advance(official: User, cycle) -> None:
-    """Move a demo cycle on from the phase it is in; the demo keeps no timetable, and says so."""
-    cycles.advance_phase(official, cycle.id, cycles.get_cycle(cycle.id).phase, DEMO_REASON)
+    _replay_move(official, cycle.id)
+
+
+def _logo() -> bytes:
+    """The demo town's logo, drawn at run time: a river under a hill, on a white tile."""
+    image = Image.new("RGBA", (480, 160), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 159, 159), radius=28, fill=(255, 255, 255, 255), outline=(15, 61, 94, 255), width=6)
+    draw.pieslice((10, 40, 150, 180), 180, 360, fill=(46, 125, 50, 255))
+    for top in (104, 124):
+        draw.line([(14 + x, top + (6 if (x // 22) % 2 else 0)) for x in range(0, 132, 11)], fill=(29, 94, 140, 255),
+                  width=8, joint="curve")
+    draw.ellipse((104, 22, 136, 54), fill=(249, 168, 37, 255))
+    data = io.BytesIO()
+    image.save(data, "PNG")
+    return data.getvalue()
 
 
 def _boundaries() -> str:
@@ -169,15 +223,16 @@ def _illustrate_and_discuss(residents: list[User], submitted: list[Proposal]) ->
 def _run_cycle(
     official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
-    days: tuple[int, int, int, int, int], skip_voters: int = 0, has_discussion: bool = False,
+    days: tuple[date, date, date, date, date], skip_voters: int = 0, has_discussion: bool = False,
 ) -> None:
-    """Play a cycle through to `stop_at`; `days` are its five moments, in days from today (at 09:00, voting closes at
-    20:00, in the site's zone), so that the timetable the worker keeps never moves the demo on by itself."""
+    """Play a cycle through to `stop_at`; `days` are the days of its five moments (at 09:00, voting closes at
+    20:00, in the site's zone). Each phase moves on at its published moment and each ballot is cast while voting was
+    open, so the cycle's history reads as it would have happened; the open cycle's moments are chosen so that the
+    timetable the worker keeps never moves the demo on by itself."""
     zone = cycles.default_zone()
-    today = timetable.local(utcnow(), zone).date()
 
-    def moment(offset: int, hour: int = 9) -> datetime:
-        return timetable.to_utc(datetime.combine(today + timedelta(days=offset), time(hour)), zone)
+    def moment(day: date, hour: int = 9) -> datetime:
+        return timetable.to_utc(datetime.combine(day, time(hour)), zone)
 
     cycle = cycles.create_cycle(
         official,
@@ -223,9 +278,9 @@ def _run_cycle(
         costs = {p.id: p.cost for p in submitted}
         while sum(costs[i] for i in choice) > budgets[district] * 100:
             choice.pop()
-        # A finished demo cycle replays its history: its ballots were cast before its (past) closing moment.
-        voting.cast_ballot(resident, cycle.id, district_ids[district], choice,
-                           now=min(utcnow(), cycle.voting_close_at - timedelta(hours=1)))
+        # Ballots are cast over voting's first week (never later than now): last year's are dated last year.
+        cast_at = min(utcnow(), cycle.voting_open_at + timedelta(days=number % 7, hours=2 + number))
+        voting.cast_ballot(resident, cycle.id, district_ids[district], choice, now=cast_at)
     if stop_at is Phase.VOTING:
         return
     _advance(official, cycle)
@@ -236,23 +291,29 @@ def _run_cycle(
 
 
 def load_demo() -> bool:
-    """Create the demo accounts and cycles unless they exist; True if anything was created."""
-    if any(c.name == "Riverside 2026" for c in cycles.list_cycles(include_drafts=True)):
+    """Create the demo identity, accounts and cycles unless they exist; True if anything was created."""
+    today = timetable.local(utcnow(), cycles.default_zone()).date()
+    past_name, open_name = cycle_names(today)
+    if any(c.name in (past_name, open_name) for c in cycles.list_cycles(include_drafts=True)):
         return False
     official = _account(OFFICIAL, "Olivia Official", Role.OFFICIAL)
+    if not branding.current().name:  # a city that set its own identity keeps it
+        branding.save(official, DEMO_IDENTITY, logo=_logo())
     second_official = _account(SECOND_OFFICIAL, "Oscar Official", Role.OFFICIAL)
     moderator = _account(MODERATOR, "Max Moderator", Role.MODERATOR)
     residents = [_account(email, f"Resident {n + 1}", Role.RESIDENT) for n, email in enumerate(RESIDENTS)]
     _run_cycle(
-        official, second_official, moderator, residents, "Riverside 2025", "greedy",
+        official, second_official, moderator, residents, past_name, "greedy",
         {"Northside": _NORTHSIDE_2025, "Southside": _SOUTHSIDE_2025}, {"Northside": 50_000, "Southside": 30_000},
-        stop_at=Phase.RESULTS, days=(-330, -240, -75, -45, -40),
+        stop_at=Phase.RESULTS,
+        days=tuple(date(today.year - 1, month, day) for month, day in ((2, 2), (4, 1), (6, 1), (6, 21), (6, 30))),
     )
     # resident@example.org (the first) is verified but has not voted, so a visitor can try the ballot.
     _run_cycle(
-        official, second_official, moderator, residents, "Riverside 2026", "mes-add1",
+        official, second_official, moderator, residents, open_name, "mes-add1",
         {"Northside": _NORTHSIDE_2026, "Southside": _SOUTHSIDE_2026}, {"Northside": 80_000, "Southside": 60_000},
         # Voting opened a week ago and closes in 14 days: the worker leaves it open until then.
-        stop_at=Phase.VOTING, days=(-120, -45, -7, 14, 20), skip_voters=1, has_discussion=True,
+        stop_at=Phase.VOTING, days=tuple(today + timedelta(days=offset) for offset in (-120, -45, -7, 14, 20)),
+        skip_voters=1, has_discussion=True,
     )
     return True

@@ -65,6 +65,10 @@ class Rule:
 R = Rule
 RULES = {
     "public.home": R(PUBLIC),
+    "identity.edit": R(OFFICIAL),
+    "identity.logo": R(PUBLIC, ok=404),  # the worlds have no logo
+    "identity.favicon": R(PUBLIC),
+    "identity.stylesheet": R(PUBLIC),
     "public.cycle": R(PUBLIC, draft=HIDDEN),
     "public.proposal_list": R(PUBLIC, draft=HIDDEN),
     "public.proposal": R(PUBLIC, draft=HIDDEN),

@@ -37,7 +37,7 @@ CHANGED_BY_DESIGN = {
 }
 # Every HTML page, read after the fuzzing; charts, downloads and the JSON API are not HTML.
 _NOT_HTML = (".svg", ".csv", ".json", ".pb", ".pdf")
-_FILES = ("media.photo", "media.document")  # stored photos and documents
+_FILES = ("media.photo", "media.document", "identity.logo", "identity.favicon")  # stored photos, documents, logo
 SWEEP = sorted({rule for endpoint, method, rule in ROUTES
                 if method == "GET" and not endpoint.startswith("api.") and not rule.endswith(_NOT_HTML)
                 and endpoint not in _FILES})

@@ -130,6 +130,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
         "comment_id": w["comment"], "request_id": w["request"], "batch_id": w["batch"],
+        "version": "no-such-logo",  # the worlds have no logo
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -203,6 +204,11 @@ FORMS = {
     "profile.change_email": ("resident", Phase.PROPOSALS, {"new_email": "rita@example.org", "password": PASSWORD}),
     "profile.delete": ("unverified", Phase.PROPOSALS, {"password": PASSWORD, "confirm": "y"}),
     "privacy.edit": ("official", Phase.PROPOSALS, {"text": "What the city keeps.\n\nAnd why."}),
+    "identity.edit": ("official", Phase.PROPOSALS,
+                      {"name": "Riverside decides", "tagline": "Our budget", "logo_alt": "", "primary_colour": "#1d5e8c",
+                       "header_colour": "#0f3d5e", "contact_address": "Town Hall\n1 Market Square",
+                       "contact_phone": "+48 22 123 45 67", "contact_email": "budget@riverside.example",
+                       "opening_hours": "Monday to Friday, 8:00 to 16:00"}),
     "auth.change_password": ("resident", Phase.PROPOSALS,
                              {"current_password": PASSWORD, "new_password": "another-long-password",
                               "confirm": "another-long-password"}),

@@ -16,7 +16,8 @@ def test_the_demo_loads_once_with_published_results_in_one_cycle_and_open_voting
 
     assert [(email, users.find_by_email(email).role.value) for email, _ in demo.demo_accounts()] == demo.demo_accounts()
     cycles = {cycle.name: cycle for cycle in db.session.scalars(select(Cycle))}
-    finished, open_cycle = cycles["Riverside 2025"], cycles["Riverside 2026"]
+    past_name, open_name = demo.cycle_names()
+    finished, open_cycle = cycles[past_name], cycles[open_name]
 
     assert finished.phase is Phase.RESULTS
     runs = tallying.published_runs(finished)
@@ -40,10 +41,11 @@ def test_the_worker_leaves_the_demo_where_it_is_until_voting_closes_in_two_weeks
 
     demo.load_demo()
     assert schedule.run_due() == []
-    open_cycle = db.session.scalars(select(Cycle).where(Cycle.name == "Riverside 2026")).one()
+    past_name, open_name = demo.cycle_names()
+    open_cycle = db.session.scalars(select(Cycle).where(Cycle.name == open_name)).one()
     assert timedelta(days=13) < open_cycle.voting_close_at - utcnow() < timedelta(days=15)
     assert {cycle.name: cycle.phase for cycle in db.session.scalars(select(Cycle))} == {
-        "Riverside 2025": Phase.RESULTS, "Riverside 2026": Phase.VOTING}
+        past_name: Phase.RESULTS, open_name: Phase.VOTING}
     assert schedule.run_due(open_cycle.voting_close_at) == [f"cycle {open_cycle.id}: voting -> tallying by the timetable"]
 
 
@@ -57,11 +59,12 @@ def test_the_demo_shows_maps_photos_markdown_and_a_discussion(app, client):
         assert len(placed) > len(entries) * 3 // 4
         for entry in placed:  # every point lies in its own district
             assert places.district_for_point(cycle, entry.latitude, entry.longitude).id == entry.proposal.district_id
-    open_cycle = cycles["Riverside 2026"]
+    past_name, open_name = demo.cycle_names()
+    open_cycle = cycles[open_name]
     projects = {p.title: p for p in db.session.scalars(select(Proposal).where(Proposal.cycle_id == open_cycle.id))}
     trees = projects["Shade trees on Market Square"]
 
-    for url in (f"/cycles/{open_cycle.id}/map", f"/cycles/{cycles['Riverside 2025'].id}/results/map"):
+    for url in (f"/cycles/{open_cycle.id}/map", f"/cycles/{cycles[past_name].id}/results/map"):
         page = client.get(url).get_data(as_text=True)
         assert "<svg" in page and "<path" in page, url  # the districts drawn, with the projects' markers
         assert page.count("data-latitude=") >= 3, url
@@ -85,3 +88,42 @@ def test_the_demo_shows_maps_photos_markdown_and_a_discussion(app, client):
 
     api = client.get(f"/api/v1/projects/{trees.id}").get_json()
     assert api["comments"] == 2 and api["photos"][0]["alt"] == photo.alt_text and api["latitude"] is not None
+
+
+def test_the_demo_town_has_an_identity_that_passes_contrast_and_a_logo(app, client):
+    from pb.domain import contrast
+    from pb.services import branding
+
+    demo.load_demo()
+    identity = branding.current()
+    assert identity.name == "Riverside decides" and identity.has_logo and identity.logo_alt
+    assert identity.has_contact and identity.contact_email and identity.contact_phone and identity.opening_hours
+    assert contrast.contrast_ratio(identity.primary_colour, "#ffffff") >= 4.5
+    band, ink = contrast.checked_header(identity.header_colour)
+    assert contrast.contrast_ratio(band, ink) >= 4.5
+    page = client.get("/").get_data(as_text=True)
+    assert "Riverside decides" in page and f"/identity/logo/{identity.logo_version}" in page
+    assert client.get(f"/identity/logo/{identity.logo_version}").status_code == 200
+
+
+def test_last_years_ballots_are_dated_last_year_and_its_history_keeps_its_timetable(app, client):
+    # Regression: the demo's 2025 ballots were dated the day the demo was loaded.
+    from pb.models import SealedBallot, utcnow
+    from pb.services import cycles as cycle_service
+
+    demo.load_demo()
+    past_name, open_name = demo.cycle_names()
+    by_name = {cycle.name: cycle for cycle in db.session.scalars(select(Cycle))}
+    finished, open_cycle = by_name[past_name], by_name[open_name]
+    year = int(past_name.split()[-1])
+    assert {moment.year for moment in cycle_service.moments_of(finished).values() if moment} == {year}
+    days = db.session.scalars(select(SealedBallot.sealed_on).where(SealedBallot.cycle_id == finished.id)).all()
+    assert days and all(finished.voting_open_at.date() <= day <= finished.voting_close_at.date() for day in days)
+    assert {day.year for day in days} == {year}
+    open_days = db.session.scalars(select(SealedBallot.sealed_on).where(SealedBallot.cycle_id == open_cycle.id)).all()
+    assert all(open_cycle.voting_open_at.date() <= day <= utcnow().date() for day in open_days)
+    # Every phase moved on at its published moment: no timetable change, no English excuse on the public page.
+    assert cycle_service.timetable_changes(finished) == [] and cycle_service.timetable_changes(open_cycle) == []
+    client.get("/language/es?next=/")
+    page = client.get(f"/cycles/{finished.id}").get_data(as_text=True)
+    assert "Demo data" not in page and "Timetable changes" not in page
