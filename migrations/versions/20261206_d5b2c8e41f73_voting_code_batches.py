@@ -1,7 +1,7 @@
 """Voting codes in batches: a batch's codes can be shown again (sheet, mail-merge CSV, letters) until forgotten.
 
 Revision ID: d5b2c8e41f73
-Revises: a9d3f6c1e802
+Revises: d7e2a4c9b1f3
 Create Date: 2026-12-06 15:00:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd5b2c8e41f73'
-down_revision = 'a9d3f6c1e802'
+down_revision = 'd7e2a4c9b1f3'
 branch_labels = None
 depends_on = None
 
