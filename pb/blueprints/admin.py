@@ -1,6 +1,6 @@
 """Officials' pages: setting up cycles, moving phases, counting votes, managing users and access, reading the audit log."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -189,13 +189,49 @@ def tally(cycle_id: int):
     )
 
 
+def _audit_page(cycle):
+    """The audit log, one cycle's or every cycle's, filtered as the query string asks; what was ignored is said."""
+    chosen, problems = audit.read_filter(request.args, cycle.id if cycle else None)
+    for problem in problems:
+        flash(translate(problem), "error")
+    page = audit.filtered_page(chosen, page_number(request.args.get("page")))
+    return render_template("admin/audit.html", cycle=cycle, page=page, chosen=chosen, events=audit.event_choices(),
+                           cycles=cycles.list_cycles(include_drafts=True) if cycle is None else [])
+
+
+def _audit_download(cycle):
+    chosen, _problems = audit.read_filter(request.args, cycle.id if cycle else None)
+    body = audit.export_csv(current_user, chosen, translate)
+    name = f"pb-audit-cycle-{cycle.id}.csv" if cycle else "pb-audit.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/cycles/<int:cycle_id>/audit")
 @official_required
 def audit_log(cycle_id: int):
-    """Read the cycle's audit log, newest first."""
-    cycle = cycles.get_cycle(cycle_id)
-    page = audit.entries_page(cycle.id, page_number(request.args.get("page")))
-    return render_template("admin/audit.html", cycle=cycle, entries=page.items, page=page)
+    """Read the cycle's audit log in words, newest first, filtered by event, person and dates."""
+    return _audit_page(cycles.get_cycle(cycle_id))
+
+
+@bp.get("/audit")
+@official_required
+def audit_all():
+    """Read the audit log of every cycle and of the accounts, newest first, filtered by event, person and dates."""
+    return _audit_page(None)
+
+
+@bp.get("/cycles/<int:cycle_id>/audit.csv")
+@official_required
+def audit_csv(cycle_id: int):
+    """Download the cycle's filtered audit entries as CSV; the download is itself recorded."""
+    return _audit_download(cycles.get_cycle(cycle_id))
+
+
+@bp.get("/audit.csv")
+@official_required
+def audit_all_csv():
+    """Download the filtered audit entries of every cycle as CSV; the download is itself recorded."""
+    return _audit_download(None)
 
 
 @bp.get("/users")
