@@ -93,6 +93,7 @@ def cycle(cycle_id: int):
         turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
         runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},
         notices=schedule.open_notices(cycle.id), timetable_moment=cycles.scheduled_moment,
+        rule_label=tallying.rule_label,
     )
 
 
@@ -185,7 +186,9 @@ def tally(cycle_id: int):
     """Count the ballots of every district with the cycle's rule."""
     return perform(
         ActionForm(), lambda: tallying.run_tally(current_user, cycle_id), back=_control_room(cycle_id),
-        success=lambda runs: _("The votes are counted in %(count)s district(s). Check the outcome below, then publish.", count=len(runs)),
+        success=lambda runs: ngettext("The votes are counted in %(num)d district. Check the outcome below, then publish.",
+                                      "The votes are counted in %(num)d districts. Check the outcome below, then publish.",
+                                      len(runs)),
     )
 
 

@@ -222,3 +222,22 @@ def test_bad_audit_filters_are_ignored_with_a_word_never_a_500(client, make_user
     client.login(make_user(Role.OFFICIAL))
     for url in (f"/admin/audit?{query}", f"/admin/cycles/{cycle.id}/audit?{query}", f"/admin/audit.csv?{query}"):
         assert client.get(url).status_code in (200, 400)  # 400: a NUL byte, refused site-wide before any view
+
+
+def test_the_count_speaks_in_plurals_and_names_the_rule_in_words(client, make_user, make_cycle, make_project):
+    cycle = make_cycle(Phase.TALLYING, districts=(("North", 30_000), ("South", 30_000)), rule="mes-add1")
+    make_project(cycle, cost=10_000, title="Swings")
+    client.login(make_user(Role.OFFICIAL))
+    flashed = client.submit(f"/admin/cycles/{cycle.id}/tally", follow_redirects=True).get_data(as_text=True)
+    assert "The votes are counted in 2 districts." in flashed and "district(s)" not in flashed
+    run = db.session.scalars(select(TallyRun).order_by(TallyRun.id)).first()
+    run.ballot_count = 1
+    for result in run.results:
+        result.votes, result.is_funded = 1, True
+    db.session.commit()
+    page = html.unescape(client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True))
+    assert "North: 1 ballot, " in page and "1 ballots" not in page
+    assert "Swings (1 vote, " in page and "1 votes" not in page
+    assert "South: 0 ballots, " in page
+    # The rule in words on the control room's settings and count, never its id.
+    assert "Method of Equal Shares" in page and "mes-add1" not in page
