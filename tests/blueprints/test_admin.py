@@ -241,3 +241,49 @@ def test_the_count_speaks_in_plurals_and_names_the_rule_in_words(client, make_us
     assert "South: 0 ballots, " in page
     # The rule in words on the control room's settings and count, never its id.
     assert "Method of Equal Shares" in page and "mes-add1" not in page
+
+
+def test_the_new_cycle_form_reports_every_problem_at_once(client, make_user, make_cycle):
+    make_cycle(name="Taken")
+    client.login(make_user(Role.OFFICIAL))
+    response = client.submit("/admin/cycles/new", {
+        "name": "Taken", "currency": "EUR", "total_budget": "nothing", "rule": "greedy",
+        "min_projects": "3", "max_projects": "2", "timezone": "UTC",
+        "proposals_open_at": "2026-06-01T09:00", "review_at": "2026-05-01T09:00",
+        "supports_at": "2026-05-15T09:00",
+    })
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    # The form's own check (the amount) and the cycle's rules (the rest) together, each at its field.
+    for problem in ("Another cycle already has this name.", "The most projects per ballot cannot be fewer than the least.",
+                    "The phase dates must be in order", "A date for the supports is only kept for a cycle with the supports phase"):
+        assert problem in page
+    assert 'id="total_budget-error-1"' in page and 'id="supports_at-error-2"' in page and 'id="name-error-1"' in page
+    assert "There is a problem" in page
+    assert db.session.scalar(select(Cycle.id).where(Cycle.name != "Taken")) is None
+
+
+def test_a_draft_districts_budget_and_categories_are_edited_on_the_control_room(client, make_user, make_cycle,
+                                                                               make_proposal):
+    cycle = make_cycle(Phase.DRAFT)
+    client.login(make_user(Role.OFFICIAL))
+    north, south = cycle.districts
+    page = client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
+    assert f'id="budget-{north.id}-budget"' in page and 'value="1000"' in page
+    response = client.submit(f"/admin/districts/{north.id}/budget", {f"budget-{north.id}-budget": "1 250.50"},
+                             follow_redirects=True)
+    assert "The budget of “North” is now 1,250.50 EUR." in html.unescape(response.get_data(as_text=True))
+    assert db.session.get(District, north.id).budget == 125_050
+    refused = client.submit(f"/admin/districts/{north.id}/budget", {f"budget-{north.id}-budget": "-4"},
+                            follow_redirects=True)
+    assert refused.status_code == 200 and db.session.get(District, north.id).budget == 125_050
+    make_proposal(cycle, title="Benches")
+    kept = client.submit(f"/admin/categories/{cycle.categories[0].id}/remove", follow_redirects=True)
+    assert "is used by the proposal “Benches”" in html.unescape(kept.get_data(as_text=True))
+    added = client.submit(f"/admin/cycles/{cycle.id}/categories", {"category-name": "Culture"})
+    assert added.status_code == 302
+    culture = next(c for c in db.session.get(Cycle, cycle.id).categories if c.name == "Culture")
+    removed = client.submit(f"/admin/categories/{culture.id}/remove", follow_redirects=True)
+    assert "Category “Culture” is removed." in html.unescape(removed.get_data(as_text=True))
+    db.session.expire_all()
+    assert [c.name for c in db.session.get(Cycle, cycle.id).categories] == ["Green spaces"]
