@@ -16,7 +16,7 @@ from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictBudgetForm, Di
 from pb.i18n import translate
 from pb.models import Role, RoleChange
 from pb.pagination import page_number
-from pb.services import audit, cycles, mail_health, moderation, roles, schedule, tallying, users, voting
+from pb.services import audit, cycles, exports, mail_health, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -264,6 +264,15 @@ def _audit_download(cycle):
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@bp.get("/cycles/<int:cycle_id>/proposals.csv")
+@official_required
+def proposals_csv(cycle_id: int):
+    """Download every proposal of the cycle as CSV (no authors or emails), for spreadsheets."""
+    cycle = cycles.get_cycle(cycle_id)
+    return Response(exports.proposals_csv(cycle, translate), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="pb-proposals-cycle-{cycle.id}.csv"'})
+
+
 @bp.get("/cycles/<int:cycle_id>/audit")
 @official_required
 def audit_log(cycle_id: int):
@@ -297,10 +306,12 @@ def audit_all_csv():
 def user_list():
     """Find users, change their role, and approve or cancel requested changes of the official role."""
     search = request.args.get("q", "")[:100]
-    page = users.users_page(search, page_number(request.args.get("page")))
+    chosen_role = next((role for role in Role if role.value == request.args.get("role")), None)  # else: every role
+    page = users.users_page(search, page_number(request.args.get("page")), role=chosen_role)
     return render_template(
         "admin/users.html", users=page.items, page=page, search=search, form=RoleForm(), roles=list(Role),
-        pending=roles.pending_changes(), recent=roles.recent_changes(),
+        pending=roles.pending_changes(), recent=roles.recent_changes(), chosen_role=chosen_role,
+        verifications=users.verifications_of([user.id for user in page.items]),
     )
 
 

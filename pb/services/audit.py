@@ -365,7 +365,6 @@ EVENTS: dict[str, Message] = {
     "enable-user": N_("{actor} enabled the account of {target}"),
     "enter-paper-sheet": N_("{actor} entered the paper ballot sheet {target}"),
     "export-audit-log": N_("{actor} downloaded the audit log ({target})"),
-    "export-proposals": N_("{actor} downloaded the proposals of the cycle {target}"),
     "edit-district-budget": N_("{actor} changed the budget of the district {target} to {budget}"),
     "generate-voting-codes": N_("{actor} made voting codes for the district {target}"),
     "hide-comment": N_("{actor} hid the comment {target}"),

@@ -287,3 +287,33 @@ def test_a_draft_districts_budget_and_categories_are_edited_on_the_control_room(
     assert "Category “Culture” is removed." in html.unescape(removed.get_data(as_text=True))
     db.session.expire_all()
     assert [c.name for c in db.session.get(Cycle, cycle.id).categories] == ["Green spaces"]
+
+
+def test_the_users_list_shows_roles_confirmation_and_verification_and_filters(client, make_user, make_cycle, verify):
+    cycle = make_cycle(Phase.PROPOSALS, name="Budget 2027")
+    official = make_user(Role.OFFICIAL, name="Olga")
+    verified = make_user(name="Vera Verified", email="vera@example.org")
+    make_user(name="Ned New", email="ned@example.org", email_confirmed_at=None)
+    verify(verified, cycle.districts[1])
+    client.login(official)
+    assert 'href="/admin/users"' in client.get("/admin/").get_data(as_text=True)
+    page = html.unescape(client.get("/admin/users?q=vera").get_data(as_text=True))
+    assert "vera@example.org" in page and "South (Budget 2027)" in page and "ned@example.org" not in page
+    assert "1 user found; 1 to 1 shown." in page
+    unconfirmed = html.unescape(client.get("/admin/users?q=ned").get_data(as_text=True))
+    assert "not yet" in unconfirmed and "not verified" in unconfirmed
+    officials = client.get("/admin/users?role=official").get_data(as_text=True)
+    assert "Olga" in officials and "vera@example.org" not in officials
+    for query in ("role=emperor", "page=-1", "page=zz", "q=" + "%" * 300):
+        assert client.get(f"/admin/users?{query}").status_code == 200
+
+
+def test_the_proposals_download_is_for_officials_and_a_csv(client, make_user, make_cycle, make_proposal):
+    cycle = make_cycle(Phase.REVIEW)
+    make_proposal(cycle, title="Benches")
+    client.login(make_user(Role.OFFICIAL))
+    assert "proposals (CSV)" in client.get(f"/admin/cycles/{cycle.id}").get_data(as_text=True)
+    response = client.get(f"/admin/cycles/{cycle.id}/proposals.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "Benches" in response.get_data(as_text=True)
+    assert client.get("/admin/cycles/99999/proposals.csv").status_code == 404
