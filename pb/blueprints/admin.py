@@ -103,7 +103,7 @@ def _district_form(cycle) -> DistrictForm:
 
 
 def _budget_form(district) -> DistrictBudgetForm:
-    form = DistrictBudgetForm(prefix=f"budget-{district.id}", formdata=None)
+    form = DistrictBudgetForm(prefix="budget", formdata=None)
     form.budget.data = amount_for_input(district.budget, district.cycle.currency)
     return form
 
@@ -177,7 +177,7 @@ def remove_district(district_id: int):
 def change_district_budget(district_id: int):
     """Change a district's budget while its cycle is being prepared."""
     district = cycles.get_district_by_id(district_id)
-    form = DistrictBudgetForm(prefix=f"budget-{district.id}")
+    form = DistrictBudgetForm(prefix="budget")
     form.budget.currency = district.cycle.currency
     return perform(
         form, lambda: cycles.change_district_budget(current_user, district.id, form.budget.amount),

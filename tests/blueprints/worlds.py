@@ -114,7 +114,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "proposal_id": w["project"] if project_pages else w["pending"], "project_id": w["project"],
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
-        "comment_id": w["comment"],
+        "comment_id": w["comment"], "category_id": w["category"],
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
     }
@@ -245,6 +245,8 @@ FORMS = {
     "admin.add_district": ("official", Phase.DRAFT, {"district-name": "East", "district-budget": "200"}),
     "admin.remove_district": ("official", Phase.DRAFT, {}),
     "admin.add_category": ("official", Phase.DRAFT, {"category-name": "Streets"}),
+    "admin.change_district_budget": ("official", Phase.DRAFT, {"budget-budget": "300"}),
+    "admin.remove_category": ("official", Phase.DRAFT, {}),  # refused: the worlds' proposals use the category
     "admin.advance": ("official", Phase.DRAFT, {"expected_phase": "draft", "reason": ""}),
     "admin.tally": ("official", Phase.TALLYING, {}),
     "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),
