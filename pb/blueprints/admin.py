@@ -258,7 +258,13 @@ def _audit_page(cycle):
 
 
 def _audit_download(cycle):
+    """The filtered entries as a CSV file. A POST: the download is itself written to the log, and a page that only
+    reads (a GET) never writes."""
     chosen, _problems = audit.read_filter(request.args, cycle.id if cycle else None)
+    if not ActionForm().validate_on_submit():
+        flash(_("The form has expired; download again."), "error")
+        return redirect(url_for("admin.audit_log", cycle_id=cycle.id, **chosen.as_arguments()) if cycle
+                        else url_for("admin.audit_all", **chosen.as_arguments()))
     body = audit.export_csv(current_user, chosen, translate)
     name = f"pb-audit-cycle-{cycle.id}.csv" if cycle else "pb-audit.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -287,14 +293,14 @@ def audit_all():
     return _audit_page(None)
 
 
-@bp.get("/cycles/<int:cycle_id>/audit.csv")
+@bp.post("/cycles/<int:cycle_id>/audit.csv")
 @official_required
 def audit_csv(cycle_id: int):
     """Download the cycle's filtered audit entries as CSV; the download is itself recorded."""
     return _audit_download(cycles.get_cycle(cycle_id))
 
 
-@bp.get("/audit.csv")
+@bp.post("/audit.csv")
 @official_required
 def audit_all_csv():
     """Download the filtered audit entries of every cycle as CSV; the download is itself recorded."""

@@ -179,7 +179,8 @@ def world(make_user, make_cycle, make_project, verify):
     project = make_project(cycle, author=resident)
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
-              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1}
+              "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1,
+              "category_id": cycle.categories[0].id}
     return users, values
 
 

@@ -247,6 +247,8 @@ FORMS = {
     "admin.add_category": ("official", Phase.DRAFT, {"category-name": "Streets"}),
     "admin.change_district_budget": ("official", Phase.DRAFT, {"budget-budget": "300"}),
     "admin.remove_category": ("official", Phase.DRAFT, {}),  # refused: the worlds' proposals use the category
+    "admin.audit_csv": ("official", Phase.PROPOSALS, {}),
+    "admin.audit_all_csv": ("official", Phase.PROPOSALS, {}),
     "admin.advance": ("official", Phase.DRAFT, {"expected_phase": "draft", "reason": ""}),
     "admin.tally": ("official", Phase.TALLYING, {}),
     "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),
