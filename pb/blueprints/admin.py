@@ -253,8 +253,7 @@ def _audit_page(cycle):
     for problem in problems:
         flash(translate(problem), "error")
     page = audit.filtered_page(chosen, page_number(request.args.get("page")))
-    return render_template("admin/audit.html", cycle=cycle, page=page, chosen=chosen, events=audit.event_choices(),
-                           cycles=cycles.list_cycles(include_drafts=True) if cycle is None else [])
+    return render_template("admin/audit.html", cycle=cycle, page=page, chosen=chosen, events=audit.event_choices())
 
 
 def _audit_download(cycle):

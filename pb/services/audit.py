@@ -614,13 +614,14 @@ def filtered_page(chosen: AuditFilter, number: int, size: int = PAGE_SIZE) -> Pa
     return Page(items=readable(page.items), number=page.number, size=page.size, total=page.total)
 
 
+# The values an event's sentence names, left open when the sentence names the event itself in the filter.
+_PLACEHOLDERS = {"final_cost": "…", "budget": "…", "phase": "…"}
+
+
 def event_choices() -> list[tuple[str, Message]]:
-    """Every event a filter may pick: its slug and a short name in words, sorted by slug."""
+    """Every event a filter may pick: its slug and its sentence with the people and things left open, by slug."""
     return [(slug, Message(template.template, actor="…", target="…", **_PLACEHOLDERS)) for slug, template
             in sorted(EVENTS.items())]
-
-
-_PLACEHOLDERS = {"final_cost": "…", "budget": "…", "phase": "…"}
 
 CSV_COLUMNS = ("sequence", "at_utc", "cycle_id", "event", "actor", "description", "changes", "before", "after")
 
