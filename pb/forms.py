@@ -332,6 +332,10 @@ class DistrictForm(FlaskForm):
     budget = AmountField(_l("Budget"), validators=[DataRequired(_l("Enter the district's budget.")), _positive_amount])
 
 
+class DistrictBudgetForm(FlaskForm):
+    budget = AmountField(_l("New budget"), validators=[DataRequired(_l("Enter the district's budget.")), _positive_amount])
+
+
 class CategoryForm(FlaskForm):
     name = StringField(_l("Category name"), validators=[DataRequired(_l("Give the category a name.")), Length(max=80)])
 

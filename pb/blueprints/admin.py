@@ -1,6 +1,6 @@
 """Officials' pages: setting up cycles, moving phases, counting votes, managing users and access, reading the audit log."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -11,32 +11,51 @@ from pb.domain import timetable
 from pb.domain.cycle import TRANSITIONS, Phase, following
 from pb.domain.errors import ConflictError, DomainError, PhaseError
 from pb.domain.messages import N_
-from pb.domain.money import amount_for_input
-from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictForm, PhaseForm, RoleForm
+from pb.domain.money import amount_for_input, format_amount
+from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictBudgetForm, DistrictForm, PhaseForm, RoleForm
 from pb.i18n import translate
 from pb.models import Role, RoleChange
 from pb.pagination import page_number
-from pb.services import audit, cycles, mail_health, moderation, roles, schedule, tallying, users, voting
+from pb.services import audit, cycles, exports, mail_health, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _settings(form: CycleForm) -> CycleSettings:
-    """The form's settings, its wall-clock moments read in the zone it names (the form checked the zone)."""
+    """The form's settings, its wall-clock moments read in the zone it names.
+
+    Read even when some fields were refused (each then gives a neutral value its own error already covers), so the
+    cycle's rules can be checked at the same time and every problem shown at once.
+    """
     zone = (form.timezone.data or "").strip() or cycles.default_zone()
+    zone = zone if timetable.is_zone(zone) else cycles.default_zone()
     moments = {name: timetable.to_utc(getattr(form, name).data, zone) if getattr(form, name).data else None
                for name, _ in timetable.MOMENTS}
     return CycleSettings(
-        name=form.name.data, description=form.description.data or "", currency=form.currency.data,
-        total_budget=form.total_budget.amount, rule=form.rule.data, min_projects=form.min_projects.data,
-        max_projects=form.max_projects.data, timezone=zone,
+        name=form.name.data or "", description=form.description.data or "", currency=form.currency.data or "",
+        total_budget=form.total_budget.amount or 0, rule=form.rule.data or "",
+        min_projects=form.min_projects.data or 1, max_projects=form.max_projects.data, timezone=zone,
         max_photos=CycleSettings.max_photos if form.max_photos.data is None else form.max_photos.data,
         has_comments_after_proposals=form.has_comments_after_proposals.data,
         has_supports_phase=form.has_supports_phase.data, supports_per_district=form.supports_per_district.data or CycleSettings.supports_per_district,
         supports_advance_top=form.supports_advance_top.data, supports_threshold=form.supports_threshold.data,
         **moments,
     )
+
+
+def _checked_settings(form: CycleForm, cycle_id: int | None) -> CycleSettings | None:
+    """The submitted settings when the form and the cycle's rules both accept them; otherwise None, with every
+    problem of both set on its field (a field the form already refused keeps only the form's word)."""
+    is_valid = form.validate()
+    settings = _settings(form)
+    refused_by_form = {name for name, field in form._fields.items() if field.errors}
+    for name, problem in cycles.settings_problems(settings, cycle_id):
+        field = getattr(form, name)
+        if name not in refused_by_form:
+            field.errors = [*field.errors, translate(problem)]
+            is_valid = False
+    return settings if is_valid else None
 
 
 def _show_moments_in_zone(form: CycleForm, cycle) -> None:
@@ -61,9 +80,10 @@ def new_cycle():
     form = CycleForm()
     if not form.is_submitted():
         form.timezone.data = cycles.default_zone()
-    if form.validate_on_submit():
+    settings = _checked_settings(form, None) if form.is_submitted() else None
+    if settings is not None:
         try:
-            cycle = cycles.create_cycle(current_user, _settings(form))
+            cycle = cycles.create_cycle(current_user, settings)
         except DomainError as error:
             flash(translate(error.message), "error")
             return render_template("admin/cycle_form.html", form=form, cycle=None), 400
@@ -82,6 +102,12 @@ def _district_form(cycle) -> DistrictForm:
     return form
 
 
+def _budget_form(district) -> DistrictBudgetForm:
+    form = DistrictBudgetForm(prefix="budget", formdata=None)
+    form.budget.data = amount_for_input(district.budget, district.cycle.currency)
+    return form
+
+
 @bp.get("/cycles/<int:cycle_id>")
 @official_required
 def cycle(cycle_id: int):
@@ -90,9 +116,11 @@ def cycle(cycle_id: int):
     return render_template(
         "admin/cycle.html", cycle=cycle, blockers=cycles.blockers(cycle), next_phase=following(cycle.phase, cycle.has_supports_phase),
         district_form=_district_form(cycle), category_form=CategoryForm(prefix="category"), action_form=ActionForm(),
+        budget_forms={district.id: _budget_form(district) for district in cycle.districts},
         turnout=voting.turnout(cycle), verified=voting.verified_counts(cycle), waiting=moderation.queue_sizes(cycle),
         runs=tallying.tally_runs(cycle) if cycle.phase in (Phase.TALLYING, Phase.RESULTS, Phase.CLOSED) else {},
         notices=schedule.open_notices(cycle.id), timetable_moment=cycles.scheduled_moment,
+        rule_label=tallying.rule_label,
     )
 
 
@@ -109,9 +137,10 @@ def settings(cycle_id: int):
     if not form.is_submitted():
         form.total_budget.data = amount_for_input(cycle.total_budget, cycle.currency)
         _show_moments_in_zone(form, cycle)
-    if form.validate_on_submit():
+    settings = _checked_settings(form, cycle.id) if form.is_submitted() else None
+    if settings is not None:
         try:
-            cycles.update_cycle(current_user, cycle.id, _settings(form))
+            cycles.update_cycle(current_user, cycle.id, settings)
         except DomainError as error:
             flash(translate(error.message), "error")
             return render_template("admin/cycle_form.html", form=form, cycle=cycle), 400
@@ -140,6 +169,33 @@ def remove_district(district_id: int):
     return perform(
         ActionForm(), lambda: cycles.remove_district(current_user, district.id),
         back=_control_room(district.cycle_id), success=_("The district is removed."),
+    )
+
+
+@bp.post("/districts/<int:district_id>/budget")
+@official_required
+def change_district_budget(district_id: int):
+    """Change a district's budget while its cycle is being prepared."""
+    district = cycles.get_district_by_id(district_id)
+    form = DistrictBudgetForm(prefix="budget")
+    form.budget.currency = district.cycle.currency
+    return perform(
+        form, lambda: cycles.change_district_budget(current_user, district.id, form.budget.amount),
+        back=_control_room(district.cycle_id),
+        success=lambda changed: _("The budget of “%(name)s” is now %(budget)s.", name=changed.name,
+                                  budget=translate(format_amount(changed.budget, changed.cycle.currency))),
+    )
+
+
+@bp.post("/categories/<int:category_id>/remove")
+@official_required
+def remove_category(category_id: int):
+    """Remove a category no proposal uses from a cycle being prepared."""
+    category = cycles.get_category_by_id(category_id)
+    name, cycle_id = category.name, category.cycle_id  # read now: the row is gone once the removal commits
+    return perform(
+        ActionForm(), lambda: cycles.remove_category(current_user, category.id),
+        back=_control_room(cycle_id), success=_("Category “%(name)s” is removed.", name=name),
     )
 
 
@@ -185,17 +241,69 @@ def tally(cycle_id: int):
     """Count the ballots of every district with the cycle's rule."""
     return perform(
         ActionForm(), lambda: tallying.run_tally(current_user, cycle_id), back=_control_room(cycle_id),
-        success=lambda runs: _("The votes are counted in %(count)s district(s). Check the outcome below, then publish.", count=len(runs)),
+        success=lambda runs: ngettext("The votes are counted in %(num)d district. Check the outcome below, then publish.",
+                                      "The votes are counted in %(num)d districts. Check the outcome below, then publish.",
+                                      len(runs)),
     )
+
+
+def _audit_page(cycle):
+    """The audit log, one cycle's or every cycle's, filtered as the query string asks; what was ignored is said."""
+    chosen, problems = audit.read_filter(request.args, cycle.id if cycle else None)
+    for problem in problems:
+        flash(translate(problem), "error")
+    page = audit.filtered_page(chosen, page_number(request.args.get("page")))
+    return render_template("admin/audit.html", cycle=cycle, page=page, chosen=chosen, events=audit.event_choices())
+
+
+def _audit_download(cycle):
+    """The filtered entries as a CSV file. A POST: the download is itself written to the log, and a page that only
+    reads (a GET) never writes."""
+    chosen, _problems = audit.read_filter(request.args, cycle.id if cycle else None)
+    if not ActionForm().validate_on_submit():
+        flash(_("The form has expired; download again."), "error")
+        return redirect(url_for("admin.audit_log", cycle_id=cycle.id, **chosen.as_arguments()) if cycle
+                        else url_for("admin.audit_all", **chosen.as_arguments()))
+    body = audit.export_csv(current_user, chosen, translate)
+    name = f"pb-audit-cycle-{cycle.id}.csv" if cycle else "pb-audit.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/cycles/<int:cycle_id>/proposals.csv")
+@official_required
+def proposals_csv(cycle_id: int):
+    """Download every proposal of the cycle as CSV (no authors or emails), for spreadsheets."""
+    cycle = cycles.get_cycle(cycle_id)
+    return Response(exports.proposals_csv(cycle, translate), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="pb-proposals-cycle-{cycle.id}.csv"'})
 
 
 @bp.get("/cycles/<int:cycle_id>/audit")
 @official_required
 def audit_log(cycle_id: int):
-    """Read the cycle's audit log, newest first."""
-    cycle = cycles.get_cycle(cycle_id)
-    page = audit.entries_page(cycle.id, page_number(request.args.get("page")))
-    return render_template("admin/audit.html", cycle=cycle, entries=page.items, page=page)
+    """Read the cycle's audit log in words, newest first, filtered by event, person and dates."""
+    return _audit_page(cycles.get_cycle(cycle_id))
+
+
+@bp.get("/audit")
+@official_required
+def audit_all():
+    """Read the audit log of every cycle and of the accounts, newest first, filtered by event, person and dates."""
+    return _audit_page(None)
+
+
+@bp.post("/cycles/<int:cycle_id>/audit.csv")
+@official_required
+def audit_csv(cycle_id: int):
+    """Download the cycle's filtered audit entries as CSV; the download is itself recorded."""
+    return _audit_download(cycles.get_cycle(cycle_id))
+
+
+@bp.post("/audit.csv")
+@official_required
+def audit_all_csv():
+    """Download the filtered audit entries of every cycle as CSV; the download is itself recorded."""
+    return _audit_download(None)
 
 
 @bp.get("/users")
@@ -203,10 +311,12 @@ def audit_log(cycle_id: int):
 def user_list():
     """Find users, change their role, and approve or cancel requested changes of the official role."""
     search = request.args.get("q", "")[:100]
-    page = users.users_page(search, page_number(request.args.get("page")))
+    chosen_role = next((role for role in Role if role.value == request.args.get("role")), None)  # else: every role
+    page = users.users_page(search, page_number(request.args.get("page")), role=chosen_role)
     return render_template(
         "admin/users.html", users=page.items, page=page, search=search, form=RoleForm(), roles=list(Role),
-        pending=roles.pending_changes(), recent=roles.recent_changes(),
+        pending=roles.pending_changes(), recent=roles.recent_changes(), chosen_role=chosen_role,
+        verifications=users.verifications_of([user.id for user in page.items]),
     )
 
 

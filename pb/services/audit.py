@@ -38,24 +38,28 @@ shown on the cycle's public page and its results page. Anyone who noted one can 
 correctly from it.
 """
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 import re
-from collections.abc import Sequence
+import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import joinedload
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import ValidationError
-from pb.domain.messages import N_
+from pb.domain.errors import PermissionDenied, ValidationError
+from pb.domain.messages import N_, Message
+from pb.domain.money import format_amount
 from pb.extensions import db
-from pb.models import AuditEntry, User, utcnow
+from pb.models import AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, Role, User, utcnow
 from pb.pagination import Page, paginate
 from pb.services import use_case
 
@@ -328,3 +332,325 @@ def verify_chain(expected_heads: Sequence[str] = ()) -> ChainCheck:
             check.found_heads.append(FoundHead(head=row.entry_hash, sequence=row.sequence, label=_label(row),
                                                later_entries=check.entry_count - position - 1))
     return check
+
+
+# -- Reading the log in words: what officials and auditors see. The stored entries are never changed. ------------
+
+# Every event pb records, in words: {actor} is who did it ("Ana (official)"), {target} what it was done to.
+# tests/services/test_audit.py fails when a slug recorded anywhere in pb/ is missing here.
+EVENTS: dict[str, Message] = {
+    "accept-proposal": N_("{actor} accepted the proposal {target} with final cost {final_cost}"),
+    "add-category": N_("{actor} added the category {target}"),
+    "add-district": N_("{actor} added the district {target} with a budget of {budget}"),
+    "add-document": N_("{actor} added a document to the proposal {target}"),
+    "add-photo": N_("{actor} added a photo to the proposal {target}"),
+    "advance-phase": N_("{actor} moved the cycle {target} to the phase “{phase}”"),
+    "approve-results": N_("{actor} approved the count of the cycle {target}"),
+    "approve-role-change": N_("{actor} approved the change of role of {target}"),
+    "cancel-correction": N_("{actor} cancelled a correction of the results of the cycle {target}"),
+    "cancel-role-change": N_("{actor} cancelled the requested change of role of {target}"),
+    "change-email": N_("{actor} changed the email address of {target}"),
+    "change-password": N_("{actor} changed the password of {target}"),
+    "change-role": N_("{actor} changed the role of {target}"),
+    "check-register-file": N_("{actor} checked an eligibility register file ({target})"),
+    "confirm-email": N_("{actor} confirmed the email address of {target}"),
+    "confirm-register": N_("{actor} added an eligibility register file to the register ({target})"),
+    "correct-paper-sheet": N_("{actor} corrected the paper ballot sheet {target}"),
+    "create-cycle": N_("{actor} created the cycle {target}"),
+    "create-user": N_("{actor} created the account of {target}"),
+    "delete-account": N_("{actor} deleted the account {target}"),
+    "disable-user": N_("{actor} disabled the account of {target}"),
+    "discard-register-file": N_("{actor} discarded an eligibility register file ({target})"),
+    "edit-proposal": N_("{actor} edited the proposal {target}"),
+    "enable-user": N_("{actor} enabled the account of {target}"),
+    "enter-paper-sheet": N_("{actor} entered the paper ballot sheet {target}"),
+    "export-audit-log": N_("{actor} downloaded the audit log ({target})"),
+    "edit-district-budget": N_("{actor} changed the budget of the district {target} to {budget}"),
+    "generate-voting-codes": N_("{actor} made voting codes for the district {target}"),
+    "hide-comment": N_("{actor} hid the comment {target}"),
+    "keep-comment": N_("{actor} kept the flagged comment {target}"),
+    "lift-verification-lockout": N_("{actor} lifted the verification lockout of {target}"),
+    "merge-proposal": N_("{actor} merged the proposal {target} into another"),
+    "move-photo": N_("{actor} reordered the photos of the proposal {target}"),
+    "post-implementation-update": N_("{actor} posted a progress update on the project {target}"),
+    "propose-correction": N_("{actor} proposed a correction of the results of the cycle {target}"),
+    "publish-correction": N_("{actor} published a correction of the results of the cycle {target}"),
+    "record-implementation": N_("{actor} recorded the progress of the project {target}"),
+    "record-paper-voter": N_("{actor} marked {target} as having voted on paper"),
+    "register": N_("{actor} registered as a resident"),
+    "register-attempt": N_("Someone tried to register again with the address of {target}"),
+    "reject-proposal": N_("{actor} rejected the proposal {target}"),
+    "remove-category": N_("{actor} removed the category {target}"),
+    "remove-district": N_("{actor} removed the district {target}"),
+    "remove-district-boundary": N_("{actor} removed the boundary of the district {target}"),
+    "remove-document": N_("{actor} removed a document from the proposal {target}"),
+    "remove-photo": N_("{actor} removed a photo from the proposal {target}"),
+    "request-changes": N_("{actor} asked for changes to the proposal {target}"),
+    "request-email-change": N_("{actor} asked to change the email address of {target}"),
+    "request-password-reset": N_("Someone asked for a password reset for {target}"),
+    "request-role-change": N_("{actor} requested a change of role for {target}"),
+    "reset-password": N_("{actor} set a new password for {target} with a reset link"),
+    "retry-all-mail": N_("{actor} sent every failed email again"),
+    "retry-mail": N_("{actor} sent a failed email again ({target})"),
+    "revoke-verification": N_("{actor} revoked the verification of {target}"),
+    "run-tally": N_("{actor} counted the votes of the cycle {target}"),
+    "seal-audit-log": N_("{actor} sealed the audit log"),
+    "select-for-review": N_("{actor} selected the supported proposals of the cycle {target} for review"),
+    "set-district-boundary": N_("{actor} set the boundary of the district {target}"),
+    "set-site-text": N_("{actor} changed the site text {target}"),
+    "submit-proposal": N_("{actor} submitted the proposal {target}"),
+    "undo-paper-voter": N_("{actor} undid the paper vote mark of {target}"),
+    "update-cycle": N_("{actor} changed the settings of the cycle {target}"),
+    "update-profile": N_("{actor} updated the profile of {target}"),
+    "verification-failed": N_("{actor} failed a verification attempt"),
+    "verify-resident": N_("{actor} verified {target}"),
+    "void-voting-code": N_("{actor} voided the voting code {target}"),
+    "withdraw-proposal": N_("{actor} withdrew the proposal {target}"),
+}
+# An event recorded by a version of pb that had other events, or one this list does not know yet.
+UNKNOWN_EVENT = N_("{actor}: {event} {target}")
+
+# Stored amounts in minor units (cents); shown in the cycle's currency.
+MONEY_FIELDS = frozenset({"budget", "total_budget", "final_cost", "cost", "spent"})
+FIELD_LABELS: dict[str, Message] = {
+    "alt_text": N_("Photo description"), "budget": N_("Budget"), "category": N_("Category"), "cost": N_("Cost"),
+    "currency": N_("Currency"), "description": N_("Description"), "district": N_("District"),
+    "email": N_("Email address"), "final_cost": N_("Final cost"), "is_enabled": N_("Account enabled"),
+    "method": N_("Method"), "moderator_note": N_("Moderator's note"), "name": N_("Name"), "phase": N_("Phase"),
+    "reason": N_("Reason"), "revision": N_("Revision"), "role": N_("Role"), "rule": N_("Counting rule"),
+    "status": N_("Status"), "text": N_("Text"), "title": N_("Title"), "total_budget": N_("Total budget"),
+}
+YES, NO, NOTHING = N_("yes"), N_("no"), "—"
+ACTOR_KINDS = {
+    "timetable": N_("the timetable"), "command line": N_("an operator on the command line"), "anonymous": N_("someone"),
+}
+PAGE_SIZE = 50
+MOST_EXPORTED = 100_000
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an event changed, written for people: its label, what it was and what it became."""
+
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ReadableEntry:
+    """An entry as the audit pages show it: the stored entry, a sentence, and the fields it changed."""
+
+    entry: AuditEntry
+    description: Message
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which entries to show: of one cycle (None: every cycle), one event, a person's name or email, a date range."""
+
+    cycle_id: int | None = None
+    action: str = ""
+    person: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    def as_arguments(self) -> dict[str, str]:
+        """The filter as query-string arguments (for links that keep it: pages, the CSV download)."""
+        values = {"event": self.action, "person": self.person, "since": self.since.isoformat() if self.since else "",
+                  "until": self.until.isoformat() if self.until else ""}
+        return {name: value for name, value in values.items() if value}
+
+
+def _day_from(text_given: object) -> date | None:
+    try:
+        return date.fromisoformat(str(text_given).strip()) if text_given else None
+    except ValueError:
+        return None
+
+
+def read_filter(arguments: Mapping[str, str], cycle_id: int | None = None) -> tuple[AuditFilter, list[Message]]:
+    """The filter a query string asks for, and what was ignored in it (an unknown event, a date that is no date)."""
+    problems: list[Message] = []
+    action = str(arguments.get("event", "")).strip()
+    if action and action not in EVENTS:
+        problems.append(N_("There is no event “{event}”; every event is shown.", event=action[:60]))
+        action = ""
+    days = {}
+    for name in ("since", "until"):
+        given = str(arguments.get(name, "")).strip()
+        days[name] = _day_from(given[:20])
+        if given and days[name] is None:
+            problems.append(N_("“{day}” is not a date (write it as 2026-05-31); it is ignored.", day=given[:20]))
+    if days["since"] and days["until"] and days["since"] > days["until"]:
+        problems.append(N_("The first day is after the last one; the dates are swapped."))
+        days["since"], days["until"] = days["until"], days["since"]
+    person = " ".join(str(arguments.get("person", "")).split())[:100]
+    return AuditFilter(cycle_id, action, person, days["since"], days["until"]), problems
+
+
+def _filtered(chosen: AuditFilter):
+    query = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    if chosen.cycle_id is not None:
+        query = query.where(AuditEntry.cycle_id == chosen.cycle_id)
+    if chosen.action:
+        query = query.where(AuditEntry.action == chosen.action)
+    if chosen.person:
+        pattern = f"%{chosen.person.lower()}%"
+        query = query.where(AuditEntry.actor_id.in_(select(User.id).where(
+            func.lower(User.name).like(pattern) | func.lower(User.email).like(pattern))))
+    if chosen.since:
+        query = query.where(AuditEntry.at >= datetime.combine(chosen.since, datetime.min.time()))
+    if chosen.until:
+        query = query.where(AuditEntry.at < datetime.combine(chosen.until + timedelta(days=1), datetime.min.time()))
+    return query
+
+
+def _loaded(entries: Sequence[AuditEntry]) -> dict[str, dict[int, Any]]:
+    """The names behind the entries' subjects and their cycles' currencies, each kind read in one query."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        kind, _, number = (entry.subject or "").partition(":")
+        if number.isdigit():
+            wanted.setdefault(kind, set()).add(int(number))
+        if entry.cycle_id is not None:
+            wanted.setdefault("cycle", set()).add(entry.cycle_id)
+    models = {"proposal": Proposal, "project": Proposal, "user": User, "cycle": Cycle, "district": District,
+              "category": Category}
+    found: dict[str, dict[int, Any]] = {}
+    for kind, model in models.items():
+        ids = wanted.get(kind)
+        found[kind] = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+    return found
+
+
+def _stored(text_given: str) -> dict[str, Any]:
+    try:
+        values = json.loads(text_given) if text_given else {}
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _value_in_words(name: str, value: Any, currency: str | None) -> str:
+    if value is None or value == "":
+        return NOTHING
+    if isinstance(value, bool):
+        return YES if value else NO
+    if name in MONEY_FIELDS and isinstance(value, int) and currency:
+        return format_amount(value, currency)
+    if name == "status" and value in {status.value for status in ProposalStatus}:
+        return ProposalStatus(value).label
+    if name == "phase" and value in {phase.value for phase in Phase}:
+        return Phase(value).label
+    if name == "role" and value in {role.value for role in Role}:
+        return Role(value).label
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or NOTHING
+    return str(value)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any], currency: str | None) -> list[Change]:
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        if before.get(name) != after.get(name):
+            changes.append(Change(FIELD_LABELS.get(name, name.replace("_", " ")),
+                                  _value_in_words(name, before.get(name), currency),
+                                  _value_in_words(name, after.get(name), currency)))
+    return changes
+
+
+def _actor_in_words(entry: AuditEntry, after: dict[str, Any]) -> str:
+    if entry.actor is not None:
+        return N_("{name} ({role})", name=entry.actor.name, role=entry.actor.role.label.lower())
+    if after.get("by") == "timetable":
+        return ACTOR_KINDS["timetable"]
+    if entry.action in ("register-attempt", "request-password-reset"):
+        return ACTOR_KINDS["anonymous"]
+    return ACTOR_KINDS["command line"]
+
+
+def _target_in_words(entry: AuditEntry, loaded: dict[str, dict[int, Any]], before: dict, after: dict) -> str:
+    kind, _, number = (entry.subject or "").partition(":")
+    thing = loaded.get(kind, {}).get(int(number)) if number.isdigit() else None
+    if kind in ("proposal", "project") and thing is not None:
+        return f"“{thing.title}”"
+    if kind == "user" and thing is not None:
+        return thing.name
+    if kind in ("cycle", "district", "category") and thing is not None:
+        return f"“{thing.name}”"
+    name = after.get("name") or before.get("name")  # a district or category removed since
+    if isinstance(name, str) and name:
+        return f"“{name}”"
+    if kind == "paper-sheet" and after.get("polling_station") is not None:
+        return f"{after['polling_station']}/{after.get('number', '')}"
+    return f"#{number}" if number else entry.subject
+
+
+def readable(entries: Sequence[AuditEntry]) -> list[ReadableEntry]:
+    """The entries in words, with money in each cycle's currency and the fields each one changed."""
+    loaded = _loaded(entries)
+    shown = []
+    for entry in entries:
+        before, after = _stored(entry.before), _stored(entry.after)
+        cycle = loaded["cycle"].get(entry.cycle_id) if entry.cycle_id is not None else None
+        currency = cycle.currency if cycle else None
+        params: dict[str, object] = {name: _value_in_words(name, value, currency) for name, value in after.items()}
+        params.update(actor=_actor_in_words(entry, after), target=_target_in_words(entry, loaded, before, after),
+                      event=entry.action)
+        template = EVENTS.get(entry.action, UNKNOWN_EVENT).template
+        # An older entry may lack a value its sentence names: the sentence still reads, with a dash.
+        params.update({name: NOTHING for _, name, _, _ in string.Formatter().parse(template)
+                       if name and name not in params})
+        description = Message(template, **params)
+        shown.append(ReadableEntry(entry, description, _changes(before, after, currency)))
+    return shown
+
+
+def filtered_page(chosen: AuditFilter, number: int, size: int = PAGE_SIZE) -> Page:
+    """One page of the entries the filter picks, newest first, in words (items are ReadableEntry)."""
+    page = paginate(_filtered(chosen), number, size)
+    return Page(items=readable(page.items), number=page.number, size=page.size, total=page.total)
+
+
+# The values an event's sentence names, left open when the sentence names the event itself in the filter.
+_PLACEHOLDERS = {"final_cost": "…", "budget": "…", "phase": "…"}
+
+
+def event_choices() -> list[tuple[str, Message]]:
+    """Every event a filter may pick: its slug and its sentence with the people and things left open, by slug."""
+    return [(slug, Message(template.template, actor="…", target="…", **_PLACEHOLDERS)) for slug, template
+            in sorted(EVENTS.items())]
+
+CSV_COLUMNS = ("sequence", "at_utc", "cycle_id", "event", "actor", "description", "changes", "before", "after")
+
+
+@use_case
+def export_csv(actor: User, chosen: AuditFilter, render: Callable[[object], str] = str) -> str:
+    """The filtered entries as CSV (newest first, at most MOST_EXPORTED), the download itself recorded in the log.
+
+    `render` writes a message in the reader's language. Text cells that would start a spreadsheet formula get a
+    leading apostrophe; the raw before/after JSON stays as stored, for auditors.
+    """
+    from pb.services.exports import spreadsheet_cell
+
+    if not actor.is_official:
+        raise PermissionDenied("Only officials can download the audit log.")
+    entries = list(db.session.scalars(_filtered(chosen).limit(MOST_EXPORTED)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for shown in readable(entries):
+        entry = shown.entry
+        changes = "; ".join(f"{render(change.label)}: {render(change.before)} → {render(change.after)}"
+                            for change in shown.changes)
+        writer.writerow([
+            entry.sequence, entry.at.isoformat(timespec="seconds"), entry.cycle_id or "", entry.action,
+            spreadsheet_cell(render(_actor_in_words(entry, _stored(entry.after)))),
+            spreadsheet_cell(render(shown.description)), spreadsheet_cell(changes),
+            spreadsheet_cell(entry.before), spreadsheet_cell(entry.after),
+        ])
+    record(actor, "export-audit-log", f"cycle:{chosen.cycle_id}" if chosen.cycle_id else "audit-log",
+           cycle_id=chosen.cycle_id, after={**chosen.as_arguments(), "entries": len(entries)})
+    return "\ufeff" + buffer.getvalue()

@@ -13,7 +13,7 @@ from pb.domain import schedule as schedule_rules
 from pb.domain import timetable
 from pb.domain.cycle import CycleFacts, Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from pb.domain.messages import N_, Message
+from pb.domain.messages import N_, Message, Nn_, join
 from pb.extensions import db
 from pb.models import (
     AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, ScheduleNotice, TallyRun, User, utcnow,
@@ -73,41 +73,66 @@ def _require_official(actor: User) -> None:
         raise PermissionDenied("Only officials can set up and run budget cycles.")
 
 
-def _check_settings(settings: CycleSettings, cycle_id: int | None) -> CycleSettings:
-    """The settings with the time zone filled in and checked, or a ValidationError saying what is wrong."""
-    settings = replace(settings, timezone=timetable.check_zone(settings.timezone or default_zone()))
+def settings_problems(settings: CycleSettings, cycle_id: int | None) -> list[tuple[str, Message]]:
+    """Every problem with the settings at once, each with the name of the setting it is about (empty: none).
+
+    All of them, not the first: an official fixing a new cycle's form sees every mistake in one go.
+    """
+    problems: list[tuple[str, Message]] = []
+
+    def refuse(name: str, message: str) -> None:
+        problems.append((name, message if isinstance(message, Message) else N_(message)))
+
+    try:
+        timetable.check_zone(settings.timezone or default_zone())
+    except ValidationError as error:
+        refuse("timezone", error.message)
     if not settings.name.strip():
-        raise ValidationError("Give the cycle a name.")
+        refuse("name", "Give the cycle a name.")
     if settings.currency not in SUPPORTED_CURRENCIES:
-        raise ValidationError("Choose one of the listed currencies.")
+        refuse("currency", "Choose one of the listed currencies.")
     if settings.rule not in RULE_NAMES:
-        raise ValidationError("Choose one of the listed counting rules.")
+        refuse("rule", "Choose one of the listed counting rules.")
     if settings.total_budget <= 0:
-        raise ValidationError("The total budget must be more than zero.")
+        refuse("total_budget", "The total budget must be more than zero.")
     if settings.min_projects < 1:
-        raise ValidationError("A ballot must allow at least one project.")
+        refuse("min_projects", "A ballot must allow at least one project.")
     if settings.max_projects is not None and settings.max_projects < settings.min_projects:
-        raise ValidationError("The most projects per ballot cannot be fewer than the least.")
+        refuse("max_projects", "The most projects per ballot cannot be fewer than the least.")
     if not 0 <= settings.max_photos <= MAX_PHOTOS_LIMIT:
-        raise ValidationError(N_("A proposal may have from 0 to {limit} photos.", limit=MAX_PHOTOS_LIMIT))
+        refuse("max_photos", N_("A proposal may have from 0 to {limit} photos.", limit=MAX_PHOTOS_LIMIT))
     if not 1 <= settings.supports_per_district <= 1000:
-        raise ValidationError("A resident may support from 1 to 1000 proposals per district.")
+        refuse("supports_per_district", "A resident may support from 1 to 1000 proposals per district.")
     if settings.supports_advance_top is not None and settings.supports_advance_top < 1:
-        raise ValidationError("The number of proposals that go on to review must be at least 1.")
+        refuse("supports_advance_top", "The number of proposals that go on to review must be at least 1.")
     if settings.supports_threshold is not None and settings.supports_threshold < 1:
-        raise ValidationError("The number of supports a proposal needs must be at least 1.")
+        refuse("supports_threshold", "The number of supports a proposal needs must be at least 1.")
     if settings.supports_at is not None and not settings.has_supports_phase:
         # A published date for a phase the cycle does not have would mislead residents: refuse it rather than drop it.
-        raise ValidationError(N_("A date for the supports is only kept for a cycle with the supports phase: "
+        refuse("supports_at", N_("A date for the supports is only kept for a cycle with the supports phase: "
                                  "turn the phase on or clear the date."))
-    known = [moment for moment in (getattr(settings, name) for name, _ in timetable.MOMENTS) if moment is not None]
-    if known != sorted(known):
-        raise ValidationError(N_("The phase dates must be in order: proposals, supports, review, voting opens, closes, "
-                                 "results."))
+    latest = None
+    for name, _label in timetable.MOMENTS:
+        moment = getattr(settings, name)
+        if moment is None:
+            continue
+        if latest is not None and moment < latest:
+            refuse(name, N_("The phase dates must be in order: proposals, supports, review, voting opens, closes, "
+                            "results."))
+            break
+        latest = moment
     clash = db.session.scalar(select(Cycle.id).where(func.lower(Cycle.name) == settings.name.strip().lower()))
-    if clash is not None and clash != cycle_id:
-        raise ValidationError("Another cycle already has this name.")
-    return settings
+    if settings.name.strip() and clash is not None and clash != cycle_id:
+        refuse("name", "Another cycle already has this name.")
+    return problems
+
+
+def _check_settings(settings: CycleSettings, cycle_id: int | None) -> CycleSettings:
+    """The settings with the time zone filled in and checked, or a ValidationError naming every problem."""
+    problems = [message for _name, message in settings_problems(settings, cycle_id)]
+    if problems:
+        raise ValidationError(join(*problems), problems=problems)
+    return replace(settings, timezone=timetable.check_zone(settings.timezone or default_zone()))
 
 
 def _settings_of(cycle: Cycle) -> dict[str, object]:
@@ -205,6 +230,49 @@ def add_category(actor: User, cycle_id: int, name: str) -> Category:
     db.session.add(category)
     db.session.flush()
     audit.record(actor, "add-category", f"category:{category.id}", cycle_id=cycle.id, after={"name": name})
+    return category
+
+
+@use_case
+def change_district_budget(actor: User, district_id: int, budget: int) -> District:
+    """Set a district's budget while its cycle is being prepared."""
+    _require_official(actor)
+    district = load(District, district_id, "district")
+    cycle_rules.require_phase("edit-setup", district.cycle.phase)
+    if budget <= 0:
+        raise ValidationError("A district's budget must be more than zero.")
+    before = district.budget
+    if budget == before:
+        return district
+    district.budget = budget
+    audit.record(actor, "edit-district-budget", f"district:{district.id}", cycle_id=district.cycle_id,
+                 before={"name": district.name, "budget": before}, after={"name": district.name, "budget": budget})
+    return district
+
+
+@use_case
+def remove_category(actor: User, category_id: int) -> Category:
+    """Remove a category from a cycle being prepared, unless a proposal uses it.
+
+    A proposal's category is what its author chose: dropping it silently would change their proposal behind their
+    back, so the official is told which proposals use it and must move them first.
+    """
+    _require_official(actor)
+    category = load(Category, category_id, "category")
+    cycle_rules.require_phase("edit-setup", category.cycle.phase)
+    used_by = list(db.session.scalars(
+        select(Proposal.title).where(Proposal.category_id == category.id).order_by(Proposal.id).limit(4)))
+    if used_by:
+        count = db.session.scalar(select(func.count()).select_from(Proposal).where(Proposal.category_id == category.id))
+        raise ConflictError(Nn_(
+            "Category “{name}” is used by the proposal {titles}; it cannot be removed.",
+            "Category “{name}” is used by {count} proposals ({titles}); it cannot be removed.",
+            count, name=category.name, titles=", ".join(f"“{title}”" for title in used_by[:3]) + ("…" if count > 3 else ""),
+        ))
+    audit.record(actor, "remove-category", f"category:{category.id}", cycle_id=category.cycle_id,
+                 before={"name": category.name})
+    db.session.delete(category)
+    db.session.flush()
     return category
 
 
@@ -422,3 +490,7 @@ def list_cycles(include_drafts: bool) -> list[Cycle]:
 
 def get_district_by_id(district_id: int) -> District:
     return load(District, district_id, "district")
+
+
+def get_category_by_id(category_id: int) -> Category:
+    return load(Category, category_id, "category")

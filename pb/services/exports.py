@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext
+from sqlalchemy import select
 
 from pb import charts, pdf
 from pb.charts import ChartData
@@ -23,7 +24,8 @@ from pb.domain.errors import NotFound, PhaseError
 from pb.domain.messages import N_, Figure
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
-from pb.models import Cycle, District, TallyRun
+from pb.extensions import db
+from pb.models import Cycle, District, Proposal, TallyRun
 from pb.services import load, printing, tallying, voting
 
 # Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
@@ -479,3 +481,31 @@ def results_pdf(cycle: Cycle) -> bytes:
         sections=sections, summary=summary, charts=cycle_charts,
         missing=[district.name for district in cycle.districts if district.id not in runs],
     )
+
+
+PROPOSAL_CSV_COLUMNS = ("id", "title", "district", "category", "status", "status_label", "estimated_cost",
+                        "final_cost", "submitted_on")
+
+
+def proposals_csv(cycle: Cycle, render=str) -> str:
+    """Every proposal of a cycle as CSV for officials' spreadsheets, with a byte-order mark, oldest first.
+
+    No author and no email: a list that travels by email or sits on a shared drive must not say who proposed what
+    (officials who need the author open the proposal in pb). Costs are plain numbers in the cycle's currency, named
+    in the column header ("1250.50"), so spreadsheets can add them. `render` writes the status in the reader's language.
+    """
+    proposals = db.session.scalars(select(Proposal).where(Proposal.cycle_id == cycle.id).order_by(Proposal.id))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([f"{column}_{cycle.currency}" if column.endswith("_cost") else column
+                     for column in PROPOSAL_CSV_COLUMNS])
+    for proposal in proposals:
+        writer.writerow([
+            proposal.id, spreadsheet_cell(proposal.title), spreadsheet_cell(proposal.district.name),
+            spreadsheet_cell(proposal.category.name) if proposal.category else "", proposal.status.value,
+            spreadsheet_cell(render(proposal.status.label)),
+            amount_for_input(proposal.estimated_cost, cycle.currency),
+            amount_for_input(proposal.final_cost, cycle.currency) if proposal.final_cost is not None else "",
+            proposal.created_at.date().isoformat(),
+        ])
+    return "\ufeff" + buffer.getvalue()

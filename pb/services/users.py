@@ -1,6 +1,7 @@
 """Accounts: registering residents, logging in and out, passwords, and officials managing roles and access."""
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from pb.domain.messages import N_
 from pb.domain.passwords import password_problem
 from pb.extensions import db
 from pb.i18n import LANGUAGES
-from pb.models import Role, RoleChange, User, utcnow
+from pb.models import Cycle, District, Role, RoleChange, User, Verification, utcnow
 from pb.pagination import Page, paginate
 from pb.security import hash_password, needs_new_hash, password_matches
 from pb.services import audit, load, mail, roles, use_case
@@ -210,13 +211,31 @@ def change_role(actor: User, user_id: int, role: Role, reason: str = "") -> User
     return user
 
 
-def users_page(search: str, number: int, size: int = 50) -> Page:
-    """One page of the users whose email or name contains `search`, by email (then id, so pages never overlap)."""
+def users_page(search: str, number: int, size: int = 50, role: Role | None = None) -> Page:
+    """One page of the users whose email or name contains `search` (and who have `role`, when given), by email
+    (then id, so pages never overlap)."""
     query = select(User).order_by(User.email, User.id)
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
         query = query.where(func.lower(User.email).like(pattern) | func.lower(User.name).like(pattern))
+    if role is not None:
+        query = query.where(User.role == role)
     return paginate(query, number, size)
+
+
+def verifications_of(user_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """Where each of these users is verified to vote, as (cycle name, district name), newest cycle first; one query."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(Verification.user_id, Cycle.name, District.name)
+        .join(District, District.id == Verification.district_id).join(Cycle, Cycle.id == Verification.cycle_id)
+        .where(Verification.user_id.in_(user_ids)).order_by(Verification.user_id, Cycle.id.desc())
+    )
+    found: dict[int, list[tuple[str, str]]] = {}
+    for user_id, cycle_name, district_name in rows:
+        found.setdefault(user_id, []).append((cycle_name, district_name))
+    return found
 
 
 def list_users(search: str = "", limit: int = 200) -> list[User]:

@@ -87,6 +87,12 @@ ACCESS = {
     "admin.advance": OFFICIAL,
     "admin.tally": OFFICIAL,
     "admin.audit_log": OFFICIAL,
+    "admin.audit_all": OFFICIAL,
+    "admin.audit_csv": OFFICIAL,
+    "admin.audit_all_csv": OFFICIAL,
+    "admin.proposals_csv": OFFICIAL,
+    "admin.change_district_budget": OFFICIAL,
+    "admin.remove_category": OFFICIAL,
     "admin.user_list": OFFICIAL,
     "admin.change_role": OFFICIAL,
     "admin.disable_user": OFFICIAL,
@@ -188,7 +194,7 @@ def world(make_user, make_cycle, make_project, verify):
     verify(resident, cycle.districts[0])
     values = {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": resident.id,
               "number": 1, "change_id": 1, "message_id": 1, "photo_id": 1, "document_id": 1, "comment_id": 1,
-              "request_id": 1, "batch_id": 1}
+              "request_id": 1, "batch_id": 1, "category_id": cycle.categories[0].id}
     return users, values
 
 

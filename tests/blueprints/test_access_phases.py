@@ -163,6 +163,12 @@ RULES = {
     "admin.advance": R(OFFICIAL, ALL - {P.CLOSED}),
     "admin.tally": R(OFFICIAL, COUNTING),
     "admin.audit_log": R(OFFICIAL),
+    "admin.audit_all": R(OFFICIAL),
+    "admin.audit_csv": R(OFFICIAL),
+    "admin.audit_all_csv": R(OFFICIAL),
+    "admin.proposals_csv": R(OFFICIAL),
+    "admin.change_district_budget": R(OFFICIAL, SETUP),
+    "admin.remove_category": R(OFFICIAL, SETUP, ok=REFUSED),  # the worlds' proposals use their one category
     "admin.user_list": R(OFFICIAL),
     "admin.change_role": R(OFFICIAL),
     "admin.disable_user": R(OFFICIAL),

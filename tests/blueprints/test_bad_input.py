@@ -35,7 +35,7 @@ def official_world(client, make_user, make_cycle, make_project, verify):
     db.session.commit()
     return {"cycle_id": cycle.id, "district_id": cycle.districts[0].id, "proposal_id": project.id, "user_id": official.id,
             "number": 1, "change_id": 1, "message_id": message.id, "photo_id": 1, "document_id": 1,
-            "comment_id": comment.id, "request_id": asked.id, "batch_id": 1}
+            "comment_id": comment.id, "request_id": asked.id, "batch_id": 1, "category_id": cycle.categories[0].id}
 
 
 POST_ROUTES = [(endpoint, rule) for endpoint, method, rule in ROUTES if method == "POST"]
@@ -267,3 +267,27 @@ def test_asking_to_be_verified_for_a_bad_district_is_refused_and_changes_nothing
     response = client.submit(f"/cycles/{cycle.id}/verify/ask", {"district_id": district}, follow_redirects=True)
     assert response.status_code == 200 and 'class="message error"' in response.get_data(as_text=True)
     assert database_state() == before
+@pytest.mark.parametrize(("budget", "message"), [
+    ("", "Enter the district's budget."), ("0", "The amount must be more than zero."),
+    ("-5", "The amount cannot be negative."), ("lots", "is not an amount"), ("9" * 400, "The amount is too large"),
+])
+def test_a_bad_district_budget_is_refused_and_changes_nothing(client, make_user, make_cycle, budget, message):
+    cycle = make_cycle(Phase.DRAFT)
+    client.login(make_user(Role.OFFICIAL))
+    before = database_state()
+    response = client.submit(f"/admin/districts/{cycle.districts[0].id}/budget", {"budget-budget": budget},
+                             follow_redirects=True)
+    assert response.status_code == 200 and message in response.get_data(as_text=True).replace("&#39;", "'")
+    assert database_state() == before
+
+
+@pytest.mark.parametrize("query", [
+    "since=2026-02-31", "until=tomorrow", "event=nothing-like-it", "page=-1", "page=1e9", "since=" + "9" * 300,
+    "person=%25%25%25", "role=emperor",
+])
+def test_bad_filters_on_the_audit_log_and_users_are_ignored_never_a_500(client, make_user, make_cycle, query):
+    cycle = make_cycle()
+    client.login(make_user(Role.OFFICIAL))
+    for url in ("/admin/audit", f"/admin/cycles/{cycle.id}/audit", "/admin/users"):
+        assert client.get(f"{url}?{query}").status_code == 200
+    assert client.submit(f"/admin/audit.csv?{query}").status_code == 200

@@ -130,6 +130,7 @@ def url_values(endpoint: str, w: dict) -> dict:
         "photo_id": 1, "document_id": 1, "size": "card",
         "kind": "turnout", "unknown": "no-such-thing", "number": 1, "code": "es", "change_id": 1, "message_id": 1,
         "comment_id": w["comment"], "request_id": w["request"], "batch_id": w["batch"],
+        "category_id": w["category"],
         "version": "no-such-logo",  # the worlds have no logo
         # A working password reset link for the reset form (it works once); a broken token for the other links.
         "token": _reset_token(w) if endpoint == "auth.reset_password" else "not-a-valid-token",
@@ -275,6 +276,10 @@ FORMS = {
     "admin.add_district": ("official", Phase.DRAFT, {"district-name": "East", "district-budget": "200"}),
     "admin.remove_district": ("official", Phase.DRAFT, {}),
     "admin.add_category": ("official", Phase.DRAFT, {"category-name": "Streets"}),
+    "admin.change_district_budget": ("official", Phase.DRAFT, {"budget-budget": "300"}),
+    "admin.remove_category": ("official", Phase.DRAFT, {}),  # refused: the worlds' proposals use the category
+    "admin.audit_csv": ("official", Phase.PROPOSALS, {}),
+    "admin.audit_all_csv": ("official", Phase.PROPOSALS, {}),
     "admin.advance": ("official", Phase.DRAFT, {"expected_phase": "draft", "reason": ""}),
     "admin.tally": ("official", Phase.TALLYING, {}),
     "admin.change_role": ("official", Phase.PROPOSALS, {"role": "moderator"}),

@@ -152,6 +152,8 @@ def test_a_cycle_from_registration_to_checked_receipt(visit, make_user, make_cyc
 
     # The official reads the results and the audit log, and downloads the exports.
     olga.goto(f"/admin/cycles/{cycle_id}/audit")
+    olga.goto("/admin/audit?event=advance-phase")  # every cycle's log, filtered: the entries read as sentences
+    assert "moved the cycle" in olga.page.content()
     olga.goto("/admin/")
     olga.goto(f"/cycles/{cycle_id}")
     olga.click(olga.page.get_by_role("link", name="See the results"))

@@ -404,3 +404,68 @@ def test_the_confirmation_names_the_step_the_timetable_and_today(official, make_
         ("Results published", None, False)]
     assert change.today == (f"Today, {_day(today)}, is 1 day before the date published for this step "
                             f"({_day(today + timedelta(days=1))}).")
+
+
+# Editing a draft: a district's budget, removing a category --------------------------------------------------
+
+
+def test_a_draft_districts_budget_is_changed_and_audited(official, make_cycle, audit_log):
+    cycle = make_cycle()
+    north = cycle.districts[0]
+    cycles.change_district_budget(official, north.id, 120_000)
+    assert [(d.name, d.budget) for d in _stored(cycle.id).districts] == [("North", 120_000), ("South", 50_000)]
+    assert audit_log() == [(official.id, "edit-district-budget", f"district:{north.id}",
+                            {"name": "North", "budget": 100_000}, {"name": "North", "budget": 120_000})]
+
+
+@pytest.mark.parametrize(("phase", "budget", "error"), [
+    (Phase.PROPOSALS, 5_000, PhaseError), (Phase.DRAFT, 0, ValidationError), (Phase.DRAFT, -5, ValidationError),
+])
+def test_a_district_budget_change_is_refused_outside_draft_or_without_money(official, make_cycle, snapshot, phase,
+                                                                            budget, error):
+    cycle = make_cycle(phase)
+    before = snapshot()
+    with pytest.raises(error):
+        cycles.change_district_budget(official, cycle.districts[0].id, budget)
+    assert snapshot() == before
+
+
+def test_a_resident_cannot_change_a_budget(make_user, make_cycle):
+    cycle = make_cycle()
+    with pytest.raises(PermissionDenied):
+        cycles.change_district_budget(make_user(Role.RESIDENT), cycle.districts[0].id, 5)
+
+
+def test_an_unused_category_is_removed_and_audited(official, make_cycle, audit_log):
+    cycle = make_cycle()
+    green = cycle.categories[0]
+    cycles.remove_category(official, green.id)
+    assert _stored(cycle.id).categories == []
+    assert audit_log() == [(official.id, "remove-category", f"category:{green.id}", {"name": "Green spaces"}, {})]
+
+
+def test_a_category_a_proposal_uses_is_kept_with_a_clear_word(official, make_cycle, make_proposal, snapshot):
+    cycle = make_cycle()
+    make_proposal(cycle, title="Benches")
+    before = snapshot()
+    with pytest.raises(ConflictError, match="Category “Green spaces” is used by the proposal “Benches”; it cannot be removed."):
+        cycles.remove_category(official, cycle.categories[0].id)
+    assert snapshot() == before
+
+
+def test_a_category_is_kept_once_the_cycle_has_opened(official, make_cycle):
+    cycle = make_cycle(Phase.PROPOSALS)
+    with pytest.raises(PhaseError):
+        cycles.remove_category(official, cycle.categories[0].id)
+    assert [c.name for c in _stored(cycle.id).categories] == ["Green spaces"]
+
+
+def test_every_settings_problem_is_named_at_once(official, make_cycle):
+    make_cycle(name="Taken")
+    bad = replace(SETTINGS, name="Taken", total_budget=0, min_projects=3, max_projects=2, timezone="Mars/Base",
+                  review_at=datetime(2026, 5, 1), proposals_open_at=datetime(2026, 6, 1))
+    problems = cycles.settings_problems(bad, None)
+    assert [name for name, _ in problems] == ["timezone", "total_budget", "max_projects", "review_at", "name"]
+    with pytest.raises(ValidationError) as refused:
+        cycles.create_cycle(official, bad)
+    assert len(refused.value.problems) == 5 and "Another cycle already has this name." in refused.value.message

@@ -264,3 +264,36 @@ def test_district_category_and_explanation_cells_are_neutralised_too(make_cycle,
     [_, row] = list(csv.reader(io.StringIO(exports.results_csv(cycle)[1:])))
     assert (row[0], row[3], row[9]) == ("'=North", "'＠Parks", "'-funded first")
     assert exports.results_json(cycle)["districts"][0]["name"] == "=North"
+
+
+# The proposals of a cycle as CSV ---------------------------------------------------------------------------
+
+
+def test_the_proposals_csv_is_valid_plain_and_names_no_author(make_cycle, make_proposal, make_user):
+    from pb.models import ProposalStatus
+
+    cycle = make_cycle(currency="PLN")
+    author = make_user(name="Secret Author", email="author@example.org")
+    make_proposal(cycle, title='Benches, "good" ones\nby the river', author=author, estimated_cost=125_050)
+    make_proposal(cycle, cycle.districts[1], title="Lamps", status=ProposalStatus.ACCEPTED, final_cost=1_234_567,
+                  category=None)
+    body = exports.proposals_csv(cycle)
+    assert body.startswith("\ufeff") and "author@example.org" not in body and "Secret Author" not in body
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    assert rows[0] == ["id", "title", "district", "category", "status", "status_label", "estimated_cost_PLN",
+                       "final_cost_PLN", "submitted_on"]
+    assert [row[1:8] for row in rows[1:]] == [
+        ['Benches, "good" ones\nby the river', "North", "Green spaces", "submitted", "Waiting for review", "1250.50", ""],
+        ["Lamps", "South", "", "accepted", "Accepted: on the ballot", "100", "12345.67"],
+    ]
+
+
+@pytest.mark.parametrize("title", ["=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", "  =1", "\uff1d1"])
+def test_the_proposals_csv_disarms_spreadsheet_formulas(make_cycle, make_proposal, title):
+    cycle = make_cycle()
+    district = cycle.districts[0]
+    district.name = "=cmd|' /C calc'!A0"
+    db.session.commit()
+    make_proposal(cycle, title=title)
+    rows = list(csv.reader(io.StringIO(exports.proposals_csv(cycle).lstrip("\ufeff"))))
+    assert rows[1][1] == "'" + title and rows[1][2].startswith("'=")

@@ -217,3 +217,28 @@ def test_set_enabled_refusals_change_nothing(make_user, snapshot, actor_role, ta
     with pytest.raises(error):
         users.set_enabled(actor, user_id, is_enabled)
     assert snapshot() == before
+
+
+# The officials' list of users: search, role, pages read in the database, where each is verified ---------------
+
+
+def test_the_user_list_searches_names_and_emails_filters_by_role_and_pages(make_user):
+    make_user(Role.RESIDENT, name="Zoë Adams", email="zoe@example.org")
+    make_user(Role.MODERATOR, name="Ann Moderator", email="ann@city.example")
+    for number in range(3):
+        make_user(Role.RESIDENT, name=f"Someone {number}", email=f"someone{number}@example.org")
+    assert [u.email for u in users.users_page("ZOË", 1).items] == ["zoe@example.org"]
+    assert [u.email for u in users.users_page("city.example", 1).items] == ["ann@city.example"]
+    assert [u.email for u in users.users_page("", 1, role=Role.MODERATOR).items] == ["ann@city.example"]
+    pages = [users.users_page("someone", number, size=2) for number in (1, 2, 99)]
+    assert [[u.email for u in page.items] for page in pages] == [
+        ["someone0@example.org", "someone1@example.org"], ["someone2@example.org"], ["someone2@example.org"]]
+    assert (pages[0].total, pages[0].last, pages[2].number) == (3, 2, 2)
+
+
+def test_verifications_of_names_the_district_and_cycle_of_each_user(make_user, make_cycle, verify):
+    cycle = make_cycle(name="Budget 2027")
+    verified, other = make_user(), make_user()
+    verify(verified, cycle.districts[1])
+    assert users.verifications_of([verified.id, other.id]) == {verified.id: [("Budget 2027", "South")]}
+    assert users.verifications_of([]) == {}
