@@ -417,7 +417,9 @@ class ReportDistrict:
     voters: int
     verified: int
     rule_label: str
-    parameters: tuple[tuple[str, str], ...]
+    tie_break: object  # a message in words, translated where it is shown
+    ties: tuple  # each tie the count broke between a funded and an unfunded project, and what broke it
+    parameters: tuple  # tallying.ParameterRow: money rounded to the cent, never a raw fraction
     chart: ChartData
     picture: str  # the chart's address among the document's in-memory pictures
 
@@ -462,7 +464,8 @@ def results_pdf(cycle: Cycle) -> bytes:
         sections.append(ReportDistrict(
             district=district, run=run, voters=channels[district.id]["online"] + channels[district.id]["paper"],
             verified=verified[district.id], rule_label=tallying.rule_label(run.rule),
-            parameters=tuple(sorted((str(key), str(value)) for key, value in tallying.parameters(run).items())),
+            tie_break=tallying.tie_break_words(run), ties=tuple(tallying.broken_ties(run)),
+            parameters=tuple(tallying.parameter_rows(run, cycle.currency)),
             chart=chart, picture=_chart_picture(chart, f"votes-{district.id}.svg", pictures),
         ))
     summary = ReportSummary(

@@ -88,7 +88,7 @@ def test_each_district_has_its_table_of_projects_and_the_rule_named_once(report)
     _, body = report
     text = "\n".join(_texts(body))
     assert "1 big 3 600 EUR yes" in text and "3 =mid 2 500 EUR no" in text and "1 south 0 100 EUR no" in text
-    assert "Standard count (greedy)" in text and "(greedy) (greedy)" not in text
+    assert "Standard count: most votes first" in text and "(greedy) (greedy)" not in text
 
 
 def _figures(body: bytes) -> list[str]:
