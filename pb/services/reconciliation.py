@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from pb.domain.errors import ConflictError
-from pb.domain.messages import N_, join
+from pb.domain.messages import N_, Nn_, join
 from pb.extensions import db
 from pb.models import Ballot, Cycle, District, PaperSheet, Proposal, ProjectResult, TallyRun
 from pb.services import paper, voting
@@ -87,13 +87,15 @@ def _check_count(totals: DistrictTotals, district: District, run: TallyRun) -> N
     totals.online_ballots_counted = run.ballot_count - totals.agreed_sheets
     totals.budget, totals.spent, totals.funded = run.budget, run.spent, _funded_titles(run)
     if run.ballot_count != totals.stored_ballots:
-        totals.problems.append(N_(
-            "{district}: the count read {counted} ballots, but {stored} are stored now; count again.",
-            district=district.name, counted=run.ballot_count, stored=totals.stored_ballots))
+        totals.problems.append(Nn_(
+            "{district}: the count read {count} ballot, but {stored} are stored now; count again.",
+            "{district}: the count read {count} ballots, but {stored} are stored now; count again.",
+            run.ballot_count, district=district.name, stored=totals.stored_ballots))
     if totals.online_ballots_counted != totals.online_voters:
-        totals.problems.append(N_(
-            "{district}: {ballots} ballots were counted online but {voters} residents voted online.",
-            district=district.name, ballots=totals.online_ballots_counted, voters=totals.online_voters))
+        totals.problems.append(Nn_(
+            "{district}: {count} ballot was counted online but {voters} residents voted online.",
+            "{district}: {count} ballots were counted online but {voters} residents voted online.",
+            totals.online_ballots_counted, district=district.name, voters=totals.online_voters))
     if not totals.funded:
         totals.warnings.append(N_("{district}: the count funds no project.", district=district.name))
 

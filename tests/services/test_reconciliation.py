@@ -190,7 +190,7 @@ def test_approval_is_refused_when_ballots_changed_after_the_count(counted, offic
     before = snapshot()
     with pytest.raises(ConflictError) as refused:
         publication.approve_results(officials[0], cycle.id)
-    assert "Southside: the count read 1 ballots, but 0 are stored now; count again." in refused.value.problems
+    assert "Southside: the count read 1 ballot, but 0 are stored now; count again." in refused.value.problems
     assert snapshot() == before
 
 
