@@ -220,3 +220,19 @@ def test_a_sending_limit_spaces_the_messages_out(app, smtp):
     started = time.monotonic()
     assert deliver_mail().sent == 5
     assert time.monotonic() - started >= 0.4  # five messages at ten a second: four gaps of a tenth
+
+
+def test_a_message_is_signed_with_the_citys_name_and_contact_address_once_officials_set_them(app, smtp, make_user):
+    from pb.models import SiteIdentity
+
+    resident = make_user()
+    _notify(resident.id)
+    db.session.add(SiteIdentity(id=1, name="Riverside decides", contact_email="budget@riverside.example"))
+    db.session.commit()
+    _notify(resident.id)
+    deliver_mail()
+    before, after = smtp.to(resident.email)
+    assert "pb, your city's participatory budget" in text_of(before) and "Riverside" not in text_of(before)
+    for part in (text_of(after), html_of(after)):
+        assert "Riverside decides" in part and "budget@riverside.example" in part
+        assert "pb, your city's participatory budget" not in part
