@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from pb.domain.cycle import Phase
 from pb.extensions import db
+from pb.domain.notifications import VOTING_OPENS
 from pb.models import Proposal, User
+from pb.services import mail, paper
 from tests.blueprints.worlds import build_world, fill, url_values
 from tests.conftest import PASSWORD
 
@@ -44,6 +46,13 @@ EXCLUDED = {
 }
 EXCLUDED_PREFIXES = {
     "api.": "the JSON open-data API",
+}
+
+# Routes whose page needs more than worlds.url_values gives: endpoint → the path, from the world.
+PATHS = {
+    "notifications.unsubscribe": lambda w: f"/unsubscribe/{w['unsubscribe_token']}",
+    # The official's own entry of a sheet not agreed yet (entered in the world of the voting phase).
+    "paper.correct_sheet": lambda w: f"/paper/districts/{w['north']}/sheets/correct?station=Town+hall&number=1",
 }
 
 # Who walks, in this order (a route counts for the first who sees it): the world's user for each role.
@@ -76,6 +85,10 @@ def _world_with_long_titles(phase: Phase) -> dict:
     for proposal_id in (world["project"], world["pending"]):
         db.session.get(Proposal, proposal_id).title = LONG_TITLE
     db.session.commit()
+    if phase == Phase.VOTING:
+        paper.enter_sheet(db.session.get(User, world["users"]["official"]), world["north"], "Town hall", 1,
+                          [world["project"]])
+    world["unsubscribe_token"] = mail.unsubscribe_token(world["users"]["resident"], VOTING_OPENS)
     world["emails"] = {role: db.session.scalar(select(User.email).where(User.id == user_id))
                        for role, user_id in world["users"].items()}
     return world
@@ -86,7 +99,7 @@ def _walk(tab, routes: dict[str, str], world: dict, visited: dict[str, str], who
     for endpoint, rule in routes.items():
         if endpoint in visited:
             continue
-        path = fill(rule, url_values(endpoint, world))
+        path = PATHS[endpoint](world) if endpoint in PATHS else fill(rule, url_values(endpoint, world))
         response = tab.page.goto(tab.url(path))
         if response is None or response.status != 200 or urlsplit(tab.page.url).path != urlsplit(path).path:
             continue
