@@ -26,6 +26,8 @@
     form.querySelector("[data-total]").textContent = format(total);
     form.querySelector("[data-left]").textContent = format(budget - total);
     form.querySelector("[data-over]").hidden = total <= budget;
+    var meter = form.querySelector("[data-meter]");
+    if (meter) { meter.value = Math.min(total, budget); }
     form.querySelectorAll("input[name=project]").forEach(function (box) {
       var wouldExceed = !box.checked && total + parseInt(box.dataset.cost, 10) > budget;
       box.closest("li").classList.toggle("too-expensive", wouldExceed);

@@ -1,8 +1,9 @@
 """Browser tests: the real app under gunicorn, driven by Debian's Chromium through Playwright, checked on every page.
 
 Every page a test opens through `Visit` is checked the same way: axe-core finds no WCAG 2.0/2.1/2.2 A or AA
-violation, nothing scrolls sideways on a 360×640 phone, the page's HTML, CSS, JS and fonts weigh at most 100 KB,
-and no request leaves the test server. A full-page screenshot of each is kept under tests/browser/output/.
+violation, nothing scrolls sideways on a 1280 px desktop nor on a 360×640 phone, the page's HTML, CSS, JS and fonts
+weigh at most 100 KB, and no request leaves the test server. A full-page screenshot of each at both widths is kept
+under tests/browser/output/ (<test>-<who>-<number>-<page>-1280.png and -360.png).
 """
 
 import json
@@ -30,6 +31,7 @@ AXE_HELP = "the accessibility checks need axe-core: run `bash tests/browser/fetc
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 OUTPUT = ROOT / "tests" / "browser" / "output"
 PHONE = {"width": 360, "height": 640}
+DESKTOP = {"width": 1280, "height": 800}
 PAGE_BUDGET = 100 * 1024
 WEIGHED = {"document", "stylesheet", "script", "font"}  # images are left out of the page budget
 
@@ -140,13 +142,16 @@ class Visit:
         self.weights[where] = sum(weight.values())
         if self.weights[where] > PAGE_BUDGET:
             found.append(f"sends {self.weights[where]} bytes of HTML, CSS, JS and fonts, over {PAGE_BUDGET}: {weight}")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > PHONE["width"]:
-            past_the_edge = page.evaluate(_TOO_WIDE)
-            found.append(f"scrolls sideways on a 360 px phone: {width} px wide; past the edge: {past_the_edge}")
         OUTPUT.mkdir(parents=True, exist_ok=True)
-        slug = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-") or "home"
-        page.screenshot(path=OUTPUT / f"{self.name}-{len(self.checked):02d}-{slug}.png", full_page=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:80] or "home"
+        # A desktop first, then the phone the tab lives on (and axe checks): both are kept and both must fit.
+        for screen, size in (("1280", DESKTOP), ("360", PHONE)):
+            page.set_viewport_size(size)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > size["width"]:
+                past_the_edge = page.evaluate(_TOO_WIDE)
+                found.append(f"scrolls sideways at {size['width']} px: {width} px wide; past the edge: {past_the_edge}")
+            page.screenshot(path=OUTPUT / f"{self.name}-{len(self.checked):02d}-{slug}-{screen}.png", full_page=True)
         # axe-core needs the page's own timers, which a tab without JavaScript does not run; the pages it sees
         # without JavaScript are the same pages a tab with JavaScript checks.
         if self.javascript:
