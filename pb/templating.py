@@ -41,8 +41,12 @@ WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verif
 def _page_context() -> dict:
     """What every page's frame needs: the city's identity and whether the page is a wide work screen."""
     # No request when the worker renders mail or a service renders a printed document.
-    is_wide_page = has_request_context() and request.blueprint in WIDE_BLUEPRINTS
-    return {"site": branding.current(), "is_wide_page": is_wide_page}
+    if not has_request_context():
+        return {"site": branding.current(), "is_wide_page": False}
+    # Read once per request, however many templates (a page, an email's text and HTML parts) it renders.
+    if "pb.site" not in request.environ:
+        request.environ["pb.site"] = branding.current()
+    return {"site": request.environ["pb.site"], "is_wide_page": request.blueprint in WIDE_BLUEPRINTS}
 
 
 def init_app(app: Flask) -> None:

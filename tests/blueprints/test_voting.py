@@ -124,8 +124,10 @@ def test_casting_a_ballot_and_seeing_it_again_stays_within_its_query_budget(
 
     The budget: the POST reads the user, the district with its cycle, the voter's standing (verified, not on paper),
     the projects' costs and the stored ballot, then writes, and reads the voter's account (its address, language and
-    whether it may get mail) for the confirmation email written with the ballot; the page reads the user, the district with its cycle,
-    the standing, the projects and the ballot. PostgreSQL adds one: the phase read again FOR KEY SHARE with the
+    whether it may get mail) for the confirmation email written with the ballot, and the city's identity that signs
+    that email (once for the request); the page reads the user, the district with its cycle,
+    the standing, the projects, the ballot and the city's identity. PostgreSQL adds one: the phase read again FOR KEY
+    SHARE with the
     voter's advisory lock, so the ballot box cannot be opened while the ballot is stored. SQLite adds BEGIN
     IMMEDIATE and re-reads the user and the district after it, because they may have changed before the write lock
     was held (which serves for the phase too).
@@ -147,10 +149,10 @@ def test_casting_a_ballot_and_seeing_it_again_stays_within_its_query_budget(
         with _statements() as page:
             assert client.get(url).status_code == 200
         kinds = [statement.split()[0].upper() for statement in post]
-        assert kinds.count("SELECT") == (7 if engine_name == "postgresql" else 8), post
+        assert kinds.count("SELECT") == (8 if engine_name == "postgresql" else 9), post
         assert 1 <= len([kind for kind in kinds if kind in writes]) <= 3, post
         kinds = [statement.split()[0].upper() for statement in page]
-        assert kinds == ["SELECT"] * 5, page
+        assert kinds == ["SELECT"] * 6, page
 
 
 def test_the_ballot_page_says_voting_closed_at_the_published_moment_and_saves_nothing(
