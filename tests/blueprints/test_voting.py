@@ -125,9 +125,8 @@ def test_casting_a_ballot_and_seeing_it_again_stays_within_its_query_budget(
     The budget: the POST reads the user, the district with its cycle, the voter's standing (verified, not on paper),
     the projects' costs and the stored ballot, then writes, and reads the voter's account (its address, language and
     whether it may get mail) for the confirmation email written with the ballot, and the city's identity that signs
-    that email (once for the request); the page reads the user, the district with its cycle,
-    the standing, the projects, the ballot and the city's identity. PostgreSQL adds one: the phase read again FOR KEY
-    SHARE with the
+    that email (once for the request); the page reads the user, the district with its cycle, the standing, the
+    projects, the ballot and the city's identity. PostgreSQL adds one: the phase read again FOR KEY SHARE with the
     voter's advisory lock, so the ballot box cannot be opened while the ballot is stored. SQLite adds BEGIN
     IMMEDIATE and re-reads the user and the district after it, because they may have changed before the write lock
     was held (which serves for the phase too).
