@@ -252,6 +252,7 @@ def code_batch(cycle_id: int, batch_id: int):
         return redirect(_codes_url(cycle_id))
     return _not_to_be_kept(render_template(
         "verification/sheet.html", cycle=sheet.cycle, sheet=sheet, columns=verification_service.MAIL_MERGE_COLUMNS,
+        parts=verification_service.letter_parts(sheet), per_pdf=verification_service.LETTERS_PER_PDF,
     ))
 
 
@@ -290,9 +291,15 @@ def code_batch_csv(cycle_id: int, batch_id: int):
 @bp.post("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>/letters.pdf")
 @official_required
 def code_batch_letters(cycle_id: int, batch_id: int):
-    """Download a batch's codes as a PDF of letters, one A4 page per code; logged, never cached."""
-    return _batch_download(cycle_id, batch_id, verification_service.code_batch_letters, "application/pdf",
-                           f"pb-voting-letters-cycle-{cycle_id}-batch-{batch_id}.pdf")
+    """Download one part of a batch's letters as a PDF, one A4 page per code; logged, never cached."""
+    part = request.form.get("part", "1")
+    number = int(part) if part.isdigit() and len(part) < 6 else 0
+
+    def make(actor, cycle, batch, verify_url):
+        return verification_service.code_batch_letters(actor, cycle, batch, verify_url, part=number)
+
+    return _batch_download(cycle_id, batch_id, make, "application/pdf",
+                           f"pb-voting-letters-cycle-{cycle_id}-batch-{batch_id}-part-{number}.pdf")
 
 
 @bp.post("/admin/cycles/<int:cycle_id>/codes/batches/<int:batch_id>/forget")

@@ -638,26 +638,61 @@ def code_batch_csv(actor: User, cycle_id: int, batch_id: int, verify_url: str) -
     return "\ufeff" + buffer.getvalue()  # a byte-order mark, so Excel and LibreOffice read UTF-8
 
 
+# One PDF holds at most this many letters: WeasyPrint lays out about 30 letters a second on the 2-core reference
+# machine (bench/printing.py), so a whole batch of 1,000 in one file would outlast gunicorn's 30 s worker timeout.
+LETTERS_PER_PDF = 200
+
+
+@dataclass(frozen=True)
+class LetterPart:
+    """One PDF of a batch's letters: its place among the parts and the code numbers it covers."""
+
+    part: int
+    first: int
+    last: int
+    count: int
+
+
+def _usable(sheet: CodeBatchSheet) -> list[IssuedCode]:
+    return [issued for issued in sheet.codes if issued.number not in sheet.states]
+
+
+def letter_parts(sheet: CodeBatchSheet) -> list[LetterPart]:
+    """The batch's letters split into PDFs of at most LETTERS_PER_PDF codes that can still verify someone."""
+    usable = _usable(sheet)
+    chunks = [usable[start:start + LETTERS_PER_PDF] for start in range(0, len(usable), LETTERS_PER_PDF)]
+    return [LetterPart(index, chunk[0].number, chunk[-1].number, len(chunk)) for index, chunk in enumerate(chunks, 1)]
+
+
 @use_case
-def code_batch_letters(actor: User, cycle_id: int, batch_id: int, verify_url: str) -> bytes:
-    """The batch as a PDF of letters, one A4 page per code that can still verify someone, logged in the audit log."""
+def code_batch_letters(actor: User, cycle_id: int, batch_id: int, verify_url: str, part: int = 1) -> bytes:
+    """One part of the batch's letters as a PDF, one A4 page per code that can still verify someone, logged in the
+    audit log with the numbers it holds."""
     sheet = code_batch_sheet(actor, cycle_id, batch_id)
+    parts = letter_parts(sheet)
+    if not parts:
+        raise ValidationError(N_("Every code of this batch is used or voided: there is no letter to print."))
+    if not isinstance(part, int) or not 1 <= part <= len(parts):
+        raise ValidationError(N_("Choose one of the {count} parts of the letters.", count=len(parts)))
+    chosen = parts[part - 1]
+    codes = [issued for issued in _usable(sheet) if chosen.first <= issued.number <= chosen.last]
     head = printing.letterhead()
     body = printing.document(
         "reports/voting_letters.html", head, printing.made_on(sheet.cycle.timezone),
         gettext("Your voting code: %(name)s", name=sheet.cycle.name), cycle=sheet.cycle,
-        codes=[issued for issued in sheet.codes if issued.number not in sheet.states], verify_url=verify_url,
+        codes=codes, verify_url=verify_url,
     )
-    _record_download(actor, sheet, "pdf")
+    _record_download(actor, sheet, "pdf", numbers=f"{chosen.first}-{chosen.last}", count=chosen.count)
     return body
 
 
-def _record_download(actor: User, sheet: CodeBatchSheet, kind: str) -> None:
+def _record_download(actor: User, sheet: CodeBatchSheet, kind: str, *, numbers: str | None = None,
+                     count: int | None = None) -> None:
     audit.record(
         actor, "download-voting-codes", f"voting-code-batch:{sheet.batch.id}", cycle_id=sheet.cycle.id,
         after={"format": kind, "district": sheet.batch.district.name,
-               "numbers": f"{sheet.batch.first_number}-{sheet.batch.last_number}",
-               "count": len(sheet.codes) - len(sheet.states)},
+               "numbers": numbers or f"{sheet.batch.first_number}-{sheet.batch.last_number}",
+               "count": len(sheet.codes) - len(sheet.states) if count is None else count},
     )
 
 

@@ -28,7 +28,7 @@ NOT_FUZZED: dict[str, str] = {
     # tokens are tried in tests/services/test_mail.py.
     "notifications.unsubscribe_confirmed": "input is the signed token only",
     # A button with no field whose answer is a PDF, not a page; its CSV twin (same view code) is fuzzed.
-    "verification.code_batch_letters": "no input but the CSRF token; answers with a PDF",
+    "verification.code_batch_letters": "no input but the CSRF token and a part number; answers with a PDF",
 }
 # A refused self-verification is stored before the refusal (it counts towards the lockout) and audited.
 CHANGED_BY_DESIGN = {

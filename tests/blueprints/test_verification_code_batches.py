@@ -64,6 +64,22 @@ def test_the_letters_download_as_an_uncached_pdf(desk):
     assert response.headers["Cache-Control"] == "no-store" and response.get_data().startswith(b"%PDF")
 
 
+def test_a_large_batch_offers_its_letters_in_parts_and_a_bad_part_changes_nothing(desk, monkeypatch):
+    from pb.services import verification
+
+    client, cycle, sheet = desk
+    monkeypatch.setattr(verification, "LETTERS_PER_PDF", 2)
+    page = client.get(sheet).get_data(as_text=True)
+    assert 'name="part" value="1"' in page and 'name="part" value="2"' in page and "Letters 1 to 2 (PDF)" in page
+    response = client.submit(sheet + "/letters.pdf", {"part": "2"})
+    assert response.status_code == 200 and response.get_data().startswith(b"%PDF")
+    logged = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    for part in ("3", "abc", "", "9" * 40):
+        refused = client.submit(sheet + "/letters.pdf", {"part": part}, follow_redirects=True)
+        assert refused.mimetype == "text/html" and "Choose one of the 2 parts" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == logged
+
+
 def test_a_forgotten_batch_sends_the_official_back_with_a_reason(desk):
     client, cycle, sheet = desk
     assert client.submit(sheet + "/forget", {}).status_code == 302

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from pb.domain.cycle import Phase
-from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
+from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError, ValidationError
 from pb.extensions import db
 from pb.models import Role, SiteIdentity, VotingCode, VotingCodeBatch
 from pb.services import verification
@@ -88,6 +88,33 @@ def test_the_letters_are_one_tagged_a4_page_per_code_with_the_code_and_address(b
         assert code in text and VERIFY_URL in text and f"Letter number {number}" in text
         assert float(page.mediabox.width) == pytest.approx(595.28, abs=1)
     assert audit_log("download-voting-codes")[-1][4]["format"] == "pdf"
+
+
+def test_the_letters_come_in_parts_small_enough_for_a_web_request_and_each_part_is_logged(batch, make_user,
+                                                                                          audit_log, monkeypatch):
+    official, cycle, made = batch
+    monkeypatch.setattr(verification, "LETTERS_PER_PDF", 2)
+    codes = _codes(official, cycle, made)
+    verification.verify_with_code(make_user(), cycle.id, codes[0], HOME)  # used: no letter for it
+    sheet = verification.code_batch_sheet(official, cycle.id, made.id)
+    assert verification.letter_parts(sheet) == [verification.LetterPart(1, 2, 3, 2)]
+    monkeypatch.setattr(verification, "LETTERS_PER_PDF", 1)
+    assert [(part.first, part.last) for part in verification.letter_parts(sheet)] == [(2, 2), (3, 3)]
+    body = verification.code_batch_letters(official, cycle.id, made.id, VERIFY_URL, part=2)
+    [page] = PdfReader(io.BytesIO(body)).pages
+    assert codes[2] in page.extract_text() and codes[1] not in page.extract_text()
+    assert audit_log("download-voting-codes")[-1][4] == {"format": "pdf", "district": "South", "numbers": "3-3",
+                                                         "count": 1}
+
+
+@pytest.mark.parametrize("part", [0, 3, -1, "1"])
+def test_a_part_of_the_letters_that_does_not_exist_is_refused_and_logs_nothing(batch, monkeypatch, part):
+    official, cycle, made = batch
+    monkeypatch.setattr(verification, "LETTERS_PER_PDF", 2)
+    before = database_state()
+    with pytest.raises(ValidationError, match="Choose one of the 2 parts"):
+        verification.code_batch_letters(official, cycle.id, made.id, VERIFY_URL, part=part)
+    assert database_state() == before
 
 
 def test_a_forgotten_batch_cannot_be_shown_but_its_codes_still_work(batch, make_user, audit_log):
