@@ -413,7 +413,7 @@ def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: dateti
     if before is Phase.TALLYING:  # publishing: the approved count must still add up
         reconciliation.require_reconciled(cycle, N_("The results were not published because the ballots do not add up:"))
     if cycle.phase is Phase.RESULTS:
-        revisions.record_first(cycle, actor)
+        revisions.record_first(cycle, actor, now=now)
     # The timetable's notice that this phase could not be left on time ends with the move, whoever makes it.
     db.session.execute(update(ScheduleNotice).where(
         ScheduleNotice.cycle_id == cycle.id, ScheduleNotice.phase == before, ScheduleNotice.resolved_at.is_(None),

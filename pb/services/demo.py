@@ -145,7 +145,7 @@ def _advance(official: User, cycle) -> None:
 
 def _logo() -> bytes:
     """The demo town's logo, drawn at run time: a river under a hill, on a white tile."""
-    image = Image.new("RGBA", (480, 160), (255, 255, 255, 0))
+    image = Image.new("RGBA", (160, 160), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle((0, 0, 159, 159), radius=28, fill=(255, 255, 255, 255), outline=(15, 61, 94, 255), width=6)
     draw.pieslice((10, 40, 150, 180), 180, 360, fill=(46, 125, 50, 255))

@@ -10,6 +10,7 @@ readable, with its reason, who proposed and approved it and when, and each step 
 
 import hashlib
 import json
+from datetime import datetime
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -60,11 +61,11 @@ def digest(districts: list[dict]) -> str:
     return hashlib.sha256(json.dumps(districts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def record_first(cycle: Cycle, published_by: User | None) -> ResultRevision:
-    """Keep the count as first published as revision 1 (called by the move to "Results published")."""
+def record_first(cycle: Cycle, published_by: User | None, *, now: datetime | None = None) -> ResultRevision:
+    """Keep the count as first published as revision 1 (called by the move to "Results published", at `now`)."""
     counted = snapshot(cycle, tallying.tally_runs(cycle))
     approvers = [approval.official_id for approval in publication.approvals(cycle)]
-    now = utcnow()
+    now = now or utcnow()
     revision = ResultRevision(
         cycle_id=cycle.id, number=1, snapshot=json.dumps(counted), count_digest=digest(counted),
         proposed_by_id=approvers[0] if approvers else (published_by.id if published_by else None),

@@ -110,6 +110,7 @@ def test_last_years_ballots_are_dated_last_year_and_its_history_keeps_its_timeta
     # Regression: the demo's 2025 ballots were dated the day the demo was loaded.
     from pb.models import SealedBallot, utcnow
     from pb.services import cycles as cycle_service
+    from pb.services import revisions
 
     demo.load_demo()
     past_name, open_name = demo.cycle_names()
@@ -120,6 +121,8 @@ def test_last_years_ballots_are_dated_last_year_and_its_history_keeps_its_timeta
     days = db.session.scalars(select(SealedBallot.sealed_on).where(SealedBallot.cycle_id == finished.id)).all()
     assert days and all(finished.voting_open_at.date() <= day <= finished.voting_close_at.date() for day in days)
     assert {day.year for day in days} == {year}
+    [revision] = revisions.published(finished)  # published at the timetable's moment, not the day of loading
+    assert revision.published_at == finished.results_at and revision.published_at.year == year
     open_days = db.session.scalars(select(SealedBallot.sealed_on).where(SealedBallot.cycle_id == open_cycle.id)).all()
     assert all(open_cycle.voting_open_at.date() <= day <= utcnow().date() for day in open_days)
     # Every phase moved on at its published moment: no timetable change, no English excuse on the public page.
