@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
+from PIL import ImageFile
 
 from pb.domain.errors import DomainError
 from pb.domain.messages import N_
@@ -48,11 +49,17 @@ class Picture:
 
 
 def _weasyprint():
+    # Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES, after which a truncated upload would
+    # pass the photo and logo checks in every later request of the process. pb only hands WeasyPrint images it made
+    # itself, so Pillow's strict default is put back.
+    strict = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         import weasyprint
         import weasyprint.urls
     except (ImportError, OSError) as error:  # OSError: the Python package is there but libpango is not
         raise PdfUnavailable(UNAVAILABLE) from error
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = strict
     return weasyprint
 
 

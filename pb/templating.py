@@ -1,9 +1,10 @@
-"""What templates may call: money and date formatting, Markdown, and the phase vocabulary."""
+"""What templates may call: money and date formatting, Markdown, the phase vocabulary and the city's identity."""
 
 from datetime import date, datetime
 
 from flask import Flask, has_request_context, request
 from flask_babel import format_decimal, gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from pb.domain.cycle import Phase, is_allowed
 from pb.markdown import markdown_filter
@@ -38,14 +39,22 @@ WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verif
                               "verification_requests"})
 
 
+def _identity() -> branding.Identity:
+    """The city's identity, or pb's defaults when the database cannot say (an error page must still render)."""
+    try:
+        return branding.current()
+    except SQLAlchemyError:
+        return branding.Identity()
+
+
 def _page_context() -> dict:
     """What every page's frame needs: the city's identity and whether the page is a wide work screen."""
     # No request when the worker renders mail or a service renders a printed document.
     if not has_request_context():
-        return {"site": branding.current(), "is_wide_page": False}
+        return {"site": _identity(), "is_wide_page": False}
     # Read once per request, however many templates (a page, an email's text and HTML parts) it renders.
     if "pb.site" not in request.environ:
-        request.environ["pb.site"] = branding.current()
+        request.environ["pb.site"] = _identity()
     return {"site": request.environ["pb.site"], "is_wide_page": request.blueprint in WIDE_BLUEPRINTS}
 
 

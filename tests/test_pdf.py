@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from pb import pdf
+from pb.domain.errors import ValidationError
 from tests.images import phone_photo
 
 
@@ -113,3 +114,16 @@ def test_pb_starts_without_importing_weasyprint():
     code = "import sys; from app import app; import pb.cli; print('weasyprint' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_making_a_pdf_leaves_pillow_strict_so_a_truncated_photo_is_still_refused(app):
+    # Regression: importing WeasyPrint turned on Pillow's LOAD_TRUNCATED_IMAGES for the whole process, and after the
+    # first PDF a truncated JPEG passed the photo check.
+    from PIL import ImageFile
+
+    from pb.services import media
+
+    pdf.render("<html lang='en'><head><title>t</title></head><body><p>x</p></body></html>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(ValidationError, match="not a photo"):
+        media.photo_renditions(phone_photo()[:3000])

@@ -45,13 +45,16 @@ from pb.models import (
     ResultApproval,
     ResultRevision,
     RoleChange,
+    SiteIdentity,
     SiteText,
     TallyRun,
     User,
     Support,
     Verification,
     VerificationAttempt,
+    VerificationRequest,
     VotingCode,
+    VotingCodeBatch,
     utcnow,
 )
 from pb.security import hash_password, password_matches
@@ -473,6 +476,28 @@ def personal_data(actor: User) -> dict:
             {"key": t.key, "updated_at": _when(t.updated_at)}
             for t in rows(select(SiteText).where(SiteText.updated_by_id == uid))
         ],
+        "city_identity_you_last_edited": [
+            {"name": i.name, "updated_at": _when(i.updated_at)}
+            for i in rows(select(SiteIdentity).where(SiteIdentity.updated_by_id == uid))
+        ],
+        "verification_requests": [
+            {"cycle_id": r.cycle_id, "district": r.district.name, "note": r.note, "status": r.status,
+             "asked_at": _when(r.created_at), "decided_at": _when(r.decided_at), "reason": r.reason or None}
+            for r in rows(select(VerificationRequest).where(VerificationRequest.user_id == uid)
+                          .order_by(VerificationRequest.id))
+        ],
+        "verification_requests_you_decided": [
+            {"cycle_id": r.cycle_id, "district": r.district.name, "status": r.status, "at": _when(r.decided_at)}
+            for r in rows(select(VerificationRequest).where(VerificationRequest.decided_by_id == uid,
+                                                            VerificationRequest.user_id != uid)
+                          .order_by(VerificationRequest.id))
+        ],
+        "voting_code_batches_you_generated": [
+            {"cycle_id": b.cycle_id, "district": b.district.name, "numbers": f"{b.first_number}-{b.last_number}",
+             "created_at": _when(b.created_at), "forgotten_at": _when(b.forgotten_at)}
+            for b in rows(select(VotingCodeBatch).where(VotingCodeBatch.created_by_id == uid)
+                          .order_by(VotingCodeBatch.id))
+        ],
         "comments": [
             {"id": c.id, "proposal_id": c.proposal_id, "reply_to": c.parent_id, "text": c.body,
              "created_at": _when(c.created_at), "edited_at": _when(c.edited_at), "deleted_at": _when(c.deleted_at),
@@ -544,6 +569,7 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
       account: turnout and "one person, one vote" need them; failed verification attempts are deleted;
     - photos and documents they added to proposals that stay, stay with them (part of the proposal, metadata
       already stripped); those of deleted proposals are deleted, files included;
+    - their requests to be verified are deleted (with the note they wrote); failed attempts likewise;
     - every email to them in the outbox is deleted (sent ones held their address and name);
     - comments stay in their discussions without an author ("a former resident"), flags stay without the flagger,
       follows are deleted;
@@ -578,6 +604,8 @@ def delete_account(actor: User, password: str) -> dict[str, int]:
     db.session.execute(delete(OutboxMessage).where(or_(OutboxMessage.user_id == user.id,
                                                        OutboxMessage.recipient == old_email)))
     db.session.execute(delete(VerificationAttempt).where(VerificationAttempt.user_id == user.id))
+    # A request to be verified holds the resident's own note: it goes with them (a verification it led to stays).
+    db.session.execute(delete(VerificationRequest).where(VerificationRequest.user_id == user.id))
     # Comments stay for the discussions they belong to, with no author (shown as "a former resident"); flags stay
     # for the moderators, from no one; follows go.
     anonymised = db.session.execute(

@@ -19,6 +19,7 @@ from pb.models import (
     User,
     Verification,
     VerificationAttempt,
+    VerificationRequest,
 )
 from pb.domain.errors import PermissionDenied
 from pb.services import accounts, mail, use_case, verification, voting
@@ -113,6 +114,8 @@ def test_download_my_data_is_a_json_attachment_of_everything_linked_to_the_perso
     proposal = make_proposal(cycle, author=resident, title="Trees on Elm Street")
     verify(resident, cycle.districts[0])
     db.session.add(Participation(user_id=resident.id, cycle_id=cycle.id, district_id=cycle.districts[0].id))
+    db.session.add(VerificationRequest(cycle_id=cycle.id, user_id=resident.id, district_id=cycle.districts[1].id,
+                                       note="My lease is attached.", status="declined", reason="Unreadable scan."))
     db.session.commit()
     client.login(resident)
     response = client.get("/profile/my-data.json")
@@ -127,6 +130,8 @@ def test_download_my_data_is_a_json_attachment_of_everything_linked_to_the_perso
     [held] = data["verifications"]
     assert (held["district"], held["verified_by"]) == (cycle.districts[0].name, "official")
     assert len(data["paper_participation"]) == 1
+    [asked] = data["verification_requests"]
+    assert (asked["note"], asked["status"], asked["reason"]) == ("My lease is attached.", "declined", "Unreadable scan.")
     page = client.get("/profile").get_data(as_text=True)
     assert "no están incluidas, porque pb no puede conocerlas" in page  # the profile page, in Spanish
 
@@ -162,6 +167,8 @@ def test_deleting_the_account_anonymises_it_keeps_what_cycles_need_and_frees_the
     verified = verify(resident, running.districts[0])
     on_ballot_id, waiting_id, old_rejected_id, verified_id = on_ballot.id, waiting.id, old_rejected.id, verified.id
     db.session.add(VerificationAttempt(user_id=resident.id, cycle_id=running.id, address_hash="x", method="code"))
+    db.session.add(VerificationRequest(cycle_id=running.id, user_id=resident.id, district_id=running.districts[0].id,
+                                       note="I moved here in May; my lease is attached."))
     db.session.commit()
 
     @use_case
@@ -185,6 +192,7 @@ def test_deleting_the_account_anonymises_it_keeps_what_cycles_need_and_frees_the
     assert db.session.get(Proposal, old_rejected_id) is None
     assert db.session.get(Verification, verified_id) is not None
     assert db.session.scalar(select(func.count()).select_from(VerificationAttempt)) == 0
+    assert db.session.scalar(select(func.count()).select_from(VerificationRequest)) == 0  # the note went with them
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert client.get("/profile").status_code == 302  # logged out
     assert client.submit("/login", {"email": "rita@example.org", "password": PASSWORD}).status_code == 400

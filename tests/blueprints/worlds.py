@@ -242,6 +242,7 @@ FORMS = {
                                     {"district_id": lambda w: w["north"], "count": "2"}),
     "verification.void_code": ("official", Phase.PROPOSALS, {"code_id": lambda w: w["code"]}),
     "verification.code_batch_csv": ("official", Phase.PROPOSALS, {}),
+    "verification.code_batch_letters": ("official", Phase.PROPOSALS, {"part": "1"}),
     "verification.forget_code_batch": ("official", Phase.PROPOSALS, {}),
     "paper.enter_sheet": ("official", Phase.VOTING,
                           {"polling_station": "Library", "number": "1", "project": lambda w: [str(w["project"])]}),
