@@ -133,7 +133,7 @@ def decline(actor: User, request_id: int, reason: str) -> VerificationRequest:
     request = _moderated(actor, request_id)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Give the resident a reason.", field="reason")
+        raise ValidationError(N_("Give the resident a reason."), field="reason")
     if len(reason) > MAX_NOTE_LENGTH:
         raise ValidationError(N_("The reason can be at most {count} characters long.", count=MAX_NOTE_LENGTH),
                               field="reason")

@@ -183,7 +183,7 @@ def test_flag_then_hide_as_moderator_shows_the_reason_to_everyone(client, make_u
     assert _comments()[0].hidden_at is None
     client.submit("/logout")
     client.login(moderator)
-    assert "Flagged comments" in client.get("/moderation/").get_data(as_text=True)
+    assert "1 flagged comment</a>" in client.get("/moderation/").get_data(as_text=True)
     queue = client.get("/moderation/comments").get_data(as_text=True)
     assert "Rude words" in queue and "Insults" in queue
     assert client.submit(f"/comments/{comment.id}/hide", {"reason": ""}).status_code == 302

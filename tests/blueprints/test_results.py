@@ -555,19 +555,19 @@ def test_project_pages_and_lists_show_funded_and_not_funded_after_results(client
     # Regression: after results projects still said "Accepted: on the ballot".
     w = world()
     funded = client.get(f"/proposals/{w.playground.id}").get_data(as_text=True)
-    assert '<p class="status status-funded">Funded</p>' in funded and "Accepted: on the ballot" not in funded
+    assert '<span class="badge status-funded">Funded</span>' in funded and "Accepted: on the ballot" not in funded
     lost = client.get(f"/proposals/{w.library.id}").get_data(as_text=True)
-    assert '<p class="status status-not_funded">Not funded</p>' in lost
+    assert '<span class="badge status-not_funded">Not funded</span>' in lost
     listing = client.get(f"/cycles/{w.cycle.id}/proposals").get_data(as_text=True)
     assert "Accepted: on the ballot</span>" not in listing
-    assert listing.count('<span class="status status-funded">Funded</span>') == 3
-    assert listing.count('<span class="status status-not_funded">Not funded</span>') == 1
+    assert listing.count('<span class="badge status-funded">Funded</span>') == 3
+    assert listing.count('<span class="badge status-not_funded">Not funded</span>') == 1
 
 
 def test_before_results_a_project_is_still_on_the_ballot(client, world):
     w = world(phase=Phase.TALLYING)
     page = client.get(f"/proposals/{w.playground.id}").get_data(as_text=True)
-    assert '<p class="status status-accepted">Accepted: on the ballot</p>' in page
+    assert '<span class="badge status-accepted">Accepted: on the ballot</span>' in page
 
 
 def test_explanations_and_the_csv_write_parts_of_a_euro_with_both_decimals(client, make_user, make_cycle, make_project, verify):

@@ -144,7 +144,7 @@ def test_a_revision_counts_its_ballots_with_the_right_plural_and_the_withdrawn_p
     revisions.propose_correction(olga, cycle.id, "The pool site is protected land.", [pool.id])
     revisions.approve_correction(pieter, cycle.id, 2)
     project_page = client.get(f"/proposals/{pool.id}").get_data(as_text=True)
-    assert '<p class="status status-withdrawn_after_results">Withdrawn after the results</p>' in project_page
+    assert '<span class="badge status-withdrawn_after_results">Withdrawn after the results</span>' in project_page
     assert "Accepted: on the ballot" not in project_page
     listing = client.get(f"/cycles/{cycle.id}/proposals").get_data(as_text=True)
     assert "Withdrawn after the results</span>" in listing and "Accepted: on the ballot</span>" not in listing

@@ -531,3 +531,14 @@ def test_the_csv_escapes_what_a_spreadsheet_would_run(make_user, make_cycle):
 def test_only_officials_download_the_log(make_user):
     with pytest.raises(Exception, match="Only officials"):
         audit.export_csv(make_user(Role.MODERATOR), audit.AuditFilter())
+
+
+def test_the_events_issue_19_added_read_as_sentences(make_user, make_cycle):
+    official = make_user(Role.OFFICIAL, name="Ana")
+    cycle = make_cycle()
+    codes = audit.record(official, "download-voting-codes", "voting-code-batch:7", cycle_id=cycle.id,
+                         after={"format": "pdf", "district": "South", "numbers": "1-200", "count": 200})
+    identity = audit.record(official, "set-identity", "site-identity", before={"name": ""}, after={"name": "Riverside"})
+    db.session.commit()
+    assert _one(codes).description == "Ana (official) downloaded the voting codes 1-200 of South (pdf)"
+    assert _one(identity).description == "Ana (official) changed the city's name, logo, colours or contact details"
