@@ -59,33 +59,6 @@ class IdentityError(ValidationError):
 
 
 @dataclass(frozen=True)
-class Identity:
-    """What a page shows of the city; an empty field means the city has not set it (pb's default is shown)."""
-
-    name: str = ""
-    tagline: str = ""
-    has_logo: bool = False
-    logo_alt: str = ""
-    logo_version: str = ""
-    primary_colour: str = ""
-    header_colour: str = ""
-    contact_address: str = ""
-    contact_phone: str = ""
-    contact_email: str = ""
-    opening_hours: str = ""
-
-    @property
-    def has_contact(self) -> bool:
-        return any((self.contact_address, self.contact_phone, self.contact_email, self.opening_hours))
-
-    @property
-    def phone_link(self) -> str:
-        """The phone number as a tel: address (digits and a leading +)."""
-        digits = re.sub(r"[^0-9+]", "", self.contact_phone)
-        return f"tel:{digits}" if digits else ""
-
-
-@dataclass(frozen=True)
 class IdentitySettings:
     """What an official sets on the identity page; empty means pb's default. The logo file comes separately."""
 
@@ -98,6 +71,24 @@ class IdentitySettings:
     contact_phone: str = ""
     contact_email: str = ""
     opening_hours: str = ""
+
+
+@dataclass(frozen=True)
+class Identity(IdentitySettings):
+    """What a page shows of the city: the settings, and whether there is a logo (its version names its address)."""
+
+    has_logo: bool = False
+    logo_version: str = ""
+
+    @property
+    def has_contact(self) -> bool:
+        return any((self.contact_address, self.contact_phone, self.contact_email, self.opening_hours))
+
+    @property
+    def phone_link(self) -> str:
+        """The phone number as a tel: address (digits and a leading +)."""
+        digits = re.sub(r"[^0-9+]", "", self.contact_phone)
+        return f"tel:{digits}" if digits else ""
 
 
 def current() -> Identity:
@@ -260,19 +251,6 @@ def checked_settings(settings: IdentitySettings, *, will_have_logo: bool) -> Ide
     )
 
 
-def _write(files: list[tuple[str, bytes, str]]) -> list[str]:
-    written = []
-    try:
-        for key, content, content_type in files:
-            storage.store().put(key, content, content_type)
-            written.append(key)
-    except BaseException:
-        for key in written:
-            storage.store().delete(key)
-        raise
-    return written
-
-
 def _check_official(actor: User) -> None:
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_official:
         raise PermissionDenied(N_("Only officials can change the city's name, logo and contact details."))
@@ -295,13 +273,12 @@ def save(actor: User, settings: IdentitySettings, *, logo: bytes | None = None, 
     key = storage.new_key() if files else None
     written = []
     if files:
-        written = _write([(logo_key(key), files.logo, files.logo_content_type),
+        written = media.write_files([(logo_key(key), files.logo, files.logo_content_type),
                           (icon_key(key), files.icon, ICON_CONTENT_TYPE)])
     try:
         return _record(actor, settings, key, files.logo_content_type if files else None, remove_logo)
     except BaseException:
-        for written_key in written:
-            storage.store().delete(written_key)
+        media.delete_files_now(written)
         raise
 
 

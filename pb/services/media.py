@@ -208,19 +208,21 @@ def photo_renditions(data: bytes) -> list[Rendition]:
     return renditions
 
 
-def _write(files: list[tuple[str, bytes, str]]) -> list[str]:
+def write_files(files: list[tuple[str, bytes, str]]) -> list[str]:
+    """Store each (key, content, type); if one fails, delete those already written and raise."""
     written = []
     try:
         for key, content, content_type in files:
             storage.store().put(key, content, content_type)
             written.append(key)
     except BaseException:
-        _delete_now(written)
+        delete_files_now(written)
         raise
     return written
 
 
-def _delete_now(keys: list[str]) -> None:
+def delete_files_now(keys: list[str]) -> None:
+    """Delete stored files at once (a transaction that needed them failed); a file that will not go is logged."""
     for key in keys:
         try:
             storage.store().delete(key)
@@ -238,11 +240,11 @@ def add_photo(actor: User, proposal_id: int, data: bytes, alt_text: str) -> Prop
     _precheck(actor, proposal_id)
     renditions = photo_renditions(data)
     key = storage.new_key()
-    written = _write([(f"{key}-{r.size}", r.content, PHOTO_CONTENT_TYPE) for r in renditions])
+    written = write_files([(f"{key}-{r.size}", r.content, PHOTO_CONTENT_TYPE) for r in renditions])
     try:
         return _record_photo(actor, proposal_id, key, alt, renditions)
     except BaseException:
-        _delete_now(written)
+        delete_files_now(written)
         raise
 
 
@@ -377,12 +379,12 @@ def add_document(actor: User, proposal_id: int, data: bytes, title: str, filenam
     _precheck(actor, proposal_id)
     check_pdf(data)
     key = storage.new_key()
-    written = _write([(key, data, DOCUMENT_CONTENT_TYPE)])
+    written = write_files([(key, data, DOCUMENT_CONTENT_TYPE)])
     try:
         return _record_document(actor, proposal_id, key, cleaned_title, clean_filename(filename, cleaned_title),
                                 len(data))
     except BaseException:
-        _delete_now(written)
+        delete_files_now(written)
         raise
 
 
