@@ -621,14 +621,13 @@ def filtered_page(chosen: AuditFilter, number: int, size: int = PAGE_SIZE) -> Pa
     return Page(items=readable(page.items), number=page.number, size=page.size, total=page.total)
 
 
-# The values an event's sentence names, left open when the sentence names the event itself in the filter.
-_PLACEHOLDERS = {"final_cost": "…", "budget": "…", "phase": "…"}
-
-
 def event_choices() -> list[tuple[str, Message]]:
-    """Every event a filter may pick: its slug and its sentence with the people and things left open, by slug."""
-    return [(slug, Message(template.template, actor="…", target="…", **_PLACEHOLDERS)) for slug, template
-            in sorted(EVENTS.items())]
+    """Every event a filter may pick: its slug and its sentence with the people, things and values left open."""
+    choices = []
+    for slug, message in sorted(EVENTS.items()):
+        names = {name for _, name, _, _ in string.Formatter().parse(message.template) if name}
+        choices.append((slug, Message(message.template, **dict.fromkeys(names, "…"))))
+    return choices
 
 CSV_COLUMNS = ("sequence", "at_utc", "cycle_id", "event", "actor", "description", "changes", "before", "after")
 

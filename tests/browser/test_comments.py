@@ -44,7 +44,7 @@ def test_comment_reply_flag_and_hide(visit, make_user, make_cycle, make_proposal
     mona = visit("moderator")
     mona.login(moderator.email, PASSWORD)
     mona.goto("/moderation/")
-    mona.click(mona.page.get_by_role("link", name="Flagged comments"))
+    mona.click(mona.page.get_by_role("link", name="1 flagged comment"))
     assert "You are a fool." in mona.page.locator("main").inner_text()
     mona.page.get_by_label("Reason for hiding, shown to everyone in its place").fill("An insult")
     mona.click(mona.page.get_by_role("button", name="Hide the comment"))

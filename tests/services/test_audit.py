@@ -542,3 +542,11 @@ def test_the_events_issue_19_added_read_as_sentences(make_user, make_cycle):
     db.session.commit()
     assert _one(codes).description == "Ana (official) downloaded the voting codes 1-200 of South (pdf)"
     assert _one(identity).description == "Ana (official) changed the city's name, logo, colours or contact details"
+
+
+def test_every_event_can_be_offered_in_the_filter_with_its_values_left_open():
+    # Regression: a sentence naming a value the filter did not know ({district}) made the audit page a 500.
+    choices = dict(audit.event_choices())
+    assert choices.keys() == audit.EVENTS.keys()
+    assert choices["download-voting-codes"] == "… downloaded the voting codes … of … (…)"
+    assert all("{" not in str(sentence) for sentence in choices.values())
