@@ -53,6 +53,8 @@ _HTTP_TITLES = {
 
 
 def _page(title: str, message: str, status: int):
+    # An error page must render even when the database cannot give the city's identity (pb.templating).
+    request.environ["pb.error_page"] = True
     return render_template("errors/error.html", title=title, message=message, status=status), status
 
 
@@ -95,6 +97,7 @@ def _too_many_requests(error: TooManyRequests):
         "There were too many attempts from this account or this address in a short time, so this one was not "
         "carried out and nothing was changed. Wait a minute, then try again."
     )
+    request.environ["pb.error_page"] = True
     response = make_response(render_template("errors/error.html", title=title, message=message, status=status), status)
     response.headers["Retry-After"] = "60"
     return response

@@ -40,11 +40,14 @@ WIDE_BLUEPRINTS = frozenset({"admin", "moderation", "dashboard", "paper", "verif
 
 
 def _identity() -> branding.Identity:
-    """The city's identity, or pb's defaults when the database cannot say (an error page must still render)."""
+    """The city's identity. An error page gets pb's defaults when the database cannot say; any other page lets the
+    database's error through, so that an outage is answered as one (pb.errors)."""
     try:
         return branding.current()
     except SQLAlchemyError:
-        return branding.Identity()
+        if has_request_context() and request.environ.get("pb.error_page"):
+            return branding.Identity()
+        raise
 
 
 def _page_context() -> dict:
