@@ -5,11 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from pb.blueprints.guards import form_errors, is_hidden, moderator_required, perform, refuse
-from pb.blueprints.public import visible_cycle
+from pb.blueprints.public import chosen_district_id, visible_cycle
 from pb.domain.errors import DomainError
 from pb.domain.messages import N_
 from pb.domain.money import amount_for_input
-from pb.domain.numbers import whole_number
 from pb.forms import (
     AcceptForm,
     MergeForm,
@@ -43,9 +42,7 @@ def index():
 def queue(cycle_id: int):
     """Show the proposals waiting for review, per district."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=whole_number)
-    if district_id is not None:
-        cycles.get_district(cycle, district_id)
+    district_id = chosen_district_id(cycle)
     page = moderation.queue_page(cycle, district_id, page_number(request.args.get("page")))
     return render_template(
         "moderation/queue.html", cycle=cycle, district_id=district_id, page=page,

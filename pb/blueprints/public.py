@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from pb.domain import timetable
 from pb.domain.cycle import Phase
+from pb.domain.numbers import whole_number
 from pb.models import ProposalStatus
 from pb.pagination import page_number
 from pb.services import audit, cycles, proposals, search, voting
@@ -17,6 +18,14 @@ LIST_SEED = "list_seed"
 def visible_cycle(cycle_id: int):
     """A cycle as the current user may see it: drafts only for officials."""
     return require_visible(cycles.get_cycle(cycle_id))
+
+
+def chosen_district_id(cycle) -> int | None:
+    """The district a queue or list is filtered to (`?district=`), checked to be one of the cycle's; None for all."""
+    district_id = request.args.get("district", type=whole_number)
+    if district_id is not None:
+        cycles.get_district(cycle, district_id)
+    return district_id
 
 
 def require_visible(cycle):

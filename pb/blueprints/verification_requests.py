@@ -5,11 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from pb.blueprints.guards import moderator_required, perform
-from pb.blueprints.public import visible_cycle
-from pb.domain.numbers import whole_number
+from pb.blueprints.public import chosen_district_id, visible_cycle
 from pb.forms import ActionForm, AskVerificationForm, DeclineRequestForm, options
 from pb.pagination import page_number
-from pb.services import cycles
 from pb.services import verification_requests as requests_service
 
 bp = Blueprint("verification_requests", __name__)
@@ -60,9 +58,7 @@ def _queue_url(cycle_id: int, district_id: int | None = None) -> str:
 def queue(cycle_id: int):
     """The residents who asked to be verified, oldest first, with verify and decline."""
     cycle = visible_cycle(cycle_id)
-    district_id = request.args.get("district", type=whole_number)
-    if district_id is not None:
-        cycles.get_district(cycle, district_id)
+    district_id = chosen_district_id(cycle)
     page = requests_service.queue_page(cycle, district_id, page_number(request.args.get("page")))
     return render_template(
         "verification_requests/queue.html", cycle=cycle, district_id=district_id, page=page, waiting=page.items,
