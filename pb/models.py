@@ -154,6 +154,12 @@ class Cycle(db.Model):
     supports_advance_top: Mapped[int | None] = mapped_column(Integer)
     supports_threshold: Mapped[int | None] = mapped_column(Integer)
     supports_at: Mapped[datetime | None] = mapped_column(DateTime)  # the timetable's moment the supports phase opens
+    # The ballot design (pb.domain.ballots.DESIGNS) every district uses unless it has its own; min_projects and
+    # max_projects above are its counts, ballot_settings (JSON) the rest: points, minimum spend, category limits.
+    ballot_design: Mapped[str] = mapped_column(String(12), default="knapsack", server_default="knapsack")
+    ballot_settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # SHA-256 of the ballot settings and project lists, taken when voting opened: shown publicly, checked again later.
+    frozen_settings_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     districts: Mapped[list[District]] = relationship(back_populates="cycle", order_by="District.name")
     categories: Mapped[list[Category]] = relationship(back_populates="cycle", order_by="Category.name")
@@ -172,6 +178,8 @@ class District(db.Model):
     budget: Mapped[int] = mapped_column(BigInteger)
     # The district's area as a GeoJSON Polygon or MultiPolygon geometry (WGS 84), checked and simplified on upload.
     boundary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The district's own ballot design as a whole (BallotDesign JSON), or None: the cycle's design applies.
+    ballot_settings: Mapped[str | None] = mapped_column(Text)
 
     cycle: Mapped[Cycle] = relationship(back_populates="districts")
 
@@ -360,6 +368,8 @@ class BallotChoice(db.Model):
 
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    # The points given (cumulative) or the rank (ranking, 1 = first); None on a knapsack or approval ballot.
+    value: Mapped[int | None] = mapped_column(Integer)
 
     ballot: Mapped[Ballot] = relationship(back_populates="choices")
     project: Mapped[Proposal] = relationship()

@@ -19,7 +19,7 @@ from pb.models import (
     AuditEntry, Category, Cycle, District, Proposal, ProposalStatus, ScheduleNotice, TallyRun, User, utcnow,
 )
 from pb.services import (
-    announcements, audit, load, publication, reconciliation, revisions, supports, use_case, voting,
+    announcements, audit, ballot_designs, load, publication, reconciliation, revisions, supports, use_case, voting,
 )
 
 RULE_NAMES = {
@@ -408,6 +408,8 @@ def move_on(cycle: Cycle, actor: User | None, reason: str | None, *, now: dateti
     cycle.phase = moving_to
     if before is Phase.SUPPORTS:  # only the proposals the cycle's rule for supports selects go on to review
         supports.select_for_review(cycle, actor)
+    if cycle.phase is Phase.VOTING:  # the ballot settings and project lists freeze; their digest is published
+        ballot_designs.freeze(cycle)
     if before is Phase.VOTING:
         voting.open_ballot_box(cycle)
     if before is Phase.TALLYING:  # publishing: the approved count must still add up

@@ -13,7 +13,17 @@ from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
 from pb.domain.messages import N_, Message, to_data
 from pb.domain.money import format_amount, minor_unit_exponent
-from pb.domain.tally import ApprovalProfile, Instance, Outcome, Project, run_rule, seeded_tie_break
+from pb.domain.ballots import BallotDesign
+from pb.domain.tally import (
+    ApprovalProfile,
+    Instance,
+    Outcome,
+    PointsProfile,
+    Profile,
+    Project,
+    run_rule,
+    seeded_tie_break,
+)
 from pb.domain.tally import ties as tie_rules
 from pb.extensions import db
 from pb.models import (
@@ -27,7 +37,7 @@ from pb.models import (
     TallyRun,
     User,
 )
-from pb.services import alerts, audit, load, paper, reconciliation, use_case, voting
+from pb.services import alerts, audit, ballot_designs, load, paper, reconciliation, use_case, voting
 from pb.services.proposals import projects_on_ballot
 
 # The two rules every results page sets side by side, whichever rule the cycle uses.
@@ -66,10 +76,28 @@ def _instance(district: District, withdrawn: frozenset[int] = frozenset()) -> In
     )
 
 
-def _profile(ballots: list[Ballot], withdrawn: frozenset[int] = frozenset()) -> ApprovalProfile:
-    return ApprovalProfile.from_ballots(
-        [str(choice.project_id) for choice in ballot.choices if choice.project_id not in withdrawn] for ballot in ballots
+def _profile(
+    ballots: list[Ballot], withdrawn: frozenset[int] = frozenset(), design: BallotDesign | None = None,
+) -> Profile:
+    """The counted ballots as the engine reads them: approvals, or points (cumulative points, or rank scores).
+
+    A rank keeps its score when a project ranked above it is withdrawn: the voter gave each project its place.
+    """
+    if design is None or not design.is_points:
+        return ApprovalProfile.from_ballots(
+            [str(choice.project_id) for choice in ballot.choices if choice.project_id not in withdrawn]
+            for ballot in ballots
+        )
+    return PointsProfile.from_ballots(
+        {str(project_id): score for project_id, score in design.scores(ballot_values(ballot)).items()
+         if project_id not in withdrawn}
+        for ballot in ballots
     )
+
+
+def ballot_values(ballot: Ballot) -> dict[int, int]:
+    """A counted ballot as project id -> value (1 for a plain choice, the points, or the rank)."""
+    return {choice.project_id: choice.value if choice.value is not None else 1 for choice in ballot.choices}
 
 
 def count_district(
@@ -81,7 +109,8 @@ def count_district(
     every ballot that chose them, as if they had never been on the ballot.
     """
     ballots = district_ballots(district)
-    instance, profile = _instance(district, withdrawn), _profile(ballots, withdrawn)
+    design = ballot_designs.district_design(district)
+    instance, profile = _instance(district, withdrawn), _profile(ballots, withdrawn, design)
     tie_break = seeded_tie_break(cycle.tie_break_seed)
     outcomes = [run_rule(rule, instance, profile, tie_break=tie_break) for rule in (cycle.rule, *rules)]
     return outcomes, len(ballots)
@@ -207,7 +236,8 @@ def build_run(actor: User, cycle: Cycle, district: District, withdrawn: frozense
     Withdrawn projects are left out of the count and recorded in the parameters, so that anyone re-running the
     count from the ballot list knows to leave them out too.
     """
-    compared = tuple(rule for rule in COMPARED_RULES if rule != cycle.rule)
+    fitting = ballot_designs.district_design(district).fitting_rules
+    compared = tuple(rule for rule in COMPARED_RULES if rule != cycle.rule and rule in fitting)
     (outcome, *others), ballot_count = count_district(cycle, district, compared, withdrawn)
     _check_ballots_add_up(district, ballot_count)
     recorded = dict(outcome.parameters)

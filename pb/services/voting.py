@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,8 +22,7 @@ from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseErr
 from pb.domain.messages import N_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, Participation, SealedBallot, User, Verification, utcnow
-from pb.services import audit, is_plausible_id, load, mail, use_case
-from pb.services.proposals import project_costs
+from pb.services import audit, ballot_designs, is_plausible_id, load, mail, use_case
 
 
 def ballot_token(user_id: int, cycle_id: int, district_id: int) -> str:
@@ -135,10 +135,17 @@ def verified_district_ids(user: User, cycle_id: int) -> set[int]:
 
 
 def rules_for(cycle: Cycle, district: District) -> BallotRules:
-    return BallotRules(
-        budget=district.budget, currency=cycle.currency,
-        min_projects=cycle.min_projects, max_projects=cycle.max_projects,
-    )
+    return ballot_designs.rules_for(cycle, district)
+
+
+def check_ballot(cycle: Cycle, district: District, ballot: Mapping[int, int] | list[int]) -> tuple[dict[int, int], int]:
+    """The ballot as project id -> value if it keeps the district's rules (a BallotError naming every problem if
+    not), and how many projects the district's ballot has."""
+    rules = rules_for(cycle, district)
+    projects = ballot_designs.ballot_projects(cycle.id, district.id,
+                                              with_category_names=bool(rules.the_design.category_limits))
+    checked = ballot_rules.check(ballot, projects.costs, rules, projects.categories, projects.category_names)
+    return checked, len(projects.costs)
 
 
 def refuse_second_district(resident: User, cycle_id: int, district: District | None, *, by_self: bool = False) -> None:
@@ -290,10 +297,14 @@ def require_before_close(cycle: Cycle, now: datetime | None = None) -> None:
 
 @use_case
 def cast_ballot(
-    actor: User, cycle_id: int, district_id: int, project_ids: list[int], *, expected_version: int | None = None,
+    actor: User, cycle_id: int, district_id: int, ballot: Mapping[int, int] | list[int], *,
+    expected_version: int | None = None,
     now: datetime | None = None,
 ) -> SealedBallot:
     """Seal the voter's ballot for a district, replacing any earlier one; an invalid ballot changes nothing.
+
+    `ballot` is project id -> value (1 for a choice, the points given, or the rank), or a plain list of the chosen
+    project ids on a knapsack or approval ballot.
 
     The ballot row names no one: it holds only the token (a keyed hash of the voter), a version and the sealed
     choices; the one row naming the voter is the confirmation email in the outbox, with no choice and no receipt.
@@ -319,12 +330,11 @@ def cast_ballot(
             N_("You are not verified to vote in {district} yet. A moderator or an official can verify you.",
                district=district.name)
         )
-    costs = project_costs(cycle.id, district.id)
-    choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
+    choices, project_count = check_ballot(cycle, district, ballot)
     sealed = _sealed(token)
     if expected_version is not None and expected_version != (sealed.version if sealed else 0):
         raise ConflictError(CHANGED_MEANWHILE)
-    slots = sealing.slots_for(len(costs))
+    slots = sealing.slots_for(project_count)
     try:
         if sealed is None:
             # Dated by the clock given (the demo replays last year's vote), so turnout per day shows when it was.
@@ -354,16 +364,20 @@ def _sealed(token: str) -> SealedBallot | None:
 
 @dataclass(frozen=True)
 class OwnBallot:
-    """A voter's own stored ballot as only they (and the server) see it: choices, receipt code and version."""
+    """A voter's own stored ballot as only they (and the server) see it: choices, receipt code and version.
+
+    values holds each chosen project's value: 1, the points given, or the rank.
+    """
 
     choices: frozenset[int]
     receipt: str
     version: int
+    values: dict[int, int]
 
 
 def _own(sealed: SealedBallot) -> OwnBallot:
-    choices = sealing.unseal(_envelope_key(), sealed.token, sealed.version, sealed.envelope)
-    return OwnBallot(frozenset(choices), _receipt_for(sealed.token, sealed.version), sealed.version)
+    values = sealing.unseal_values(_envelope_key(), sealed.token, sealed.version, sealed.envelope)
+    return OwnBallot(frozenset(values), _receipt_for(sealed.token, sealed.version), sealed.version, values)
 
 
 def stored_ballot(user: User, cycle_id: int, district_id: int) -> OwnBallot | None:
@@ -427,9 +441,10 @@ def open_ballot_box(cycle: Cycle) -> int:
     """
     key = _envelope_key()
     opened = []
+    with_values = {district.id: ballot_designs.district_design(district).has_values for district in cycle.districts}
     for sealed in db.session.scalars(select(SealedBallot).where(SealedBallot.cycle_id == cycle.id)):
         try:
-            choices = sealing.unseal(key, sealed.token, sealed.version, sealed.envelope)
+            choices = sealing.unseal_values(key, sealed.token, sealed.version, sealed.envelope)
         except sealing.SealError:
             raise ConflictError(
                 "Voting was not closed: a sealed ballot does not open with this server's ballot key (PB_BALLOT_KEY "
@@ -444,8 +459,11 @@ def open_ballot_box(cycle: Cycle) -> int:
             {"id": ballot_id, "cycle_id": cycle.id, "district_id": district_id, "receipt": receipt}
             for ballot_id, (district_id, receipt, _) in zip(ids, opened, strict=True)
         ])
-        rows = [{"ballot_id": ballot_id, "project_id": project_id}
-                for ballot_id, (_, _, choices) in zip(ids, opened, strict=True) for project_id in choices]
+        # Points and ranks are kept; a plain choice is a row with no value, as before ballot designs.
+        rows = [{"ballot_id": ballot_id, "project_id": project_id,
+                 "value": value if with_values[district_id] else None}
+                for ballot_id, (district_id, _, choices) in zip(ids, opened, strict=True)
+                for project_id, value in choices.items()]
         if rows:
             db.session.execute(insert(BallotChoice), rows)
     return len(opened)

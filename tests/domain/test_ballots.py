@@ -66,9 +66,9 @@ def test_a_limit_of_one_project_reads_in_the_singular(choices, rules, message):
     assert message in problems(choices, COSTS, rules)
 
 
-def test_check_returns_the_choices_as_a_frozenset():
+def test_check_returns_the_choices_as_a_ballot_of_values():
     chosen = check(iter([3, 1]), COSTS, RULES)
-    assert chosen == frozenset({1, 3}) and isinstance(chosen, frozenset)
+    assert chosen == {1: 1, 3: 1}
 
 
 def test_check_refuses_with_every_problem_and_a_summary():
