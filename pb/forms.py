@@ -29,6 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from pb.domain.ballots import DESIGN_LABELS, LARGEST_SETTING
 from pb.domain.errors import ValidationError as DomainValidationError
 from pb.domain.money import parse_amount
 from pb.domain.numbers import parse_whole_number, whole_number
@@ -590,3 +591,50 @@ class DeclineRequestForm(FlaskForm):
     reason = TextAreaField(_l("Reason, shown to the resident"), validators=[
         DataRequired(_l("Give the resident a reason.")),
         Length(max=500, message=_l("Keep the reason under 500 characters."))])
+
+
+# -- Ballot designs (issue 20) ---------------------------------------------------------------------------------------
+
+def _setting(label, *, least: int, most: int = LARGEST_SETTING, required: bool = False) -> WholeNumberField:
+    message = _l("Enter a whole number from %(least)s to %(most)s.", least=least, most=f"{most:,}")
+    first = InputRequired(_l("Enter a number.")) if required else Optional()
+    return WholeNumberField(label, validators=[first, NumberRange(min=least, max=most, message=message)])
+
+
+class BallotDesignForm(FlaskForm):
+    """A ballot design; the per-category limits are added for the cycle's categories by `ballot_design_form`."""
+
+    kind = ChoiceField(_l("Ballot design"), choices=options((kind, _l(label)) for kind, label in DESIGN_LABELS.items()))
+    min_projects = _setting(_l("Fewest projects per ballot"), least=1, required=True)
+    max_projects = _setting(_l("Most projects per ballot, or ranks on a ranking ballot (leave empty for no limit)"),
+                            least=1)
+    min_spend_percent = _setting(_l("Knapsack: least share of the budget a ballot must spend, in % (leave empty for "
+                                    "none)"), least=0, most=100)
+    points = _setting(_l("Cumulative: points each voter spreads"), least=1)
+    max_points_per_project = _setting(_l("Cumulative: most points on one project (leave empty for no limit)"),
+                                      least=1)
+
+
+class DistrictBallotForm(BallotDesignForm):
+    source = ChoiceField(_l("Ballot of this district"), default="cycle",
+                         choices=options([("cycle", _l("Use the cycle's ballot")),
+                                          ("own", _l("A ballot of its own"))]))
+
+
+def limit_fields(category_id: int) -> tuple[str, str]:
+    """The names of a category's two limit fields."""
+    return f"category_{category_id}_projects", f"category_{category_id}_share"
+
+
+def ballot_design_form(categories, *, district: bool = False, **kwargs) -> BallotDesignForm:
+    """The ballot form with a row of limits (most projects, most % of the budget) for each of `categories`."""
+
+    class Form(DistrictBallotForm if district else BallotDesignForm):
+        pass
+
+    for category in categories:
+        projects, share = limit_fields(category.id)
+        setattr(Form, projects, _setting(_l("Most projects in %(category)s", category=category.name), least=0))
+        setattr(Form, share, _setting(_l("Most %% of the budget in %(category)s", category=category.name),
+                                      least=0, most=100))
+    return Form(**kwargs)

@@ -413,6 +413,9 @@ EVENTS: dict[str, Message] = {
     "verify-resident": N_("{actor} verified {target}"),
     "void-voting-code": N_("{actor} voided the voting code {target}"),
     "withdraw-proposal": N_("{actor} withdrew the proposal {target}"),
+    # Ballot designs (issue 20).
+    "set-ballot-design": N_("{actor} set the ballot of the cycle {target}"),
+    "set-district-ballot-design": N_("{actor} set the ballot of the district {target}"),
 }
 # An event recorded by a version of pb that had other events, or one this list does not know yet.
 UNKNOWN_EVENT = N_("{actor}: {event} {target}")

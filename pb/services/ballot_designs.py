@@ -6,10 +6,20 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from pb.domain.ballots import BallotDesign, BallotRules
-from pb.domain.errors import ValidationError
+from pb.domain.ballot_words import describe
+from pb.domain.ballots import (
+    CUMULATIVE, DESIGN_LABELS, KNAPSACK, BallotDesign, BallotRules, check_design, design_problems,
+)
+from pb.domain.cycle import Phase
+from pb.domain.errors import PermissionDenied, PhaseError, ValidationError
+from pb.domain.messages import N_, Message
 from pb.extensions import db
-from pb.models import Category, Cycle, District, Proposal, ProposalStatus
+from pb.models import Category, Cycle, District, Proposal, ProposalStatus, User
+from pb.services import audit, load, use_case
+
+# Ballot settings are set while the cycle is prepared and proposals are made and reviewed; they freeze when voting
+# opens, with the projects, so every voter votes on the same ballot and the published fingerprint holds.
+DESIGNING_PHASES = frozenset({Phase.DRAFT, Phase.PROPOSALS, Phase.SUPPORTS, Phase.REVIEW})
 
 
 def cycle_design(cycle: Cycle) -> BallotDesign:
@@ -88,11 +98,182 @@ def settings_document(cycle: Cycle) -> dict:
     return {"cycle": cycle.id, "currency": cycle.currency, "rule": cycle.rule, "districts": districts}
 
 
-def settings_digest(cycle: Cycle) -> str:
+def settings_text(cycle: Cycle) -> bytes:
+    """The settings document exactly as it is hashed: the public download is these bytes."""
     text = json.dumps(settings_document(cycle), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return text.encode()
+
+
+def settings_digest(cycle: Cycle) -> str:
+    return hashlib.sha256(settings_text(cycle)).hexdigest()
 
 
 def freeze(cycle: Cycle) -> None:
     """Record the settings' digest as voting opens (inside the phase change's transaction)."""
     cycle.frozen_settings_sha256 = settings_digest(cycle)
+
+
+def has_frozen_settings(cycle: Cycle) -> bool:
+    """Whether voting has opened, so the settings are frozen and their fingerprint is public."""
+    return cycle.phase not in DESIGNING_PHASES and bool(cycle.frozen_settings_sha256)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The frozen settings' SHA-256 as recorded when voting opened, and whether the settings still match it."""
+
+    frozen: str
+    current: str
+
+    @property
+    def is_intact(self) -> bool:
+        return self.frozen == self.current
+
+
+def fingerprint(cycle: Cycle) -> Fingerprint | None:
+    """The recorded and recomputed digests once voting has opened; None before."""
+    if not has_frozen_settings(cycle):
+        return None
+    return Fingerprint(cycle.frozen_settings_sha256, settings_digest(cycle))
+
+
+def can_change_design(cycle: Cycle) -> bool:
+    return cycle.phase in DESIGNING_PHASES
+
+
+def _require_official(actor: User) -> None:
+    if not actor.is_official:
+        raise PermissionDenied(N_("Only officials can set the ballot."))
+
+
+def require_designing(cycle: Cycle) -> None:
+    if not can_change_design(cycle):
+        raise PhaseError(N_("The ballot settings froze when voting opened; they can no longer change. "
+                            "This cycle is now: {phase}.", phase=cycle.phase.label.lower()))
+
+
+def category_ids(cycle: Cycle) -> list[int]:
+    return [category.id for category in cycle.categories]
+
+
+def _rule_word(rule: str) -> Message | str:
+    from pb.services.tallying import rule_label  # tallying reads the designs this module sets
+
+    return rule_label(rule)
+
+
+def rule_misfit(rule: str, design: BallotDesign, where: str | None = None) -> Message | None:
+    """Why the counting rule cannot count this design's ballots (None: it can), naming both."""
+    if rule in design.fitting_rules:
+        return None
+    if where:
+        return N_("The counting rule “{rule}” cannot count the ballot of {district} ({design}); choose a rule that "
+                  "fits it, or another ballot.", rule=_rule_word(rule), district=where,
+                  design=DESIGN_LABELS[design.kind])
+    return N_("The counting rule “{rule}” cannot count a ballot of this design ({design}); choose a rule that fits "
+              "it, or another ballot.", rule=_rule_word(rule), design=DESIGN_LABELS[design.kind])
+
+
+def normalised(design: BallotDesign) -> BallotDesign:
+    """The design with the settings its kind does not use cleared, so the stored (and hashed) form says only what
+    applies: no points on a knapsack, no minimum spend on a ranking."""
+    return replace(
+        design,
+        min_spend_percent=design.min_spend_percent if design.kind == KNAPSACK else 0,
+        points=design.points if design.kind == CUMULATIVE else 0,
+        max_points_per_project=design.max_points_per_project if design.kind == CUMULATIVE else None,
+    )
+
+
+def design_setting_problems(cycle: Cycle, design: BallotDesign, where: str | None = None) -> list[tuple[str, Message]]:
+    """Every problem with giving the cycle (or its district `where`) this design, each with the setting it is about."""
+    found = design_problems(normalised(design), category_ids(cycle))
+    if not found:
+        misfit = rule_misfit(cycle.rule, design, where)
+        if misfit:
+            found.append(("kind", misfit))
+    return found
+
+
+def _checked(cycle: Cycle, design: BallotDesign, where: str | None = None) -> BallotDesign:
+    design = check_design(normalised(design), category_ids(cycle))
+    misfit = rule_misfit(cycle.rule, design, where)
+    if misfit:
+        raise ValidationError(misfit, field="kind")
+    return design
+
+
+def _rest_of(design: BallotDesign) -> str:
+    """What Cycle.ballot_settings stores: the design but its kind and counts, which have columns of their own."""
+    data = design.to_data()
+    for name in ("kind", "min_projects", "max_projects"):
+        data.pop(name)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+@use_case
+def save_cycle_design(actor: User, cycle_id: int, design: BallotDesign) -> Cycle:
+    """Set the ballot every district uses unless it has its own, before voting opens."""
+    _require_official(actor)
+    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
+    require_designing(cycle)
+    design = _checked(cycle, design)
+    before = cycle_design(cycle).to_data()
+    cycle.ballot_design, cycle.min_projects, cycle.max_projects = design.kind, design.min_projects, design.max_projects
+    cycle.ballot_settings = _rest_of(design)
+    after = cycle_design(cycle).to_data()
+    if before != after:
+        audit.record(actor, "set-ballot-design", f"cycle:{cycle.id}", cycle_id=cycle.id, before=before, after=after)
+    return cycle
+
+
+@use_case
+def save_district_design(actor: User, district_id: int, design: BallotDesign | None) -> District:
+    """Give a district a ballot of its own, or (None) let it use the cycle's, before voting opens."""
+    _require_official(actor)
+    district = load(District, district_id, "district", for_update=True)
+    cycle = district.cycle
+    require_designing(cycle)
+    if design is not None:
+        design = _checked(cycle, design, district.name)
+    before = {"name": district.name, "own_ballot": has_own_design(district), **district_design(district).to_data()}
+    district.ballot_settings = design.to_json() if design is not None else None
+    after = {"name": district.name, "own_ballot": has_own_design(district), **district_design(district).to_data()}
+    if before != after:
+        audit.record(actor, "set-district-ballot-design", f"district:{district.id}", cycle_id=cycle.id,
+                     before=before, after=after)
+    return district
+
+
+def rule_problems(rule: str, cycle: Cycle, min_projects: int, max_projects: int | None) -> list[tuple[str, Message]]:
+    """What is wrong with giving a cycle this counting rule and these counts, given its ballot and its districts'."""
+    found: list[tuple[str, Message]] = []
+    design = replace(cycle_design(cycle), min_projects=min_projects, max_projects=max_projects)
+    for name, problem in design_problems(design, category_ids(cycle)):
+        if name in ("min_projects", "max_projects"):
+            found.append((name, problem))
+    misfit = rule_misfit(rule, design)
+    if misfit:
+        found.append(("rule", misfit))
+    for district in cycle.districts:
+        if has_own_design(district):
+            misfit = rule_misfit(rule, district_design(district), district.name)
+            if misfit:
+                found.append(("rule", misfit))
+    return found
+
+
+def fitting_rules(cycle: Cycle) -> set[str]:
+    """The counting rules that fit the cycle's ballot and every district's own."""
+    fitting = set(cycle_design(cycle).fitting_rules)
+    for district in cycle.districts:
+        if has_own_design(district):
+            fitting &= set(district_design(district).fitting_rules)
+    return fitting
+
+
+def ballot_words(cycle: Cycle) -> dict[int, list[Message]]:
+    """Each district's ballot in words, by district id, for the cycle pages."""
+    names = {category.id: category.name for category in cycle.categories}
+    return {district.id: describe(district_design(district), district.budget, cycle.currency, names)
+            for district in cycle.districts}

@@ -121,6 +121,15 @@ def settings_problems(settings: CycleSettings, cycle_id: int | None) -> list[tup
                             "results."))
             break
         latest = moment
+    if cycle_id is not None:
+        # The rule must count the cycle's ballots and every district's own; the counts are the ballot's too.
+        cycle = db.session.get(Cycle, cycle_id)
+        refused = {name for name, _ in problems}
+        if cycle is not None:
+            for name, problem in ballot_designs.rule_problems(settings.rule, cycle, settings.min_projects,
+                                                              settings.max_projects):
+                if name not in refused:
+                    refuse(name, problem)
     clash = db.session.scalar(select(Cycle.id).where(func.lower(Cycle.name) == settings.name.strip().lower()))
     if settings.name.strip() and clash is not None and clash != cycle_id:
         refuse("name", "Another cycle already has this name.")
