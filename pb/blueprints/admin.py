@@ -4,6 +4,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from pb.blueprints.guards import official_required, perform, refuse
 from pb.domain import cycle as cycle_rules
@@ -16,7 +17,7 @@ from pb.forms import ActionForm, CategoryForm, CycleForm, DistrictBudgetForm, Di
 from pb.i18n import translate
 from pb.models import Role, RoleChange
 from pb.pagination import page_number
-from pb.services import audit, cycles, exports, mail_health, moderation, roles, schedule, tallying, users, voting
+from pb.services import audit, ballot_designs, cycles, exports, mail_health, moderation, roles, schedule, tallying, users, voting
 from pb.services.cycles import CycleSettings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -124,6 +125,14 @@ def cycle(cycle_id: int):
     )
 
 
+def _offer_fitting_rules(form: CycleForm, cycle) -> None:
+    """Offer only the counting rules that fit the cycle's ballots; the others show, disabled (ballot designs)."""
+    fitting = ballot_designs.fitting_rules(cycle)
+    form.rule.choices = [SelectChoice(choice.value, choice.label,
+                                      render_kw=None if choice.value in fitting else {"disabled": True})
+                         for choice in form.rule.choices]
+
+
 @bp.route("/cycles/<int:cycle_id>/settings", methods=["GET", "POST"])
 @official_required
 def settings(cycle_id: int):
@@ -134,6 +143,7 @@ def settings(cycle_id: int):
     except DomainError as error:
         return refuse(error, url_for("admin.cycle", cycle_id=cycle.id))
     form = CycleForm(obj=cycle)
+    _offer_fitting_rules(form, cycle)
     if not form.is_submitted():
         form.total_budget.data = amount_for_input(cycle.total_budget, cycle.currency)
         _show_moments_in_zone(form, cycle)

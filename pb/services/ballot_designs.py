@@ -114,8 +114,8 @@ def freeze(cycle: Cycle) -> None:
 
 
 def has_frozen_settings(cycle: Cycle) -> bool:
-    """Whether voting has opened, so the settings are frozen and their fingerprint is public."""
-    return cycle.phase not in DESIGNING_PHASES and bool(cycle.frozen_settings_sha256)
+    """Whether voting has opened, so the settings are frozen and public."""
+    return cycle.phase not in DESIGNING_PHASES
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Fingerprint:
 
 def fingerprint(cycle: Cycle) -> Fingerprint | None:
     """The recorded and recomputed digests once voting has opened; None before."""
-    if not has_frozen_settings(cycle):
+    if not has_frozen_settings(cycle) or not cycle.frozen_settings_sha256:  # none was recorded (an older cycle)
         return None
     return Fingerprint(cycle.frozen_settings_sha256, settings_digest(cycle))
 

@@ -160,6 +160,10 @@ ACCESS = {
     "supports.support": LOGIN,
     "supports.unsupport": LOGIN,
     "supports.ranking": MODERATOR,
+    # Ballot designs (issue 20).
+    "ballot_settings.cycle_ballot": OFFICIAL,
+    "ballot_settings.district_ballot": OFFICIAL,
+    "ballot_settings.settings_json": PUBLIC,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

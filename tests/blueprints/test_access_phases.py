@@ -218,12 +218,20 @@ RULES = {
     "supports.support": R(VERIFIED, SUPPORTING),
     "supports.unsupport": R(LOGIN, SUPPORTING, ok=REFUSED),  # nobody in the worlds supports the pending proposal
     "supports.ranking": R(MODERATOR, draft=HIDDEN),
+    # Ballot designs (issue 20): the officials' pages read in every phase; the settings freeze when voting opens,
+    # and from then on anyone may download them.
+    "ballot_settings.cycle_ballot": R(OFFICIAL),
+    "ballot_settings.district_ballot": R(OFFICIAL),
+    "ballot_settings.settings_json": R(PUBLIC, TURNOUT, outside=409, draft=HIDDEN),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {
     "paper.correct_sheet": R(OFFICIAL, PAPER),
     "moderation.residents": R(MODERATOR, SELF_VERIFYING, draft=HIDDEN),
     "verification_requests.ask": R(LOGIN, SELF_VERIFYING, draft=HIDDEN),
+    # Ballot designs (issue 20): saved until voting opens.
+    "ballot_settings.cycle_ballot": R(OFFICIAL, SETUP | PROPOSING | SUPPORTING | REVIEWING),
+    "ballot_settings.district_ballot": R(OFFICIAL, SETUP | PROPOSING | SUPPORTING | REVIEWING),
 }
 
 

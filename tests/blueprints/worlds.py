@@ -314,6 +314,14 @@ FORMS = {
                           {"district_id": lambda w: w["north"],
                            "file": '{"type": "Polygon", "coordinates": [[[2, 41], [3, 41], [3, 42], [2, 41]]]}'}),
     "places.remove_boundary": ("official", Phase.PROPOSALS, {}),  # refused: the worlds' districts have no boundary
+    # Ballot designs (issue 20): a cumulative ballot for the cycle, a ranking of its own for North.
+    "ballot_settings.cycle_ballot": ("official", Phase.DRAFT,
+                                     {"kind": "cumulative", "min_projects": "1", "max_projects": "4",
+                                      "min_spend_percent": "", "points": "10", "max_points_per_project": "5"}),
+    "ballot_settings.district_ballot": ("official", Phase.DRAFT,
+                                        {"source": "own", "kind": "ranking", "min_projects": "1",
+                                         "max_projects": "3", "min_spend_percent": "", "points": "",
+                                         "max_points_per_project": ""}),
 }
 
 
