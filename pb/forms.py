@@ -595,10 +595,29 @@ class DeclineRequestForm(FlaskForm):
 
 # -- Ballot designs (issue 20) ---------------------------------------------------------------------------------------
 
-def _setting(label, *, least: int, most: int = LARGEST_SETTING, required: bool = False) -> WholeNumberField:
-    message = _l("Enter a whole number from %(least)s to %(most)s.", least=least, most=f"{most:,}")
-    first = InputRequired(_l("Enter a number.")) if required else Optional()
-    return WholeNumberField(label, validators=[first, NumberRange(min=least, max=most, message=message)])
+class SettingField(WholeNumberField):
+    """A whole number within a range, whose one refusal (letters, a sign, too many digits, out of range) says the
+    range."""
+
+    def __init__(self, label=None, *, least: int, most: int, required: bool = False, **kwargs):
+        self.message = _l("Enter a whole number from %(least)s to %(most)s.", least=least, most=f"{most:,}")
+        first = InputRequired(_l("Enter a number.")) if required else Optional()
+        super().__init__(label, validators=[first, NumberRange(min=least, max=most, message=self.message)], **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
+
+    def post_validate(self, form, validation_stopped) -> None:
+        # A value that was no number at all is refused once, not once more by the range check.
+        if self.process_errors and len(self.errors) > 1:
+            self.errors = [str(self.message)]
+
+
+def _setting(label, *, least: int, most: int = LARGEST_SETTING, required: bool = False) -> SettingField:
+    return SettingField(label, least=least, most=most, required=required)
 
 
 class BallotDesignForm(FlaskForm):

@@ -59,9 +59,9 @@ def test_an_official_chooses_the_cycles_ballot(client, make_user, make_cycle, ph
 
 
 @pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"points": "ten"}, "points", "Not a valid integer value"),
-    ({"points": "-3"}, "points", "Not a valid integer value"),
-    ({"points": "1" + "0" * 30}, "points", "Not a valid integer value"),
+    ({"points": "ten"}, "points", "Enter a whole number from 1 to 1,000,000."),
+    ({"points": "-3"}, "points", "Enter a whole number from 1 to 1,000,000."),
+    ({"points": "1" + "0" * 30}, "points", "Enter a whole number from 1 to 1,000,000."),
     ({"points": "0"}, "points", "Enter a whole number from 1 to 1,000,000."),
     ({"points": ""}, "points", "points to spread"),
     ({"max_points_per_project": "11"}, "max_points_per_project", "The most points on one project"),
@@ -78,7 +78,7 @@ def test_bad_ballot_settings_are_refused_next_to_their_field_and_change_nothing(
     response = client.submit(f"/admin/cycles/{cycle.id}/ballot", values)
     page = _page(response)
     assert response.status_code == 400 and words in page
-    assert f'id="{field}-error-1"' in page  # the message sits by its field
+    assert f'id="{field}-error-1"' in page and f'id="{field}-error-2"' not in page  # said once, by its field
     typed = changes.get(field, values.get(field))
     if typed and field != "kind" and len(typed) < 20:
         assert f'value="{typed}"' in page  # what was typed is kept
@@ -161,7 +161,7 @@ def test_a_districts_own_ballot_with_bad_values_is_refused(client, make_user, ma
     client.login(make_user(Role.OFFICIAL))
     response = client.submit(f"/admin/districts/{south.id}/ballot",
                              {"source": "own", "kind": "cumulative", "min_projects": "1", "points": "x"})
-    assert response.status_code == 400 and "Not a valid integer value" in _page(response)
+    assert response.status_code == 400 and "Enter a whole number from 1 to 1,000,000." in _page(response)
     assert db.session.get(District, south.id).ballot_settings is None
 
 
