@@ -16,6 +16,7 @@ from pb.services import ballot_designs, cycles
 bp = Blueprint("ballot_settings", __name__)
 bp.add_app_template_global(limit_fields, "limit_fields")
 bp.add_app_template_global(ballot_designs.can_change_design, "can_change_ballot")
+bp.add_app_template_global(ballot_designs.counts_points, "counts_points")
 
 
 def _design_from(form: BallotDesignForm, categories) -> BallotDesign:

@@ -277,3 +277,8 @@ def ballot_words(cycle: Cycle) -> dict[int, list[Message]]:
     names = {category.id: category.name for category in cycle.categories}
     return {district.id: describe(district_design(district), district.budget, cycle.currency, names)
             for district in cycle.districts}
+
+
+def counts_points(cycle: Cycle) -> bool:
+    """Whether some district's ballots are counted as points (cumulative points or rank scores)."""
+    return any(district_design(district).is_points for district in cycle.districts)

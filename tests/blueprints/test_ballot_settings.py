@@ -186,6 +186,7 @@ def test_the_public_page_describes_each_districts_ballot(client, make_cycle):
     page = _page(client.get(f"/cycles/{cycle.id}"))
     assert page.count("Spread 10 points among the projects, at most 5 on one.") == 2
     assert "fingerprint" not in page  # nothing is frozen before voting opens
+    assert "a project's score is the points it was given" in page
     assert client.get(f"/cycles/{cycle.id}/ballot-settings.json").status_code == 409
 
 
@@ -207,6 +208,7 @@ def test_from_voting_on_the_page_shows_the_fingerprint_of_the_download(client, m
     document = json.loads(download.get_data())
     assert [d["ballot"]["kind"] for d in document["districts"]] == ["approval", "approval"]
     assert "have changed since voting opened" not in page
+    assert "a project's score is the points it was given" not in page  # approvals are votes
 
 
 def test_a_change_behind_the_apps_back_is_said_plainly(client, make_user, make_cycle, make_project):
