@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from pb.blueprints.guards import official_required, refuse
 from pb.blueprints.public import visible_cycle
+from pb.domain.ballot_words import RULE_WORDS
 from pb.domain.ballots import BallotDesign, CategoryLimit
 from pb.domain.errors import DomainError, PhaseError
 from pb.domain.messages import N_
@@ -17,6 +18,12 @@ bp = Blueprint("ballot_settings", __name__)
 bp.add_app_template_global(limit_fields, "limit_fields")
 bp.add_app_template_global(ballot_designs.can_change_design, "can_change_ballot")
 bp.add_app_template_global(ballot_designs.counts_points, "counts_points")
+
+
+@bp.app_template_global()
+def rule_words(rule: str):
+    """How the counting rule works, in words (the rule's name for one pb does not know)."""
+    return RULE_WORDS.get(rule) or ballot_designs.rule_name(rule)
 
 
 def _design_from(form: BallotDesignForm, categories) -> BallotDesign:

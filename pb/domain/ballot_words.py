@@ -6,6 +6,21 @@ from pb.domain.ballots import APPROVAL, CUMULATIVE, KNAPSACK, RANKING, BallotDes
 from pb.domain.messages import N_, Message, Nn_
 from pb.domain.money import format_amount
 
+# How each counting rule an official may choose works, for residents (pb.services.cycles.RULE_NAMES).
+RULE_WORDS = {
+    "greedy": N_("Projects are funded in order of their number of votes, as long as the money lasts; a project that "
+                 "no longer fits is skipped and the next one is tried."),
+    "greedy-no-skip": N_("Projects are funded in order of their number of votes, as long as the money lasts; the "
+                         "count stops at the first project that no longer fits."),
+    "mes": N_("The Method of Equal Shares: the budget is split equally among the voters, and a project is funded when "
+              "its supporters can pay for it together from their shares. Groups of residents get projects in "
+              "proportion to their size. Money left over stays unspent."),
+    "mes-add1": N_("The Method of Equal Shares: the budget is split equally among the voters, and a project is funded "
+                   "when its supporters can pay for it together from their shares. Groups of residents get projects "
+                   "in proportion to their size. Money left over is used for the projects with most votes that still "
+                   "fit."),
+}
+
 
 def describe(design: BallotDesign, budget: int, currency: str,
              category_names: Mapping[int, str] | None = None) -> list[Message]:

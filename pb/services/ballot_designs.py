@@ -156,7 +156,7 @@ def category_ids(cycle: Cycle) -> list[int]:
     return [category.id for category in cycle.categories]
 
 
-def _rule_word(rule: str) -> Message | str:
+def rule_name(rule: str) -> Message | str:
     from pb.services.tallying import rule_label  # tallying reads the designs this module sets
 
     return rule_label(rule)
@@ -168,10 +168,10 @@ def rule_misfit(rule: str, design: BallotDesign, where: str | None = None) -> Me
         return None
     if where:
         return N_("The counting rule “{rule}” cannot count the ballot of {district} ({design}); choose a rule that "
-                  "fits it, or another ballot.", rule=_rule_word(rule), district=where,
+                  "fits it, or another ballot.", rule=rule_name(rule), district=where,
                   design=DESIGN_LABELS[design.kind])
     return N_("The counting rule “{rule}” cannot count a ballot of this design ({design}); choose a rule that fits "
-              "it, or another ballot.", rule=_rule_word(rule), design=DESIGN_LABELS[design.kind])
+              "it, or another ballot.", rule=rule_name(rule), design=DESIGN_LABELS[design.kind])
 
 
 def normalised(design: BallotDesign) -> BallotDesign:

@@ -25,6 +25,9 @@ from pb.services import (
 RULE_NAMES = {
     "greedy": N_("Standard count (most votes first, funded while the money lasts)"),
     "mes-add1": N_("Method of Equal Shares (proportional), completed as cities do"),
+    # Ballot designs (issue 20): the two plain forms of the rules above, which fit every design they do.
+    "greedy-no-skip": N_("Standard count, stopping at the first project that does not fit"),
+    "mes": N_("Method of Equal Shares (proportional), without completion"),
 }
 SUPPORTED_CURRENCIES = ("EUR", "PLN", "USD", "GBP", "CHF", "HUF", "CZK", "SEK", "NOK", "DKK", "CAD", "AUD")
 

@@ -227,3 +227,21 @@ def test_a_change_behind_the_apps_back_is_said_plainly(client, make_user, make_c
 def test_the_settings_download_of_a_draft_is_hidden(client, make_cycle):
     cycle = make_cycle(Phase.DRAFT)
     assert client.get(f"/cycles/{cycle.id}/ballot-settings.json").status_code == 404
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    ("greedy", "a project that no longer fits is skipped"),
+    ("greedy-no-skip", "the count stops at the first project that no longer fits"),
+    ("mes", "Money left over stays unspent."),
+    ("mes-add1", "Money left over is used for the projects with most votes"),
+])
+def test_an_official_chooses_any_offered_rule_and_residents_read_how_it_counts(
+        client, make_user, make_cycle, rule, words):
+    cycle = make_cycle(ballot_design="cumulative", ballot_settings='{"points": 10}')
+    client.login(make_user(Role.OFFICIAL))
+    response = client.submit(f"/admin/cycles/{cycle.id}/settings", {
+        "name": cycle.name, "currency": "EUR", "total_budget": "1500", "rule": rule, "min_projects": "1",
+        "max_projects": ""})
+    assert response.status_code == 302
+    assert _cycle(cycle.id).rule == rule
+    assert words in _page(client.get(f"/cycles/{cycle.id}"))

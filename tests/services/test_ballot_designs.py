@@ -261,3 +261,35 @@ def test_nothing_in_the_settings_document_changes_through_the_app_once_voting_op
 ])
 def test_each_design_reads_in_plain_words(design, sentences):
     assert describe(design, 10_000_000, "EUR", {7: "Streets", 8: "Parks"}) == sentences
+
+
+# -- The counting rules officials choose among -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rule", "funded"), [
+    ("greedy", ["big", "small"]),  # mid (500 EUR) no longer fits and is skipped; small still does
+    ("greedy-no-skip", ["big"]),  # the count stops at mid
+    ("mes", ["big"]),  # each of the 5 voters holds 200 EUR: big's 3 pay 600; mid's 2 hold only 400 for 500
+    ("mes-add1", ["big", "small"]),
+])
+def test_each_offered_rule_counts_a_cycle(official, make_user, make_cycle, make_project, verify, rule, funded):
+    from pb.models import TallyRun
+    from pb.services import tallying, voting
+    from tests.conftest import close_voting
+
+    assert rule in cycles.RULE_NAMES
+    cycle = make_cycle(Phase.VOTING, rule=rule)
+    north, south = cycle.districts
+    big, mid, small = (make_project(cycle, north, cost=cost, title=title)
+                       for cost, title in [(60_000, "big"), (50_000, "mid"), (30_000, "small")])
+    make_project(cycle, south)
+    for choice in [[big, small], [big], [big], [mid], [mid]]:
+        resident = make_user()
+        verify(resident, north)
+        voting.cast_ballot(resident, cycle.id, north.id, [project.id for project in choice])
+    close_voting(cycle)
+    tallying.run_tally(official, cycle.id)
+    db.session.expire_all()
+    run = db.session.scalar(select(TallyRun).where(TallyRun.district_id == north.id))
+    assert run.rule == rule
+    assert [result.project.title for result in run.results if result.is_funded] == funded
