@@ -1,5 +1,6 @@
 """Flask-WTF forms: field-level validation only; the services own the rules."""
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -653,7 +654,8 @@ def ballot_design_form(categories, *, district: bool = False, **kwargs) -> Ballo
 
     for category in categories:
         projects, share = limit_fields(category.id)
-        setattr(Form, projects, _setting(_l("Most projects in %(category)s", category=category.name), least=0))
-        setattr(Form, share, _setting(_l("Most %% of the budget in %(category)s", category=category.name),
+        # Plain text, not a lazy string: the lazy one passes for safe HTML, and a category's name is the user's.
+        setattr(Form, projects, _setting(gettext("Most projects in %(category)s", category=category.name), least=0))
+        setattr(Form, share, _setting(gettext("Most %% of the budget in %(category)s", category=category.name),
                                       least=0, most=100))
     return Form(**kwargs)

@@ -245,3 +245,13 @@ def test_an_official_chooses_any_offered_rule_and_residents_read_how_it_counts(
     assert response.status_code == 302
     assert _cycle(cycle.id).rule == rule
     assert words in _page(client.get(f"/cycles/{cycle.id}"))
+
+
+def test_a_category_name_is_shown_as_text_on_the_ballot_pages(client, make_user, make_cycle):
+    cycle = make_cycle()
+    cycle.categories[0].name = "<b>Streets</b>"
+    db.session.commit()
+    client.login(make_user(Role.OFFICIAL))
+    for path in (f"/admin/cycles/{cycle.id}/ballot", f"/admin/districts/{cycle.districts[0].id}/ballot"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Most projects in &lt;b&gt;Streets&lt;/b&gt;" in page and "<b>Streets" not in page
