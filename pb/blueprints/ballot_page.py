@@ -49,7 +49,7 @@ class Summary:
     is_over_points: bool
     is_over_cap: bool
     repeated_ranks: tuple[int, ...]
-    order: tuple[str, ...]  # ranked project titles, best first
+    order: tuple[str, ...]  # the ranked projects, best first, in words ("1st: Park benches")
 
 
 def ordinal(rank: int) -> str:
@@ -100,8 +100,8 @@ def summary(rules: BallotRules, projects: Sequence[BallotProject]) -> Summary:
         is_over_cap=(design.kind == CUMULATIVE and design.max_points_per_project is not None
                      and any(project.value > design.max_points_per_project for project in given)),
         repeated_ranks=tuple(sorted(rank for rank, times in ranks.items() if times > 1)),
-        order=tuple(project.title for project in sorted(given, key=lambda p: p.value)) if design.kind == RANKING
-        else (),
+        order=tuple(in_words(RANKING, {project.id: project.value for project in given},
+                             {project.id: project.title for project in given})) if design.kind == RANKING else (),
     )
 
 

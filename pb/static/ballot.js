@@ -83,6 +83,7 @@
   }
 
   function updateRanks() {
+    var order = find("[data-order]");
     var ranked = [];
     var seen = {};
     var repeated = false;
@@ -91,7 +92,12 @@
       if (rank > 0) {
         if (seen[rank]) { repeated = true; }
         seen[rank] = true;
-        ranked.push({rank: rank, title: field.dataset.title});
+        // The line as the server writes it ("1st: Park benches"), with the rank in the page's words.
+        var words = field.options[field.selectedIndex].text.trim();
+        var line = (order.dataset.line || "{rank}: {title}")
+          .replace("{rank}", function () { return words; })
+          .replace("{title}", function () { return field.dataset.title; });
+        ranked.push({rank: rank, title: line});
       }
       field.closest("li").classList.toggle("ranked", rank > 0);
     });
@@ -99,7 +105,6 @@
     setText("[data-count]", ranked.length);
     show("[data-repeated]", repeated);
     show("[data-order-title]", ranked.length > 0);
-    var order = find("[data-order]");
     var shown = ranked.map(function (item) { return item.title; }).join("\n");
     var current = Array.prototype.map.call(order.children, function (item) { return item.textContent; }).join("\n");
     if (shown !== current) {  // rebuilt only when it changed, so a screen reader hears each change once

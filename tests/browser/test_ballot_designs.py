@@ -146,7 +146,7 @@ def _vote(tab, world, design: str) -> tuple[str, str]:
         page.get_by_label(C).select_option("2")
         assert not page.locator("[data-repeated]").is_visible()
         assert "Ranks used: 2 of 3" in _summary(tab)
-        assert page.locator("[data-order] li").all_inner_texts() == [A, C]
+        assert page.locator("[data-order] li").all_inner_texts() == [f"1st: {A}", f"2nd: {C}"]
     _fill(tab, design, spec["first"])
     tab.click(page.get_by_role("button", name="Cast my ballot"))
     assert "Your ballot is saved" in tab.messages()
@@ -313,7 +313,7 @@ def test_the_ranking_ballot_with_the_keyboard_alone(visit, make_user, make_cycle
     assert _stored(world) is None
     _rank_with_keys(rita, world, {C: 2})
     assert not page.locator("[data-repeated]").is_visible()
-    assert page.locator("[data-order] li").all_inner_texts() == [A, C]
+    assert page.locator("[data-order] li").all_inner_texts() == [f"1st: {A}", f"2nd: {C}"]
     _tab_to(rita, lambda focus: focus["name"].startswith("button") and "Cast my ballot" in focus["name"])
     with page.expect_navigation():
         page.keyboard.press("Enter")
