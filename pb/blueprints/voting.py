@@ -1,4 +1,4 @@
-"""The ballot: verified residents fill in their district's ballot (knapsack, approval, points or ranks) and may change it."""
+"""The ballot: verified residents fill in their district's ballot (choices, points or ranks) and may change it."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _

@@ -117,8 +117,8 @@
     }
   }
 
-  var update = {knapsack: updateChoices, approval: updateChoices, cumulative: updatePoints, ranking: updateRanks}[design]
-    || updateChoices;
+  var updates = {knapsack: updateChoices, approval: updateChoices, cumulative: updatePoints, ranking: updateRanks};
+  var update = updates[design] || updateChoices;
   form.addEventListener("change", update);
   form.addEventListener("input", update);
   update();

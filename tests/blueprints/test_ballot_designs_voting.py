@@ -98,7 +98,7 @@ def test_a_ballot_of_each_design_is_cast_changed_and_shown_in_words(client, elec
     page = _text(response)
     assert response.status_code == 200 and "Your ballot is changed." in page
     assert _stored(world) == {ids[name]: value for name, value in second.items()}
-    stored = re.search(r'<ul class="stored-ballot">(.*?)</ul>', page, re.S).group(1)
+    stored = re.search(r'<ul id="stored-ballot">(.*?)</ul>', page, re.S).group(1)
     assert re.findall(r"<li>(.*?)</li>", stored) == words
     assert re.search(r'class="receipt-code">[A-Z0-9-]{14}<', page)
     # The form is filled in with the stored ballot.
@@ -159,7 +159,8 @@ INVALID = [
     ("ranking", {"swings": "first"}, ["Ranks are whole numbers from 1."]),
     ("approval", {"swings": 1, "trees": 1, "benches": 1}, ["Choose at most 2 projects (you chose 3)."]),
     ("approval", {"benches": 1, "lights": 1}, ["At most 1 project may be chosen in Streets (you chose 2)."]),
-    ("knapsack", {"benches": 1}, ["Your choices cost 50 EUR; a ballot must spend at least 100 EUR (20% of the budget)."]),
+    ("knapsack", {"benches": 1},
+     ["Your choices cost 50 EUR; a ballot must spend at least 100 EUR (20% of the budget)."]),
     ("knapsack", {"swings": 1, "trees": 1, "benches": 1, "lights": 1},
      ["Your choices cost 550 EUR, 50 EUR more than the budget of 500 EUR.",
       "At most 1 project may be chosen in Streets (you chose 2)."]),
@@ -173,7 +174,7 @@ def test_an_invalid_ballot_is_refused_with_every_problem_and_shown_again(client,
     response = client.submit(world["url"], _form(design, world["ids"], values, "0"))
     page = _text(response)
     assert response.status_code == 400
-    problems = re.search(r'<div class="ballot-problems" role="alert".*?</div>', page, re.S).group(0)
+    problems = re.search(r'<div class="message error" role="alert" id="ballot-problems">.*?</div>', page, re.S).group(0)
     assert re.findall(r"<li>(.*?)</li>", problems) == messages
     assert _stored(world) is None and sealed_ballots() == []
     # What the voter submitted is shown again, as far as it reads as a ballot.

@@ -76,7 +76,8 @@ def _election(design, make_user, make_cycle, make_project, verify, *, with_offic
     world = {"cycle_id": cycle.id, "district_id": district.id, "ids": ids, "rita": rita, "spec": spec,
              "path": f"/cycles/{cycle.id}/vote/{district.id}"}
     if with_officials:
-        world["officials"] = (make_user(Role.OFFICIAL, name="Olga Official"), make_user(Role.OFFICIAL, name="Otto Official"))
+        world["officials"] = (make_user(Role.OFFICIAL, name="Olga Official"),
+                              make_user(Role.OFFICIAL, name="Otto Official"))
     return world
 
 
@@ -160,7 +161,7 @@ def _vote(tab, world, design: str) -> tuple[str, str]:
     receipt = page.locator(".receipt-code").inner_text()
     assert _RECEIPT.fullmatch(receipt) and receipt != first_receipt
     assert _stored(world) == _as_ids(world, spec["change"])
-    stored = page.locator(".stored-ballot li").all_inner_texts()
+    stored = page.locator("#stored-ballot li").all_inner_texts()
     if design == "cumulative":
         assert stored == ["5 points: Library garden", "5 points: Street trees"]
     elif design == "ranking":
@@ -265,7 +266,7 @@ def test_the_approval_ballot_without_javascript(visit, make_user, make_cycle, ma
     assert "0 of at most 3 projects chosen" in _summary(rita)
     _fill(rita, "approval", {A: 1, B: 1, C: 1, D: 1})
     rita.click(page.get_by_role("button", name="Cast my ballot"))
-    assert "Choose at most 3 projects (you chose 4)." in page.locator(".ballot-problems").inner_text()
+    assert "Choose at most 3 projects (you chose 4)." in page.locator("#ballot-problems").inner_text()
     assert _stored(world) is None
     assert all(page.get_by_label(title).is_checked() for title, _ in PROJECTS)
     assert "4 of at most 3 projects chosen" in _summary(rita)  # the summary the server wrote, with its warning
@@ -280,7 +281,7 @@ def test_the_approval_ballot_without_javascript(visit, make_user, make_cycle, ma
     assert "Only this new ballot counts" in rita.messages()
     assert page.locator(".receipt-code").inner_text() != first_receipt
     assert _stored(world) == _as_ids(world, {A: 1})
-    assert page.locator(".stored-ballot li").all_inner_texts() == [A]
+    assert page.locator("#stored-ballot li").all_inner_texts() == [A]
 
 
 def _rank_with_keys(tab, world, ranks: dict[str, int]) -> None:
@@ -320,4 +321,4 @@ def test_the_ranking_ballot_with_the_keyboard_alone(visit, make_user, make_cycle
     rita.check()
     assert page.get_by_role("status").filter(has_text="Your ballot is saved").count() == 1
     assert _stored(world) == _as_ids(world, {A: 1, C: 2})
-    assert page.locator(".stored-ballot li").all_inner_texts() == [f"1st: {A}", f"2nd: {C}"]
+    assert page.locator("#stored-ballot li").all_inner_texts() == [f"1st: {A}", f"2nd: {C}"]
