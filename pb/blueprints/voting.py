@@ -1,9 +1,10 @@
-"""The ballot: verified residents choose projects within their district's budget, and may change it."""
+"""The ballot: verified residents fill in their district's ballot (choices, points or ranks) and may change it."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from pb.blueprints import ballot_forms, ballot_page
 from pb.blueprints.guards import not_to_be_kept, refuse
 from pb.blueprints.public import require_visible, visible_cycle
 from pb.domain import cycle as cycle_rules
@@ -12,17 +13,9 @@ from pb.domain.numbers import parse_whole_number
 from pb.domain.ordering import keyed_order
 from pb.forms import ActionForm
 from pb.i18n import translate
-from pb.services import cycles, proposals, voting
+from pb.services import ballot_designs, cycles, proposals, voting
 
 bp = Blueprint("voting", __name__)
-
-
-def _chosen_ids(values: list[str]) -> list[int]:
-    """Project ids from the submitted checkboxes; anything that is not an id is refused as a whole ballot."""
-    chosen = [parse_whole_number(value) for value in values]
-    if None in chosen:
-        raise BallotError("Some choices are not projects on this ballot; reload the page and choose again.")
-    return chosen
 
 
 def _version_seen(value: str | None) -> int | None:
@@ -80,16 +73,18 @@ def ballot(cycle_id: int, district_id: int):
                 "you cannot also vote online.", district=district.name), "error")
         return redirect(back)
     form = ActionForm()
-    chosen: set[int] | None = None  # None: show the stored ballot
+    design = ballot_designs.district_design(district)
+    shown: dict[int, int] | None = None  # None: show the stored ballot
+    problems: list[str] = []
     status = 200
     if request.method == "POST":
-        submitted = request.form.getlist("project")
         try:
             if not form.validate_on_submit():
                 raise BallotError("The form expired; reload the page and vote again.")
             version_seen = _version_seen(request.form.get("version"))
             ballot = voting.cast_ballot(
-                current_user, cycle.id, district.id, _chosen_ids(submitted), expected_version=version_seen,
+                current_user, cycle.id, district.id, ballot_forms.submitted_ballot(request.form, design),
+                expected_version=version_seen,
             )
         except (PermissionDenied, PhaseError) as error:
             return refuse(error, back)  # not verified here, or already voted on paper: no ballot to show
@@ -98,8 +93,9 @@ def ballot(cycle_id: int, district_id: int):
             flash(translate(error.message), "error")
             status = 409
         except DomainError as error:
-            flash(translate(error.message), "error")
-            chosen = {number for number in map(parse_whole_number, submitted) if number is not None}
+            # Every problem at once, beside the ballot as the voter filled it in, so it is fixed in one go.
+            problems = [translate(problem) for problem in error.problems] or [translate(error.message)]
+            shown = ballot_forms.shown_ballot(request.form, design)
             status = 400
         else:
             # Success is a redirect, so nothing more is read: a page that showed no ballot (version 0) stored the
@@ -112,15 +108,19 @@ def ballot(cycle_id: int, district_id: int):
             )
             return redirect(url_for("voting.ballot", cycle_id=cycle_id, district_id=district_id))
     # Each voter sees the projects in their own order, the same on every visit (position bias, see pb.domain.ordering).
-    projects = keyed_order(proposals.projects_on_ballot(cycle.id, district.id), current_app.secret_key,
-                           "ballot", current_user.id, cycle.id)
+    ordered = keyed_order(proposals.projects_on_ballot(cycle.id, district.id), current_app.secret_key,
+                          "ballot", current_user.id, cycle.id)
     stored = voting.stored_ballot(current_user, cycle.id, district.id)
-    if chosen is None:
-        chosen = set(stored.choices) if stored else set()
-    total = sum(p.cost for p in projects if p.id in chosen)
+    if shown is None:
+        shown = dict(stored.values) if stored else {}
+    rules = voting.rules_for(cycle, district)
+    projects = ballot_page.ballot_projects(ordered, shown)
+    titles = {project.id: project.title for project in ordered}
     return render_template(
-        "voting/ballot.html", cycle=cycle, district=district, projects=projects, chosen=chosen,
-        has_voted=stored is not None, total=total, form=form, rules=voting.rules_for(cycle, district),
+        "voting/ballot.html", cycle=cycle, district=district, projects=projects, design=design, rules=rules,
+        summary=ballot_page.summary(rules, projects), problems=problems, form=form,
+        category_limits=ballot_page.category_limits(rules, ordered), has_voted=stored is not None,
+        stored_lines=ballot_page.in_words(design.kind, stored.values, titles) if stored else [],
         receipt=voting.format_receipt(stored.receipt) if stored else None,
-        version=stored.version if stored else 0,
+        version=stored.version if stored else 0, ordinal=ballot_page.ordinal,
     ), status

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from pb.domain import cycle as cycle_rules
 from pb.domain import geometry
@@ -214,9 +215,11 @@ def public_proposals(cycle: Cycle, district_id: int | None = None) -> list[Propo
 
 
 def projects_on_ballot(cycle_id: int, district_id: int) -> list[Proposal]:
+    """The accepted projects of a district, with their categories in the same query (the ballot shows them)."""
     return list(
         db.session.scalars(
             select(Proposal)
+            .options(joinedload(Proposal.category))
             .where(
                 Proposal.cycle_id == cycle_id,
                 Proposal.district_id == district_id,
