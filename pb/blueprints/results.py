@@ -34,7 +34,8 @@ def _page_context(cycle, runs: dict) -> dict:
         # How many voters gave each project points (or ranked it): the score alone does not say.
         "supporters": {district_id: tallying.supporters(run) if terms[district_id].is_points else {}
                        for district_id, run in runs.items()},
-        "uncompared": {district_id: tallying.uncompared_rules(run, design) for district_id, design in designs.items()},
+        "uncompared": {district_id: tallying.uncompared_rules(runs[district_id], design)
+                       for district_id, design in designs.items()},
         "funded": funded,
         "summary": {
             "funded_count": sum(len(results) for results in funded.values()),
