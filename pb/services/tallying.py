@@ -476,12 +476,14 @@ class RuleColumn:
 
 def rule_columns(run: TallyRun) -> list[RuleColumn]:
     """The cycle's own outcome and each compared rule's, the standard count first; the cycle's rule is marked."""
+    kind = ballot_designs.district_design(run.district).kind
     official = RuleColumn(
-        run.rule, rule_label(run.rule), tuple(r.project_id for r in run.results if r.is_funded), run.spent, True
+        run.rule, rule_label(run.rule, kind), tuple(r.project_id for r in run.results if r.is_funded), run.spent, True
     )
     others = {
         comparison.rule: RuleColumn(
-            comparison.rule, rule_label(comparison.rule), tuple(json.loads(comparison.selected)), comparison.spent, False
+            comparison.rule, rule_label(comparison.rule, kind), tuple(json.loads(comparison.selected)),
+            comparison.spent, False,
         )
         for comparison in run.comparisons
     }
