@@ -204,6 +204,12 @@ def export_pdf(cycle_id: int):
 
 
 @bp.app_template_global()
+def count_terms(run):
+    """The words a stored count is read in (votes, points or rank scores), for pages that list its results."""
+    return tallying.district_terms(run.district)
+
+
+@bp.app_template_global()
 def project_result(proposal):
     """A project's published result, for the results section of its page; None until results are published."""
     return tallying.published_result(proposal.id, proposal.cycle)
@@ -232,9 +238,10 @@ def revision(cycle_id: int, number: int):
     except PhaseError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     latest = revisions.current(cycle)
+    terms = {district.id: tallying.district_terms(district) for district in cycle.districts}
     return render_template(
         "results/revision.html", cycle=cycle, revision=shown, districts=json.loads(shown.snapshot),
-        is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label,
+        is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label, terms=terms,
     )
 
 

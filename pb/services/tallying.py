@@ -511,8 +511,19 @@ def parameters(run: TallyRun) -> dict[str, str]:
 
 
 def tie_break_words(run: TallyRun) -> str:
-    """How the count broke ties, for people (a message translated where it is shown), from its recorded parameters."""
-    return tie_rules.tie_break_words(parameters(run), run.tie_break)
+    """How the count broke ties, for people (a message translated where it is shown), from its recorded parameters.
+
+    On a points or ranking ballot the seeded tie-break's "more votes" are the voters who gave points or ranked.
+    """
+    recorded = parameters(run)
+    kind = ballot_designs.district_design(run.district).kind
+    if kind in (CUMULATIVE, RANKING) and recorded.get("tie_break") == "cost-votes-lottery" and "seed" in recorded:
+        if kind == CUMULATIVE:
+            return N_("the cheaper project first, then the one more voters gave points to, then a lottery drawn from "
+                      "the published seed {seed}", seed=recorded["seed"])
+        return N_("the cheaper project first, then the one more voters ranked, then a lottery drawn from the "
+                  "published seed {seed}", seed=recorded["seed"])
+    return tie_rules.tie_break_words(recorded, run.tie_break)
 
 
 def broken_ties(run: TallyRun, seed: int | None = None) -> list[str]:

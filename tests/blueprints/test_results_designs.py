@@ -80,3 +80,20 @@ def test_the_downloads_name_the_score(client, published_design, design, unit):  
     api = client.get(f"/api/v1/cycles/{cycle.id}/results").get_json()
     count = next(d for d in api["districts"] if d["district"]["id"] == north.id)["count"]
     assert (count["ballot_design"], count["score_unit"]) == (design, unit)
+
+
+def test_the_officials_count_page_the_project_page_and_a_revision_speak_rank_scores(client, published_design, make_user):  # noqa: F811
+    from pb.models import Role
+
+    cycle, projects, _ = published_design("ranking", publish=False)
+    client.login(make_user(Role.OFFICIAL))
+    text = _text(client.get(f"/admin/cycles/{cycle.id}"))
+    assert "big (a rank score of 8, 600 EUR)" in text and "small (a rank score of 6, 300 EUR)" in text
+
+    cycle, projects, _ = published_design("cumulative")
+    text = _text(client.get(f"/proposals/{projects['mid'].id}"))
+    assert "Count: 14 points; cost 500 EUR." in text
+    text = _text(client.get(f"/cycles/{cycle.id}/results/revisions/1"))
+    assert "Points" in text and " Votes " not in f" {text} "
+    text = _text(client.get(f"/cycles/{cycle.id}/results/{cycle.districts[0].id}"))
+    assert "then the one more voters gave points to, then a lottery drawn from the published seed 7" in text
