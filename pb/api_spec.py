@@ -30,6 +30,11 @@ _ID_NAME = _object("A reference by id and name.", {"id": _INTEGER, "name": _STRI
 
 _PHASES = ["proposals", "supports", "review", "voting", "tallying", "results", "closed"]
 
+# What a count's per-project figure is: votes (knapsack, approval), points (cumulative) or rank scores (ranking: K
+# for a first place of K ranks, down to 1).
+_SCORE_UNIT = {"type": "string", "enum": ["votes", "points", "rank_score"],
+               "description": "What the project's count is: votes, points (cumulative) or rank score (ranking)."}
+
 _SCHEMAS = {
     "Error": _object("A refusal: what went wrong, in words a person can read.", {"error": _STRING, "status": _INTEGER}),
     "Money": _object(
@@ -104,7 +109,8 @@ _SCHEMAS = {
     "ProjectResult": _object(
         "A project's published result.",
         {
-            "votes": _INTEGER,
+            "votes": {"type": "integer", "description": "The count's score for the project, in `score_unit`."},
+            "score_unit": _SCORE_UNIT,
             "is_funded": _BOOLEAN,
             "position": {"type": "integer", "description": "1 = first in the district's results table."},
             "explanation": {"type": "string", "description": "Why it was or was not funded."},
@@ -149,7 +155,10 @@ _SCHEMAS = {
             "project_id": _INTEGER,
             "title": _STRING,
             "position": _INTEGER,
-            "votes": _INTEGER,
+            "votes": {"type": "integer", "description": "The count's score for the project, in the count's "
+                                                        "`score_unit`: votes, points or rank score."},
+            "voters": {"type": "integer", "description": "Counted ballots that chose the project, gave it points or "
+                                                         "ranked it."},
             "is_funded": _BOOLEAN,
             "cost": _ref("Money"),
             "explanation": _STRING,
@@ -160,6 +169,9 @@ _SCHEMAS = {
         {
             "rule": _STRING,
             "rule_name": _STRING,
+            "ballot_design": {"type": "string", "enum": ["knapsack", "approval", "cumulative", "ranking"],
+                              "description": "The ballot the district's residents filled in."},
+            "score_unit": _SCORE_UNIT,
             "tie_break": {"type": "string", "description": "The tie-break order, in words."},
             "tie_break_seed": {"type": "integer", "description": "The published seed of the tie-break lottery."},
             "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -266,7 +278,7 @@ SPEC: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "pb open data API",
-        "version": "1.1.0",
+        "version": "1.2.0",
         "description": (
             "Read-only public data of pb participatory budgeting cycles: cycles, districts, projects on the ballot "
             "and published results. Money is an integer of the currency's smallest unit with its currency; dates "

@@ -53,7 +53,8 @@ def _height(count: int) -> float:
 
 def _draw_votes(figure: Figure, data: ChartData) -> None:
     votes_axes, budget_axes = figure.subplots(2, 1, height_ratios=(max(len(data.labels), 1), 1.4))
-    votes, costs = data.values("Votes"), data.values("Cost")
+    # The first series is the count's score: votes, points or rank scores, named as the ballot design reads it.
+    (score_name, votes), costs = data.series[0], data.values("Cost")
     positions = list(range(len(data.labels)))
     bars = votes_axes.barh(positions, votes, color=[FUNDED if funded else NOT_FUNDED for funded in data.marks])
     for bar, funded in zip(bars, data.marks):
@@ -61,7 +62,7 @@ def _draw_votes(figure: Figure, data: ChartData) -> None:
             bar.set_hatch("//")  # not by colour alone
     votes_axes.set_yticks(positions, [_short(label) for label in data.labels])
     votes_axes.invert_yaxis()
-    votes_axes.set_xlabel("Votes")
+    votes_axes.set_xlabel(str(score_name))
     votes_axes.bar_label(bars, labels=[f"{v:,}" + (" ✓ funded" if f else "") for v, f in zip(votes, data.marks)], padding=3)
     votes_axes.margins(x=0.3)
     # Below: the funded projects' costs laid end to end against the budget, so the money left shows at a glance.

@@ -11,7 +11,7 @@ from pb.blueprints.public import visible_cycle
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import DomainError, NotFound, PhaseError
 from pb.i18n import format_share
-from pb.services import audit, exports, project_status, revisions, tallying, voting
+from pb.services import audit, ballot_designs, exports, project_status, revisions, tallying, voting
 
 bp = Blueprint("results", __name__)
 
@@ -25,7 +25,17 @@ def _page_context(cycle, runs: dict) -> dict:
     totals = {district_id: sum(channels.values()) for district_id, channels in turnout.items()}
     funded = {district_id: [r for r in run.results if r.is_funded] for district_id, run in runs.items()}
     took_part, could_vote = sum(totals.get(d, 0) for d in runs), sum(verified.get(d, 0) for d in runs)
+    designs = {district_id: ballot_designs.district_design(run.district) for district_id, run in runs.items()}
+    terms = {district_id: tallying.score_terms(design) for district_id, design in designs.items()}
     return {
+        "designs": designs,
+        "design_words": {district_id: tallying.design_words(design) for district_id, design in designs.items()},
+        "terms": terms,
+        # How many voters gave each project points (or ranked it): the score alone does not say.
+        "supporters": {district_id: tallying.supporters(run) if terms[district_id].is_points else {}
+                       for district_id, run in runs.items()},
+        "uncompared": {district_id: tallying.uncompared_rules(runs[district_id], design)
+                       for district_id, design in designs.items()},
         "funded": funded,
         "summary": {
             "funded_count": sum(len(results) for results in funded.values()),
@@ -150,7 +160,9 @@ def receipt(cycle_id: int):
         return render_template("results/receipt.html", cycle=cycle, code=code, ballot=None, problem=error.message), 404
     except DomainError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
-    return render_template("results/receipt.html", cycle=cycle, code=code, ballot=ballot, problem=None)
+    kind, lines = tallying.receipt_lines(ballot) if ballot is not None else ("", [])
+    return render_template("results/receipt.html", cycle=cycle, code=code, ballot=ballot, problem=None, kind=kind,
+                           lines=lines)
 
 
 def _published_cycle(cycle_id: int):
@@ -192,6 +204,12 @@ def export_pdf(cycle_id: int):
 
 
 @bp.app_template_global()
+def count_terms(run):
+    """The words a stored count is read in (votes, points or rank scores), for pages that list its results."""
+    return tallying.district_terms(run.district)
+
+
+@bp.app_template_global()
 def project_result(proposal):
     """A project's published result, for the results section of its page; None until results are published."""
     return tallying.published_result(proposal.id, proposal.cycle)
@@ -220,9 +238,10 @@ def revision(cycle_id: int, number: int):
     except PhaseError as error:
         return refuse(error, url_for("public.cycle", cycle_id=cycle.id))
     latest = revisions.current(cycle)
+    terms = {district.id: tallying.district_terms(district) for district in cycle.districts}
     return render_template(
         "results/revision.html", cycle=cycle, revision=shown, districts=json.loads(shown.snapshot),
-        is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label,
+        is_latest=latest is not None and latest.number == shown.number, rule_label=tallying.rule_label, terms=terms,
     )
 
 

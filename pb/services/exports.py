@@ -19,14 +19,15 @@ from sqlalchemy import select
 from pb import charts, pdf
 from pb.charts import ChartData
 from pb.domain import timetable
+from pb.domain.ballots import CUMULATIVE, KNAPSACK, BallotDesign
 from pb.domain.cycle import Phase
 from pb.domain.errors import NotFound, PhaseError
-from pb.domain.messages import N_, Figure
+from pb.domain.messages import N_, Figure, Message
 from pb.domain.money import amount_for_input, format_amount, minor_unit_exponent
 from pb.domain.tally import Project, pabulib
 from pb.extensions import db
 from pb.models import Cycle, District, Proposal, TallyRun
-from pb.services import load, printing, tallying, voting
+from pb.services import ballot_designs, load, printing, tallying, voting
 
 # Turnout is no vote count: it may be shown from the opening of the vote, unlike anything per project.
 TURNOUT_PHASES = frozenset({Phase.VOTING, Phase.TALLYING, Phase.RESULTS, Phase.CLOSED})
@@ -75,18 +76,34 @@ def votes_chart(cycle: Cycle, district_id: int) -> ChartData:
     district = run.district
     results = run.results
     funded = sum(result.is_funded for result in results)
-    return ChartData(
-        kind="votes",
-        title=N_("Votes per project in {district}", district=district.name),
-        description=N_(
+    terms = tallying.district_terms(district)
+    words = {
+        "votes": N_(
             "Bar chart of the votes for each of the {count} projects in {district}, funded projects first. {funded} "
             "were funded, using {spent} of the budget of {budget}. The table beside the chart gives the same numbers.",
             count=len(results), district=district.name, funded=funded, spent=_money(cycle, run.spent),
             budget=_money(cycle, run.budget),
         ),
+        "points": N_(
+            "Bar chart of the points residents gave each of the {count} projects in {district}, funded projects "
+            "first. {funded} were funded, using {spent} of the budget of {budget}. The table beside the chart gives "
+            "the same numbers.", count=len(results), district=district.name, funded=funded,
+            spent=_money(cycle, run.spent), budget=_money(cycle, run.budget),
+        ),
+        "rank_score": N_(
+            "Bar chart of the rank score of each of the {count} projects in {district}, funded projects first. "
+            "{funded} were funded, using {spent} of the budget of {budget}. The table beside the chart gives the "
+            "same numbers.", count=len(results), district=district.name, funded=funded,
+            spent=_money(cycle, run.spent), budget=_money(cycle, run.budget),
+        ),
+    }
+    return ChartData(
+        kind="votes",
+        title=Message(terms.title.template, district=district.name),
+        description=words[terms.unit],
         labels=tuple(result.project.title for result in results),
-        series=((N_("Votes"), tuple(r.votes for r in results)), (N_("Cost"), tuple(r.cost for r in results))),
-        columns=(N_("Project"), N_("Votes"), N_("Cost"), N_("Funded")),
+        series=((terms.column, tuple(r.votes for r in results)), (N_("Cost"), tuple(r.cost for r in results))),
+        columns=(N_("Project"), terms.column, N_("Cost"), N_("Funded")),
         rows=tuple(
             (r.project.title, _count(r.votes), _money(cycle, r.cost), N_("yes") if r.is_funded else N_("no"))
             for r in results
@@ -242,26 +259,60 @@ def spreadsheet_cell(text: str) -> str:
     return text
 
 
+# Where a district's count reads points or rank scores, the `votes` column is `score`, and two columns say what the
+# score is (votes, points, rank_score) and how many voters chose, gave points to or ranked the project.
+POINTS_CSV_COLUMNS = tuple("score" if column == "votes" else column for column in CSV_COLUMNS) + ("score_unit", "voters")
+
+
 def results_csv(cycle: Cycle) -> str:
-    """The published results as CSV text with a byte-order mark, so Excel and LibreOffice read it as UTF-8."""
+    """The published results as CSV text with a byte-order mark, so Excel and LibreOffice read it as UTF-8.
+
+    A cycle whose every district counts votes (knapsack, approval) has the columns it always had; one with points or
+    rank scores anywhere writes `score`, `score_unit` and `voters` instead of `votes`.
+    """
     runs = tallying.published_runs(cycle)
+    terms = {district.id: tallying.district_terms(district) for district in cycle.districts if district.id in runs}
+    has_points = any(words.is_points for words in terms.values())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([f"cost_{cycle.currency}" if column == "cost" else column for column in CSV_COLUMNS])
+    columns = POINTS_CSV_COLUMNS if has_points else CSV_COLUMNS
+    writer.writerow([f"cost_{cycle.currency}" if column == "cost" else column for column in columns])
     for district in cycle.districts:
         run = runs.get(district.id)
+        supporters = tallying.supporters(run) if run and has_points else {}
         for result in run.results if run else []:
             project = result.project
-            writer.writerow([
+            row = [
                 spreadsheet_cell(district.name), project.id, spreadsheet_cell(project.title),
                 spreadsheet_cell(project.category.name) if project.category else "",
                 amount_for_input(result.cost, cycle.currency), result.votes, "yes" if result.is_funded else "no",
                 run.rule, result.position, spreadsheet_cell(result.explanation),
-            ])
+            ]
+            if has_points:
+                row += [terms[district.id].unit, supporters.get(result.project_id, 0)]
+            writer.writerow(row)
     return "\ufeff" + buffer.getvalue()
 
 
+def _project_record(result, terms: tallying.ScoreTerms, supporters: dict[int, int]) -> dict:
+    """One project's published result; a points or ranking count names its score so, with the voters behind it."""
+    record = {
+        "id": result.project_id,
+        "title": result.project.title,
+        "category": result.project.category.name if result.project.category else None,
+        "cost": result.cost,
+        terms.unit: result.votes,
+    }
+    if terms.is_points:
+        record["voters"] = supporters.get(result.project_id, 0)
+    record |= {"is_funded": result.is_funded, "position": result.position, "explanation": result.explanation}
+    return record
+
+
 def _district_record(cycle: Cycle, district: District, run: TallyRun, turnout: dict, verified: int) -> dict:
+    design = ballot_designs.district_design(district)
+    terms = tallying.score_terms(design)
+    supporters = tallying.supporters(run) if terms.is_points else {}
     return {
         "id": district.id,
         "name": district.name,
@@ -270,8 +321,11 @@ def _district_record(cycle: Cycle, district: District, run: TallyRun, turnout: d
         "left": run.budget - run.spent,
         "ballots_counted": run.ballot_count,
         "turnout": {"online": turnout["online"], "paper": turnout["paper"], "verified_residents": verified},
+        # What the residents were asked to do, and what the `score_unit` each project's count is in.
+        "ballot_design": design.to_data(),
+        "score_unit": terms.unit,
         "rule": run.rule,
-        "rule_label": tallying.rule_label(run.rule),
+        "rule_label": tallying.rule_label(run.rule, design.kind),
         "tie_break": run.tie_break,
         "tie_break_seed": cycle.tie_break_seed,
         "parameters": tallying.parameters(run),
@@ -279,19 +333,7 @@ def _district_record(cycle: Cycle, district: District, run: TallyRun, turnout: d
         "ties": [str(tie) for tie in tallying.broken_ties(run)],
         "ballot_list_sha256": run.ballot_list_sha256,
         "counted_at": run.created_at.isoformat(timespec="seconds") + "Z",
-        "projects": [
-            {
-                "id": result.project_id,
-                "title": result.project.title,
-                "category": result.project.category.name if result.project.category else None,
-                "cost": result.cost,
-                "votes": result.votes,
-                "is_funded": result.is_funded,
-                "position": result.position,
-                "explanation": result.explanation,
-            }
-            for result in run.results
-        ],
+        "projects": [_project_record(result, terms, supporters) for result in run.results],
         "comparison": [
             {"rule": column.rule, "label": column.label, "selected": list(column.selected), "spent": column.spent,
              "is_official": column.is_official}
@@ -339,9 +381,34 @@ def _pabulib_rule(rule: str) -> str:
     return names.get(rule, rule)
 
 
-def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -> str:
-    """The district's count as pabulib text: META with the rule and its parameters, PROJECTS with `selected`, VOTES."""
+def _design_meta(design: BallotDesign, budget: int, project_count: int) -> dict[str, str]:
+    """The META keys pabulib uses for a design's ballots: their lengths, the cost cap, the points to spread."""
+    meta = {
+        "min_length": str(design.min_projects),
+        "max_length": str(design.max_projects or project_count),
+    }
+    if design.kind == KNAPSACK:
+        meta["max_sum_cost"] = str(budget)
+        if design.min_spend_percent:
+            meta["min_sum_cost"] = str(-(-budget * design.min_spend_percent // 100))
+    elif design.kind == CUMULATIVE:
+        meta["max_sum_points"] = str(design.points)
+        meta["max_points"] = str(design.max_points_per_project or design.points)
+    return meta
+
+
+# A vote as pabulib writes it: the project ids, and the points aligned with them for a cumulative ballot.
+Vote = tuple[list[str], list[str] | None]
+
+
+def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, Vote]]) -> str:
+    """The district's count as pabulib text: META with the rule and its parameters, PROJECTS with `selected`, VOTES.
+
+    The vote_type is the design's: approval (knapsack, approval), cumulative (a `points` column aligned with `vote`)
+    or ordinal (`vote` best first; META max_length is the number of ranks, so a reader scores ranks as pb counted them).
+    """
     district = run.district
+    design = ballot_designs.district_design(district)
     projects = [
         Project(
             str(result.project_id), result.cost, result.project.title,
@@ -349,6 +416,7 @@ def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -
         )
         for result in sorted(run.results, key=lambda result: result.project_id)
     ]
+    vote_type = design.pabulib_vote_type
     meta = {
         "description": f"{cycle.name}, {district.name}",
         "unit": district.name,
@@ -357,30 +425,68 @@ def _pabulib(cycle: Cycle, run: TallyRun, voters: list[tuple[str, list[str]]]) -
         "num_votes": str(len(voters)),
         "budget": str(run.budget),
         "currency": cycle.currency,
-        "vote_type": "approval",
+        "vote_type": "approval",  # from_parts builds approval elections; the design's vote_type is set below
         "rule": _pabulib_rule(run.rule),
         "pb_rule": run.rule,
         "tie_break": run.tie_break,
         "tie_break_seed": str(cycle.tie_break_seed),
         **{f"pb_{key}": value for key, value in sorted(tallying.parameters(run).items())},
-        "min_length": str(cycle.min_projects),
-        "max_length": str(cycle.max_projects or len(projects)),
+        **_design_meta(design, run.budget, len(projects)),
         "date_begin": _iso_day(cycle, cycle.voting_open_at) or "",
         "date_end": _iso_day(cycle, cycle.voting_close_at) or "",
         "ballot_list_sha256": run.ballot_list_sha256,
     }
     # A project withdrawn by a correction is not in the count, so it leaves the votes too (META pb_withdrawn says which).
     counted = {project.id for project in projects}
-    votes = [[choice for choice in choices if choice in counted] for _, choices in voters]
-    election = pabulib.PabulibElection.from_parts(meta, projects, votes)
+    votes = []  # each vote's counted projects, and their points (cumulative) or ranks as cast (ordinal), aligned
+    for _, (choices, points) in voters:
+        kept = [position for position, choice in enumerate(choices) if choice in counted]
+        values = (
+            [int(value) for value in points or ()] if vote_type == "cumulative"
+            else list(range(1, len(choices) + 1)) if vote_type == "ordinal" else None
+        )
+        votes.append(([choices[i] for i in kept], None if values is None else [values[i] for i in kept]))
+    election = pabulib.PabulibElection.from_parts(meta, projects, [choices for choices, _ in votes])
     for row, (voter_id, _) in zip(election.votes, voters):
         row["voter_id"] = voter_id
+    if vote_type != "approval":
+        _with_values(election, design, vote_type, votes)
     funded = {str(result.project_id) for result in run.results if result.is_funded}
     election.project_columns.append("selected")
     for row in election.projects:
         row["selected"] = "1" if row["project_id"] in funded else "0"
     election.check()
     return pabulib.write(election)
+
+
+def _with_values(
+    election: pabulib.PabulibElection, design: BallotDesign, vote_type: str, votes: list[tuple[list[str], list[int]]]
+) -> None:
+    """Make the approval election from_parts built the design's: the points of each vote, each project's score.
+
+    A ranking from which a correction withdrew a project keeps each remaining project's rank score, as the count did;
+    an ordinal vote with the gap closed would score them higher. Such a file is written as `scoring`, the rank scores
+    as points, so that it still reproduces the count.
+    """
+    if vote_type == "ordinal":
+        has_gap = any(ranks != list(range(1, len(ranks) + 1)) for _, ranks in votes)
+        given = [[design.rank_score(rank) for rank in ranks] for _, ranks in votes]
+    else:
+        has_gap, given = False, [points for _, points in votes]
+    election.meta["vote_type"] = "scoring" if has_gap else vote_type
+    has_points_column = vote_type == "cumulative" or has_gap
+    if has_points_column:
+        election.vote_columns.append("points")
+    scores: dict[str, int] = defaultdict(int)
+    for row, (choices, _), points in zip(election.votes, votes, given):
+        if has_points_column:
+            row["points"] = ",".join(map(str, points))
+        for choice, value in zip(choices, points):
+            scores[choice] += value
+    # Real cumulative and ordinal files (Katowice, Kraków) give each project its voters and its score.
+    election.project_columns.insert(election.project_columns.index("votes") + 1, "score")
+    for row in election.projects:
+        row["score"] = str(scores[row["project_id"]])
 
 
 def district_pabulib(cycle: Cycle, district_id: int) -> str:
@@ -390,9 +496,14 @@ def district_pabulib(cycle: Cycle, district_id: int) -> str:
     voted in, which the turnout records could match to names.
     """
     run = tallying.published_run(cycle, district_id)
-    ballots = [[str(choice.project_id) for choice in ballot.choices] for ballot in tallying.district_ballots(run.district)]
+    design = ballot_designs.district_design(run.district)
+    ballots = [_as_vote(*tallying.ballot_vote(ballot, design)) for ballot in tallying.district_ballots(run.district)]
     random.SystemRandom().shuffle(ballots)
-    return _pabulib(cycle, run, [(str(number), choices) for number, choices in enumerate(ballots, start=1)])
+    return _pabulib(cycle, run, [(str(number), vote) for number, vote in enumerate(ballots, start=1)])
+
+
+def _as_vote(ids: list[int], points: list[int] | None) -> Vote:
+    return [str(project_id) for project_id in ids], None if points is None else [str(value) for value in points]
 
 
 def public_ballot_list(cycle: Cycle, district_id: int) -> bytes:
@@ -405,7 +516,13 @@ def public_ballot_list_pabulib(cycle: Cycle, district_id: int) -> str:
     """The same ballots as a pabulib file whose voter ids are the receipt codes, for `pb-tally` and pabutools."""
     run = tallying.published_run(cycle, district_id)
     listing = csv.DictReader(io.StringIO(tallying.ballot_list(run.district).decode("utf-8")))
-    return _pabulib(cycle, run, [(row["receipt"], row["vote"].split(",") if row["vote"] else []) for row in listing])
+    return _pabulib(cycle, run, [
+        (row["receipt"], (_split(row["vote"]), _split(row["points"]) if "points" in row else None)) for row in listing
+    ])
+
+
+def _split(text: str) -> list[str]:
+    return text.split(",") if text else []
 
 
 @dataclass(frozen=True)
@@ -422,6 +539,9 @@ class ReportDistrict:
     parameters: tuple  # tallying.ParameterRow: money rounded to the cent, never a raw fraction
     chart: ChartData
     picture: str  # the chart's address among the document's in-memory pictures
+    terms: tallying.ScoreTerms  # votes, points or rank scores
+    design: object  # the ballot design in words (a message, translated where it is shown)
+    supporters: dict  # project id -> voters who gave it points or ranked it (points and ranking counts only)
 
 
 @dataclass(frozen=True)
@@ -461,9 +581,13 @@ def results_pdf(cycle: Cycle) -> bytes:
         if run is None:
             continue
         chart = votes_chart(cycle, district.id)
+        design = ballot_designs.district_design(district)
+        terms = tallying.score_terms(design)
         sections.append(ReportDistrict(
             district=district, run=run, voters=channels[district.id]["online"] + channels[district.id]["paper"],
-            verified=verified[district.id], rule_label=tallying.rule_label(run.rule),
+            verified=verified[district.id], rule_label=tallying.rule_label(run.rule, design.kind),
+            terms=terms, design=tallying.design_words(design),
+            supporters=tallying.supporters(run) if terms.is_points else {},
             tie_break=tallying.tie_break_words(run), ties=tuple(tallying.broken_ties(run)),
             parameters=tuple(tallying.parameter_rows(run, cycle.currency)),
             chart=chart, picture=_chart_picture(chart, f"votes-{district.id}.svg", pictures),
@@ -478,10 +602,11 @@ def results_pdf(cycle: Cycle) -> bytes:
     for kind in PUBLIC_CHARTS:
         data = cycle_chart(cycle, kind)
         cycle_charts.append(ReportChart(data=data, picture=_chart_picture(data, f"{kind}.svg", pictures)))
+    has_points = any(section.terms.is_points for section in sections)
     return printing.document(
         "reports/results.html", printing.letterhead(), printing.made_on(cycle.timezone),
         gettext("Results: %(name)s", name=cycle.name), pictures, cycle=cycle,
-        sections=sections, summary=summary, charts=cycle_charts,
+        sections=sections, summary=summary, charts=cycle_charts, has_points=has_points,
         missing=[district.name for district in cycle.districts if district.id not in runs],
     )
 

@@ -26,7 +26,7 @@ from pb.models import (
     Support,
     TallyRun,
 )
-from pb.services import cycles, load, revisions, tallying, voting
+from pb.services import ballot_designs, cycles, load, revisions, tallying, voting
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 50
@@ -136,16 +136,18 @@ def _published_results(cycle: Cycle) -> dict[int, dict]:
     """Per project id, its published result; empty while results are not public (never a vote before that)."""
     if not _is_published(cycle):
         return {}
-    return {
-        result.project_id: {
-            "votes": result.votes,
-            "is_funded": result.is_funded,
-            "position": result.position,
-            "explanation": result.explanation,
-        }
-        for run in tallying.published_runs(cycle).values()
-        for result in run.results
-    }
+    found = {}
+    for run in tallying.published_runs(cycle).values():
+        unit = tallying.district_terms(run.district).unit
+        for result in run.results:
+            found[result.project_id] = {
+                "votes": result.votes,
+                "score_unit": unit,
+                "is_funded": result.is_funded,
+                "position": result.position,
+                "explanation": result.explanation,
+            }
+    return found
 
 
 @dataclass(frozen=True)
@@ -263,11 +265,16 @@ def _district_results(cycle: Cycle, district: District, run: TallyRun | None, tu
     }
     if run is None:
         return {**summary, "count": None}
+    kind = ballot_designs.district_design(district).kind
+    terms = tallying.district_terms(district)
+    supporters = tallying.supporters(run)
     return {
         **summary,
         "count": {
             "rule": run.rule,
             "rule_name": cycles.RULE_NAMES.get(run.rule, run.rule),
+            "ballot_design": kind,
+            "score_unit": terms.unit,
             "tie_break": run.tie_break,
             "tie_break_seed": cycle.tie_break_seed,
             "parameters": json.loads(run.parameters or "{}"),
@@ -283,6 +290,7 @@ def _district_results(cycle: Cycle, district: District, run: TallyRun | None, tu
                     "title": result.project.title,
                     "position": result.position,
                     "votes": result.votes,
+                    "voters": supporters.get(result.project_id, 0),
                     "is_funded": result.is_funded,
                     "cost": money(result.project.cost, currency),
                     "explanation": result.explanation,

@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, select
 
 from pb.domain import cycle as cycle_rules
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied
-from pb.domain.messages import N_, Message, to_data
+from pb.domain.messages import N_, Message, Nn_, to_data
 from pb.domain.money import format_amount, minor_unit_exponent
-from pb.domain.ballots import BallotDesign
+from pb.domain.ballots import APPROVAL, CUMULATIVE, DESIGN_LABELS, KNAPSACK, RANKING, BallotDesign
 from pb.domain.tally import (
     ApprovalProfile,
     Instance,
@@ -28,6 +28,7 @@ from pb.domain.tally import ties as tie_rules
 from pb.extensions import db
 from pb.models import (
     Ballot,
+    BallotChoice,
     Cycle,
     District,
     PaperSheet,
@@ -57,9 +58,110 @@ RULE_LABELS = {
 }
 
 
-def rule_label(rule: str) -> str:
-    """The rule's name for people (translated where it is shown); the id itself for a rule pb does not know."""
+# The standard count orders projects by what the ballots give them: votes, points or rank scores.
+_GREEDY_LABELS = {
+    CUMULATIVE: N_("Standard count: most points first"),
+    RANKING: N_("Standard count: highest rank score first"),
+}
+
+
+def rule_label(rule: str, kind: str | None = None) -> str:
+    """The rule's name for people (translated where it is shown); the id itself for a rule pb does not know.
+
+    Given the ballot design's kind, the standard count says what it orders projects by (points, rank scores).
+    """
+    if rule == "greedy" and kind in _GREEDY_LABELS:
+        return _GREEDY_LABELS[kind]
     return RULE_LABELS.get(rule, rule)
+
+
+@dataclass(frozen=True)
+class ScoreTerms:
+    """The words a district's count is read in: votes (knapsack, approval), points (cumulative) or rank scores.
+
+    `unit` names the figure in the downloads (votes, points, rank_score); `column` heads it in a table; `amount(n)`
+    says "3 votes", "12 points" or "a rank score of 7"; `supporters(n)` says how many voters chose, gave points to
+    or ranked a project.
+    """
+
+    kind: str
+    unit: str
+    column: Message
+    title: Message  # "{district}" is filled in by the chart
+
+    @property
+    def is_points(self) -> bool:
+        return self.unit != "votes"
+
+    def amount(self, count: int) -> Message:
+        if self.unit == "points":
+            return Nn_("{count:,} point", "{count:,} points", count)
+        if self.unit == "rank_score":
+            return Nn_("a rank score of {count:,}", "a rank score of {count:,}", count)
+        return Nn_("{count:,} vote", "{count:,} votes", count)
+
+    def supporters(self, count: int) -> Message:
+        if self.unit == "points":
+            return Nn_("from {count:,} voter", "from {count:,} voters", count)
+        if self.unit == "rank_score":
+            return Nn_("ranked by {count:,} voter", "ranked by {count:,} voters", count)
+        return Nn_("{count:,} voter", "{count:,} voters", count)
+
+
+_VOTES = ScoreTerms(KNAPSACK, "votes", N_("Votes"), N_("Votes per project in {district}"))
+_SCORE_TERMS = {
+    KNAPSACK: _VOTES,
+    APPROVAL: ScoreTerms(APPROVAL, "votes", N_("Votes"), N_("Votes per project in {district}")),
+    CUMULATIVE: ScoreTerms(CUMULATIVE, "points", N_("Points"), N_("Points per project in {district}")),
+    RANKING: ScoreTerms(RANKING, "rank_score", N_("Rank score"), N_("Rank scores per project in {district}")),
+}
+
+
+def score_terms(design: BallotDesign) -> ScoreTerms:
+    return _SCORE_TERMS.get(design.kind, _VOTES)
+
+
+def district_terms(district: District) -> ScoreTerms:
+    """The words a district's count is read in, from the design its ballots were cast on."""
+    return score_terms(ballot_designs.district_design(district))
+
+
+def design_words(design: BallotDesign) -> Message:
+    """What the residents were asked to do, and how the count reads it, in one or two sentences for the results page."""
+    if design.kind == CUMULATIVE:
+        cap = design.max_points_per_project
+        spread = (
+            N_("Residents spread {points:,} points among the projects, at most {cap:,} on one project.",
+               points=design.points, cap=cap)
+            if cap is not None and cap < design.points
+            else N_("Residents spread {points:,} points among the projects.", points=design.points)
+        )
+        return N_("{spread} A project's score is the sum of the points it got; the count reads points, not voters.",
+                  spread=spread)
+    if design.kind == RANKING:
+        places = design.max_projects or 1
+        if places == 1:
+            return N_("Residents chose 1 project; each choice scores 1.")
+        if places == 2:
+            return N_("Residents ranked up to 2 projects; a first place scores 2, a second 1.")
+        if places == 3:
+            return N_("Residents ranked up to 3 projects; a first place scores 3, a second 2, a third 1.")
+        return N_("Residents ranked up to {count:,} projects; a first place scores {count:,}, a second {second:,}, and "
+                  "so on down to 1 for place {count:,}.", count=places, second=places - 1)
+    if design.kind == APPROVAL:
+        if design.max_projects is not None:
+            return Nn_("Residents chose up to {count:,} project, whatever it cost; each choice is one vote.",
+                       "Residents chose up to {count:,} projects, whatever they cost; each choice is one vote.",
+                       design.max_projects)
+        return N_("Residents chose as many projects as they liked, whatever they cost; each choice is one vote.")
+    if design.min_spend_percent:
+        return N_("Residents chose projects costing together at most the budget, and at least {percent}% of it; each "
+                  "choice is one vote.", percent=design.min_spend_percent)
+    return N_("Residents chose projects costing together at most the budget; each choice is one vote.")
+
+
+def design_label(design: BallotDesign) -> Message:
+    return DESIGN_LABELS.get(design.kind, design.kind)
 
 
 def district_ballots(district: District) -> list[Ballot]:
@@ -100,6 +202,51 @@ def ballot_values(ballot: Ballot) -> dict[int, int]:
     return {choice.project_id: choice.value if choice.value is not None else 1 for choice in ballot.choices}
 
 
+def ballot_vote(ballot: Ballot, design: BallotDesign) -> tuple[list[int], list[int] | None]:
+    """A counted ballot as pabulib writes a vote: the project ids, and the points aligned with them (cumulative).
+
+    A ranking lists its projects best first (pabulib's ordinal vote); the other designs by project id, as ever.
+    """
+    values = ballot_values(ballot)
+    if design.kind == RANKING:
+        return sorted(values, key=lambda project_id: (values[project_id], project_id)), None
+    if design.kind == CUMULATIVE:
+        given = sorted(project_id for project_id, points in values.items() if points > 0)
+        return given, [values[project_id] for project_id in given]
+    return sorted(values), None
+
+
+def supporters(run: "TallyRun") -> dict[int, int]:
+    """Per project, how many counted ballots chose it, gave it points or ranked it (one query)."""
+    return dict(db.session.execute(
+        select(BallotChoice.project_id, func.count())
+        .join(Ballot, BallotChoice.ballot_id == Ballot.id)
+        .where(Ballot.district_id == run.district_id, func.coalesce(BallotChoice.value, 1) > 0)
+        .group_by(BallotChoice.project_id)
+    ).all())
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One project on a counted ballot, as the receipt page shows it: its title and its points or rank."""
+
+    title: str
+    project_id: int
+    value: int
+
+
+def receipt_lines(ballot: Ballot) -> tuple[str, list[ReceiptLine]]:
+    """A counted ballot in its design's terms: the design's kind, and each project with its points or rank.
+
+    A ranking is listed best first; the other designs in the order the ballot list writes them.
+    """
+    design = ballot_designs.district_design(ballot.district)
+    values = ballot_values(ballot)
+    titles = {choice.project_id: choice.project.title for choice in ballot.choices}
+    order, _ = ballot_vote(ballot, design)
+    return design.kind, [ReceiptLine(titles[project_id], project_id, values[project_id]) for project_id in order]
+
+
 def count_district(
     cycle: Cycle, district: District, rules: tuple[str, ...] = (), withdrawn: frozenset[int] = frozenset()
 ) -> tuple[list[Outcome], int]:
@@ -120,16 +267,23 @@ def ballot_list(district: District) -> bytes:
     """The district's anonymised ballots as CSV bytes: receipt code and the project ids chosen, sorted by receipt.
 
     Sorted by receipt (a keyed hash) rather than by storage order: online ballots are stored shuffled when voting
-    closes, but paper ballots follow the order their sheets were agreed. A vote is written as pabulib writes one: project ids joined by commas.
+    closes, but paper ballots follow the order their sheets were agreed. A vote is written as pabulib writes one:
+    project ids joined by commas; a ranking's best first; a cumulative ballot's points in a `points` column, aligned
+    with the ids (knapsack and approval lists are as they always were, so their digests still match).
     """
+    design = ballot_designs.district_design(district)
+    has_points = design.kind == CUMULATIVE
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["receipt", "vote"])
-    rows = sorted(
-        (ballot.receipt, ",".join(str(choice.project_id) for choice in ballot.choices))
-        for ballot in district_ballots(district)
-    )
-    writer.writerows(rows)
+    writer.writerow(["receipt", "vote", "points"] if has_points else ["receipt", "vote"])
+    rows = []
+    for ballot in district_ballots(district):
+        ids, points = ballot_vote(ballot, design)
+        row = [ballot.receipt, ",".join(map(str, ids))]
+        if has_points:
+            row.append(",".join(map(str, points or ())))
+        rows.append(row)
+    writer.writerows(sorted(rows))
     return buffer.getvalue().encode("utf-8")
 
 
@@ -206,6 +360,13 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
                "residents who voted on paper, or check the sheets, before counting.", problems=tuple(oversupplied)),
             problems=oversupplied,
         )
+    unfitting = unfitting_districts(cycle)
+    if unfitting:
+        raise ConflictError(
+            N_("The votes were not counted: the rule “{rule}” cannot count the ballots of {districts}. Choose a rule "
+               "that fits their ballot design in the cycle's settings, then count again.",
+               rule=rule_label(cycle.rule), districts=", ".join(district.name for district in unfitting)),
+        )
     db.session.execute(delete(TallyRun).where(TallyRun.cycle_id == cycle.id))
     sheets = paper.sheet_counts(cycle)
     runs = []
@@ -223,6 +384,12 @@ def run_tally(actor: User, cycle_id: int) -> list[TallyRun]:
     # Every other official may be one of the two who approve this count (the one who counted may be the other).
     alerts.tell_officials("count_waiting", excluding=[actor.id], cycle=cycle, counted_by=actor, approvals_given=0)
     return runs
+
+
+def unfitting_districts(cycle: Cycle) -> list[District]:
+    """The districts whose ballot design the cycle's rule does not fit (a ranking has no Equal Shares, for one)."""
+    return [district for district in cycle.districts
+            if cycle.rule not in ballot_designs.district_design(district).fitting_rules]
 
 
 def funded_ids(run: TallyRun) -> list[str]:
@@ -262,7 +429,9 @@ def build_run(actor: User, cycle: Cycle, district: District, withdrawn: frozense
         result = outcome.projects[project_id]
         run.results.append(
             ProjectResult(
-                project_id=int(project_id), votes=result.votes, cost=costs[project_id],
+                # The count's score: votes, or the points or rank scores a points count read (the rule's own
+                # per-project figure is the number of supporters under Equal Shares, and the score under greedy).
+                project_id=int(project_id), votes=outcome.votes.get(project_id, 0), cost=costs[project_id],
                 is_funded=result.is_selected, position=position, explanation=str(result.explanation),
                 explanation_data=json.dumps(to_data(result.explanation), ensure_ascii=False),
             )
@@ -307,12 +476,14 @@ class RuleColumn:
 
 def rule_columns(run: TallyRun) -> list[RuleColumn]:
     """The cycle's own outcome and each compared rule's, the standard count first; the cycle's rule is marked."""
+    kind = ballot_designs.district_design(run.district).kind
     official = RuleColumn(
-        run.rule, rule_label(run.rule), tuple(r.project_id for r in run.results if r.is_funded), run.spent, True
+        run.rule, rule_label(run.rule, kind), tuple(r.project_id for r in run.results if r.is_funded), run.spent, True
     )
     others = {
         comparison.rule: RuleColumn(
-            comparison.rule, rule_label(comparison.rule), tuple(json.loads(comparison.selected)), comparison.spent, False
+            comparison.rule, rule_label(comparison.rule, kind), tuple(json.loads(comparison.selected)),
+            comparison.spent, False,
         )
         for comparison in run.comparisons
     }
@@ -323,14 +494,36 @@ def rule_columns(run: TallyRun) -> list[RuleColumn]:
     return [others[rule] for rule in order]
 
 
+def uncompared_rules(run: TallyRun, design: BallotDesign) -> list[Message]:
+    """A sentence for each rule results pages usually set beside the count that this district's design does not fit.
+
+    Equal Shares shares the budget by what each voter approves or gives points to; a ranking gives neither, so a
+    ranking district is compared with no Equal Shares count.
+    """
+    return [N_("“{rule}” is not compared here: it cannot count this ballot design ({design}).",
+               rule=rule_label(rule), design=design_label(design))
+            for rule in COMPARED_RULES if rule != run.rule and rule not in design.fitting_rules]
+
+
 def parameters(run: TallyRun) -> dict[str, str]:
     """The rule's recorded parameters, everything needed with the ballot list to run the count again."""
     return json.loads(run.parameters or "{}")
 
 
 def tie_break_words(run: TallyRun) -> str:
-    """How the count broke ties, for people (a message translated where it is shown), from its recorded parameters."""
-    return tie_rules.tie_break_words(parameters(run), run.tie_break)
+    """How the count broke ties, for people (a message translated where it is shown), from its recorded parameters.
+
+    On a points or ranking ballot the seeded tie-break's "more votes" are the voters who gave points or ranked.
+    """
+    recorded = parameters(run)
+    kind = ballot_designs.district_design(run.district).kind
+    if kind in (CUMULATIVE, RANKING) and recorded.get("tie_break") == "cost-votes-lottery" and "seed" in recorded:
+        if kind == CUMULATIVE:
+            return N_("the cheaper project first, then the one more voters gave points to, then a lottery drawn from "
+                      "the published seed {seed}", seed=recorded["seed"])
+        return N_("the cheaper project first, then the one more voters ranked, then a lottery drawn from the "
+                  "published seed {seed}", seed=recorded["seed"])
+    return tie_rules.tie_break_words(recorded, run.tie_break)
 
 
 def broken_ties(run: TallyRun, seed: int | None = None) -> list[str]:
@@ -393,6 +586,7 @@ class FundedChoices:
 
     funded: int
     chosen: int
+    kind: str = KNAPSACK  # the ballot design: "chose", "gave points to" or "ranked" these projects
 
 
 def funded_choices(user: User, cycle: Cycle, runs: dict[int, TallyRun]) -> dict[int, FundedChoices]:
@@ -402,7 +596,8 @@ def funded_choices(user: User, cycle: Cycle, runs: dict[int, TallyRun]) -> dict[
         choices = voting.current_choices(user, cycle.id, district_id)
         if choices is not None:
             funded = {r.project_id for r in run.results if r.is_funded}
-            found[district_id] = FundedChoices(len(choices & funded), len(choices))
+            kind = ballot_designs.district_design(run.district).kind
+            found[district_id] = FundedChoices(len(choices & funded), len(choices), kind)
     return found
 
 
