@@ -1,5 +1,10 @@
 """What bench/load.py and bench/faults.py share: a fresh database with voters, pb under gunicorn, browser-like
-voter clients in separate processes, and the integrity check of the stored ballots against what was acknowledged."""
+voter clients in separate processes, and the integrity check of the stored ballots against what was acknowledged.
+
+The election uses one ballot design (knapsack by default; approval, cumulative points or ranking with --design), and
+a ballot travels as a tuple of (project id, value) pairs, sorted: value 1 for a choice, the points or the rank. The
+clients submit it with the ballot form's fields (pb/blueprints/ballot_forms.py), and the integrity check compares
+the stored values too."""
 
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BUDGET = 100_000
 PROJECT_COSTS = (20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000, 60_000)
 MAX_PROJECTS = 3
+DESIGN_NAMES = ("knapsack", "approval", "cumulative", "ranking")
+POINTS, MAX_POINTS_PER_PROJECT = 10, 5  # the cumulative ballot: 10 points, at most 5 on one project (as Katowice)
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _VERSION = re.compile(r'name="version" value="(\d+)"')
 
@@ -46,15 +53,49 @@ class Election:
     district_id: int
     costs: dict[int, int]
     voters: list[tuple[int, str]]  # (user id, email)
+    design: str = "knapsack"
 
     @property
     def ballot_path(self) -> str:
         return f"/cycles/{self.cycle_id}/vote/{self.district_id}"
 
-    def valid_ballots(self) -> list[tuple[int, ...]]:
+    def valid_ballots(self) -> list[tuple[tuple[int, int], ...]]:
+        """Every ballot the design allows (for cumulative, those giving 1 to 3 projects points), as sorted pairs."""
         ids = sorted(self.costs)
-        return [combo for size in range(1, MAX_PROJECTS + 1) for combo in itertools.combinations(ids, size)
-                if sum(self.costs[i] for i in combo) <= BUDGET]
+        combos = [combo for size in range(1, MAX_PROJECTS + 1) for combo in itertools.combinations(ids, size)]
+        if self.design == "knapsack":
+            return [tuple((i, 1) for i in combo) for combo in combos if sum(self.costs[i] for i in combo) <= BUDGET]
+        if self.design == "approval":  # whatever they cost
+            return [tuple((i, 1) for i in combo) for combo in combos]
+        if self.design == "cumulative":
+            spreads = range(1, MAX_POINTS_PER_PROJECT + 1)
+            return [tuple(zip(combo, points, strict=True)) for combo in combos
+                    for points in itertools.product(spreads, repeat=len(combo)) if sum(points) <= POINTS]
+        return [tuple(sorted((i, rank) for rank, i in enumerate(order, start=1)))
+                for combo in combos for order in itertools.permutations(combo)]
+
+    def ballot_form(self, ballot: tuple[tuple[int, int], ...]) -> list[tuple[str, str]]:
+        """The fields a browser submits for this ballot: ticked checkboxes, or every number input / select."""
+        if self.design in ("knapsack", "approval"):
+            return [("project", str(project_id)) for project_id, _ in ballot]
+        prefix = "points-" if self.design == "cumulative" else "rank-"
+        values = dict(ballot)
+        return [(f"{prefix}{project_id}", str(values.get(project_id, ""))) for project_id in sorted(self.costs)]
+
+    def rules(self):
+        """The design's rules, as pb checks a ballot (pb.domain.ballots)."""
+        from pb.domain.ballots import BallotRules
+
+        return BallotRules(budget=BUDGET, currency="EUR", design=design_of(self.design))
+
+
+def design_of(name: str):
+    """The bench's ballot design of each kind: at most 3 projects (3 ranks); 10 points, at most 5 on one."""
+    from pb.domain.ballots import BallotDesign
+
+    if name == "cumulative":
+        return BallotDesign(kind=name, max_projects=None, points=POINTS, max_points_per_project=MAX_POINTS_PER_PROJECT)
+    return BallotDesign(kind=name, max_projects=MAX_PROJECTS)
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -106,8 +147,11 @@ def bench_app(url: str):
     return create_app({"DATABASE_URL": url, **BENCH_SETTINGS})
 
 
-def create_election(url: str, voter_count: int) -> Election:
-    """Schema, a cycle in the voting phase with one district and its projects, and verified voters (cheap hashes)."""
+def create_election(url: str, voter_count: int, design: str = "knapsack") -> Election:
+    """Schema, a cycle in the voting phase with one district and its projects, and verified voters (cheap hashes);
+    the cycle's ballot has the given design."""
+    import json as json_module
+
     from sqlalchemy import insert, select
 
     from pb.database import create_schema
@@ -121,8 +165,12 @@ def create_election(url: str, voter_count: int) -> Election:
         create_schema()
         cheap_hash = hash_password(PASSWORD)
         official = User(email="official@bench.test", name="Official", role=Role.OFFICIAL, password_hash=cheap_hash)
+        chosen = design_of(design)
+        settings = {name: value for name, value in chosen.to_data().items()
+                    if name not in ("kind", "min_projects", "max_projects")}
         cycle = Cycle(name="Bench cycle", currency="EUR", phase=Phase.VOTING, rule="greedy", total_budget=BUDGET,
-                      max_projects=MAX_PROJECTS)
+                      min_projects=chosen.min_projects, max_projects=chosen.max_projects, ballot_design=design,
+                      ballot_settings=json_module.dumps(settings, sort_keys=True))
         district = District(cycle=cycle, name="Centre", budget=BUDGET)
         category = Category(cycle=cycle, name="Streets")
         db.session.add_all([official, cycle, district, category])
@@ -143,7 +191,7 @@ def create_election(url: str, voter_count: int) -> Election:
             for email in emails])
         db.session.commit()
         election = Election(url, cycle.id, district.id, {project.id: project.cost for project in projects},
-                            [(ids[email], email) for email in emails])
+                            [(ids[email], email) for email in emails], design)
         db.session.remove()
         db.engine.dispose()
     return election
@@ -269,8 +317,8 @@ class Voter:
     cookie: str = ""
     csrf_token: str = ""
     version: int = 0
-    acknowledged: tuple[int, tuple[int, ...]] | None = None  # (version, choices) of the last 302
-    in_doubt: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # sent after it, answer unknown
+    acknowledged: tuple[int, tuple] | None = None  # (version, ballot as sorted (project, value) pairs) of the last 302
+    in_doubt: list[tuple[int, tuple]] = field(default_factory=list)  # sent after it, answer unknown
 
     def keep_cookie(self, response: http.client.HTTPResponse) -> None:
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -337,7 +385,8 @@ def classify(status: int, page: str) -> str:
 class ClientPlan:
     port: int
     ballot_path: str
-    ballots: list[tuple[int, ...]]
+    ballots: list[tuple]
+    forms: list[list[tuple[str, str]]]  # the form fields of each ballot, in the same order
     voters: list[Voter]
     threads: int
     barrier: object  # every client process and the conductor meet here once all voters are logged in
@@ -363,11 +412,11 @@ def _voter_loop(plan: ClientPlan, voters: list[Voter], seed: int, events: list, 
                     continue
                 needs_resync.discard(voter.user_id)
             current = voter.acknowledged[1] if voter.acknowledged else None
-            choices = rng.choice(plan.ballots)
-            while choices == current:
-                choices = rng.choice(plan.ballots)
-            form = [("csrf_token", voter.csrf_token), ("version", str(voter.version))]
-            form += [("project", str(project)) for project in choices]
+            number = rng.randrange(len(plan.ballots))
+            while plan.ballots[number] == current:
+                number = rng.randrange(len(plan.ballots))
+            choices = plan.ballots[number]
+            form = [("csrf_token", voter.csrf_token), ("version", str(voter.version))] + plan.forms[number]
             started = time.perf_counter()
             voter.in_doubt.append((voter.version + 1, choices))
             status, page, headers = browser.request(voter, "POST", plan.ballot_path, form)
@@ -462,9 +511,10 @@ class Load:
         self.created = time.time()
         self.started = 0.0
         ballots = election.valid_ballots()
+        forms = [election.ballot_form(ballot) for ballot in ballots]
         self.processes = [
             self.context.Process(target=_client_process, args=(ClientPlan(
-                port, election.ballot_path, ballots, voters[index::processes], threads, self.barrier, duration,
+                port, election.ballot_path, ballots, forms, voters[index::processes], threads, self.barrier, duration,
                 self.stop_event,
                 seed * 100 + index, follow_redirect), self.results), daemon=True)
             for index in range(processes)]
@@ -537,7 +587,7 @@ class Integrity:
     changed: int = 0  # stored at the acknowledged version but with other choices, or a version no one sent
     in_doubt_stored: int = 0  # a submission whose answer never arrived, stored (allowed: it was sent)
     duplicates: int = 0
-    over_budget: int = 0
+    over_budget: int = 0  # a stored ballot that breaks the design's rules (over the budget, too many points, ...)
     partial: int = 0  # a sealed ballot that does not open or holds no choices, an online row naming a voter
     problems: list[str] = field(default_factory=list)
 
@@ -552,6 +602,7 @@ def check_integrity(election: Election, voters: dict[int, tuple]) -> Integrity:
     from sqlalchemy import func, select
 
     from pb.domain import sealing
+    from pb.domain.ballots import problems
     from pb.extensions import db
     from pb.models import Participation, SealedBallot
     from pb.services.voting import ballot_token
@@ -563,7 +614,8 @@ def check_integrity(election: Election, voters: dict[int, tuple]) -> Integrity:
         stored = {}
         for sealed in db.session.scalars(select(SealedBallot).where(SealedBallot.district_id == election.district_id)):
             try:
-                choices = tuple(sealing.unseal(key, sealed.token, sealed.version, sealed.envelope))
+                choices = tuple(sorted(sealing.unseal_values(key, sealed.token, sealed.version,
+                                                             sealed.envelope).items()))
             except sealing.SealError:
                 report.partial += 1
                 report.problems.append(f"sealed ballot {sealed.id} does not open")
@@ -588,13 +640,16 @@ def check_integrity(election: Election, voters: dict[int, tuple]) -> Integrity:
                     report.problems.append(f"user {user_id}: stored {(version, choices)} was never sent")
         report.duplicates += db.session.scalar(select(func.count()).select_from(
             select(SealedBallot.token).group_by(SealedBallot.token).having(func.count() > 1).subquery()))
+        rules = election.rules()
         for version, choices, sealed in stored.values():
+            broken = problems(dict(choices), election.costs, rules)
             if not choices:
                 report.partial += 1
                 report.problems.append(f"sealed ballot {sealed.id} has no choices")
-            elif sum(election.costs.get(p, 10**12) for p in choices) > BUDGET or len(choices) > MAX_PROJECTS:
+            elif broken:
                 report.over_budget += 1
-                report.problems.append(f"sealed ballot {sealed.id} is over budget: {choices}")
+                report.problems.append(f"sealed ballot {sealed.id} breaks the {election.design} rules: {choices} "
+                                       f"({'; '.join(broken)})")
         # An online vote writes no row naming the voter (it would share the ballot's transaction id).
         named = db.session.scalar(select(func.count()).select_from(Participation).where(
             Participation.district_id == election.district_id, Participation.channel != "paper"))

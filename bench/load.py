@@ -4,13 +4,15 @@ changing ballots at the same time, on SQLite and on PostgreSQL, with the integri
     .venv/bin/python bench/load.py --quick
     .venv/bin/python bench/load.py --engine postgresql --voters 2000 --duration 60
     .venv/bin/python bench/load.py --engine sqlite --worker-class gthread --threads 4
+    .venv/bin/python bench/load.py --quick --design cumulative     # or approval, ranking (default: knapsack)
 
 Each voter client behaves like a browser: it logs in, opens its ballot, submits a ballot (the figure measured:
 ballot submissions per second and their latency), follows the redirect to the ballot page, and submits another
 one, for the given time. Clients run in separate processes so that Python's lock in the client does not limit the
 server. A bare Flask endpoint served the same way gives the ceiling, and the ratio says what pb costs on top.
-Afterwards every voter's stored ballot must be exactly the one last acknowledged (302), with no duplicate and no
-ballot over the budget. The last line is one JSON object with the figures (per engine under "engines").
+Afterwards every voter's stored ballot must be exactly the one last acknowledged (302), values (points, ranks)
+included, with no duplicate and no ballot breaking the design's rules (the "over" column: over the budget, too many
+projects, points or ranks). The last line is one JSON object with the figures (per engine under "engines").
 """
 
 import argparse
@@ -23,6 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from _server import (
     DEFAULT_POSTGRES_URL,
+    DESIGN_NAMES,
     Load,
     Server,
     bare_throughput,
@@ -41,7 +44,7 @@ def run_engine(engine: str, args) -> dict:
     folder = pathlib.Path(tempfile.mkdtemp(prefix="pb-load-"))
     try:
         with fresh_database(engine, args.postgres_url) as url:
-            election = create_election(url, args.voters)
+            election = create_election(url, args.voters, args.design)
             server = Server("app:app", url, folder, args.workers, args.worker_class, args.threads)
             server.start()
             try:
@@ -64,6 +67,7 @@ def run_engine(engine: str, args) -> dict:
         print(f"   server log: {ending}", file=sys.stderr)
     return {
         "engine": engine,
+        "design": args.design,
         "ballots_per_s": round(ballots_per_s, 1),
         "p50_ms": round(percentile(result.latencies, 0.50), 1),
         "p95_ms": round(percentile(result.latencies, 0.95), 1),
@@ -106,6 +110,8 @@ def measure_bare(bare: Server, args) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--design", choices=DESIGN_NAMES, default="knapsack",
+                        help="the ballot design the voters fill in (default: knapsack)")
     parser.add_argument("--quick", action="store_true", help="a short run of both engines (under a minute)")
     parser.add_argument("--voters", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of ballot load per engine")
@@ -132,7 +138,7 @@ def main() -> None:
     bare.launch()
     try:
         for engine in engines:
-            print(f"{engine}: seeding {args.voters} voters, logging them in, {args.duration:.0f} s of ballots ...",
+            print(f"{engine}: {args.design} ballot, seeding {args.voters} voters, logging them in, {args.duration:.0f} s of ballots ...",
                   file=sys.stderr, flush=True)
             rows.append(run_engine(engine, args))
         bare_per_s, bare_p50 = measure_bare(bare, args)
@@ -150,7 +156,7 @@ def main() -> None:
               f"{row['bare_ratio'] or 0:>6.1f} {'met' if row['meets_goal'] else 'NO':>5}")
     print(f"\nbare Flask endpoint: {bare_per_s:.0f} requests/s, p50 {bare_p50:.1f} ms; ratio = bare requests/s "
           "per ballot/s (each ballot is a POST plus the ballot page it redirects to)")
-    print(f"{rows[0]['voters']} voters, {args.duration:.0f} s of load per engine; gunicorn "
+    print(f"{args.design} ballot; {rows[0]['voters']} voters, {args.duration:.0f} s of load per engine; gunicorn "
           f"{args.worker_class or 'config'} workers={args.workers or 'config'}; client {args.client_processes} "
           f"processes x {args.client_threads} threads; goals: PostgreSQL >= {GOALS['postgresql']}/s, SQLite >= "
           f"{GOALS['sqlite']}/s, p95 < {P95_GOAL_MS} ms, zero errors and integrity violations")
@@ -161,7 +167,7 @@ def main() -> None:
     # The headline figures are the worst engine's, so one number cannot hide the other engine's failure.
     worst = min(rows, key=lambda row: row["ballots_per_s"])
     print(summary_line(
-        engine=args.engine, ballots_per_s=worst["ballots_per_s"], p50_ms=max(r["p50_ms"] for r in rows),
+        engine=args.engine, design=args.design, ballots_per_s=worst["ballots_per_s"], p50_ms=max(r["p50_ms"] for r in rows),
         p95_ms=max(r["p95_ms"] for r in rows), p99_ms=max(r["p99_ms"] for r in rows),
         errors=sum(r["errors"] for r in rows), lost=sum(r["lost"] for r in rows),
         duplicates=sum(r["duplicates"] for r in rows), over_budget=sum(r["over_budget"] for r in rows),

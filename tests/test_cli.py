@@ -36,7 +36,7 @@ def test_demo_loads_once_and_prints_the_accounts(runner):
         assert email in first.output
     assert "demo-password" in first.output
     counts = _counts()
-    assert counts["cycles"] == 2 and counts["users"] == 15 and counts["ballots"] > 0
+    assert counts["cycles"] == 5 and counts["users"] == 15 and counts["ballots"] > 0
     second = runner.invoke(args=["pb", "demo"])
     assert second.exit_code == 0 and "nothing changed" in second.output
     assert _counts() == counts
@@ -56,12 +56,14 @@ def test_demo_refuses_in_production_and_creates_no_account(tmp_path):
         "SELECT name FROM sqlite_master").fetchall()
 
 
-def test_demo_leaves_one_cycle_published_and_one_open_for_voting(runner):
+def test_demo_leaves_its_cycles_published_or_open_for_voting(runner):
     runner.invoke(args=["pb", "demo"])
     phases = {c.name: c.phase for c in db.session.scalars(select(Cycle))}
     past_name, open_name = demo.cycle_names()  # named by the year the demo is loaded in
-    assert phases == {past_name: Phase.RESULTS, open_name: Phase.VOTING}
-    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 21
+    names = demo.design_cycle_names()
+    assert phases == {past_name: Phase.RESULTS, open_name: Phase.VOTING, names["approval"]: Phase.RESULTS,
+                      names["ranking"]: Phase.RESULTS, names["cumulative"]: Phase.VOTING}
+    assert db.session.scalar(select(func.count()).select_from(Proposal)) == 21 + 3 * 9
 
 
 def test_create_user_with_a_role(runner):

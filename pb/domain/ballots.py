@@ -129,7 +129,7 @@ class BallotDesign:
                 min_spend_percent=int(data.get("min_spend_percent", 0) or 0), points=int(data.get("points", 0) or 0),
                 max_points_per_project=_whole_or_none(data.get("max_points_per_project")), category_limits=limits,
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # OverflowError: int(Infinity)
             raise ValidationError(N_("The ballot settings are damaged; set them again.")) from None
         return design
 

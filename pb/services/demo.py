@@ -1,5 +1,6 @@
 """A demo town: its identity, last year's finished cycle, and this year's open for voting with a map, photos and
-comments; built by the use cases, each step replayed at the moment the cycle's timetable published for it."""
+comments, beside a cycle of each other ballot design (approval and ranking published, cumulative points open for
+voting); built by the use cases, each step replayed at the moment the cycle's timetable published for it."""
 
 import io
 import json
@@ -8,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from PIL import Image, ImageDraw
 
 from pb.domain import timetable
+from pb.domain.ballots import APPROVAL, CUMULATIVE, KNAPSACK, RANKING, BallotDesign, check_design
 from pb.domain.cycle import Phase
 from pb.models import Cycle, Proposal, Role, User, utcnow
 from pb.services import (
@@ -66,6 +68,50 @@ _SOUTHSIDE_2025 = [
     ("Mural on the underpass", "Culture", 8_000, "Local artists paint the grey underpass."),
 ]
 
+
+# The cycles of the other ballot designs, each run as a city that uses the design does.
+# Approval (as New York City's): choose up to three school projects, whatever they cost.
+_SCHOOLS_NORTHSIDE = [
+    ("Laptops for Elm School", "Children and youth", 40_000, "Thirty laptops for the computer lab."),
+    ("Science lab renewal", "Children and youth", 55_000, "New benches, sinks and safety equipment."),
+    ("School garden", "Green spaces", 12_000, "Raised beds and a tool shed behind the gym."),
+    ("Library books", "Culture", 8_000, "Five hundred new books for the school library."),
+    ("Water bottle fillers", "Children and youth", 6_000, "Six fountains that fill bottles in the corridors."),
+]
+_SCHOOLS_SOUTHSIDE = [
+    ("Gym floor repair", "Sport", 30_000, "A new sprung floor for the Oak Street gym."),
+    ("Music room instruments", "Culture", 18_000, "Guitars, drums and a piano for lessons."),
+    ("Shaded schoolyard", "Green spaces", 22_000, "Sails and trees over the playground."),
+    ("Accessible toilets", "Children and youth", 35_000, "Two toilets a wheelchair user can use."),
+]
+# Cumulative points (as Katowice's and Zurich's): 10 points to spread, at most 5 on one park project.
+_PARKS_NORTHSIDE = [
+    ("Dog park by the river", "Green spaces", 14_000, "A fenced meadow where dogs run free."),
+    ("Picnic tables in Riverside Park", "Green spaces", 7_000, "Ten tables under the old oaks."),
+    ("Park toilets", "Streets and mobility", 26_000, "A clean, accessible toilet block open all year."),
+    ("Pond clean-up", "Green spaces", 19_000, "Dredge the pond and plant its banks."),
+    ("Table tennis tables", "Sport", 5_000, "Three concrete tables by the playground."),
+]
+_PARKS_SOUTHSIDE = [
+    ("Orchard on Hill Road", "Green spaces", 9_000, "Thirty fruit trees anyone may pick from."),
+    ("Park lighting", "Streets and mobility", 21_000, "Lights along the main park paths."),
+    ("Nature trail signs", "Culture", 4_000, "Boards about the birds and trees of the park."),
+    ("Pump track", "Sport", 28_000, "A loop of bumps for bikes, scooters and skates."),
+]
+# Ranking (as Kraków's): rank your three favourite street projects; ranks count 3, 2 and 1 points.
+_STREETS_NORTHSIDE = [
+    ("Cycle lane on River Road", "Streets and mobility", 45_000, "A protected lane from the bridge to the station."),
+    ("New pavement on Mill Lane", "Streets and mobility", 20_000, "Even paving for prams and wheelchairs."),
+    ("Trees along High Street", "Green spaces", 16_000, "Twenty street trees in the wide pavement."),
+    ("Speed display signs", "Streets and mobility", 7_000, "Four signs that show drivers their speed."),
+    ("Street art on the station wall", "Culture", 5_000, "A mural by local school pupils."),
+]
+_STREETS_SOUTHSIDE = [
+    ("Zebra crossing on Oak Street", "Streets and mobility", 12_000, "A safe crossing by the playground."),
+    ("Bus shelter with a green roof", "Green spaces", 15_000, "A shelter that keeps riders dry and feeds bees."),
+    ("Quiet street for children", "Children and youth", 10_000, "Close Pine Street to cars after school."),
+    ("Bicycle repair stand", "Streets and mobility", 3_000, "A pump and tools chained by the library."),
+]
 
 # Longer descriptions, in Markdown, for a few projects (the others repeat their summary).
 _DESCRIPTIONS = {
@@ -132,6 +178,21 @@ def cycle_names(today=None) -> tuple[str, str]:
     return f"Riverside {year - 1}", f"Riverside {year}"
 
 
+def design_cycle_names(today=None) -> dict[str, str]:
+    """The demo's cycle of each ballot design, by design: the knapsack is this year's open cycle."""
+    year = (today or timetable.local(utcnow(), cycles.default_zone()).date()).year
+    return {KNAPSACK: cycle_names(today)[1], APPROVAL: f"Riverside schools {year - 1}",
+            CUMULATIVE: f"Riverside parks {year}", RANKING: f"Riverside streets {year - 1}"}
+
+
+# The designs of the demo's other cycles (min and max projects are the cycle's own columns).
+SCHOOLS_DESIGN = BallotDesign(kind=APPROVAL, min_projects=1, max_projects=3)
+PARKS_DESIGN = BallotDesign(kind=CUMULATIVE, min_projects=1, points=10, max_points_per_project=5)
+STREETS_DESIGN = BallotDesign(kind=RANKING, min_projects=1, max_projects=3)
+# How residents spread their 10 points, in turn: never more than 5 on one project.
+_POINT_PATTERNS = ((5, 3, 2), (4, 4, 2), (5, 5), (3, 3, 2, 2))
+
+
 @use_case
 def _replay_move(official: User, cycle_id: int) -> Phase:
     """Move a demo cycle on as if on the day its timetable published for that move, so it departs from no date."""
@@ -141,6 +202,36 @@ def _replay_move(official: User, cycle_id: int) -> Phase:
 
 def _advance(official: User, cycle) -> None:
     _replay_move(official, cycle.id)
+
+
+@use_case
+def _set_design(official: User, cycle_id: int, design: BallotDesign) -> None:
+    """Give a draft demo cycle its ballot design, as an official sets it before proposals open."""
+    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
+    check_design(design, [category.id for category in cycle.categories])
+    settings = {name: value for name, value in design.to_data().items()
+                if name not in ("kind", "min_projects", "max_projects")}
+    cycle.ballot_design = design.kind
+    cycle.ballot_settings = json.dumps(settings, sort_keys=True)
+    cycle.min_projects, cycle.max_projects = design.min_projects, design.max_projects
+
+
+def _demo_ballot(design: BallotDesign, number: int, ids: list[int], costs: dict[int, int],
+                 budget: int) -> list[int] | dict[int, int]:
+    """The number-th resident's ballot among a district's projects: different residents like different things, so
+    each takes a rotating window of neighbouring projects."""
+    window = [ids[(number + k) % len(ids)] for k in range(min(4, len(ids)))]
+    if design.kind == CUMULATIVE:
+        pattern = _POINT_PATTERNS[number % len(_POINT_PATTERNS)]
+        return dict(zip(window, pattern, strict=False))
+    if design.kind == RANKING:
+        return {project_id: rank for rank, project_id in enumerate(window[:design.max_projects], start=1)}
+    choice = window[:3]
+    if design.kind == APPROVAL:
+        return choice[:design.max_projects]
+    while sum(costs[i] for i in choice) > budget:
+        choice.pop()
+    return choice
 
 
 def _logo() -> bytes:
@@ -224,12 +315,14 @@ def _run_cycle(
     official: User, second_official: User, moderator: User, residents: list[User], name: str, rule: str,
     districts: dict[str, list[tuple[str, str, int, str]]], budgets: dict[str, int], stop_at: Phase,
     days: tuple[date, date, date, date, date], skip_voters: int = 0, has_discussion: bool = False,
+    design: BallotDesign | None = None,
 ) -> None:
     """Play a cycle through to `stop_at`; `days` are the days of its five moments (at 09:00, voting closes at
     20:00, in the site's zone). Each phase moves on at its published moment and each ballot is cast while voting was
     open, so the cycle's history reads as it would have happened; the open cycle's moments are chosen so that the
-    timetable the worker keeps never moves the demo on by itself."""
+    timetable the worker keeps never moves the demo on by itself. `design`: the ballot design (default: knapsack)."""
     zone = cycles.default_zone()
+    design = design or BallotDesign(kind=KNAPSACK)
 
     def moment(day: date, hour: int = 9) -> datetime:
         return timetable.to_utc(datetime.combine(day, time(hour)), zone)
@@ -245,6 +338,8 @@ def _run_cycle(
         districts=[(district, budget * 100) for district, budget in budgets.items()],
     )
     category_ids = {c: cycles.add_category(official, cycle.id, c).id for c in CATEGORIES}
+    if design.kind != KNAPSACK:
+        _set_design(official, cycle.id, design)
     places.set_cycle_boundaries(official, cycle.id, _boundaries())
     _advance(official, cycle)
     district_ids = {d.name: d.id for d in cycle.districts}
@@ -272,12 +367,8 @@ def _run_cycle(
         voting.verify_resident(official, resident.id, district_ids[district])
         if number < skip_voters:
             continue
-        ids = ballots_by_district[district]
-        # Different residents like different things: a rotating window of three neighbouring projects.
-        choice = [ids[(number + k) % len(ids)] for k in range(3)]
         costs = {p.id: p.cost for p in submitted}
-        while sum(costs[i] for i in choice) > budgets[district] * 100:
-            choice.pop()
+        choice = _demo_ballot(design, number, ballots_by_district[district], costs, budgets[district] * 100)
         # Ballots are cast over voting's first week (never later than now): last year's are dated last year.
         cast_at = min(utcnow(), cycle.voting_open_at + timedelta(days=number % 7, hours=2 + number))
         voting.cast_ballot(resident, cycle.id, district_ids[district], choice, now=cast_at)
@@ -294,7 +385,8 @@ def load_demo() -> bool:
     """Create the demo identity, accounts and cycles unless they exist; True if anything was created."""
     today = timetable.local(utcnow(), cycles.default_zone()).date()
     past_name, open_name = cycle_names(today)
-    if any(c.name in (past_name, open_name) for c in cycles.list_cycles(include_drafts=True)):
+    names = design_cycle_names(today)
+    if any(c.name in (past_name, *names.values()) for c in cycles.list_cycles(include_drafts=True)):
         return False
     official = _account(OFFICIAL, "Olivia Official", Role.OFFICIAL)
     if not branding.current().name:  # a city that set its own identity keeps it
@@ -315,5 +407,24 @@ def load_demo() -> bool:
         # Voting opened a week ago and closes in 14 days: the worker leaves it open until then.
         stop_at=Phase.VOTING, days=tuple(today + timedelta(days=offset) for offset in (-120, -45, -7, 14, 20)),
         skip_voters=1, has_discussion=True,
+    )
+    _run_cycle(
+        official, second_official, moderator, residents, names[APPROVAL], "greedy",
+        {"Northside": _SCHOOLS_NORTHSIDE, "Southside": _SCHOOLS_SOUTHSIDE}, {"Northside": 90_000, "Southside": 60_000},
+        stop_at=Phase.RESULTS, design=SCHOOLS_DESIGN,
+        days=tuple(date(today.year - 1, month, day) for month, day in ((8, 1), (9, 1), (10, 1), (10, 21), (10, 31))),
+    )
+    _run_cycle(
+        official, second_official, moderator, residents, names[RANKING], "greedy",
+        {"Northside": _STREETS_NORTHSIDE, "Southside": _STREETS_SOUTHSIDE}, {"Northside": 60_000, "Southside": 25_000},
+        stop_at=Phase.RESULTS, design=STREETS_DESIGN,
+        days=tuple(date(today.year - 1, month, day) for month, day in ((3, 1), (5, 1), (7, 1), (7, 21), (7, 31))),
+    )
+    # Open for voting a few days more than the knapsack cycle, with resident@example.org again left to try it.
+    _run_cycle(
+        official, second_official, moderator, residents, names[CUMULATIVE], "mes-add1",
+        {"Northside": _PARKS_NORTHSIDE, "Southside": _PARKS_SOUTHSIDE}, {"Northside": 45_000, "Southside": 35_000},
+        stop_at=Phase.VOTING, days=tuple(today + timedelta(days=offset) for offset in (-100, -40, -5, 16, 22)),
+        skip_voters=1, design=PARKS_DESIGN,
     )
     return True

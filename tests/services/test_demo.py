@@ -44,8 +44,10 @@ def test_the_worker_leaves_the_demo_where_it_is_until_voting_closes_in_two_weeks
     past_name, open_name = demo.cycle_names()
     open_cycle = db.session.scalars(select(Cycle).where(Cycle.name == open_name)).one()
     assert timedelta(days=13) < open_cycle.voting_close_at - utcnow() < timedelta(days=15)
+    names = demo.design_cycle_names()
     assert {cycle.name: cycle.phase for cycle in db.session.scalars(select(Cycle))} == {
-        past_name: Phase.RESULTS, open_name: Phase.VOTING}
+        past_name: Phase.RESULTS, open_name: Phase.VOTING, names["approval"]: Phase.RESULTS,
+        names["ranking"]: Phase.RESULTS, names["cumulative"]: Phase.VOTING}
     assert schedule.run_due(open_cycle.voting_close_at) == [f"cycle {open_cycle.id}: voting -> tallying by the timetable"]
 
 
@@ -130,3 +132,69 @@ def test_last_years_ballots_are_dated_last_year_and_its_history_keeps_its_timeta
     client.get("/language/es?next=/")
     page = client.get(f"/cycles/{finished.id}").get_data(as_text=True)
     assert "Demo data" not in page and "Timetable changes" not in page
+
+
+def test_the_demo_has_a_cycle_of_each_ballot_design_with_ballots_of_that_design(app):
+    from pb.domain.ballots import APPROVAL, CUMULATIVE, DESIGNS, KNAPSACK, RANKING
+    from pb.models import Ballot, BallotChoice
+    from pb.services import ballot_designs
+
+    demo.load_demo()
+    names = demo.design_cycle_names()
+    by_name = {cycle.name: cycle for cycle in db.session.scalars(select(Cycle))}
+    cycles = {kind: by_name[name] for kind, name in names.items()}
+    designs = {kind: ballot_designs.cycle_design(cycle) for kind, cycle in cycles.items()}
+    assert {kind: design.kind for kind, design in designs.items()} == {kind: kind for kind in DESIGNS}
+    assert (designs[APPROVAL].max_projects, designs[RANKING].max_projects) == (3, 3)
+    assert (designs[CUMULATIVE].points, designs[CUMULATIVE].max_points_per_project) == (10, 5)
+    assert {kind: cycle.phase for kind, cycle in cycles.items()} == {
+        KNAPSACK: Phase.VOTING, APPROVAL: Phase.RESULTS, RANKING: Phase.RESULTS, CUMULATIVE: Phase.VOTING}
+    assert all(cycle.frozen_settings_sha256 for cycle in cycles.values())  # frozen as voting opened
+
+    def counted(cycle):
+        """Each counted ballot of the cycle as (district id, project id -> stored value)."""
+        rows = db.session.execute(select(Ballot.id, Ballot.district_id, BallotChoice.project_id, BallotChoice.value)
+                                  .join(BallotChoice).where(Ballot.cycle_id == cycle.id)).all()
+        ballots = {}
+        for ballot_id, district_id, project_id, value in rows:
+            ballots.setdefault(ballot_id, (district_id, {}))[1][project_id] = value
+        return list(ballots.values())
+
+    costs = {p.id: p.cost for p in db.session.scalars(select(Proposal).where(Proposal.cycle_id == cycles[APPROVAL].id))}
+    budgets = {district.id: district.budget for district in cycles[APPROVAL].districts}
+    approvals = counted(cycles[APPROVAL])
+    assert len(approvals) == len(demo.RESIDENTS)
+    assert all(set(values.values()) == {None} and 1 <= len(values) <= 3 for _, values in approvals)
+    # An approval ballot may cost more than the district's budget: it chooses projects, not spending.
+    assert any(sum(costs[p] for p in values) > budgets[district_id] for district_id, values in approvals)
+
+    rankings = counted(cycles[RANKING])
+    assert len(rankings) == len(demo.RESIDENTS)
+    assert all(sorted(values.values()) == [1, 2, 3] for _, values in rankings)
+
+    # The counts were made from the ballots' scores: one vote per approval, 3/2/1 points for ranks 1/2/3.
+    for kind, ballots in ((APPROVAL, approvals), (RANKING, rankings)):
+        expected = {}
+        for _, values in ballots:
+            for project_id, score in designs[kind].scores({p: v or 1 for p, v in values.items()}).items():
+                expected[project_id] = expected.get(project_id, 0) + score
+        runs = tallying.published_runs(cycles[kind])
+        assert set(runs) == {district.id for district in cycles[kind].districts}
+        votes = {result.project_id: result.votes for run in runs.values() for result in run.results}
+        assert votes == {project_id: expected.get(project_id, 0) for project_id in votes}, kind
+        assert all(run.ballot_count > 0 and run.spent <= run.budget for run in runs.values())
+    assert max(votes.values()) > len(demo.RESIDENTS) // 2  # ranks count for more than one vote each
+
+    # The cumulative cycle is open: every resident but the first has sealed 10 points, at most 5 on one project.
+    parks = cycles[CUMULATIVE]
+    spreads = []
+    for email in demo.RESIDENTS:
+        resident = users.find_by_email(email)
+        [district_id] = voting.verified_district_ids(resident, parks.id)
+        stored = voting.stored_ballot(resident, parks.id, district_id)
+        if email == "resident@example.org":
+            assert stored is None
+            continue
+        assert sum(stored.values.values()) == 10 and max(stored.values.values()) <= 5
+        spreads.append(tuple(sorted(stored.values.values(), reverse=True)))
+    assert len(spreads) == len(demo.RESIDENTS) - 1 and len(set(spreads)) > 1
