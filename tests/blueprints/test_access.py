@@ -160,6 +160,8 @@ ACCESS = {
     "supports.support": LOGIN,
     "supports.unsupport": LOGIN,
     "supports.ranking": MODERATOR,
+    # Paper ballots of every design (issue 20, paper): the blank ballot to print.
+    "paper.blank_ballot": OFFICIAL,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

@@ -48,6 +48,7 @@ EXCLUDED = {
     "language.choose": "redirect-only: sets the language and goes back",
     "auth.confirm_email": "redirect-only: a link from an email",
     "profile.confirm_email_change": "redirect-only: a link from an email",
+    "paper.blank_ballot": "a download (PDF): the blank paper ballot to print",
 }
 EXCLUDED_PREFIXES = {
     "api.": "the JSON open-data API",
