@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from pb.blueprints.ballot_forms import FIELD_PREFIXES, submitted_ballot
@@ -58,7 +59,7 @@ def _entry_words(entry, titles: dict[int, str], design: BallotDesign) -> str:
         elif design.kind == RANKING:
             words.append(_("%(rank)s. %(title)s", rank=value, title=title))
         else:
-            words.append(_("%(title)s: %(points)s points", title=title, points=value))
+            words.append(ngettext("%(title)s: %(num)s point", "%(title)s: %(num)s points", value, title=title))
     return "; ".join(words)
 
 
