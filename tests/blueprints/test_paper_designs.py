@@ -63,8 +63,8 @@ PAPER = {  # what the sheet shows (by project index), what the counted ballot ke
 INPUTS = {
     "knapsack": 'type="checkbox" name="project" value="{id}"',
     "approval": 'type="checkbox" name="project" value="{id}"',
-    "cumulative": 'type="number" class="sheet-value" name="points-{id}"',
-    "ranking": 'select class="sheet-value" name="rank-{id}"',
+    "cumulative": 'type="number" name="points-{id}"',
+    "ranking": '<select name="rank-{id}"',
 }
 RULES = {
     "knapsack": "Together the projects you tick may cost at most 1,000 EUR",
