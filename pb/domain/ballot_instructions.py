@@ -1,4 +1,4 @@
-"""How to fill in a ballot of each design, in words: printed on the blank paper ballot and shown on the sheet entry page.
+"""How to fill in a ballot of each design, in words: printed on the blank paper ballot, shown on the sheet entry page.
 
 The sentences say what `pb.domain.ballots.problems` checks (budget, share of the budget to spend, number of
 projects, points, ranks, category limits), so what a voter reads on paper is what an official's entry is held to.

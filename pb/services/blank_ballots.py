@@ -1,5 +1,6 @@
-"""The blank paper ballot of a district, for polling stations to print: the projects, a box beside each, and the rules
-of the district's design in words; an A4 tagged PDF with the city's letterhead (pb/services/printing.py). Writes nothing.
+"""The blank paper ballot of a district, for polling stations to print: the projects, a box beside each, and the
+rules of the district's design in words; an A4 tagged PDF with the city's letterhead (pb/services/printing.py).
+Writes nothing.
 
 The projects are printed in the order of `proposals.projects_on_ballot` (by title), the same on every sheet and on the
 sheet entry page, so an official typing a sheet in reads the paper from top to bottom.

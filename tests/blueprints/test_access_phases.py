@@ -218,7 +218,7 @@ RULES = {
     "supports.support": R(VERIFIED, SUPPORTING),
     "supports.unsupport": R(LOGIN, SUPPORTING, ok=REFUSED),  # nobody in the worlds supports the pending proposal
     "supports.ranking": R(MODERATOR, draft=HIDDEN),
-    # Paper ballots of every design (issue 20, paper): a PDF once the project list is final, as long as paper is typed in.
+    # Paper ballots of every design (issue 20, paper): a PDF once the project list is final, while paper is typed in.
     "paper.blank_ballot": R(OFFICIAL, PAPER),
 }
 # Where a route's POST differs from its GET.

@@ -119,8 +119,8 @@ def test_a_sheet_that_breaks_the_rules_is_refused_showing_what_was_typed(design,
     assert "Sheet 7 from Library was not saved" in page and problem in page
     for project_id, value in typed.items():
         if design == "cumulative":
-            assert f'name="points-{project_id}" id="points-{project_id}" min="0" max="6" step="1" inputmode="numeric" ' \
-                   f'value="{value}"' in page
+            assert (f'name="points-{project_id}" id="points-{project_id}" min="0" max="6" step="1" '
+                    f'inputmode="numeric" value="{value}"') in page
         elif design == "ranking":
             assert f'<option value="{value}" selected>' in page
         else:

@@ -43,7 +43,8 @@ def test_two_officials_type_in_a_sheet_of_points_or_ranks_with_the_keyboard(desi
             page.locator(f"#rank-{trees.id}").select_option("1" if number == 0 else "2")
         tab.click(page.get_by_role("button", name="Save the sheet"))
         if number == 0:
-            problem = "At most 6 points may go to one project." if design == "cumulative" else "Two projects share rank 1"
+            problem = ("At most 6 points may go to one project." if design == "cumulative"
+                       else "Two projects share rank 1")
             assert problem in tab.messages()
             kept = page.locator(f"#points-{swings.id}").input_value() if design == "cumulative" else \
                 page.locator(f"#rank-{trees.id}").input_value()

@@ -49,7 +49,8 @@ def _count(model, *where) -> int:
 
 def _stored_values() -> list[dict[int, int | None]]:
     db.session.expire_all()
-    return [{choice.project_id: choice.value for choice in ballot.choices} for ballot in db.session.scalars(select(Ballot))]
+    return [{choice.project_id: choice.value for choice in ballot.choices}
+            for ballot in db.session.scalars(select(Ballot))]
 
 
 # What each design's paper says, as given to the service, and the values its counted ballot keeps.
