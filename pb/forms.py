@@ -409,7 +409,8 @@ class VoidCodeForm(FlaskForm):
 
 
 class PaperSheetForm(FlaskForm):
-    """A paper sheet as typed in by an official; the ticked projects are read from the "project" checkboxes."""
+    """A paper sheet as typed in by an official; its choices are read by ballot_forms.submitted_ballot (the design's
+    "project" checkboxes, "points-<id>" inputs or "rank-<id>" selects)."""
 
     polling_station = StringField(
         _l("Polling station"), validators=[DataRequired(_l("Enter the polling station's name.")), Length(max=60)]

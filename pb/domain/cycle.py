@@ -74,6 +74,8 @@ ACTION_PHASES: dict[str, frozenset[Phase]] = {
     "see-results": frozenset({Phase.RESULTS, Phase.CLOSED}),
     # Building the funded projects takes years: it is followed from publication on, also after the cycle closes.
     "track-implementation": frozenset({Phase.RESULTS, Phase.CLOSED}),
+    # Blank paper ballots list the projects, which are final (and frozen) once voting opens.
+    "print-paper-ballot": frozenset({Phase.VOTING, Phase.TALLYING}),
 }
 
 _ACTION_WORDS = {
@@ -94,6 +96,8 @@ _ACTION_WORDS = {
     "correct-results": N_("Results can only be corrected once they are published; before that, count again."),
     "see-results": N_("Results are not published yet."),
     "track-implementation": N_("Implementation can only be tracked once the results are published."),
+    "print-paper-ballot": N_("Blank paper ballots can only be printed once the project list is final, from the opening "
+                             "of voting until the results are published."),
 }
 
 

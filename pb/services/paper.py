@@ -7,34 +7,39 @@ or "disagreed" (entries differ). A disagreement is resolved either by one of the
 their own entry, or by a third official entering the sheet: whichever makes two entries equal. An agreed
 sheet is final. Entries are blind: the list of sheets waiting for a second entry shows no choices, so the
 second official reads the paper, not the first official's typing; only disagreements show both entries.
+
+A sheet holds a ballot of the district's design, checked by the same rules as an online ballot. An entry's choices
+are stored as canonical JSON text, so two entries agree exactly when their texts are equal: the sorted list of
+project ids on a knapsack or approval sheet (the form entries have always had), and the sorted list of
+[project id, value] pairs on a cumulative sheet (the points) or a ranking sheet (the rank, 1 = first). A spoilt
+sheet has no choices ("[]").
 """
 
 import json
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
 from pb.domain.cycle import Phase
 from pb.domain.errors import BallotError, ConflictError, PermissionDenied, ValidationError
 from pb.domain.messages import N_, Nn_
 from pb.extensions import db
 from pb.models import Ballot, BallotChoice, Cycle, District, PaperEntry, PaperSheet, Participation, TallyRun, User
-from pb.services import alerts, audit, load, roles, use_case
-from pb.services.proposals import project_costs
+from pb.services import alerts, audit, ballot_designs, load, roles, use_case
 from pb.services.voting import (
     RECEIPT_ALPHABET,
     RECEIPT_LENGTH,
     ballot_token,
+    check_ballot,
     fresh_ballot_ids,
     has_voted_online,
     is_verified,
     lock_voter,
-    rules_for,
     voted_district_ids,
 )
 
@@ -73,21 +78,27 @@ def _checked_sheet_key(polling_station: str, number: int | None) -> tuple[str, i
     return station, number
 
 
-def _checked_choices(district: District, station: str, number: int, project_ids: list[int], is_spoilt: bool) -> str:
+def stored_choices(ballot: Mapping[int, int], *, has_values: bool) -> str:
+    """A checked ballot as an entry's canonical text: sorted ids, or sorted [id, value] pairs for points and ranks."""
+    if has_values:
+        return json.dumps(sorted([project_id, value] for project_id, value in ballot.items()))
+    return json.dumps(sorted(ballot))
+
+
+def _checked_choices(district: District, station: str, number: int, ballot: Mapping[int, int] | list[int],
+                     is_spoilt: bool) -> str:
     """The entry's choices as stored text; a spoilt sheet has none, any other must pass the online ballot's rules."""
     if is_spoilt:
         return "[]"
-    cycle = district.cycle
-    costs = project_costs(cycle.id, district.id)
     try:
-        choices = ballot_rules.check(project_ids, costs, rules_for(cycle, district))
+        checked, _ = check_ballot(district.cycle, district, ballot)
     except BallotError as error:
         raise BallotError(
             N_("{sheet} was not saved: {problems} If the paper itself breaks the rules, record the sheet as spoilt.",
                sheet=_sheet_name(station, number, is_first_word=True), problems=tuple(error.problems)),
             problems=error.problems,
         ) from None
-    return json.dumps(sorted(choices))
+    return stored_choices(checked, has_values=ballot_designs.district_design(district).has_values)
 
 
 def _locked_sheet(district: District, station: str, number: int) -> PaperSheet | None:
@@ -131,7 +142,8 @@ def _settle(sheet: PaperSheet) -> None:
     # A random id and receipt: nothing derives the ballot from a person, as nobody voted it through an account.
     sheet.ballot = Ballot(
         id=fresh_ballot_ids(1)[0], cycle_id=sheet.cycle_id, district_id=sheet.district_id, receipt=_random_receipt(),
-        choices=[BallotChoice(project_id=project_id) for project_id in json.loads(choices)],
+        choices=[BallotChoice(project_id=project_id, value=value)
+                 for project_id, value in _parsed_choices(choices).items()],
     )
 
 
@@ -179,14 +191,14 @@ def _alert_if_newly_disagreed(actor: User, sheet: PaperSheet, district: District
 
 @use_case
 def enter_sheet(
-    actor: User, district_id: int, polling_station: str, number: int | None, project_ids: list[int],
-    *, is_spoilt: bool = False,
+    actor: User, district_id: int, polling_station: str, number: int | None,
+    ballot: Mapping[int, int] | list[int], *, is_spoilt: bool = False,
 ) -> PaperSheet:
     """An official types in a paper sheet; it counts once another official's entry is the same."""
     _require_official(actor)
     district = _open_district(district_id)
     station, number = _checked_sheet_key(polling_station, number)
-    choices = _checked_choices(district, station, number, project_ids, is_spoilt)
+    choices = _checked_choices(district, station, number, ballot, is_spoilt)
     sheet = _locked_sheet(district, station, number)
     before = None if sheet is None else sheet.status
     if sheet is None:
@@ -212,14 +224,14 @@ def enter_sheet(
 
 @use_case
 def correct_entry(
-    actor: User, district_id: int, polling_station: str, number: int | None, project_ids: list[int],
-    *, is_spoilt: bool = False,
+    actor: User, district_id: int, polling_station: str, number: int | None,
+    ballot: Mapping[int, int] | list[int], *, is_spoilt: bool = False,
 ) -> PaperSheet:
     """An official replaces their own entry of a sheet that is not agreed yet, e.g. to resolve a disagreement."""
     _require_official(actor)
     district = _open_district(district_id)
     station, number = _checked_sheet_key(polling_station, number)
-    choices = _checked_choices(district, station, number, project_ids, is_spoilt)
+    choices = _checked_choices(district, station, number, ballot, is_spoilt)
     sheet = _locked_sheet(district, station, number)
     entry = None if sheet is None else next((e for e in sheet.entries if e.entered_by_id == actor.id), None)
     if entry is None:
@@ -368,8 +380,25 @@ def unresolved_sheets(cycle: Cycle) -> list[PaperSheet]:
     ))
 
 
+def _parsed_choices(text: str) -> dict[int, int | None]:
+    """An entry's stored choices as project id -> value (None for a plain choice on a knapsack or approval sheet)."""
+    found: dict[int, int | None] = {}
+    for item in json.loads(text):
+        if isinstance(item, list):
+            found[int(item[0])] = int(item[1])
+        else:
+            found[int(item)] = None
+    return found
+
+
 def entry_choices(entry: PaperEntry) -> list[int]:
-    return json.loads(entry.choices)
+    """The projects an entry chose (given points or ranked), by id."""
+    return sorted(_parsed_choices(entry.choices))
+
+
+def entry_values(entry: PaperEntry) -> dict[int, int | None]:
+    """An entry's choices as project id -> points or rank (None for a plain choice)."""
+    return _parsed_choices(entry.choices)
 
 
 def own_entry(sheet: PaperSheet, user: User) -> PaperEntry | None:

@@ -164,6 +164,8 @@ ACCESS = {
     "ballot_settings.cycle_ballot": OFFICIAL,
     "ballot_settings.district_ballot": OFFICIAL,
     "ballot_settings.settings_json": PUBLIC,
+    # Paper ballots of every design (issue 20, paper): the blank ballot to print.
+    "paper.blank_ballot": OFFICIAL,
 }
 
 ROLES = ["anonymous", Role.RESIDENT.value, Role.MODERATOR.value, Role.OFFICIAL.value]

@@ -223,6 +223,8 @@ RULES = {
     "ballot_settings.cycle_ballot": R(OFFICIAL),
     "ballot_settings.district_ballot": R(OFFICIAL),
     "ballot_settings.settings_json": R(PUBLIC, TURNOUT, outside=409, draft=HIDDEN),
+    # Paper ballots of every design (issue 20, paper): a PDF once the project list is final, while paper is typed in.
+    "paper.blank_ballot": R(OFFICIAL, PAPER),
 }
 # Where a route's POST differs from its GET.
 POST_RULES = {

@@ -49,6 +49,7 @@ EXCLUDED = {
     "auth.confirm_email": "redirect-only: a link from an email",
     "profile.confirm_email_change": "redirect-only: a link from an email",
     "ballot_settings.settings_json": "a download (the frozen ballot settings, JSON)",
+    "paper.blank_ballot": "a download (PDF): the blank paper ballot to print",
 }
 EXCLUDED_PREFIXES = {
     "api.": "the JSON open-data API",
