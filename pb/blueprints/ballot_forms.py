@@ -50,9 +50,19 @@ def submitted_ballot(form, design: BallotDesign) -> dict[int, int] | list[int]:
 
 
 def shown_ballot(form, design: BallotDesign) -> dict[int, int]:
-    """What a refused form submitted, as well as it can be read, to show it again unchanged (never raises)."""
-    try:
-        ballot = submitted_ballot(form, design)
-    except BallotError:
-        return {}
-    return dict(ballot) if isinstance(ballot, dict) else dict.fromkeys(ballot, 1)
+    """What a refused form submitted, as well as it can be read, to show it again (never raises).
+
+    A field that cannot be read is left out; every other one is shown as the voter entered it.
+    """
+    prefix = FIELD_PREFIXES.get(design.kind)
+    if prefix is None:
+        return dict.fromkeys(
+            (number for number in map(parse_whole_number, form.getlist("project")) if number is not None), 1)
+    shown = {}
+    for name in form:
+        if name.startswith(prefix):
+            project_id = parse_whole_number(name[len(prefix):])
+            value = parse_whole_number((form.get(name) or "").strip())
+            if project_id is not None and value:
+                shown[project_id] = value
+    return shown

@@ -6,12 +6,14 @@ or the refused ballot) and kept current by ballot.js as the voter changes their 
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from pb.domain.ballot_words import describe
 from pb.domain.ballots import CUMULATIVE, KNAPSACK, RANKING, BallotRules
+from pb.domain.messages import Message
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,6 @@ class BallotProject:
     summary: str
     category: str | None
     value: int
-
-
-@dataclass(frozen=True)
-class CategoryLimitShown:
-    name: str
-    max_projects: int | None
-    max_share_percent: int | None
-    max_amount: int | None
 
 
 @dataclass(frozen=True)
@@ -73,14 +67,12 @@ def ballot_projects(projects: Sequence, values: Mapping[int, int]) -> list[Ballo
     ]
 
 
-def category_limits(rules: BallotRules, projects: Sequence) -> list[CategoryLimitShown]:
-    """The design's limits on the categories this ballot has projects in, with the categories' names."""
+def design_words(rules: BallotRules, projects: Sequence) -> list[Message]:
+    """The ballot's rules in the sentences the cycle page uses, limited to the categories this ballot has projects in."""
     names = {project.category.id: project.category.name for project in projects if project.category}
-    return [
-        CategoryLimitShown(names[limit.category_id], limit.max_projects, limit.max_share_percent,
-                           rules.category_budget(limit))
-        for limit in rules.the_design.category_limits if limit.category_id in names
-    ]
+    design = replace(rules.the_design, category_limits=tuple(
+        limit for limit in rules.the_design.category_limits if limit.category_id in names))
+    return describe(design, rules.budget, rules.currency, names)
 
 
 def summary(rules: BallotRules, projects: Sequence[BallotProject]) -> Summary:

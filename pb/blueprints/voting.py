@@ -119,7 +119,7 @@ def ballot(cycle_id: int, district_id: int):
     return render_template(
         "voting/ballot.html", cycle=cycle, district=district, projects=projects, design=design, rules=rules,
         summary=ballot_page.summary(rules, projects), problems=problems, form=form,
-        category_limits=ballot_page.category_limits(rules, ordered), has_voted=stored is not None,
+        design_words=ballot_page.design_words(rules, ordered), has_voted=stored is not None,
         stored_lines=ballot_page.in_words(design.kind, stored.values, titles) if stored else [],
         receipt=voting.format_receipt(stored.receipt) if stored else None,
         version=stored.version if stored else 0, ordinal=ballot_page.ordinal,

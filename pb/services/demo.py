@@ -9,10 +9,11 @@ from datetime import date, datetime, time, timedelta
 from PIL import Image, ImageDraw
 
 from pb.domain import timetable
-from pb.domain.ballots import APPROVAL, CUMULATIVE, KNAPSACK, RANKING, BallotDesign, check_design
+from pb.domain.ballots import APPROVAL, CUMULATIVE, KNAPSACK, RANKING, BallotDesign
 from pb.domain.cycle import Phase
 from pb.models import Cycle, Proposal, Role, User, utcnow
 from pb.services import (
+    ballot_designs,
     branding,
     comments,
     cycles,
@@ -204,18 +205,6 @@ def _advance(official: User, cycle) -> None:
     _replay_move(official, cycle.id)
 
 
-@use_case
-def _set_design(official: User, cycle_id: int, design: BallotDesign) -> None:
-    """Give a draft demo cycle its ballot design, as an official sets it before proposals open."""
-    cycle = load(Cycle, cycle_id, "cycle", for_update=True)
-    check_design(design, [category.id for category in cycle.categories])
-    settings = {name: value for name, value in design.to_data().items()
-                if name not in ("kind", "min_projects", "max_projects")}
-    cycle.ballot_design = design.kind
-    cycle.ballot_settings = json.dumps(settings, sort_keys=True)
-    cycle.min_projects, cycle.max_projects = design.min_projects, design.max_projects
-
-
 def _demo_ballot(design: BallotDesign, number: int, ids: list[int], costs: dict[int, int],
                  budget: int) -> list[int] | dict[int, int]:
     """The number-th resident's ballot among a district's projects: different residents like different things, so
@@ -339,7 +328,7 @@ def _run_cycle(
     )
     category_ids = {c: cycles.add_category(official, cycle.id, c).id for c in CATEGORIES}
     if design.kind != KNAPSACK:
-        _set_design(official, cycle.id, design)
+        ballot_designs.save_cycle_design(official, cycle.id, design)
     places.set_cycle_boundaries(official, cycle.id, _boundaries())
     _advance(official, cycle)
     district_ids = {d.name: d.id for d in cycle.districts}

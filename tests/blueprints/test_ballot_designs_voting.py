@@ -88,7 +88,7 @@ def test_a_ballot_of_each_design_is_cast_changed_and_shown_in_words(client, elec
     world = election(design)
     ids, url = world["ids"], world["url"]
     page = _text(client.get(url))
-    assert "Limits per category:" in page and "Streets" in page and "at most 1 project" in page
+    assert "In Streets: at most 1 project." in page  # the cycle page's sentences (pb.domain.ballot_words)
     assert "Cast my ballot" in page and 'aria-live="polite"' in page
     first, second, words = VALID[design]
     response = client.submit(url, _form(design, ids, first, "0"))
@@ -112,9 +112,9 @@ def test_a_ballot_of_each_design_is_cast_changed_and_shown_in_words(client, elec
             assert re.search(rf'<option value="{value}" selected>', select)
 
 
-def test_the_design_is_explained_in_one_sentence_with_the_live_summary(client, election):
+def test_the_design_is_explained_in_the_cycle_page_sentences_with_the_live_summary(client, election):
     page = _text(client.get(election("cumulative")["url"]))
-    assert "Spread 10 points among the projects you support" in page and "At most 6 points on one project." in page
+    assert "<li>Spread 10 points among the projects, at most 6 on one.</li>" in page
     assert "Points left:" in page and "<strong data-left>10</strong>" in page
     assert re.search(r'<label for="points-\d+" class="title">Swings</label>', page)
     assert re.search(r'<input type="number" name="points-\d+" id="points-\d+" min="0"\s+max="6"', page)
@@ -126,19 +126,19 @@ def test_ranking_offers_not_ranked_then_each_rank(client, election):
     select = re.search(rf'<select name="rank-{world["ids"]["swings"]}".*?</select>', page, re.S).group(0)
     assert re.findall(r'<option value="(\d*)"', select) == ["", "1", "2"]
     assert "Not ranked" in select and ">2nd<" in select
-    assert "Rank up to 2 projects: 1 is your first choice" in page and "Ranks used:" in page
+    assert "Rank up to 2 projects: the first scores 2 points, the last 1." in page and "Ranks used:" in page
 
 
 def test_knapsack_shows_the_money_bar_and_the_minimum_spend(client, election):
     page = _text(client.get(election("knapsack")["url"]))
-    assert "Your choices must cost at least 100 EUR (20% of the budget)." in page
+    assert "Choose projects costing up to 500 EUR in all, spending at least 20%." in page
     assert "Left: <strong data-left>500 EUR" in page and "<meter" in page
 
 
 def test_approval_counts_projects_against_the_maximum(client, election):
     world = election("approval")
     page = _text(client.get(world["url"]))
-    assert "Choose up to 2 projects you support, whatever they cost." in page
+    assert "Choose up to 2 projects, whatever they cost." in page
     assert "<strong data-count>0</strong> of at most 2 projects chosen" in page
 
 
@@ -207,3 +207,14 @@ def test_unknown_projects_in_field_names_are_refused_and_change_nothing(client, 
         assert response.status_code == 400, field
         assert "Some choices are not projects on this ballot; reload the page and choose again." in _text(response)
         assert _stored(world) == {ids[name]: value for name, value in first.items()}
+
+
+def test_a_refused_ballot_shows_again_every_field_that_could_be_read(client, election):
+    world = election("cumulative")
+    ids, url = world["ids"], world["url"]
+    form = _form("cumulative", ids, {"swings": 3}, "0")
+    form[f"points-{ids['trees']}"] = "lots"
+    response = client.submit(url, form)
+    page = _text(response)
+    assert response.status_code == 400 and "Points are whole numbers of 0 or more." in page
+    assert re.search(rf'name="points-{ids["swings"]}"[^>]*value="3"', page, re.S)
