@@ -72,6 +72,19 @@ def _frozen(cycle, back: str):
     return None
 
 
+def _saved(form, problems, general: list[str], save) -> bool:
+    """Show the design's problems beside their fields; when there are none, save (a refusal joins `general`)."""
+    _place(form, problems, general)
+    if problems:
+        return False
+    try:
+        save()
+    except DomainError as error:
+        general.append(translate(error.message))
+        return False
+    return True
+
+
 @bp.route("/admin/cycles/<int:cycle_id>/ballot", methods=["GET", "POST"])
 @official_required
 def cycle_ballot(cycle_id: int):
@@ -87,17 +100,10 @@ def cycle_ballot(cycle_id: int):
             return refused
         is_valid = form.validate()
         design = _design_from(form, categories)
-        if is_valid:
-            problems = ballot_designs.design_setting_problems(cycle, design)
-            _place(form, problems, general)
-            if not problems:
-                try:
-                    ballot_designs.save_cycle_design(current_user, cycle.id, design)
-                except DomainError as error:
-                    general.append(translate(error.message))
-                else:
-                    flash(_("The ballot is saved."), "success")
-                    return redirect(back)
+        if is_valid and _saved(form, ballot_designs.design_setting_problems(cycle, design), general,
+                               lambda: ballot_designs.save_cycle_design(current_user, cycle.id, design)):
+            flash(_("The ballot is saved."), "success")
+            return redirect(back)
         return render_template("ballot_settings/cycle.html", cycle=cycle, form=form, categories=categories,
                                general=general, is_open=ballot_designs.can_change_design(cycle)), 400
     _show(form, ballot_designs.cycle_design(cycle), categories)
@@ -129,17 +135,11 @@ def district_ballot(district_id: int):
                     field.errors = []
             is_valid = not (form.source.errors or form.csrf_token.errors)
         design = _design_from(form, categories) if own else None
-        if is_valid:
-            problems = ballot_designs.design_setting_problems(cycle, design, district.name) if design else []
-            _place(form, problems, general)
-            if not problems:
-                try:
-                    ballot_designs.save_district_design(current_user, district.id, design)
-                except DomainError as error:
-                    general.append(translate(error.message))
-                else:
-                    flash(_("The ballot of “%(name)s” is saved.", name=district.name), "success")
-                    return redirect(back)
+        if is_valid and _saved(form, ballot_designs.design_setting_problems(cycle, design, district.name) if design
+                               else [], general,
+                               lambda: ballot_designs.save_district_design(current_user, district.id, design)):
+            flash(_("The ballot of “%(name)s” is saved.", name=district.name), "success")
+            return redirect(back)
         return render_template("ballot_settings/district.html", **page), 400
     _show(form, ballot_designs.district_design(district), categories)
     form.source.data = "own" if ballot_designs.has_own_design(district) else "cycle"
