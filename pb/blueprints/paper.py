@@ -87,7 +87,7 @@ def _sheet_page(district_id: int, *, is_correction: bool):
         return refusal
     form = PaperSheetForm()
     projects = proposals.projects_on_ballot(cycle.id, district.id)
-    rules = voting.rules_for(cycle, district)
+    rules = ballot_designs.rules_for(cycle, district)
     design = rules.the_design
     typed: dict[int, str] = {}
     status = 200

@@ -113,7 +113,7 @@ def ballot(cycle_id: int, district_id: int):
     stored = voting.stored_ballot(current_user, cycle.id, district.id)
     if shown is None:
         shown = dict(stored.values) if stored else {}
-    rules = voting.rules_for(cycle, district)
+    rules = ballot_designs.rules_for(cycle, district)
     projects = ballot_page.ballot_projects(ordered, shown)
     titles = {project.id: project.title for project in ordered}
     return render_template(

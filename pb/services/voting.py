@@ -16,7 +16,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from pb.domain import ballots as ballot_rules
 from pb.domain import cycle as cycle_rules
 from pb.domain import notifications, sealing, timetable
-from pb.domain.ballots import BallotRules
 from pb.domain.cycle import Phase
 from pb.domain.errors import ConflictError, NotFound, PermissionDenied, PhaseError
 from pb.domain.messages import N_
@@ -134,14 +133,10 @@ def verified_district_ids(user: User, cycle_id: int) -> set[int]:
     )
 
 
-def rules_for(cycle: Cycle, district: District) -> BallotRules:
-    return ballot_designs.rules_for(cycle, district)
-
-
 def check_ballot(cycle: Cycle, district: District, ballot: Mapping[int, int] | list[int]) -> tuple[dict[int, int], int]:
     """The ballot as project id -> value if it keeps the district's rules (a BallotError naming every problem if
     not), and how many projects the district's ballot has."""
-    rules = rules_for(cycle, district)
+    rules = ballot_designs.rules_for(cycle, district)
     projects = ballot_designs.ballot_projects(cycle.id, district.id,
                                               with_category_names=bool(rules.the_design.category_limits))
     checked = ballot_rules.check(ballot, projects.costs, rules, projects.categories, projects.category_names)
