@@ -219,3 +219,38 @@ def test_a_project_costing_exactly_what_is_left_is_funded():
     instance = Instance(10, (Project("a", 7), Project("b", 3)))
     for rule in ("greedy", "greedy-threshold", "greedy-no-skip"):
         assert run_rule(rule, instance, ApprovalProfile.from_ballots([["a", "b"], ["a"]])).selected == ("a", "b")
+
+
+def test_greedy_no_skip_honours_the_minimum_score():
+    # Gdynia 2020 and 2023 "small" budgets: the count stops at the 50-vote threshold, though money is left for
+    # projects with 43 to 49 votes. Here B (2 votes, under the minimum of 3) would fit in the 50 left after A and C.
+    outcome = run_rule("greedy-no-skip", THRESHOLD_CITY, THRESHOLD_BALLOTS)
+    assert (outcome.selected, outcome.left) == (("A", "C"), 30)
+    assert outcome.parameters["min_project_score"] == "3"
+    assert outcome.projects["B"].explanation == (
+        "Not funded: it received 2 votes, fewer than the 3 votes a project needs to be funded."
+    )
+    without_minimum = Instance(THRESHOLD_CITY.budget, THRESHOLD_CITY.projects)
+    assert run_rule("greedy-no-skip", without_minimum, THRESHOLD_BALLOTS).selected == ("A", "C", "B")
+
+
+def test_greedy_no_skip_passes_over_a_project_costing_more_than_the_whole_budget():
+    # Wrocław 2017: a withdrawn project kept its place in the file with the placeholder cost 999,999,999. It can
+    # never be funded, and the city went on counting after it instead of stopping there.
+    instance = Instance(100, (Project("withdrawn", 999_999_999), Project("a", 60), Project("b", 30)))
+    profile = ApprovalProfile.from_ballots([["withdrawn", "a", "b"]] * 3 + [["withdrawn", "a"]] * 2 + [["withdrawn"]])
+    outcome = run_rule("greedy-no-skip", instance, profile)
+    assert (outcome.selected, outcome.left) == (("a", "b"), 10)
+    assert outcome.projects["withdrawn"].explanation == (
+        "Not funded: it costs 999,999,999, more than the whole budget of 100, so no count could fund it; "
+        "the count passed it over rather than stopping there."
+    )
+    assert outcome.projects["b"].explanation == (
+        "Funded in place 2 of 2, 3 votes: 40 of the 100 budget was left when its turn came and it costs 30."
+    )
+
+
+def test_greedy_no_skip_still_stops_at_a_project_that_fits_the_budget_but_not_what_is_left():
+    instance = Instance(100, (Project("a", 60), Project("big", 50), Project("b", 30)))
+    profile = ApprovalProfile.from_ballots([["a", "big", "b"]] * 3 + [["a", "big"]] * 2 + [["a"]])
+    assert run_rule("greedy-no-skip", instance, profile).selected == ("a",)

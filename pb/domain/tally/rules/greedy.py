@@ -6,7 +6,15 @@
   then hold points and its parameters say ``score: points``). Ties on score follow the tie-break.
 - ``greedy-threshold`` (Łódź, Warszawa, Katowice): as greedy, but a project whose score is below the
   instance's ``min_project_score`` is never funded, even with money left.
-- ``greedy-no-skip`` (Wrocław 2015): as greedy, but the count stops at the first project that does not fit.
+- ``greedy-no-skip`` (Wrocław 2015, Gdynia): as greedy, but the count stops at the first project that does not
+  fit. It honours ``min_project_score`` too: Gdynia's "small" budgets of 2020 and 2023 stop at 50 votes, and
+  without the threshold the count would go on to fund projects with 43 to 49. A project that costs more than the
+  whole budget is passed over rather than stopping the count: no order of counting could ever fund it, and
+  pabulib writes a withdrawn project so (Wrocław 2017 gives one the placeholder cost 999,999,999); the city went
+  on to the next project.
+
+Plain ``greedy`` is the textbook rule and ignores ``min_project_score``; ``pb-tally --rule auto`` runs
+``greedy-threshold`` for a file whose rule is ``greedy`` but which gives a threshold.
 
 Projects nobody voted for are never funded. All arithmetic is on integers.
 """
@@ -26,10 +34,36 @@ def greedy(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAUL
 def greedy_threshold(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
     """Greedy among the projects that reached the instance's minimum score; the others are never funded."""
     election = prepare(instance, profile, tie_break)
-    minimum = instance.min_project_score
-    eligible = tuple(p for p in election.by_score if election.score[p] >= minimum)
-    results = {}
+    eligible, results = _above_threshold(election)
+    parameters = {"min_project_score": str(instance.min_project_score)}
+    return _count("greedy-threshold", election, tie_break, eligible, parameters, results)
+
+
+def greedy_no_skip(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Fund projects by votes (or points), most first, stopping at the first one that does not fit; projects below
+    the instance's minimum score are never funded, and one costing more than the whole budget is passed over."""
+    election = prepare(instance, profile, tie_break)
+    eligible, results = _above_threshold(election)
+    budget = instance.budget
+    within_budget = tuple(p for p in eligible if election.cost[p] <= budget)
+    for project_id in eligible:
+        if election.cost[project_id] > budget:
+            explanation = N_(
+                "Not funded: it costs {cost}, more than the whole budget of {budget}, so no count could fund it; "
+                "the count passed it over rather than stopping there.",
+                cost=instance.money(election.cost[project_id]), budget=instance.money(budget),
+            )
+            results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
+    parameters = {"min_project_score": str(instance.min_project_score)} if instance.min_project_score else {}
+    return _count("greedy-no-skip", election, tie_break, within_budget, parameters, results, is_no_skip=True)
+
+
+def _above_threshold(election: Election) -> tuple[tuple[str, ...], dict[str, ProjectResult]]:
+    """The projects with a score, highest first, that reach the instance's minimum score, and an explanation for
+    each of the others."""
+    minimum = election.instance.min_project_score
     needed = N_("{minimum:,} points", minimum=minimum) if election.is_points else N_("{minimum:,} votes", minimum=minimum)
+    results = {}
     for project_id in election.by_score:
         if election.score[project_id] < minimum:
             explanation = N_(
@@ -37,13 +71,7 @@ def greedy_threshold(instance: Instance, profile: Profile, *, tie_break: TieBrea
                 score=score_phrase(election, project_id), needed=needed,
             )
             results[project_id] = ProjectResult(project_id, election.score[project_id], False, None, None, explanation)
-    return _count("greedy-threshold", election, tie_break, eligible, {"min_project_score": str(minimum)}, results)
-
-
-def greedy_no_skip(instance: Instance, profile: Profile, *, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
-    """Fund projects by votes (or points), most first, stopping at the first one that does not fit."""
-    election = prepare(instance, profile, tie_break)
-    return _count("greedy-no-skip", election, tie_break, election.by_score, {}, is_no_skip=True)
+    return tuple(p for p in election.by_score if election.score[p] >= minimum), results
 
 
 def _count(
