@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import resource
 import subprocess
@@ -33,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# pb's engine is imported where it is used, not here: `bench/tally.py --pabutools-child` is the pabutools side of
-# --processes, and its whole-process time must not include pb's imports.
+# pb's engine (and multiprocessing) are imported where they are used, not here: `bench/tally.py --pabutools-child`
+# is the pabutools side of --processes, and its whole-process time must not include what pabutools does not import.
 if TYPE_CHECKING:
     from pb.domain.tally import ApprovalProfile, Instance
 
@@ -157,6 +156,8 @@ def _pabutools_child(source: str, rule: str, connection) -> None:
 
 def run_pabutools(source: str, rule: str, timeout: float):
     """(seconds, CPU seconds, selected) | None (no counterpart) | "timeout" | ("error", message)."""
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_pabutools_child, args=(source, rule, sender), daemon=True)
@@ -195,6 +196,8 @@ def _pb_synthetic_child(voters: int, rule: str, connection) -> None:
 
 def run_pb_synthetic(voters: int, rule: str):
     """Run in a fresh process so that its peak memory is the tally's (plus Python and the profile)."""
+    import multiprocessing
+
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_pb_synthetic_child, args=(voters, rule, sender))
