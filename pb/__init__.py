@@ -1,12 +1,22 @@
 """The pb application factory: config, extensions, blueprints, CLI and error handlers, in that order."""
 
-import os
+from __future__ import annotations
 
-from flask import Flask
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build a configured pb app; does no database work."""
+    """Build a configured pb app; does no database work.
+
+    Flask is imported here, not at the top: every `pb.*` import runs this module first, and the domain and
+    `pb-tally` must start without the web stack (Flask alone takes about a tenth of a second to import).
+    """
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -1,18 +1,35 @@
 """The `pb-tally` command: tally a pabulib file with any pb rule and compare the result with the published one."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from pb.domain.tally import LEXICOGRAPHIC, RULES, Outcome, TallyError, format_money, run_rule, seeded_tie_break
-from pb.domain.tally.pabulib import PabulibElection, read, read_file
+if TYPE_CHECKING:
+    # Bound for real by _import_engine, once a file is to be counted.
+    from pb.domain.tally import LEXICOGRAPHIC, RULES, Outcome, TallyError, format_money, run_rule, seeded_tie_break
+    from pb.domain.tally.pabulib import PabulibElection, read, read_file
 
 PROGRAM = "pb-tally"
 FALLBACK_RULE = "greedy"
 NAME_WIDTH = 40
+# The names of pb.domain.tally.RULES, in its order, written out so that the command line is parsed (and --help
+# answered) without importing the engine; tests/test_tally_cli_startup.py checks that the two agree.
+RULE_NAMES = (
+    "greedy",
+    "greedy-threshold",
+    "greedy-no-skip",
+    "mes",
+    "mes-add1",
+    "mes-add1-no-completion",
+    "mes-add1-comparison",
+    "phragmen",
+)
 
 
 class UsageError(Exception):
@@ -26,7 +43,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    rules = ", ".join(RULES)
+    rules = ", ".join(RULE_NAMES)
     parser = _ArgumentParser(
         prog=PROGRAM,
         description="Tally a participatory budgeting election stored as a pabulib .pb file.",
@@ -35,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rule",
         default="auto",
-        choices=["auto", *RULES],
+        choices=["auto", *RULE_NAMES],
         metavar="NAME",
         help=f"auto (the file's own rule; greedy when pb does not run it) or one of: {rules} (default: auto)",
     )
@@ -64,9 +81,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _import_engine() -> None:
+    """Bind the tally engine's names that this module uses, once a file is to be counted.
+
+    The engine brings numpy and every rule, a tenth of a second or more to import: longer than `pb-tally --help`
+    or a mistyped option should take in all. So this module does not import it at the top.
+    """
+    global LEXICOGRAPHIC, RULES, TallyError, format_money, run_rule, seeded_tie_break, read, read_file
+    from pb.domain import tally
+    from pb.domain.tally import pabulib
+
+    LEXICOGRAPHIC, RULES, TallyError = tally.LEXICOGRAPHIC, tally.RULES, tally.TallyError
+    format_money, run_rule, seeded_tie_break = tally.format_money, tally.run_rule, tally.seeded_tie_break
+    read, read_file = pabulib.read, pabulib.read_file
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.tie_break != "default":
         raise UsageError("--seed applies to the default tie-break only")
+    _import_engine()
     election = _load(args.file)
     rule, notes = _choose_rule(args.rule, election)
     try:

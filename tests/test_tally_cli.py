@@ -148,7 +148,7 @@ def test_auto_without_a_rule_in_the_file_uses_greedy(capsys, city_file):
 
 def test_auto_falls_back_when_the_named_rule_is_not_installed(capsys, city_file, monkeypatch):
     # A copy, not RULES itself: restoring a deleted key would move it to the end of the shared registry.
-    monkeypatch.setattr("pb.tally_cli.RULES", {name: rule for name, rule in RULES.items() if name != "mes"})
+    monkeypatch.setattr("pb.domain.tally.RULES", {name: rule for name, rule in RULES.items() if name != "mes"})
     document = tally_json(capsys, city_file("equalshares"))
     assert document["rule"] == "greedy"
     assert document["notes"] == ["The file's rule 'equalshares' (mes) is not installed; counted with greedy."]
