@@ -502,10 +502,11 @@ HUGE_FILES = {
     .replace("budget;100", f"budget;{10**40}")
     .replace("a;60;", f"a;{6 * 10**39};")
     .replace("b;50;", f"b;{5 * 10**39};"),
-    # 100 digits each, the most the reader takes; counted in units of 10**-99, the budget is about 10**199 units.
+    # 100 digits each, the most the reader takes: counted in units of 10**-100, amounts reach 10**200 units.
     "decimals": CITY.format(rule="greedy")
-    .replace("budget;100", "budget;" + "9" * 99 + ".9")
-    .replace("c;40;", "c;0." + "0" * 98 + "1;"),
+    .replace("budget;100", "budget;" + "9" * 100)
+    .replace("a;60;", "a;" + "9" * 99 + ".1;")
+    .replace("c;40;", "c;." + "0" * 99 + "1;"),
     "threshold": CITY.format(rule="greedy-threshold").replace("rule;", f"min_project_score_threshold;{HUGE}\nrule;"),
     "points": CUMULATIVE_CITY.format(points=f"{HUGE},2"),
     "points adding up beyond 64 bits": CUMULATIVE_CITY.format(points=f"{2**62},{2**62}"),

@@ -72,6 +72,8 @@ class Project:
             raise TallyError(f"A project id must be a non-empty text, not {self.id!r}.")
         if isinstance(self.cost, bool) or not isinstance(self.cost, int) or self.cost <= 0:
             raise TallyError(f"Project {self.id!r} must cost a positive whole amount, not {self.cost!r}.")
+        if self.cost >= MONEY_LIMIT:
+            raise TallyError(f"Project {self.id!r} costs 10**200 of the smallest unit or more, more than pb counts.")
 
     @property
     def label(self) -> str:
@@ -94,6 +96,8 @@ class Instance:
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
             raise TallyError(f"The budget must be a whole amount of at least 0, not {self.budget!r}.")
+        if self.budget >= MONEY_LIMIT:
+            raise TallyError("The budget is 10**200 of the smallest unit or more, more than pb counts.")
         object.__setattr__(self, "projects", tuple(self.projects))
         by_id: dict[str, Project] = {}
         for project in self.projects:
@@ -115,6 +119,11 @@ class Instance:
     def __contains__(self, project_id: object) -> bool:
         return project_id in self._by_id
 
+
+# Amounts are Python integers, but Equal Shares and Phragmén also work with them as floats, which end near 1.8e308.
+# Below 10**200 of the smallest unit leaves room for any product with a count; the pabulib reader, which takes
+# numbers of at most 100 digits, never reaches it.
+MONEY_LIMIT = 10**200
 
 # The rules count votes and points in 64-bit integers (numpy int64), exactly only below 2**63.
 COUNT_LIMIT = 2**63
