@@ -119,15 +119,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _load(file: str) -> PabulibElection:
+    """The election in file (or standard input), its warnings printed on standard error, one a line."""
     try:
         if file == "-":
             # Bytes, not text: the reader reports bytes that are not UTF-8 with their line number.
-            return read(getattr(sys.stdin, "buffer", sys.stdin).read())
-        return read_file(file)
+            election = read(getattr(sys.stdin, "buffer", sys.stdin).read())
+        else:
+            election = read_file(file)
     except OSError as error:
         raise UsageError(f"cannot read {file}: {error.strerror or error}") from None
     except TallyError as error:
         raise UsageError(f"{file}: {error}") from None
+    for warning in election.warnings:
+        print(f"{PROGRAM}: warning: {file}: {warning}", file=sys.stderr)
+    return election
 
 
 def _choose_rule(asked: str, election: PabulibElection) -> tuple[str, list[str]]:
@@ -148,7 +153,13 @@ def _choose_rule(asked: str, election: PabulibElection) -> tuple[str, list[str]]
 
 
 class _Report:
-    """One tally written out for a person (a table) or for a program (JSON)."""
+    """One tally written out for a person (a table) or for a program (JSON).
+
+    Amounts are counted in the smallest unit the file writes (see pabulib.py) and printed as the file wrote them:
+    "1,261,899.87" in the text. In JSON a file of whole amounts gives them as integers; a file with decimals gives
+    them as exact decimal strings with that many decimals ("1261899.87", "45000.00") and says how many in
+    "money_decimals", so that a program reads them exactly (Decimal(text)) and never through a float.
+    """
 
     def __init__(
         self,
@@ -162,6 +173,7 @@ class _Report:
         self.voters = len(election.votes)
         self.published = election.published_selection()
         self.rows = {row["project_id"].strip(): row for row in election.projects}
+        self.exponent = election.money_exponent
         # Rules record "score: points" when they counted points (cumulative, scoring, ordinal ballots).
         self.score = "points" if outcome.parameters.get("score") == "points" else "votes"
 
@@ -170,7 +182,7 @@ class _Report:
         return None if self.published is None else set(self.published) == set(self.outcome.selected)
 
     def json(self) -> str:
-        outcome = self.outcome
+        outcome, amount = self.outcome, self._json_amount
         document = {
             "file": self.args.file,
             "rule": outcome.rule,
@@ -179,30 +191,53 @@ class _Report:
             "tie_break_description": outcome.tie_break,
             "parameters": outcome.parameters,
             "vote_type": self.election.vote_type,
-            "budget": outcome.budget,
+            "budget": amount(outcome.budget),
             "selected": list(outcome.selected),
-            "spent": outcome.spent,
-            "left": outcome.left,
+            "spent": amount(outcome.spent),
+            "left": amount(outcome.left),
             "voters": self.voters,
             "votes": outcome.votes,
             "published_selected": self.published,
             "matches_published": self.matches_published,
             "notes": self.notes,
+            "warnings": self.election.warnings,
         }
+        if self.exponent:
+            document["money_decimals"] = self.exponent
         if self.args.explain is not None:
             result = outcome.projects[self.args.explain]
             document["explanation"] = {
                 "project_id": result.project_id,
                 "name": self.rows[result.project_id].get("name", ""),
-                "cost": self.cost[result.project_id],
+                "cost": amount(self.cost[result.project_id]),
                 "votes": result.votes,
                 "is_selected": result.is_selected,
                 "round": result.round,
                 "phase": result.phase,
                 "explanation": result.explanation,
-                "supporter_payment": result.supporter_payment,
+                "supporter_payment": self._json_payment(result.supporter_payment),
             }
         return json.dumps(document, ensure_ascii=False, indent=2)
+
+    def _json_amount(self, amount: int) -> int | str:
+        """An amount of the smallest unit: as it is in a file of whole amounts, else as an exact decimal text."""
+        if not self.exponent:
+            return amount
+        whole, rest = divmod(abs(amount), 10**self.exponent)
+        return f"{'-' if amount < 0 else ''}{whole}.{rest:0{self.exponent}d}"
+
+    def _json_payment(self, payment: str | None) -> str | None:
+        """A payment the outcome records as a fraction of the smallest unit ("15000/103"); in main units (still
+        an exact fraction) when the file has decimals."""
+        if payment is None or not self.exponent:
+            return payment
+        try:
+            return str(Fraction(payment) / 10**self.exponent)
+        except (ValueError, ZeroDivisionError):
+            return payment
+
+    def _money(self, amount: int | Fraction) -> str:
+        return format_money(amount, self.exponent)
 
     def text(self) -> str:
         lines = self._heading()
@@ -223,11 +258,11 @@ class _Report:
         status = f"funded (position {self._position(project_id)})" if result.is_selected else "not funded"
         label = f"Project {project_id}" + (f" ({name})" if name else "")
         lines = [
-            f"{label}: costs {format_money(self.cost[project_id])}, {result.votes:,} {self.score}, {status}.",
+            f"{label}: costs {self._money(self.cost[project_id])}, {result.votes:,} {self.score}, {status}.",
             result.explanation,
         ]
         if result.supporter_payment:
-            lines.append(f"Each supporter paid at most {_amount(result.supporter_payment)}.")
+            lines.append(f"Each supporter paid at most {_amount(result.supporter_payment, self.exponent)}.")
         return lines
 
     def _position(self, project_id: str) -> int | None:
@@ -251,7 +286,7 @@ class _Report:
                     str(position) if position else "",
                     project_id,
                     _shorten(self.rows[project_id].get("name", "")),
-                    format_money(self.cost[project_id]),
+                    self._money(self.cost[project_id]),
                     f"{outcome.votes.get(project_id, 0):,}",
                     "yes" if position else "no",
                 ]
@@ -270,8 +305,9 @@ class _Report:
 
     def _summary(self) -> list[str]:
         outcome = self.outcome
+        money = self._money
         lines = [
-            f"Budget {format_money(outcome.budget)}, spent {format_money(outcome.spent)}, left {format_money(outcome.left)}.",
+            f"Budget {money(outcome.budget)}, spent {money(outcome.spent)}, left {money(outcome.left)}.",
             f"{len(outcome.selected)} of {len(self.rows)} projects funded; {self.voters:,} voters.",
         ]
         if self.published is None:
@@ -290,10 +326,10 @@ class _Report:
         return lines
 
 
-def _amount(text: str) -> str:
+def _amount(text: str, exponent: int = 0) -> str:
     """An amount the outcome records as text ("15000/103"), printed as money ("145.63") when it is a number."""
     try:
-        return format_money(Fraction(text))
+        return format_money(Fraction(text), exponent)
     except (ValueError, ZeroDivisionError):
         return text
 

@@ -20,15 +20,31 @@ class TallyError(DomainError):
 def format_money(amount: int | Fraction, exponent: int = 0) -> str:
     """Print an amount of the smallest currency unit in the main unit, with comma thousands.
 
-    exponent is the currency's number of decimal places (2 for cents): format_money(1_400_000, 2) -> "14,000";
-    with 0, amounts print as they are: 12000 -> "12,000", 1000/3 -> "333.33".
+    exponent is the currency's number of decimal places (2 for cents): format_money(1_400_000, 2) -> "14,000",
+    and a part of the main unit is written with both decimals, as the site and the files write it:
+    format_money(1_156_250, 2) -> "11,562.50", never "11,562.5". With 0, amounts print as they are:
+    12000 -> "12,000", 1000/3 -> "333.33". A whole number of the smallest unit prints exactly, every decimal it
+    has (a file may count in thousandths: format_money(1_234, 3) -> "1.234"); a fraction of it (an Equal Shares
+    payment) is rounded to two decimals.
     """
+    text = _main_units(amount, exponent)
+    if exponent and "." in text:
+        whole, decimals = text.split(".")
+        text = f"{whole}.{decimals.ljust(min(2, exponent), '0')}"
+    return text
+
+
+def _main_units(amount: int | Fraction, exponent: int) -> str:
+    """format_money without padding: the amount in main units, exact or to two decimals, trailing zeros dropped."""
     # In integers: explanations print thousands of amounts, and Fraction arithmetic is slow.
     if isinstance(amount, int):
-        numerator, denominator = amount, 10**exponent
-    else:
-        value = amount if isinstance(amount, Fraction) else Fraction(amount)
-        numerator, denominator = value.numerator, value.denominator * 10**exponent
+        whole, rest = divmod(abs(amount), 10**exponent)
+        sign = "-" if amount < 0 else ""
+        if rest == 0:
+            return f"{sign}{whole:,}"
+        return f"{sign}{whole:,}.{rest:0{exponent}d}".rstrip("0")
+    value = amount if isinstance(amount, Fraction) else Fraction(amount)
+    numerator, denominator = value.numerator, value.denominator * 10**exponent
     whole, rest = divmod(numerator, denominator)
     if rest == 0:
         return f"{whole:,}"
@@ -56,6 +72,8 @@ class Project:
             raise TallyError(f"A project id must be a non-empty text, not {self.id!r}.")
         if isinstance(self.cost, bool) or not isinstance(self.cost, int) or self.cost <= 0:
             raise TallyError(f"Project {self.id!r} must cost a positive whole amount, not {self.cost!r}.")
+        if self.cost >= MONEY_LIMIT:
+            raise TallyError(f"Project {self.id!r} costs 10**200 of the smallest unit or more, more than pb counts.")
 
     @property
     def label(self) -> str:
@@ -78,6 +96,8 @@ class Instance:
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
             raise TallyError(f"The budget must be a whole amount of at least 0, not {self.budget!r}.")
+        if self.budget >= MONEY_LIMIT:
+            raise TallyError("The budget is 10**200 of the smallest unit or more, more than pb counts.")
         object.__setattr__(self, "projects", tuple(self.projects))
         by_id: dict[str, Project] = {}
         for project in self.projects:
@@ -91,17 +111,36 @@ class Instance:
 
     def money(self, amount: int | Fraction) -> str:
         """An amount of the smallest unit as a reader sees it in an explanation: money(1_400_000) -> "14,000 EUR"."""
+        # Equal Shares payments finer than a cent are rounded (see docs/results.md).
         text = format_money(amount, self.money_exponent)
-        # A part of the main unit is always written with all its decimals ("11,562.50", never "11,562.5"), as the
-        # site writes every amount; Equal Shares payments finer than that are rounded (see docs/results.md).
-        if self.money_exponent and "." in text:
-            whole, decimals = text.split(".")
-            text = f"{whole}.{decimals.ljust(min(2, self.money_exponent), '0')}"
         # Written the English way; shown in a message, the web rewrites its digits in the reader's number style.
         return Figure(f"{text} {self.currency}" if self.currency else text, "written")
 
     def __contains__(self, project_id: object) -> bool:
         return project_id in self._by_id
+
+
+# Amounts are Python integers, but Equal Shares and Phragmén also work with them as floats, which end near 1.8e308.
+# Below 10**200 of the smallest unit leaves room for any product with a count; the pabulib reader, which takes
+# numbers of at most 100 digits, never reaches it.
+MONEY_LIMIT = 10**200
+
+# The rules count votes and points in 64-bit integers (numpy int64), exactly only below 2**63.
+COUNT_LIMIT = 2**63
+
+
+def _check_countable(total: int, what: str) -> None:
+    """TallyError unless a total (all votes, or all points times the voters giving them) fits the counting.
+
+    Every sum a rule makes (a project's votes or points, a partial sum of them) is at most this total, so one check
+    here spares every rule its own; no real election comes near (it takes a billion voters each giving ten billion
+    points), but a file can write any number.
+    """
+    if total >= COUNT_LIMIT:
+        raise TallyError(
+            f"The ballots give {total:,} {what} in all, more than pb counts exactly (below 2**63, about "
+            f"{COUNT_LIMIT:.2e}); give the points on a smaller scale."
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +194,7 @@ class ApprovalProfile:
                 raise TallyError(f"A ballot must be cast a positive number of times, not {multiplicity!r}.")
             if not all(isinstance(project_id, str) for project_id in approved):
                 raise TallyError("A ballot must name projects by their id.")
+        _check_countable(sum(multiplicity for _, multiplicity in groups), "votes")
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "codes", BallotCodes.of([approved for approved, _ in groups], with_points=False))
 
@@ -194,7 +234,7 @@ class PointsProfile:
     codes: BallotCodes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        groups = []
+        groups, total = [], 0
         for ballot, multiplicity in self.groups:
             if isinstance(multiplicity, bool) or not isinstance(multiplicity, int) or multiplicity <= 0:
                 raise TallyError(f"A ballot must be cast a positive number of times, not {multiplicity!r}.")
@@ -204,7 +244,9 @@ class PointsProfile:
                     raise TallyError("A ballot must name projects by their id.")
                 if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
                     raise TallyError(f"Points must be positive whole numbers, not {points!r} for {project_id!r}.")
+                total += multiplicity * points
             groups.append((pairs, multiplicity))
+        _check_countable(total, "points")
         object.__setattr__(self, "groups", tuple(groups))
         object.__setattr__(self, "codes", BallotCodes.of([pairs for pairs, _ in groups], with_points=True))
 

@@ -5,6 +5,25 @@ L is META ``max_length`` or, without it, the longest ballot in the file, the pro
 (1 = best) scores L - r + 1. For Kraków 2024 (L = 3) that is 3, 2 and 1 points, which reproduces the
 ``score`` column the city published. Choose-1 ballots are approval ballots naming at most one project;
 cumulative and scoring ballots take their points from the VOTES ``points`` column.
+
+Money is counted exactly in the smallest unit the file writes. A file whose budget or costs have decimals
+(Kraków 2023-2025, Warszawa 2017-2019: ``budget;1261899.87``) is counted in units of 10**-d, d being the most
+decimals any of them has once trailing zeros are dropped (Toulouse's "100000.0" is whole, d = 0), and its
+Instance carries money_exponent d so that explanations print the amounts as the file wrote them. Points,
+max_length and min_project_score_threshold stay whole numbers. A number the reader reads has at most
+MAX_DIGITS digits: far beyond any real file, and below what Python turns into an integer without complaint.
+
+A ballot that names a project more than once (Warszawa 2026's districts have ``1232,1232,1247``) counts it
+once, as pabutools reads it, and leaves a warning in ``PabulibElection.warnings`` naming the first voter who
+cast that ballot and the line, with how many others cast the same one (one warning per distinct ballot, not
+per voter: a city's file would otherwise print thousands). An ordinal ballot keeps the project's first, best,
+rank and the later projects move up (``a,a,b`` ranks a then b); a cumulative or scoring ballot keeps the points
+given last, as pabutools' parser does (it stores the points in a dictionary keyed by project).
+
+Quoting is read as pabutools reads it (Python's csv module, not strict): a field like ``"Plac" zabaw`` reads
+as ``Plac zabaw``, with a warning naming the line. A quote that is never closed swallows the lines after it;
+the rows or sections then missing are refused as in any other broken file. Such a file does not round-trip:
+write() quotes the field as it should have been.
 """
 
 import csv
@@ -12,6 +31,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import IO
 
@@ -32,8 +52,10 @@ RULE_NAMES = {
     "equalshares/add1-comparison": "mes-add1-comparison",
 }
 
-# Money and points are whole numbers; some cities write them with a zero fraction ("100000.0", Toulouse).
-_WHOLE_NUMBER = re.compile(r"\s*(\d+)(?:\.0*)?\s*")
+# Points and counts are whole numbers, some written with a zero fraction ("100000.0", Toulouse); money may have
+# decimals ("1261899.87", Kraków). Both are written with digits and at most one decimal point.
+_NUMBER = re.compile(r"\s*(\d*)(?:\.(\d*))?\s*")
+MAX_DIGITS = 100
 _NEEDS_QUOTES = re.compile(r'[;"\r\n]')
 
 
@@ -70,10 +92,22 @@ class PabulibElection:
     vote_columns: list[str]
     votes: list[dict[str, str]]
     layout: Layout = field(default_factory=Layout, compare=False, repr=False)
+    # What read() accepted but a reader should know: "line 812: voter '1234' names project '1232' twice; ...".
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def vote_type(self) -> str:
         return self.meta.get("vote_type", "").strip()
+
+    @property
+    def money_exponent(self) -> int:
+        """The most decimals the budget or a cost is written with (trailing zeros aside): money counts in 10**-d."""
+        _check_meta(self.meta)
+        decimals = [_amount(self.meta["budget"], "META budget")[1]]
+        for row in self.projects:
+            _project_from_row(row)  # refuses a cost that is not an amount, with its message
+            decimals.append(_amount(row["cost"], "cost")[1])
+        return max(decimals)
 
     def check(self) -> None:
         """PabulibError unless instance() and profile() can be built (read() has already checked)."""
@@ -81,12 +115,13 @@ class PabulibElection:
 
     def instance(self) -> Instance:
         """The budget and projects; min_project_score from META min_project_score_threshold (else 0)."""
-        _check_meta(self.meta)
+        exponent = self.money_exponent
         threshold = self.meta.get("min_project_score_threshold", "").strip() or "0"
         return Instance(
-            budget=_whole_number(self.meta["budget"], "META budget is not a whole number"),
-            projects=tuple(_project_from_row(row) for row in self.projects),
+            budget=_money(self.meta["budget"], exponent, "META budget is not an amount of money", "META budget"),
+            projects=tuple(_project_from_row(row, exponent) for row in self.projects),
             min_project_score=_whole_number(threshold, "META min_project_score_threshold is not a whole number"),
+            money_exponent=exponent,
         )
 
     def profile(self) -> ApprovalProfile | PointsProfile:
@@ -101,7 +136,13 @@ class PabulibElection:
         points: Counter[tuple[tuple[str, int], ...]] = Counter()
         for ballot, multiplicity in ballots:
             points[tuple(sorted((project_id, n) for project_id, n in ballot.items() if n))] += multiplicity
-        return PointsProfile(tuple(points.items()))
+        try:
+            return PointsProfile(tuple(points.items()))
+        except TallyError as error:
+            if self.vote_type != "ordinal":
+                raise
+            # The points were not written but made from ranks: say where they come from.
+            raise PabulibError(f"{error} Ranked ballots score META max_length points for a first place.") from None
 
     def rule_name(self) -> str | None:
         """The pb rule named by META `rule`, or None when the file's rule is not one pb runs (e.g. "unknown")."""
@@ -141,7 +182,7 @@ class PabulibElection:
             rows.append(row)
         voters = [{"voter_id": str(number), "vote": ",".join(ballot)} for number, ballot in enumerate(ballots, 1)]
         election = cls(meta, project_columns, rows, ["voter_id", "vote"], voters)
-        _check(election)
+        election.warnings = _check(election)
         return election
 
 
@@ -196,12 +237,35 @@ def _quote(text: str) -> str:
     return text
 
 
-def _whole_number(text: str, problem: str) -> int:
-    """The whole number text writes; otherwise PabulibError(problem), phrased by the caller for its context."""
-    match = _WHOLE_NUMBER.fullmatch(text)
-    if match is None:
+def _amount(text: str, problem: str, what: str = "a number") -> tuple[int, int]:
+    """(digits, decimals) of the number text writes: "1261899.87" -> (126189987, 2), "100000.0" -> (100000, 0).
+
+    PabulibError(problem), phrased by the caller for its context, unless text is digits with at most one point;
+    PabulibError naming `what` if it has more than MAX_DIGITS digits.
+    """
+    match = _NUMBER.fullmatch(text)
+    if match is None or not (match.group(1) or match.group(2)):
         raise PabulibError(problem)
-    return int(match.group(1))
+    whole, decimals = match.group(1), (match.group(2) or "").rstrip("0")
+    if len(whole) + len(decimals) > MAX_DIGITS:
+        # int() refuses texts of over 4,300 digits; no amount or count in a real file has more than twenty.
+        written = len(whole) + len(decimals)
+        raise PabulibError(f"{what} has {written:,} digits; pb reads numbers of at most {MAX_DIGITS} digits")
+    return int(whole + decimals or "0"), len(decimals)
+
+
+def _whole_number(text: str, problem: str, what: str = "a number") -> int:
+    """The whole number text writes ("100000.0" is whole); otherwise PabulibError(problem)."""
+    number, decimals = _amount(text, problem, what)
+    if decimals:
+        raise PabulibError(problem)
+    return number
+
+
+def _money(text: str, exponent: int, problem: str, what: str) -> int:
+    """The amount text writes, in units of 10**-exponent (exponent is at least its number of decimals)."""
+    number, decimals = _amount(text, problem, what)
+    return number * 10 ** (exponent - decimals)
 
 
 def _check_meta(meta: Mapping[str, str], line_of: Callable[[str | None], int | None] = lambda key: None) -> None:
@@ -215,7 +279,10 @@ def _check_meta(meta: Mapping[str, str], line_of: Callable[[str | None], int | N
     for key in ("budget", "min_project_score_threshold", "max_length"):
         if key == "budget" or meta.get(key, "").strip():
             try:
-                _whole_number(meta[key], f"META {key} is {meta[key]!r}, not a whole number")
+                if key == "budget":
+                    _amount(meta[key], f"META budget is {meta[key]!r}, not an amount of money", "META budget")
+                else:
+                    _whole_number(meta[key], f"META {key} is {meta[key]!r}, not a whole number", f"META {key}")
             except PabulibError as error:
                 raise PabulibError(error.problem, line=line_of(key)) from None
 
@@ -229,11 +296,14 @@ def _missing_columns(section: str, columns: Sequence[str], vote_type: str | None
     return f"the {section} header has no {' or '.join(missing)} column{needed_by}"
 
 
-def _project_from_row(row: Mapping[str, str]) -> Project:
+def _project_from_row(row: Mapping[str, str], exponent: int | None = None) -> Project:
+    """The project a PROJECTS row describes, its cost in units of 10**-exponent (None: as many as it writes)."""
     project_id = row["project_id"].strip()
     if not project_id:
         raise PabulibError("a project has an empty project_id")
-    cost = _whole_number(row["cost"], f"project {project_id!r} has cost {row['cost']!r}, not a whole number")
+    problem = f"project {project_id!r} has cost {row['cost']!r}, not an amount of money"
+    what = f"the cost of {project_id!r}"
+    cost = _amount(row["cost"], problem, what)[0] if exponent is None else _money(row["cost"], exponent, problem, what)
     if cost == 0:
         raise PabulibError(f"project {project_id!r} costs 0; a project must cost a positive amount")
     categories = frozenset(part.strip() for part in row.get("category", "").split(",") if part.strip())
@@ -248,13 +318,15 @@ class _BallotReader:
         self.has_points = self.vote_type in POINTS_VOTE_TYPES
         self.known = {row["project_id"].strip() for row in election.projects}
         self.max_length: int | None = None
+        self.warnings: list[str] = []
         if self.vote_type == "ordinal":
             limit = election.meta.get("max_length", "").strip()
             if limit:
                 self.max_length = _whole_number(limit, "META max_length is not a whole number")
             else:
-                votes = {row["vote"] for row in election.votes}
-                self.max_length = max((len(vote.split(",")) for vote in votes if vote.strip()), default=0)
+                # Projects named twice count once (see ballot), so the longest ballot counts distinct projects.
+                votes = {row["vote"] for row in election.votes if row["vote"].strip()}
+                self.max_length = max((len({part.strip() for part in vote.split(",")}) for vote in votes), default=0)
 
     def key(self, row: Mapping[str, str]) -> tuple[str, str]:
         return row["vote"], row["points"] if self.has_points else ""
@@ -262,43 +334,81 @@ class _BallotReader:
     def distinct(
         self, rows: Sequence[Mapping[str, str]], line_of: Callable[[int], int | None] = lambda index: None
     ) -> list[tuple[dict[str, int], int]]:
-        """Each distinct ballot with how many voters cast it; the text is parsed once, not once per voter."""
+        """Each distinct ballot with how many voters cast it; the text is parsed once, not once per voter.
+
+        A ballot naming a project more than once adds one warning to self.warnings, however many cast it.
+        """
         keys = [self.key(row) for row in rows]
-        ballots = []
+        ballots, repeats = [], {}
         for key, multiplicity in Counter(keys).items():
             try:
-                ballots.append((self.ballot(*key), multiplicity))
+                ballot, repeat = self.ballot(*key)
             except PabulibError as error:
                 index = keys.index(key)
                 voter = rows[index]["voter_id"].strip()
                 raise PabulibError(f"voter {voter!r} {error.problem}", line=line_of(index)) from None
+            ballots.append((ballot, multiplicity))
+            if repeat:
+                repeats[key] = (repeat, multiplicity)
+        if repeats:
+            # One pass for the first voter of every such ballot: keys.index for each would pass once per ballot.
+            first: dict[tuple[str, str], int] = {}
+            for index, key in enumerate(keys):
+                if key in repeats:
+                    first.setdefault(key, index)
+            for key, (repeat, multiplicity) in repeats.items():
+                index = first[key]
+                line = line_of(index)
+                where = f"line {line}: " if line is not None else ""
+                voter = rows[index]["voter_id"].strip()
+                others = multiplicity - 1
+                also = f", here and on the {others:,} other ballot{'s' if others > 1 else ''} like it" if others else ""
+                self.warnings.append(f"{where}voter {voter!r} {repeat}{also}")
         return ballots
 
-    def ballot(self, vote: str, points: str) -> dict[str, int]:
-        project_ids = [part.strip() for part in vote.split(",")] if vote.strip() else []
-        for project_id in project_ids:
+    def ballot(self, vote: str, points: str) -> tuple[dict[str, int], str]:
+        """The ballot and, if it names a project more than once, a note of it ("names project 'a' twice; ...")."""
+        named = [part.strip() for part in vote.split(",")] if vote.strip() else []
+        for project_id in named:
             if project_id not in self.known:
                 raise PabulibError(f"votes for {project_id!r}, which is not in PROJECTS")
-        if len(set(project_ids)) != len(project_ids):
-            twice = next(project_id for project_id in project_ids if project_ids.count(project_id) > 1)
-            raise PabulibError(f"names project {twice!r} more than once")
+        project_ids = list(dict.fromkeys(named))
+        note = "" if len(project_ids) == len(named) else f"{_repeat(named)}; counted once"
         if self.vote_type == "choose-1" and len(project_ids) > 1:
             raise PabulibError(f"chooses {len(project_ids)} projects in a choose-1 vote")
         if self.vote_type == "ordinal":
             if len(project_ids) > self.max_length:
                 raise PabulibError(f"ranks {len(project_ids)} projects but META max_length is {self.max_length}")
-            return {project_id: self.max_length - rank for rank, project_id in enumerate(project_ids)}
+            # A repeated project keeps its first, best, rank; the projects after it move up, as pabutools reads it.
+            return {project_id: self.max_length - rank for rank, project_id in enumerate(project_ids)}, note
         if not self.has_points:
-            return dict.fromkeys(project_ids, 1)
+            return dict.fromkeys(project_ids, 1), note
         texts = points.split(",") if points.strip() else []
-        if len(texts) != len(project_ids):
-            raise PabulibError(f"votes for {len(project_ids)} project(s) but gives {len(texts)} points value(s)")
-        return {
-            project_id: _whole_number(
-                text, f"gives {text!r} points to {project_id!r}, not a whole number of at least 0"
+        if len(texts) != len(named):
+            raise PabulibError(f"votes for {len(named)} project(s) but gives {len(texts)} points value(s)")
+        given = [
+            _whole_number(
+                text,
+                f"gives {text!r} points to {project_id!r}, not a whole number of at least 0",
+                f"gives {project_id!r} a number of points that",
             )
-            for project_id, text in zip(project_ids, texts)
-        }
+            for project_id, text in zip(named, texts)
+        ]
+        # A repeated project keeps the points given last, as in pabutools, whose parser stores them by project.
+        ballot = dict(zip(named, given))
+        if any(ballot[project_id] != n for project_id, n in zip(named, given)):
+            note += ", with the points given last"
+        return ballot, note
+
+
+def _repeat(named: Sequence[str]) -> str:
+    """What a ballot repeats, for a warning: "names project 'a' twice", "names projects 'a' twice and 'b' 3 times"."""
+    counts = Counter(named)
+    repeated = [(project_id, n) for project_id, n in counts.items() if n > 1]
+    phrases = [f"{project_id!r} {'twice' if n == 2 else f'{n} times'}" for project_id, n in repeated]
+    noun = "project" if len(phrases) == 1 else "projects"
+    listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    return f"names {noun} {listed}"
 
 
 @dataclass
@@ -310,8 +420,11 @@ class _Lines:
     meta_keys: list[str] = field(default_factory=list)
 
 
-def _check(election: PabulibElection, lines: _Lines | None = None) -> None:
-    """Refuse an election the tally could not read, naming the file line of the problem when it is known."""
+def _check(election: PabulibElection, lines: _Lines | None = None) -> list[str]:
+    """Refuse an election the tally could not read, naming the file line of the problem when it is known.
+
+    Returns the warnings about what it reads all the same: ballots naming a project twice.
+    """
 
     def row_line(section: str, index: int) -> int | None:
         return None if lines is None else lines.rows[section][index]
@@ -351,7 +464,9 @@ def _check(election: PabulibElection, lines: _Lines | None = None) -> None:
                 where = f" (first on line {first})" if first is not None else ""
                 raise PabulibError(f"voter {voter_id!r} appears twice{where}", line=row_line("VOTES", index))
             first_index[voter_id] = index
-    _BallotReader(election).distinct(election.votes, lambda index: row_line("VOTES", index))
+    reader = _BallotReader(election)
+    reader.distinct(election.votes, lambda index: row_line("VOTES", index))
+    return reader.warnings
 
 
 def _decode(data: bytes) -> str:
@@ -383,8 +498,25 @@ class _Parser:
         self.headers: dict[str, list[str]] = {}
         self.records: dict[str, list[list[str]]] = {}
         self.ends: dict[str, list[int]] = {}  # per section, the line each record (name, header, rows) ends on
+        self.quote_lines: list[int] = []  # where records start that strict quoting refuses (read leniently)
 
     def election(self) -> PabulibElection:
+        try:
+            election = self.read()
+        except PabulibError as error:
+            # A quote left open swallows the lines after it: the refusal is then about a later line.
+            before = [line for line in self.quote_lines if error.line is None or line <= error.line]
+            if not before:
+                raise
+            hint = f" (line {before[-1]} has a badly quoted field)"
+            raise PabulibError(error.problem + hint, line=error.line) from None
+        election.warnings = [
+            f"line {line}: a badly quoted field, read as pabutools reads it (Python's csv module, not strict)"
+            for line in self.quote_lines
+        ] + election.warnings
+        return election
+
+    def read(self) -> PabulibElection:
         self.parse()
         for name in SECTIONS:
             if name not in self.lines.sections:
@@ -409,56 +541,78 @@ class _Parser:
             votes=[dict(zip(vote_columns, row)) for row in self.records["VOTES"]],
             layout=self.layout,
         )
-        _check(election, self.lines)
+        election.warnings = _check(election, self.lines)
         self.settle_line_endings()
         return election
 
     def parse(self) -> None:
-        reader = csv.reader(self.physical, delimiter=";", strict=True)
+        """Read every record, strictly; a record strict quoting refuses is read again as pabutools reads it."""
+        remaining = iter(self.physical)
+        offset = 0  # the lines read by the readers before the current one
+        pending: list[list[str]] = []  # a badly quoted record, read leniently, to take before the next ones
         section, start = None, 1
         # This loop runs once per voter on files of 100,000 voters, so data rows take the short path first.
         # width is the header's field count, -1 until the section's header is read (so no row length matches).
         width, records, starts, ends = -1, [], [], []
+        while True:
+            reader = csv.reader(remaining, delimiter=";", strict=True)
+            rows, pending = chain(pending, reader), []
+            try:
+                for row in rows:
+                    end = offset + reader.line_num
+                    if len(row) == width:
+                        records.append(row)
+                        starts.append(start)
+                        ends.append(end)
+                        start = end + 1
+                        continue
+                    line, start = start, end + 1
+                    if not row:
+                        continue
+                    if len(row) == 1 and row[0].strip().upper() in SECTIONS:
+                        section = self.start_section(row[0].strip().upper(), line)
+                        width, records, starts, ends = (
+                            -1,
+                            self.records[section],
+                            self.lines.rows[section],
+                            self.ends[section],
+                        )
+                        ends.append(end)
+                    elif section is None:
+                        found = ";".join(row)
+                        raise PabulibError(
+                            f"expected a section name (META, PROJECTS or VOTES), found {found!r}", line=line
+                        )
+                    elif width < 0:
+                        self.check_header(section, row, line)
+                        self.headers[section] = row
+                        width = len(row)
+                        ends.append(end)
+                    else:
+                        columns = ";".join(self.headers[section])
+                        raise PabulibError(
+                            f"{section} rows have {width} fields ({columns}); this one has {len(row)}", line=line
+                        )
+                break
+            except csv.Error:
+                # pabutools reads with the csv module's default, lenient quoting: read this record (from its first
+                # line) that way. Its lines are those the strict reader took, then any more the lenient one needs.
+                taken = self.physical[start - 1 : offset + reader.line_num]
+                lenient = csv.reader(chain(taken, remaining), delimiter=";")
+                pending = [self.lenient_record(lenient, start)]
+                offset = start - 1 + lenient.line_num
+                self.quote_lines.append(start)
+        if not self.lines.sections:
+            raise PabulibError("the file is empty; a pabulib file has META, PROJECTS and VOTES sections", line=1)
+
+    @staticmethod
+    def lenient_record(reader: "csv._reader", line: int) -> list[str]:
         try:
-            for row in reader:
-                end = reader.line_num
-                if len(row) == width:
-                    records.append(row)
-                    starts.append(start)
-                    ends.append(end)
-                    start = end + 1
-                    continue
-                line, start = start, end + 1
-                if not row:
-                    continue
-                if len(row) == 1 and row[0].strip().upper() in SECTIONS:
-                    section = self.start_section(row[0].strip().upper(), line)
-                    width, records, starts, ends = (
-                        -1,
-                        self.records[section],
-                        self.lines.rows[section],
-                        self.ends[section],
-                    )
-                    ends.append(end)
-                elif section is None:
-                    found = ";".join(row)
-                    raise PabulibError(f"expected a section name (META, PROJECTS or VOTES), found {found!r}", line=line)
-                elif width < 0:
-                    self.check_header(section, row, line)
-                    self.headers[section] = row
-                    width = len(row)
-                    ends.append(end)
-                else:
-                    columns = ";".join(self.headers[section])
-                    raise PabulibError(
-                        f"{section} rows have {width} fields ({columns}); this one has {len(row)}", line=line
-                    )
+            return next(reader)
         except csv.Error as error:
             # The lines were split at \n, so csv's "new-line character" can only be a lone carriage return.
             problem = "a carriage return inside an unquoted field" if "new-line" in str(error) else str(error)
-            raise PabulibError(f"badly quoted field ({problem})", line=start) from None
-        if not self.lines.sections:
-            raise PabulibError("the file is empty; a pabulib file has META, PROJECTS and VOTES sections", line=1)
+            raise PabulibError(f"badly quoted field ({problem})", line=line) from None
 
     def start_section(self, name: str, line: int) -> str:
         if name in self.lines.sections:

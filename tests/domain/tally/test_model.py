@@ -103,8 +103,11 @@ def test_format_money(amount, text):
     "amount, exponent, text",
     [
         (1_400_000, 2, "14,000"),
-        (1_400_050, 2, "14,000.5"),
-        (-1_250, 2, "-12.5"),
+        (1_400_050, 2, "14,000.50"),  # a part of the main unit has both its decimals, as the site writes it
+        (-1_250, 2, "-12.50"),
+        (1_234, 3, "1.234"),  # a whole number of the smallest unit prints exactly
+        (1_200, 3, "1.20"),
+        (10**30 + 5, 1, "100,000,000,000,000,000,000,000,000,000.5"),
         (Fraction(1, 200), 0, "0"),  # 0.005 rounds half to even: 0.00
         (Fraction(3, 200), 0, "0.02"),  # 0.015: 0.02
         (Fraction(-3, 200), 0, "-0.02"),
@@ -115,13 +118,23 @@ def test_format_money_in_the_main_unit_rounds_half_to_even(amount, exponent, tex
 
 
 def _format_money_with_fractions(amount, exponent):
-    """The definition format_money computes with integers: the amount in the main unit, two decimals at most."""
+    """The definition format_money computes with integers: the amount in the main unit, exact for a whole number
+    of the smallest unit, else to two decimals at most; with an exponent, a part of the main unit has at least
+    min(2, exponent) decimals."""
     value = Fraction(amount) / 10**exponent
     if value.denominator == 1:
         return f"{int(value):,}"
-    hundredths = round(value * 100)
-    whole, cents = divmod(abs(hundredths), 100)
-    return f"{'-' if hundredths < 0 else ''}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")
+    if isinstance(amount, int):
+        sign, whole, rest = "-" if value < 0 else "", *divmod(abs(amount), 10**exponent)
+        text = f"{sign}{whole:,}.{rest:0{exponent}d}".rstrip("0")
+    else:
+        hundredths = round(value * 100)
+        whole, cents = divmod(abs(hundredths), 100)
+        text = f"{'-' if hundredths < 0 else ''}{whole:,}.{cents:02d}".rstrip("0").rstrip(".")
+    if exponent and "." in text:
+        whole_text, decimals = text.split(".")
+        text = f"{whole_text}.{decimals.ljust(min(2, exponent), '0')}"
+    return text
 
 
 @given(
@@ -190,3 +203,42 @@ def test_a_profile_keeps_its_ballots_as_codes_that_read_back_as_the_ballots():
 def test_codes_read_back_as_any_approval_profile(groups):
     profile = ApprovalProfile(tuple(groups))
     assert _decoded(profile) == [sorted(approved) for approved, _ in profile.groups]
+
+
+# ---------------------------------------------------------------- counts the rules cannot hold exactly
+
+
+def test_points_beyond_64_bits_are_refused_not_a_numpy_overflow():
+    # A cumulative file with 10**30 - 1 points once crashed with OverflowError in np.fromiter (issue 21).
+    with pytest.raises(TallyError, match="more than pb counts exactly"):
+        PointsProfile((((("a", 10**30 - 1),), 1),))
+
+
+def test_points_totals_beyond_64_bits_are_refused_though_each_vote_fits():
+    # Each vote fits in 64 bits, but a project's points summed over its voters would wrap around.
+    just_below = 2**63 - 1
+    assert PointsProfile((((("a", just_below),), 1),)).points("a") == just_below
+    with pytest.raises(TallyError, match="The ballots give 9,223,372,036,854,775,808 points in all"):
+        PointsProfile((((("a", 2**62),), 2),))
+    with pytest.raises(TallyError):
+        PointsProfile((((("a", 2**62), ("b", 2**62)), 1),))
+
+
+def test_votes_beyond_64_bits_are_refused():
+    with pytest.raises(TallyError, match="votes in all, more than pb counts exactly"):
+        ApprovalProfile(((frozenset("a"), 2**63),))
+    assert ApprovalProfile(((frozenset("a"), 2**63 - 1),)).voter_count == 2**63 - 1
+
+
+def test_amounts_that_floats_cannot_hold_are_refused_before_any_rule_runs():
+    # Equal Shares and Phragmén compute with floats, which overflow near 1.8e308 (an OverflowError, before).
+    with pytest.raises(TallyError, match="costs 10\\*\\*200 of the smallest unit or more"):
+        Project("a", 10**200)
+    with pytest.raises(TallyError, match="The budget is 10\\*\\*200 of the smallest unit or more"):
+        Instance(10**310, (Project("a", 10),))
+    largest = 10**200 - 1
+    instance = Instance(largest, (Project("a", largest), Project("b", 1)))
+    profile = ApprovalProfile.from_ballots([["a"], ["a", "b"], ["b"]])
+    for rule in RULES:
+        if rule != "mes-add1-comparison":  # Add1 may raise a huge budget step by step for long (the add1 work)
+            assert set(run_rule(rule, instance, profile).selected) <= {"a", "b"}, rule

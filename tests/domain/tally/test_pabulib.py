@@ -394,20 +394,246 @@ def test_from_parts_refuses_a_project_id_with_a_comma():
         PabulibElection.from_parts({"budget": "10"}, [Project("p,1", 5)], [["p,1"]])
 
 
+# ---------------------------------------------------------------- decimal money (Kraków 2023-2025, Warszawa 2017-2019)
+
+# Kraków's districts write budgets and costs with grosze: "budget;1261899.87", costs like "45000.50".
+# META 1-4, PROJECTS 5-9, VOTES 10-13.
+DECIMAL = """META
+key;value
+budget;1261899.87
+vote_type;approval
+PROJECTS
+project_id;cost;name;selected
+1;45000.50;Park;1
+2;1000000;Library;1
+3;300000.3;Lamps;0
+VOTES
+voter_id;vote
+1;1,2
+2;1,2
+3;3,1
+"""
+
+
+def test_decimal_money_is_counted_exactly_in_the_smallest_unit_the_file_writes():
+    instance = read(DECIMAL).instance()
+    assert instance.money_exponent == 2
+    assert instance.budget == 126_189_987
+    assert [project.cost for project in instance.projects] == [4_500_050, 100_000_000, 30_000_030]
+    # Explanations print the amounts as the file wrote them.
+    assert instance.money(instance.budget) == "1,261,899.87"
+    assert [instance.money(project.cost) for project in instance.projects] == ["45,000.50", "1,000,000", "300,000.30"]
+
+
+@pytest.mark.parametrize(
+    "budget, cost, exponent, units",
+    [
+        ("100000.0", "60", 0, (100_000, 60)),  # Toulouse: a zero fraction is whole
+        ("100", "60.50", 1, (1_000, 605)),  # trailing zeros do not count: 60.50 needs one decimal
+        ("100.125", "60", 3, (100_125, 60_000)),
+        (" 100.5 ", "60.", 1, (1_005, 600)),
+        ("100", ".25", 2, (10_000, 25)),
+    ],
+)
+def test_the_unit_is_the_finest_any_amount_uses(budget, cost, exponent, units):
+    election = read(election_text(APPROVAL, "budget;100", f"budget;{budget}").replace("a;60;", f"a;{cost};"))
+    instance = election.instance()
+    assert (election.money_exponent, instance.money_exponent) == (exponent, exponent)
+    assert (instance.budget, instance.project("a").cost) == units
+
+
+def test_a_decimal_file_round_trips_byte_for_byte_and_counts_as_its_own_whole_amounts():
+    assert write(read(DECIMAL)) == DECIMAL
+    # The same election in grosze, written whole, selects the same way.
+    whole = DECIMAL.replace("1261899.87", "126189987").replace("45000.50", "4500050")
+    whole = whole.replace("2;1000000;", "2;100000000;").replace("300000.3", "30000030")
+    assert read(whole).instance().projects == read(DECIMAL).instance().projects
+
+
+def test_a_decimal_threshold_or_points_value_is_still_refused():
+    with pytest.raises(PabulibError, match="min_project_score_threshold is '2.5', not a whole number"):
+        read(election_text(DECIMAL, "vote_type;approval", "vote_type;approval\nmin_project_score_threshold;2.5"))
+    with pytest.raises(PabulibError, match="line 11: voter '1' gives '2.5' points to 'a', not a whole number"):
+        read(election_text(CUMULATIVE, "1;a,b;3,1", "1;a,b;2.5,1"))
+
+
+# ---------------------------------------------------------------- a ballot naming a project twice (Warszawa 2026)
+
+
+def test_an_approval_ballot_naming_a_project_twice_counts_it_once_with_a_warning():
+    # Warszawa 2026's districts have ballots like 1232,1232,1247; pabutools reads the ballot as a set.
+    election = read(election_text(APPROVAL, "1;a,b", "1;a,a,b"))
+    assert dict(election.profile().groups) == dict(read(APPROVAL).profile().groups)
+    assert election.warnings == ["line 16: voter '1' names project 'a' twice; counted once"]
+
+
+def test_one_warning_per_distinct_ballot_names_its_first_voter_and_how_many_cast_it():
+    votes = "VOTES\nvoter_id;vote\n1;a,b\n2;a,c\n3;b\n"
+    many = "VOTES\nvoter_id;vote\n1;a,b\n7;c,c,c\n8;b,a,b,a\n9;c,c,c\n10;c,c,c\n"
+    election = read(election_text(APPROVAL, votes, many))
+    assert election.warnings == [
+        "line 17: voter '7' names project 'c' 3 times; counted once, here and on the 2 other ballots like it",
+        "line 18: voter '8' names projects 'b' twice and 'a' twice; counted once",
+    ]
+    assert dict(election.profile().groups) == {frozenset("ab"): 2, frozenset("c"): 3}
+
+
+def test_a_choose_one_ballot_naming_its_project_twice_is_one_choice():
+    text = election_text(APPROVAL, "vote_type;approval", "vote_type;choose-1").replace("1;a,b", "1;a,a")
+    election = read(text.replace("2;a,c", "2;a"))
+    assert dict(election.profile().groups) == {frozenset("a"): 2, frozenset("b"): 1}
+    assert election.warnings == ["line 16: voter '1' names project 'a' twice; counted once"]
+
+
+def test_an_ordinal_ballot_keeps_the_first_rank_of_a_repeated_project():
+    election = read(election_text(ORDINAL, "1;a,b,c", "1;a,b,a,c"))
+    # b keeps second place and c moves up to third, as pabutools reads an ordinal ballot.
+    assert dict(election.profile().groups)[(("a", 3), ("b", 2), ("c", 1))] == 1
+    assert election.warnings == ["line 14: voter '1' names project 'a' twice; counted once"]
+    # Without max_length the longest ballot sets the points, counting each project once.
+    election = read(election_text(ORDINAL, "max_length;3\n", "").replace("1;a,b,c", "1;a,a,a,a,b"))
+    assert dict(election.profile().groups)[(("a", 3), ("b", 2))] == 1
+
+
+def test_a_ranking_longer_than_max_length_only_by_its_repeats_is_read():
+    election = read(election_text(ORDINAL, "1;a,b,c", "1;a,b,c,c"))
+    assert dict(election.profile().groups)[(("a", 3), ("b", 2), ("c", 1))] == 1
+
+
+@pytest.mark.parametrize(
+    "vote, points, counted, warning",
+    [
+        ("a,b,a", "3,1,3", {"a": 3, "b": 1}, "names project 'a' twice; counted once"),
+        (
+            "a,b,a",
+            "3,1,2",
+            {"a": 2, "b": 1},
+            "names project 'a' twice; counted once, with the points given last",
+        ),
+    ],
+)
+def test_a_points_ballot_repeating_a_project_keeps_the_points_given_last(vote, points, counted, warning):
+    # pabutools' parser stores a ballot's points by project, so the last value given to a project stands.
+    election = read(election_text(CUMULATIVE, "1;a,b;3,1", f"1;{vote};{points}"))
+    assert dict(election.profile().groups)[tuple(sorted(counted.items()))] == 1
+    assert election.warnings == [f"line 11: voter '1' {warning}"]
+
+
+def test_a_repeat_in_an_election_built_in_memory_is_noted_without_a_line():
+    built = PabulibElection.from_parts({"budget": "100"}, read(APPROVAL).instance().projects, [["a", "a"]])
+    assert built.warnings == ["voter '1' names project 'a' twice; counted once"]
+    assert dict(built.profile().groups) == {frozenset("a"): 1}
+
+
+# ---------------------------------------------------------------- quoting read as pabutools reads it
+
+
+def test_a_quote_inside_an_unquoted_field_is_text():
+    election = read(election_text(APPROVAL, "Gamma", 'Kino "Zorza" w parku'))
+    assert election.projects[2]["name"] == 'Kino "Zorza" w parku'
+    assert election.warnings == []
+
+
+def test_a_field_quoted_then_continued_is_read_as_pabutools_reads_it_with_a_warning():
+    # Strict CSV refuses text after a closing quote; pabutools' csv.reader (not strict) joins it to the field.
+    election = read(election_text(APPROVAL, "Gamma", '"Plac" zabaw'))
+    assert election.projects[2]["name"] == "Plac zabaw"
+    assert election.warnings == [
+        "line 13: a badly quoted field, read as pabutools reads it (Python's csv module, not strict)"
+    ]
+    assert election.profile() == read(APPROVAL).profile()
+
+
+def test_lines_after_a_badly_quoted_field_keep_their_numbers():
+    text = election_text(APPROVAL, "Alpha", '"Al"pha').replace("Gamma", '"Gam"ma').replace("3;b", "3;z")
+    with pytest.raises(PabulibError) as refusal:
+        read(text)
+    assert str(refusal.value).startswith("line 18: voter '3' votes for 'z'")
+    election = read(text.replace("3;z", "3;b"))
+    assert [warning[:8] for warning in election.warnings] == ["line 11:", "line 13:"]
+    assert [row["name"] for row in election.projects] == ["Alpha", 'Beta; with "quotes"', "Gamma"]
+
+
+def test_a_badly_quoted_file_is_written_back_with_correct_quoting():
+    election = read(election_text(APPROVAL, "Gamma", '"Plac" zabaw'))
+    assert write(election) == election_text(APPROVAL, "Gamma", "Plac zabaw")
+
+
+# ---------------------------------------------------------------- huge numbers
+
+
+def test_huge_money_is_read_exactly():
+    huge = 10**30 - 1
+    instance = read(election_text(APPROVAL, "budget;100", f"budget;{huge}").replace("a;60;", f"a;{huge}.5;")).instance()
+    assert (instance.budget, instance.project("a").cost, instance.money_exponent) == (huge * 10, huge * 10 + 5, 1)
+
+
+def test_points_too_many_to_count_are_refused_by_the_profile_not_a_crash():
+    election = read(election_text(CUMULATIVE, "1;a,b;3,1", f"1;a,b;{10**30 - 1},1"))
+    with pytest.raises(TallyError, match="more than pb counts exactly"):
+        election.profile()
+    election.instance()
+
+
+def test_a_huge_max_length_is_refused_with_where_the_points_come_from():
+    election = read(election_text(ORDINAL, "max_length;3", f"max_length;{10**30}"))
+    with pytest.raises(PabulibError, match="Ranked ballots score META max_length points for a first place"):
+        election.profile()
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("budget;100", "budget;" + "9" * 101, "line 6: META budget has 101 digits; pb reads numbers of at most 100"),
+        ("budget;100", "budget;0." + "0" * 100 + "1", "line 6: META budget has 102 digits"),
+        ("a;60;", "a;" + "7" * 5000 + ";", "line 11: the cost of 'a' has 5,000 digits"),
+        ("rule;greedy", "max_length;" + "1" * 200, "line 8: META max_length has 200 digits"),
+        ("rule;greedy", "min_project_score_threshold;" + "1" * 200, "line 8: META min_project_score_threshold has 200"),
+    ],
+)
+def test_numbers_longer_than_any_real_file_writes_are_refused_in_one_line(old, new, message):
+    with pytest.raises(PabulibError) as refusal:
+        read(election_text(APPROVAL, old, new))
+    assert str(refusal.value).startswith(message)
+    assert "\n" not in str(refusal.value)
+
+
+def test_points_with_too_many_digits_are_refused_naming_the_voter():
+    with pytest.raises(PabulibError) as refusal:
+        read(election_text(CUMULATIVE, "1;a,b;3,1", "1;a,b;3," + "1" * 150))
+    assert str(refusal.value) == (
+        "line 11: voter '1' gives 'b' a number of points that has 150 digits; pb reads numbers of at most 100 digits"
+    )
+
+
 # ---------------------------------------------------------------- refusals
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        (election_text(old="a;60;", new="a;abc;"), "line 11: project 'a' has cost 'abc', not a whole number"),
-        (election_text(old="a;60;", new="a;60.5;"), "line 11: project 'a' has cost '60.5', not a whole number"),
-        (election_text(old="a;60;", new="a;-60;"), "line 11: project 'a' has cost '-60', not a whole number"),
+        (election_text(old="a;60;", new="a;abc;"), "line 11: project 'a' has cost 'abc', not an amount of money"),
+        (election_text(old="a;60;", new="a;-60;"), "line 11: project 'a' has cost '-60', not an amount of money"),
+        (election_text(old="a;60;", new="a;;"), "line 11: project 'a' has cost '', not an amount of money"),
+        (election_text(old="a;60;", new="a;60,5;"), "line 11: project 'a' has cost '60,5', not an amount of money"),
+        (election_text(old="a;60;", new="a;6e1;"), "line 11: project 'a' has cost '6e1', not an amount of money"),
+        (election_text(old="a;60;", new="a;.;"), "line 11: project 'a' has cost '.', not an amount of money"),
+        (election_text(old="a;60;", new="a;0.00;"), "line 11: project 'a' costs 0; a project must cost a positive"),
         (election_text(old="a;60;", new="a;0;"), "line 11: project 'a' costs 0; a project must cost a positive amount"),
         (election_text(old="a;60;", new=";60;"), "line 11: a project has an empty project_id"),
         (election_text(old="c;40;", new="a;40;"), "line 13: project 'a' appears twice (first on line 11)"),
         (election_text(old="budget;100\n"), "line 1: META has no budget"),
-        (election_text(old="budget;100", new="budget;100.5"), "line 6: META budget is '100.5', not a whole number"),
+        (election_text(old="budget;100", new="budget;-100"), "line 6: META budget is '-100', not an amount of money"),
+        (election_text(old="budget;100", new="budget;"), "line 6: META budget is '', not an amount of money"),
+        (election_text(old="budget;100", new="budget;lots"), "line 6: META budget is 'lots', not an amount of money"),
+        (
+            election_text(old="budget;100", new="budget;1" + "0" * 100),
+            "line 6: META budget has 101 digits; pb reads numbers of at most 100 digits",
+        ),
+        (
+            election_text(old="rule;greedy", new="min_project_score_threshold;2.5"),
+            "line 8: META min_project_score_threshold is '2.5', not a whole number",
+        ),
         (election_text(old="vote_type;approval\n"), "line 1: META has no vote_type"),
         (
             election_text(old="vote_type;approval", new="vote_type;ranked"),
@@ -442,7 +668,7 @@ def test_from_parts_refuses_a_project_id_with_a_comma():
         ),
         (election_text(old="votes;name", new="votes;"), "line 10: the PROJECTS header has an empty column name"),
         (election_text(old="3;b", new="3;z"), "line 18: voter '3' votes for 'z', which is not in PROJECTS"),
-        (election_text(old="1;a,b", new="1;a,a"), "line 16: voter '1' names project 'a' more than once"),
+        (election_text(old="1;a,b", new="1;a,a,z"), "line 16: voter '1' votes for 'z', which is not in PROJECTS"),
         (election_text(old="3;b", new="1;b"), "line 18: voter '1' appears twice (first on line 16)"),
         (election_text(old="3;b", new=";b"), "line 18: a voter has an empty voter_id"),
         (
@@ -465,8 +691,25 @@ def test_from_parts_refuses_a_project_id_with_a_comma():
         (election_text(old="META\n", new="Hello there\n"), "line 1: expected a section name (META, PROJECTS or VOTES)"),
         ("", "line 1: the file is empty"),
         ("\n\n", "line 1: the file is empty"),
-        (election_text(old='"Beta; with ""quotes"""', new='"Beta"x'), "line 12: badly quoted field"),
-        (election_text(old='"Beta; with ""quotes"""', new='"Beta'), "line 12: badly quoted field"),
+        # A quote never closed swallows the rest of the file into one field: the row then lacks fields.
+        (
+            election_text(old='"Beta; with ""quotes"""', new='"Beta'),
+            "line 12: PROJECTS rows have 5 fields (project_id;cost;votes;name;selected); this one has 4 "
+            "(line 12 has a badly quoted field)",
+        ),
+        (
+            election_text(old="a;60;2;Alpha;1", new='a;60;2;"Alpha;1'),
+            "line 11: PROJECTS rows have 5 fields (project_id;cost;votes;name;selected); this one has 6 "
+            "(line 11 has a badly quoted field)",
+        ),
+        (
+            election_text(old="2;a,c", new='2;"a,c'),
+            "line 17: voter '2' votes for 'c\\n3;b', which is not in PROJECTS (line 17 has a badly quoted field)",
+        ),
+        (
+            election_text(old="num_votes;3", new='num_votes;"3'),
+            "line 5: META rows have 2 fields (key;value); this one has 4 (line 5 has a badly quoted field)",
+        ),
         (
             election_text(old="Gamma", new="Gam\rma"),
             "line 13: badly quoted field (a carriage return inside an unquoted field)",
