@@ -80,10 +80,36 @@ def test_the_table_lists_funded_projects_in_order_then_the_rest(capsys, city_fil
 def test_a_different_selection_names_the_differences(capsys, city_file):
     status, out, _ = tally(capsys, city_file(old="b;50;2;Beta library;0", new="b;50;2;Beta library;1"))
     assert status == 0
-    assert out.splitlines()[-2:] == [
+    assert out.splitlines()[-3:] == [
         "Differs from the published selection:",
         "  funded by the city, not by pb: b",
+        "  The city's selection costs 150, more than the budget of 100: the city added money, so no count within the "
+        "budget gives its selection.",
     ]
+
+
+def test_a_tie_the_city_broke_otherwise_is_explained_with_what_reproduces_it(capsys, city_file):
+    # b and c now tie on 2 votes, and only one of them fits beside a: pb's default funds the cheaper c, the city b.
+    path = city_file(old="3;a,c", new="3;a,c\n4;c")
+    path = Path(path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("b;50;2;Beta library;0", "b;40;2;Beta library;1")
+        .replace("c;40;1;Gamma lamps;1", "c;35;2;Gamma lamps;0"),
+        encoding="utf-8",
+    )
+    status, out, _ = tally(capsys, str(path))
+    assert status == 0
+    assert out.splitlines()[-5:] == [
+        "Differs from the published selection:",
+        "  funded by pb, not by the city: c",
+        "  funded by the city, not by pb: b",
+        "  A tie (b with c (2 votes each)) was broken otherwise than by pb's tie-break (lower cost, then more votes, "
+        "then lottery (seed 0)): greedy with ties broken in favour of the projects the city funded gives the city's "
+        "selection.",
+        "  --tie-break lexicographic reproduces it.",
+    ]
+    assert tally_json(capsys, str(path), "--tie-break", "lexicographic")["mismatch"] == []
+    assert tally_json(capsys, str(path))["mismatch"][1] == "--tie-break lexicographic reproduces it."
 
 
 def test_json_has_the_outcome_and_the_comparison(capsys, city_file):
@@ -129,18 +155,35 @@ def test_auto_runs_the_rule_the_file_names(capsys, city_file, file_rule, expecte
     assert document["notes"] == []
 
 
-@pytest.mark.parametrize("file_rule", ["unknown", "borda-someday"])
-def test_auto_falls_back_to_greedy_and_says_so(capsys, city_file, file_rule):
+@pytest.mark.parametrize(
+    "file_rule, why",
+    [
+        ("unknown", " (the city's rule is not known)"),
+        ("greedy-exclusive", " (greedy in which some projects exclude each other, which the file does not record)"),
+        ("greedy-custom", " (the city's own variant of greedy, described in the file's comment)"),
+        ("borda-someday", ""),
+    ],
+)
+def test_auto_falls_back_to_greedy_and_says_so(capsys, city_file, file_rule, why):
     status, out, _ = tally(capsys, city_file(file_rule))
     assert status == 0
-    assert out.splitlines()[:3] == [
-        "Rule: greedy",
-        "Tie-break: lower cost, then more votes, then lottery (seed 0)",
-        f"The file's rule is {file_rule!r}, which pb does not run; counted with greedy.",
+    note = f"The file's rule is {file_rule!r}{why}, which pb does not run; counted with greedy."
+    assert out.splitlines()[:3] == ["Rule: greedy", "Tie-break: lower cost, then more votes, then lottery (seed 0)", note]
+    assert tally_json(capsys, city_file(file_rule))["notes"] == [note]
+
+
+def test_auto_honours_a_threshold_given_beside_rule_greedy(capsys, city_file):
+    # c has 1 vote, under the file's minimum of 2: greedy-threshold leaves it out, as pabulib's own checker reads it.
+    document = tally_json(capsys, city_file(old="rule;greedy", new="rule;greedy\nmin_project_score_threshold;2"))
+    assert (document["rule"], document["selected"]) == ("greedy-threshold", ["a"])
+    assert document["notes"] == [
+        "The file's rule is greedy and it gives min_project_score_threshold 2; counted with greedy-threshold."
     ]
-    assert tally_json(capsys, city_file(file_rule))["notes"] == [
-        f"The file's rule is {file_rule!r}, which pb does not run; counted with greedy."
-    ]
+    assert document["mismatch"][0].startswith("--rule greedy reproduces the city's selection.")
+    unknown = tally_json(capsys, city_file("unknown", old="rule;unknown", new="rule;unknown\nmin_project_score_threshold;2"))
+    assert unknown["rule"] == "greedy-threshold"
+    plain = tally_json(capsys, city_file(old="rule;greedy", new="rule;greedy\nmin_project_score_threshold;0"))
+    assert (plain["rule"], plain["notes"]) == ("greedy", [])
 
 
 def test_auto_without_a_rule_in_the_file_uses_greedy(capsys, city_file):
@@ -151,7 +194,7 @@ def test_auto_without_a_rule_in_the_file_uses_greedy(capsys, city_file):
 
 def test_auto_falls_back_when_the_named_rule_is_not_installed(capsys, city_file, monkeypatch):
     # A copy, not RULES itself: restoring a deleted key would move it to the end of the shared registry.
-    monkeypatch.setattr("pb.domain.tally.RULES", {name: rule for name, rule in RULES.items() if name != "mes"})
+    monkeypatch.setattr("pb.tally_report.RULES", {name: rule for name, rule in RULES.items() if name != "mes"})
     document = tally_json(capsys, city_file("equalshares"))
     assert document["rule"] == "greedy"
     assert document["notes"] == ["The file's rule 'equalshares' (mes) is not installed; counted with greedy."]
