@@ -4,11 +4,6 @@ The definition: run Equal Shares at first + k for k = 0, 1, 2, ...; keep the run
 overspends, or the first exhaustive one (exhaustive stop), or the one at k == budget (without it).
 """
 
-import json
-import os
-import subprocess
-import sys
-import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -105,7 +100,7 @@ def test_the_shares_inside_a_changing_block_are_read_in_floats(monkeypatch):
 
     monkeypatch.setattr(add1, "float_selections", counted_float)
     monkeypatch.setattr(add1, "run_equal_shares", counted_exact)
-    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
+    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     assert kept.voter_budget == first + 150  # the first exhaustive share (see RULES.md)
     assert _same(kept, run_equal_shares(engine, first + 150, spend_limit=instance.budget))
     assert calls["float"] >= 100 and calls["exact"] <= 12, calls
@@ -115,85 +110,6 @@ def _wieliczka() -> tuple[EngineElection, int, Fraction]:
     election = read_file(DATA / "Poland_Wieliczka_2023_Green_Budget.pb")
     instance, profile = election.instance(), election.profile()
     return _engine(instance, profile), instance.budget, Fraction(instance.budget, profile.voter_count)
-
-
-# The helper is forked only where no other thread runs, and a test session may have some (Playwright's
-# browser driver has a thread waiting on it): the helper itself is therefore tested in a fresh process.
-_HELPER_SCRIPT = """
-import json, sys
-from fractions import Fraction
-from pb.domain.tally.pabulib import read_file
-from pb.domain.tally.rules import add1
-from pb.domain.tally.rules.add1 import add1_run
-from pb.domain.tally.rules.equal_shares_engine import run_equal_shares
-from tests.domain.tally.test_add1 import _engine, _same
-
-election = read_file(sys.argv[1])
-instance, profile = election.instance(), election.profile()
-engine, budget = _engine(instance, profile), instance.budget
-first = Fraction(budget, profile.voter_count)
-helpers, original = [], add1._Helper.__init__
-
-def spy(self, scan):
-    helpers.append(str(scan.first))
-    original(self, scan)
-    if sys.argv[2] == "killed":
-        self.process.kill()  # as if the system had ended it: its shares must be read here
-        self.process.join()
-
-add1._Helper.__init__ = spy
-if sys.argv[2] == "large":
-    add1._HELPER_MAX_INCIDENCES = engine.incidences - 1  # as if the election were too large to share
-alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
-forked_alone = list(helpers)
-helped = add1_run(engine, budget, first, exhaustive_stop=True)
-expected = run_equal_shares(engine, first + 150, spend_limit=budget)
-print(json.dumps({"alone": forked_alone, "helped": helpers, "same": _same(helped, alone) and _same(helped, expected)}))
-"""
-
-
-def _run_script(script: str, data_file: str, mode: str) -> dict:
-    """Run a test script in a fresh Python process (no thread of this session's in it) and read its JSON line."""
-    root = Path(__file__).resolve().parents[3]
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(DATA / data_file), mode],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.parametrize("helper", ["working", "killed", "large"])
-def test_a_helper_process_reads_shares_too_and_the_run_kept_is_the_same(helper):
-    found = _run_script(_HELPER_SCRIPT, "Poland_Wieliczka_2023_Green_Budget.pb", helper)
-    assert found["alone"] == [], "no helper without use_helper"
-    if helper == "large":
-        assert found["helped"] == [], "no helper for an election above the size limit"
-    else:
-        assert len(found["helped"]) == 1, "a long changing scan should fork one helper"
-    assert found["same"], "the run kept with a helper should be the run at the first exhaustive share"
-
-
-def test_no_helper_is_forked_while_another_thread_runs(monkeypatch):
-    def refuse(self, scan):
-        raise AssertionError("forked while another thread ran")
-
-    monkeypatch.setattr(add1._Helper, "__init__", refuse)
-    engine, budget, first = _wieliczka()
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        kept = add1_run(engine, budget, first, exhaustive_stop=True)
-    finally:
-        stop.set()
-        other.join()
-    assert kept.voter_budget == first + 150
 
 
 def test_a_block_read_in_floats_is_run_a_batch_at_a_time_as_its_readings_are_taken(monkeypatch):
@@ -208,7 +124,7 @@ def test_a_block_read_in_floats_is_run_a_batch_at_a_time_as_its_readings_are_tak
 
     monkeypatch.setattr(add1, "float_selections", counted)
     monkeypatch.setattr(add1, "batch_size", lambda engine: 3)
-    scan = add1._Scan(engine, budget, first, exhaustive_stop=True, use_helper=False)
+    scan = add1._Scan(engine, budget, first, exhaustive_stop=True)
     readings = scan.read(range(10, 20))
     taken = [next(readings) for _ in range(4)]
     assert [reading.k for reading in taken] == [10, 11, 12, 13] and batches == [3, 3]
@@ -246,60 +162,21 @@ def test_guessing_where_the_outcome_changes_saves_checks_and_keeps_the_same_run(
         return check_range(*args, **kwargs)
 
     monkeypatch.setattr(add1, "check_range", counted)
-    guessed = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
+    guessed = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     with_guesses = len(checks)
     checks.clear()
     monkeypatch.setattr(add1, "_split", lambda k, high_k, turn: (k + high_k) // 2)
-    halved = add1_run(engine, instance.budget, first, exhaustive_stop=True, use_helper=False)
+    halved = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     assert _same(guessed, halved) and guessed.voter_budget == first + 270
     assert with_guesses < 0.85 * len(checks), (with_guesses, len(checks))
 
 
-# Segments read by a helper are tested in a fresh process, for the same reason as the helper above.
-_SEGMENTS_SCRIPT = """
-import json, sys
-from fractions import Fraction
-from pb.domain.tally.pabulib import read_file
-from pb.domain.tally.rules import add1
-from pb.domain.tally.rules.add1 import add1_run
-from tests.domain.tally.test_add1 import _by_definition, _engine, _same
-
-election = read_file(sys.argv[1])
-instance, profile = election.instance(), election.profile()
-engine, budget = _engine(instance, profile), instance.budget
-first = Fraction(budget, profile.voter_count)
-add1._SEGMENTS_FROM, add1._SEGMENT = 64, 96  # Assen 2024 checks 843 shares: short segments, read by turns
-segments = {"here": [], "helper": []}
-segment, receive, start_helper = add1._Scan.segment, add1._Helper.receive_segment, add1._Helper.__init__
-
-def read_here(scan, start, end):
-    segments["here"].append(start)
-    return segment(scan, start, end)
-
-def received(helper, scan, start, end):
-    segments["helper"].append(start)
-    return receive(helper, scan, start, end)
-
-def started(helper, scan):
-    start_helper(helper, scan)
-    if sys.argv[2] == "killed":
-        helper.process.kill()  # as if the system had ended it: its segments must be read here
-        helper.process.join()
-
-add1._Scan.segment, add1._Helper.receive_segment, add1._Helper.__init__ = read_here, received, started
-helped = add1_run(engine, budget, first, exhaustive_stop=True)
-alone = add1_run(engine, budget, first, exhaustive_stop=True, use_helper=False)
-expected = _by_definition(engine, budget, first, True)
-print(json.dumps({**segments, "k": int(helped.voter_budget - first), "same": _same(helped, alone) and _same(helped, expected)}))
-"""
-
-
-@pytest.mark.parametrize("helper", ["working", "killed"])
-def test_a_long_scan_is_read_in_segments_by_turns_and_keeps_the_same_run(helper):
-    found = _run_script(_SEGMENTS_SCRIPT, "Netherlands_Assen_2024.pb", helper)
-    assert found["k"] == 843 and found["same"], "the run kept should be the definition's, at share 843"
-    starts = sorted(set(found["here"] + found["helper"]))  # every segment once, by turns, with no gap
-    assert len(found["helper"]) >= 3 and starts == list(range(starts[0], starts[0] + 96 * len(starts), 96))
-    assert set(found["helper"]) == set(starts[1::2])
-    # A segment the helper should have read is read here when it is gone: every segment then appears twice.
-    assert (set(found["helper"]) <= set(found["here"])) == (helper == "killed")
+def test_a_long_checked_scan_keeps_the_run_the_definition_keeps():
+    """Assen 2024 raises the share 843 times, most of them skipped in checked blocks."""
+    election = read_file(DATA / "Netherlands_Assen_2024.pb")
+    instance, profile = election.instance(), election.profile()
+    engine = _engine(instance, profile)
+    first = Fraction(instance.budget, profile.voter_count)
+    kept = add1_run(engine, instance.budget, first, exhaustive_stop=True)
+    assert kept.voter_budget == first + 843
+    assert _same(kept, _by_definition(engine, instance.budget, first, True))
