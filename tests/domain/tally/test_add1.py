@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 
 from pb.domain.tally import ApprovalProfile, Instance, Project
 from pb.domain.tally.pabulib import read_file
-from pb.domain.tally.rules import add1
+from pb.domain.tally.rules import add1, equal_shares_engine
 from pb.domain.tally.rules.add1 import add1_run, is_exhaustive
-from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, run_equal_shares
+from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, run_equal_shares, split
 from pb.domain.tally.rules.equal_shares_float import batch_size
 from tests.domain.tally.test_equal_shares_engine import _engine, elections
 
@@ -142,10 +142,10 @@ def test_shares_are_batched_fewer_at_a_time_where_projects_have_more_supporters(
 
 
 def test_a_failed_block_is_split_just_before_the_share_guessed_to_change():
-    assert add1._split(0, 10, None) == 5  # no guess: the middle
-    assert add1._split(0, 10, 0.5) == 4  # guessed to change at share 5: shares 1 to 4 should repeat
-    assert add1._split(0, 10, 0.0) == 1 and add1._split(0, 10, 1.0) == 9  # never an empty part
-    assert add1._split(100, 164, 0.26) == 116  # 100 + ceil(16.64) = 117 is the first share guessed to change
+    assert split(0, 10, None) == 5  # no guess: the middle
+    assert split(0, 10, 0.5) == 4  # guessed to change at share 5: shares 1 to 4 should repeat
+    assert split(0, 10, 0.0) == 1 and split(0, 10, 1.0) == 9  # never an empty part
+    assert split(100, 164, 0.26) == 116  # 100 + ceil(16.64) = 117 is the first share guessed to change
 
 
 def test_guessing_where_the_outcome_changes_saves_checks_and_keeps_the_same_run(monkeypatch):
@@ -155,17 +155,17 @@ def test_guessing_where_the_outcome_changes_saves_checks_and_keeps_the_same_run(
     engine = _engine(instance, profile)
     first = Fraction(instance.budget, profile.voter_count)
     checks = []
-    check_range = add1.check_range
+    check_range = equal_shares_engine.check_range
 
     def counted(*args, **kwargs):
         checks.append(args[2])
         return check_range(*args, **kwargs)
 
-    monkeypatch.setattr(add1, "check_range", counted)
+    monkeypatch.setattr(equal_shares_engine, "check_range", counted)
     guessed = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     with_guesses = len(checks)
     checks.clear()
-    monkeypatch.setattr(add1, "_split", lambda k, high_k, turn: (k + high_k) // 2)
+    monkeypatch.setattr(add1, "_GUESSES", 0)
     halved = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     assert _same(guessed, halved) and guessed.voter_budget == first + 270
     assert with_guesses < 0.85 * len(checks), (with_guesses, len(checks))

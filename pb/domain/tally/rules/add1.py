@@ -36,23 +36,15 @@ shares at once; it saved about a quarter of Budapest 2024's scan on two cores, b
 makes the scan much harder to follow, so it was taken out.
 """
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from pb.domain.tally.rules.equal_shares_engine import (
-    Bracket,
-    EngineElection,
-    Run,
-    _Search,
-    add1_runs,
-    check_range,
-    run_equal_shares,
-)
+from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, add1_runs, run_equal_shares
 from pb.domain.tally.rules.equal_shares_float import batch_size, float_selections
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
+_GUESSES = 8  # splits at a guess in a row that find no change, after which blocks are halved (see add1_runs)
 
 
 @dataclass(frozen=True)
@@ -138,44 +130,12 @@ class _Scan:
             run = reading.run if reading.run is not None or self.is_dense else self.run_at(k)
             step = 2 * step if reads == 1 else max(_MIN_BLOCK, step // 2)
 
-    def _block(
-        self, k: int, run: Run, high_k: int, within: Bracket | None = None, high_search: _Search | None = None
-    ) -> Iterator[Reading]:
-        """Readings for the shares k + 1 to high_k, the last made exactly, from the exact run at k.
-
-        Like add1_runs (which points ballots use): a block shown to repeat run's decisions is read at its end
-        only; a failed check is halved, each half checked from the decisions it showed, down to single shares,
-        whose run is made by finishing the check's search.
-        """
-        if self.engine.is_points:
-            for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, within, high_search):
-                yield Reading.of(share, found)
-            return
-        high, bracket, search = check_range(
-            self.engine, run, self.first + high_k, within, high_search, wants_turn=high_k - k > 2
-        )
-        if high is not None:
-            yield Reading.of(high_k, high)
-            return
-        if high_k - k == 1:
-            yield Reading.of(high_k, search.finish(self.budget))
-            return
-        middle_k = _split(k, high_k, bracket.turn)
-        for reading in self._block(k, run, middle_k, bracket, search):
-            yield reading
-        if reading.run is None or reading.is_overspent:  # the scan stops at an overspent run
-            return
-        yield from self._block(middle_k, reading.run, high_k, bracket, search)
-
-
-def _split(k: int, high_k: int, turn: float | None) -> int:
-    """Where to split a failed block (k, high_k]: just before the share where the outcome is guessed to change
-    (turn, see Bracket), so that the part before it is shown at once and the change is found in a few checks;
-    the middle without a guess."""
-    if turn is None:
-        return (k + high_k) // 2
-    first_changed = k + math.ceil(turn * (high_k - k))
-    return min(max(first_changed - 1, k + 1), high_k - 1)
+    def _block(self, k: int, run: Run, high_k: int) -> Iterator[Reading]:
+        """Readings for the shares k + 1 to high_k, the last made exactly, from the exact run at k (add1_runs:
+        checked blocks, split where the check guesses the outcome turns; points ballots in the middle)."""
+        guesses = 0 if self.engine.is_points else _GUESSES
+        for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, guesses=guesses):
+            yield Reading.of(share, found)
 
 
 def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
