@@ -4,13 +4,17 @@ The definition: run Equal Shares at first + k for k = 0, 1, 2, ...; keep the run
 overspends, or the first exhaustive one (exhaustive stop), or the one at k == budget (without it).
 """
 
+import json
+import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from pb.domain.tally import ApprovalProfile, Instance, Project
+from pb.domain.tally import ApprovalProfile, Instance, PointsProfile, Project
 from pb.domain.tally.pabulib import read_file
 from pb.domain.tally.rules import add1, equal_shares_engine
 from pb.domain.tally.rules.add1 import add1_run, is_exhaustive
@@ -180,3 +184,82 @@ def test_a_long_checked_scan_keeps_the_run_the_definition_keeps():
     kept = add1_run(engine, instance.budget, first, exhaustive_stop=True)
     assert kept.voter_budget == first + 843
     assert _same(kept, _by_definition(engine, instance.budget, first, True))
+
+
+# Budgets of any size. Two projects that cost nearly the whole budget, six voters: b (cost B - 2, four supporters)
+# comes within reach at the share B / 6 + k for the first k >= (B - 6) / 12, and is then exhaustive (mes-add1). Without
+# the exhaustive stop, a (cost B - 1, three supporters, one of them also b's) comes within reach after b, and funding
+# it overspends, at the first k >= (3B - 6) / 12: the run before it is kept. Every share in between changes nothing.
+SIX_VOTERS = [["a"], ["a"], ["a", "b"], ["b"], ["b"], ["b"]]
+
+
+def _near_budget(budget: int) -> tuple[Instance, ApprovalProfile]:
+    return Instance(budget, (Project("a", budget - 1), Project("b", budget - 2))), ApprovalProfile.from_ballots(SIX_VOTERS)
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def _expected_near_budget_k(budget: int, exhaustive_stop: bool) -> int:
+    return _ceil_div(budget - 6, 12) if exhaustive_stop else _ceil_div(3 * budget - 6, 12) - 1
+
+
+@pytest.mark.parametrize("budget", [60, 600, 1_000])
+@pytest.mark.parametrize("exhaustive_stop", [True, False])
+def test_the_near_budget_shape_keeps_the_share_the_definition_keeps(budget, exhaustive_stop):
+    """The formula below is the definition's on budgets small enough to run it share by share."""
+    instance, profile = _near_budget(budget)
+    engine, first = _engine(instance, profile), Fraction(budget, 6)
+    expected = _by_definition(engine, budget, first, exhaustive_stop)
+    assert expected.voter_budget == first + _expected_near_budget_k(budget, exhaustive_stop)
+    assert _same(add1_run(engine, budget, first, exhaustive_stop=exhaustive_stop), expected)
+
+
+_HUGE_BUDGET_SCRIPT = """
+import json, sys
+from fractions import Fraction
+from pb.domain.tally import PointsProfile
+from pb.domain.tally.rules.add1 import add1_run
+from tests.domain.tally.test_add1 import _engine, _near_budget
+
+budget, exhaustive_stop, points = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1"
+instance, profile = _near_budget(budget)
+if points:
+    ballots = [{"a": 3}, {"a": 1, "b": 2}, {"b": 5}, {"a": 2, "b": 2}, {"b": 1}, {"a": 4}]
+    profile = PointsProfile.from_ballots(ballots)
+engine, first = _engine(instance, profile), Fraction(budget, 6)
+run = add1_run(engine, budget, first, exhaustive_stop=exhaustive_stop)
+print(json.dumps({"k": str(run.voter_budget - first), "selected": [engine.ids[p] for p in run.selected()]}))
+"""
+
+
+def _add1_in_a_process(budget: int, exhaustive_stop: bool, points: bool = False) -> dict:
+    """Add1 on the near-budget shape in a fresh process: a scan that visits shares one by one fails on the
+    timeout (generous: each of these takes well under a second) rather than hang the test session."""
+    root = Path(__file__).resolve().parents[3]
+    args = [str(budget), str(int(exhaustive_stop)), str(int(points))]
+    done = subprocess.run(
+        [sys.executable, "-c", _HUGE_BUDGET_SCRIPT, *args], capture_output=True, text=True, cwd=root, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)}, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("budget", [10**7, 10**9, 10**12, 10**30, 10**199])
+@pytest.mark.parametrize("exhaustive_stop", [True, False])
+def test_a_huge_budget_keeps_the_share_the_definition_keeps_without_visiting_every_share(budget, exhaustive_stop):
+    found = _add1_in_a_process(budget, exhaustive_stop)
+    assert found == {"k": str(_expected_near_budget_k(budget, exhaustive_stop)), "selected": ["b"]}
+
+
+@pytest.mark.parametrize("exhaustive_stop", [True, False])
+def test_a_huge_budget_on_points_ballots_keeps_the_run_a_small_one_keeps(exhaustive_stop):
+    """Points ballots take the halving path: b is funded alone, as with the same shape at a budget of 600."""
+    instance, _ = _near_budget(600)
+    ballots = [{"a": 3}, {"a": 1, "b": 2}, {"b": 5}, {"a": 2, "b": 2}, {"b": 1}, {"a": 4}]
+    engine = _engine(instance, PointsProfile.from_ballots(ballots))
+    small = _by_definition(engine, 600, Fraction(600, 6), exhaustive_stop)
+    for budget in (10**30, 10**199):
+        assert _add1_in_a_process(budget, exhaustive_stop, points=True)["selected"] == [engine.ids[p] for p in small.selected()]
