@@ -194,7 +194,8 @@ SIX_VOTERS = [["a"], ["a"], ["a", "b"], ["b"], ["b"], ["b"]]
 
 
 def _near_budget(budget: int) -> tuple[Instance, ApprovalProfile]:
-    return Instance(budget, (Project("a", budget - 1), Project("b", budget - 2))), ApprovalProfile.from_ballots(SIX_VOTERS)
+    projects = (Project("a", budget - 1), Project("b", budget - 2))
+    return Instance(budget, projects), ApprovalProfile.from_ballots(SIX_VOTERS)
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
@@ -260,6 +261,6 @@ def test_a_huge_budget_on_points_ballots_keeps_the_run_a_small_one_keeps(exhaust
     instance, _ = _near_budget(600)
     ballots = [{"a": 3}, {"a": 1, "b": 2}, {"b": 5}, {"a": 2, "b": 2}, {"b": 1}, {"a": 4}]
     engine = _engine(instance, PointsProfile.from_ballots(ballots))
-    small = _by_definition(engine, 600, Fraction(600, 6), exhaustive_stop)
+    small = [engine.ids[p] for p in _by_definition(engine, 600, Fraction(600, 6), exhaustive_stop).selected()]
     for budget in (10**30, 10**199):
-        assert _add1_in_a_process(budget, exhaustive_stop, points=True)["selected"] == [engine.ids[p] for p in small.selected()]
+        assert _add1_in_a_process(budget, exhaustive_stop, points=True)["selected"] == small
