@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -129,15 +130,17 @@ def test_a_check_inside_a_failed_bracket_starts_from_what_it_showed(election):
         assert inner.is_made_by(plain)
 
 
+@pytest.mark.parametrize("guesses", [0, 1, 8])
 @SETTINGS
-@given(elections())
-def test_add1_runs_stand_for_every_share_they_skip(election):
+@given(election=elections())
+def test_add1_runs_stand_for_every_share_they_skip(guesses, election):
+    """Failed ranges split in the middle, or at guesses (as many in a row as allowed) and then in the middle."""
     instance, profile, first, width = election
     engine = _engine(instance, profile)
     low = run_equal_shares(engine, first, spend_limit=instance.budget)
     assume(not low.is_overspent)  # Add1 stops before an overspent run; nothing is checked from one
     last_k = 0
-    for k, run in add1_runs(engine, low, 0, 4 * width, first, instance.budget):
+    for k, run in add1_runs(engine, low, 0, 4 * width, first, instance.budget, guesses=guesses):
         assert k > last_k
         for skipped in range(last_k + 1, k):
             plain = run_equal_shares(engine, first + skipped, spend_limit=instance.budget)

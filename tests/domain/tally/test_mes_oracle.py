@@ -134,3 +134,33 @@ def test_points_equal_shares_matches_pabutools_additive_cardinal(election):
     raised = method_of_equal_shares(their_instance, their_profile, sat_class=sat, voter_budget_increment=1)
     run = mes_add1_run(instance, profile, tie_break=LEXICOGRAPHIC, exhaustive_stop=True, completion=False)
     assert set(run.selected) == names(raised)
+
+
+# Budgets large next to the election (tests/domain/tally/test_add1.py runs the same shapes up to 10**199): at a
+# budget pabutools can still scan share by share, both stops agree with it.
+SIX_VOTERS = [(["a"], 2), (["a", "b"], 1), (["b"], 3)]
+
+
+@pytest.mark.parametrize(
+    "costs",
+    [
+        lambda budget: {"a": budget - 1, "b": budget - 2},  # both cost nearly the budget
+        lambda budget: {"a": budget // 3, "b": budget // 2},  # both affordable
+        lambda budget: {"a": budget // 3, "b": budget + 1},  # b costs more than the budget
+    ],
+    ids=["near", "affordable", "over"],
+)
+def test_add1_matches_pabutools_where_the_budget_dwarfs_the_election(costs):
+    budget = 6_001
+    election = (["a", "b"], costs(budget), budget, SIX_VOTERS, None)
+    instance, profile = ours(election)
+    their_instance, their_profile = theirs(election)
+    raised = method_of_equal_shares(their_instance, their_profile, sat_class=Cost_Sat, voter_budget_increment=1)
+    run = mes_add1_run(instance, profile, tie_break=LEXICOGRAPHIC, exhaustive_stop=True, completion=False)
+    assert set(run.selected) == names(raised)
+    kept = exhaustion_by_budget_increase(
+        their_instance, their_profile, method_of_equal_shares, {"sat_class": Cost_Sat},
+        budget_step=their_profile.num_ballots(), exhaustive_stop=False,
+    )
+    run = mes_add1_run(instance, profile, tie_break=LEXICOGRAPHIC, exhaustive_stop=False, completion=False)
+    assert set(run.selected) == names(kept)

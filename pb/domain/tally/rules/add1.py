@@ -20,6 +20,14 @@ its start (``check_range``):
   guess. On Budapest 2024, which changes its outcome 123 times in 22,001 shares, this and the slope
   arguments of ``check_range`` take the scan from 3,572 checks to 848.
 
+Budgets of any size. Blocks that pass double, so a scan reaches share 10**30 in a hundred checks; what
+could make it visit shares one by one is a guess that keeps missing: floats cannot place a turn to the share
+among 10**20 shares, and a guess of "at the block's end" would cut off one share per check. After eight
+splits at a guess in a row that find no change, failed blocks are halved until one does (``add1_runs``), so
+each change of outcome costs at most some nine checks per doubling of the block, whatever the budget: two
+projects and six voters with a budget of 10**30 take 500 to 900 checks, under half a second. Amounts of
+more than 200 digits are refused (``equal_shares_engine.AMOUNT_LIMIT``: floats must hold every sum of money).
+
 Some elections change their outcome at almost every share for a while (Wieliczka 2023, most of its 150
 shares), where checks nearly always fail and halving costs about two checks per share. Once a block has
 changed at a quarter of its shares or more, the scan reads each of the next 32 shares, with no check,
@@ -30,52 +38,21 @@ read exactly and checks blocks again.
 
 Points ballots have no float reading; their blocks are always checked and halved (``add1_runs``).
 
-The runs at different shares are independent, so when eight shares or more are read so, a helper process
-reads the later half while this one reads the first; their readings are then taken in order of k,
-so the outcome cannot depend on the helper. It is forked (for elections of up to a million supports, so
-that it cannot double a very large scan's memory) at the scan's first such block (sharing the
-election without copying it) and ended with the scan. There is no helper where a fork is not available
-or not safe: without the fork start method, inside a daemonic process (which may have no children), or
-while other threads run (a fork copies only the calling thread, and locks the others hold would stay held
-in the child). If the helper is gone, its shares are read here.
-
-A scan still checking blocks past 1,024 shares is a long one (a small currency unit: Budapest 2024 raises
-the share 22,001 times, by one forint each). The rest is read in segments of 3,072 shares, each from the
-exact run at its start: this process reads the first, the helper the second, and so on, both at once. The
-helper's readings are taken in their turn, so here too the order is that of k. On Budapest the restarts cost
-about 1% more work (the same 848 checks, and one exact run at each segment's start); reading by turns takes
-its scan from 2.4 s to about 1.8 s.
+Everything happens in this one process. An earlier version forked a helper process that read half of the
+shares at once; it saved about a quarter of Budapest 2024's scan on two cores, but a helper outlives a
+``pb-tally`` killed by a signal (``timeout``, a gunicorn worker timeout), needs memory of its own and makes
+the scan much harder to follow, so it was taken out.
 """
 
-import itertools
-import math
-import multiprocessing
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from multiprocessing.connection import Connection
 
-from pb.domain.tally.rules.equal_shares_engine import (
-    Bracket,
-    EngineElection,
-    Run,
-    _Search,
-    add1_runs,
-    check_range,
-    run_equal_shares,
-)
+from pb.domain.tally.rules.equal_shares_engine import EngineElection, Run, add1_runs, run_equal_shares
 from pb.domain.tally.rules.equal_shares_float import batch_size, float_selections
 
 _MIN_BLOCK = 32  # a block this short whose outcome changes inside is read share by share
-_HELPER_FROM = 8  # shares read one by one at once, from which a helper process reads half of them
-# A scan still checking blocks this many shares on reads the rest in segments of _SEGMENT shares, every other
-# one by a helper process (Budapest 2024 checks 22,001 shares; no other election in pabulib's set reaches this).
-_SEGMENTS_FROM = 1024
-_SEGMENT = 3072
-# A helper's own arrays grow with the election: above this many (group, project) supports (a city of a
-# million voters has some three million) it could take the scan past 1 GB, and reads there are short anyway.
-_HELPER_MAX_INCIDENCES = 1_000_000
+_GUESSES = 8  # splits at a guess in a row that find no change, after which blocks are halved (see add1_runs)
 
 
 @dataclass(frozen=True)
@@ -104,20 +81,13 @@ class _Scan:
     """One Add1 scan's election and stopping rule."""
 
     def __init__(
-        self,
-        engine: EngineElection,
-        budget: int,
-        first_voter_budget: Fraction,
-        exhaustive_stop: bool,
-        use_helper: bool = True,
+        self, engine: EngineElection, budget: int, first_voter_budget: Fraction, exhaustive_stop: bool
     ) -> None:
         self.engine, self.budget, self.first = engine, budget, first_voter_budget
         self.exhaustive_stop = exhaustive_stop
         # Without the exhaustive stop Add1 stops at the latest when the share has been raised by the whole budget.
         self.last_k = None if exhaustive_stop else budget
         self.is_dense = False  # whether outcomes have lately changed at many shares (see readings)
-        self.use_helper = use_helper
-        self.helper: _Helper | None = None
 
     def stops(self, reading: Reading) -> bool:
         return (
@@ -145,26 +115,6 @@ class _Scan:
         selected, spent = found
         return Reading(k, tuple(selected), spent, spent > self.budget, None)
 
-    def _float_readings(self, shares: range) -> Iterator[Reading]:
-        """Readings of the shares, in order; a helper process reads the later half when there are enough."""
-        helper = self._helper(len(shares))
-        if helper is None:
-            yield from self.read(shares)
-            return
-        mine = len(shares) // 2
-        helper.send(shares[mine:])
-        yield from self.read(shares[:mine])
-        yield from (self._reading(share, found) for share, found in helper.receive(self, shares[mine:]))
-
-    def _helper(self, share_count: int) -> "_Helper | None":
-        """The scan's helper for reading share_count shares in floats (None: too few to be worth one)."""
-        return self._forked_helper() if share_count >= _HELPER_FROM else None
-
-    def close(self) -> None:
-        if self.helper is not None:
-            self.helper.close()
-            self.helper = None
-
     def readings(self) -> Iterator[Reading]:
         """The readings in order of k, each standing for the shares after the one before it, up to one that stops."""
         k, run = 0, self.run_at(0)
@@ -172,15 +122,10 @@ class _Scan:
         yield reading
         step = 2
         while self.last_k is None or k < self.last_k:
-            if k >= _SEGMENTS_FROM and not self.is_dense and self._forked_helper() is not None:
-                yield from self._segments(k)
-                return
-            high_k = k + step if self.last_k is None else min(k + step, self.last_k)
-            if self.is_dense:
-                high_k = k + _MIN_BLOCK if self.last_k is None else min(k + _MIN_BLOCK, self.last_k)
-                blocks = self._float_readings(range(k + 1, high_k + 1))
-            else:
-                blocks = self._block(k, run, high_k)
+            high_k = k + (_MIN_BLOCK if self.is_dense else step)
+            if self.last_k is not None:
+                high_k = min(high_k, self.last_k)
+            blocks = self.read(range(k + 1, high_k + 1)) if self.is_dense else self._block(k, run, high_k)
             reads = changes = 0
             for next_reading in blocks:
                 reads += 1
@@ -195,180 +140,22 @@ class _Scan:
             run = reading.run if reading.run is not None or self.is_dense else self.run_at(k)
             step = 2 * step if reads == 1 else max(_MIN_BLOCK, step // 2)
 
-    def _forked_helper(self) -> "_Helper | None":
-        """The scan's helper process, forked at its first use, or None where there is none to be had (use_helper
-        off, an election too large to share, or no fork safe here)."""
-        if self.helper is None and self.use_helper and self.engine.incidences <= _HELPER_MAX_INCIDENCES and _can_fork():
-            self.helper = _Helper(self)
-        return self.helper
-
-    def _segments(self, k: int) -> Iterator[Reading]:
-        """The readings after k, segment by segment: this process reads the first segment, the helper the second,
-        and so on, both at once; the helper's readings are taken in their turn, so the order is that of k."""
-        helper = self._forked_helper()
-        assert helper is not None
-        helper.send(("segments", k))
-        for index in itertools.count():
-            start, end = self.segment_bounds(k, index)
-            if start >= end:
-                return
-            if index % 2 == 0:
-                yield from self.segment(start, end)
-            else:
-                yield from helper.receive_segment(self, start, end)
-
-    def segment_bounds(self, k: int, index: int) -> tuple[int, int]:
-        """The shares after start up to end that make segment index of the segments after k (empty past last_k)."""
-        start = k + index * _SEGMENT
-        return start, start + _SEGMENT if self.last_k is None else min(start + _SEGMENT, self.last_k)
-
-    def segment(self, start: int, end: int) -> Iterator[Reading]:
-        """The readings after start up to end, from the exact run at start, by checked blocks only; the last is at
-        end unless a reading before it stops the scan."""
-        k, run, step = start, self.run_at(start), _MIN_BLOCK
-        while k < end:
-            high_k = min(k + step, end)
-            reads = 0
-            for reading in self._block(k, run, high_k):
-                reads += 1
-                yield reading
-                if self.stops(reading):
-                    return
-            k = high_k
-            run = reading.run if reading.run is not None else self.run_at(k)
-            step = 2 * step if reads == 1 else max(_MIN_BLOCK, step // 2)
-
-    def _block(
-        self, k: int, run: Run, high_k: int, within: Bracket | None = None, high_search: _Search | None = None
-    ) -> Iterator[Reading]:
-        """Readings for the shares k + 1 to high_k, the last made exactly, from the exact run at k.
-
-        Like add1_runs (which points ballots use): a block shown to repeat run's decisions is read at its end
-        only; a failed check is halved, each half checked from the decisions it showed, down to single shares,
-        whose run is made by finishing the check's search.
-        """
-        if self.engine.is_points:
-            for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, within, high_search):
-                yield Reading.of(share, found)
-            return
-        high, bracket, search = check_range(
-            self.engine, run, self.first + high_k, within, high_search, wants_turn=high_k - k > 2
-        )
-        if high is not None:
-            yield Reading.of(high_k, high)
-            return
-        if high_k - k == 1:
-            yield Reading.of(high_k, search.finish(self.budget))
-            return
-        middle_k = _split(k, high_k, bracket.turn)
-        for reading in self._block(k, run, middle_k, bracket, search):
-            yield reading
-        if reading.run is None or reading.is_overspent:  # the scan stops at an overspent run
-            return
-        yield from self._block(middle_k, reading.run, high_k, bracket, search)
+    def _block(self, k: int, run: Run, high_k: int) -> Iterator[Reading]:
+        """Readings for the shares k + 1 to high_k, the last made exactly, from the exact run at k (add1_runs:
+        checked blocks, split where the check guesses the outcome turns; points ballots in the middle)."""
+        guesses = 0 if self.engine.is_points else _GUESSES
+        for share, found in add1_runs(self.engine, run, k, high_k, self.first, self.budget, guesses=guesses):
+            yield Reading.of(share, found)
 
 
-def _split(k: int, high_k: int, turn: float | None) -> int:
-    """Where to split a failed block (k, high_k]: just before the share where the outcome is guessed to change
-    (turn, see Bracket), so that the part before it is shown at once and the change is found in a few checks;
-    the middle without a guess."""
-    if turn is None:
-        return (k + high_k) // 2
-    first_changed = k + math.ceil(turn * (high_k - k))
-    return min(max(first_changed - 1, k + 1), high_k - 1)
-
-
-def add1_run(
-    engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool, use_helper: bool = True
-) -> Run:
-    """The run Add1 keeps (see the module); use_helper: whether a helper process may read shares too."""
-    scan = _Scan(engine, budget, first_voter_budget, exhaustive_stop, use_helper)
-    try:
-        previous: Reading | None = None  # the first share cannot overspend, so a stop at k == 0 keeps its run
-        for reading in scan.readings():
-            if scan.stops(reading):
-                kept = previous if reading.is_overspent else reading
-                assert kept is not None  # the run at k == 0 spends at most the budget
-                return kept.run if kept.run is not None else scan.run_at(kept.k)
-            previous = reading
-        raise AssertionError("Add1 reads on until a run stops it")
-    finally:
-        scan.close()
-
-
-def _can_fork() -> bool:
-    """Whether a fork is available and safe: not in a daemonic process (no children allowed), no other thread
-    running (a fork copies only the calling thread; locks the others hold would stay held in the child)."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and not multiprocessing.current_process().daemon
-        and threading.active_count() == 1
-    )
-
-
-class _Helper:
-    """A process forked from the scan, which so shares its election without copying it, reading shares in floats."""
-
-    def __init__(self, scan: _Scan) -> None:
-        context = multiprocessing.get_context("fork")
-        self.connection, there = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(scan, there), daemon=True)
-        self.process.start()
-        there.close()
-        self.is_alive = True
-
-    def send(self, shares: range) -> None:
-        try:
-            self.connection.send(shares)
-        except OSError:  # the helper is gone (killed from outside, out of memory): receive reads them here
-            self.is_alive = False
-
-    def receive_segment(self, scan: _Scan, start: int, end: int) -> Iterator[Reading]:
-        """The helper's readings of the segment after start up to end (read here if the helper is gone)."""
-        if self.is_alive:
-            try:
-                found = self.connection.recv()
-            except (EOFError, OSError):
-                self.is_alive = False
-            else:
-                return (Reading(k, selected, spent, is_overspent, None) for k, selected, spent, is_overspent in found)
-        return scan.segment(start, end)
-
-    def receive(self, scan: _Scan, shares: range) -> list[tuple[int, tuple[list[int], int] | None]]:
-        """What the helper found for the shares sent, in order; read here if the helper is gone."""
-        if self.is_alive:
-            try:
-                return self.connection.recv()
-            except (EOFError, OSError):
-                self.is_alive = False
-        return list(zip(shares, float_selections(scan.engine, [scan.first + share for share in shares], scan.budget)))
-
-    def close(self) -> None:
-        # It may be in the middle of shares nobody needs; it holds nothing worth a clean exit.
-        self.process.kill()
-        self.process.join()
-        self.connection.close()
-
-
-def _serve(scan: _Scan, connection: Connection) -> None:
-    """The helper's loop. Sent a range of shares, it reads them in floats and sends back what it found; sent
-    ("segments", k), it reads every other segment of the scan after k, from the second, sending each segment's
-    readings as they are done, until one stops the scan (see _Scan._segments)."""
-    while True:
-        try:
-            request = connection.recv()
-        except EOFError:
-            return
-        if isinstance(request, range):
-            shares = [scan.first + share for share in request]
-            connection.send(list(zip(request, float_selections(scan.engine, shares, scan.budget))))
-            continue
-        _, k = request
-        for index in itertools.count(1, 2):
-            start, end = scan.segment_bounds(k, index)
-            if start >= end:
-                break
-            readings = list(scan.segment(start, end))
-            connection.send([(r.k, r.selected, r.spent, r.is_overspent) for r in readings])
-            if readings and scan.stops(readings[-1]):
-                break
+def add1_run(engine: EngineElection, budget: int, first_voter_budget: Fraction, *, exhaustive_stop: bool) -> Run:
+    """The run Add1 keeps (see the module)."""
+    scan = _Scan(engine, budget, first_voter_budget, exhaustive_stop)
+    previous: Reading | None = None  # the first share cannot overspend, so a stop at k == 0 keeps its run
+    for reading in scan.readings():
+        if scan.stops(reading):
+            kept = previous if reading.is_overspent else reading
+            assert kept is not None  # the run at k == 0 spends at most the budget
+            return kept.run if kept.run is not None else scan.run_at(kept.k)
+        previous = reading
+    raise AssertionError("Add1 reads on until a run stops it")

@@ -104,6 +104,23 @@ class EngineElection:
     project_max_utility: list[float]  # the most utility any group gets from each project
 
 
+# Floats choose and exact arithmetic decides (see the module): every float sum of money must stay far inside the
+# float range (about 1.8 * 10**308) with its error bounds, for up to 2**53 voters. Amounts (in the file's smallest
+# unit) below this are counted exactly, and Add1 scans shares of any such size in a few hundred checks per change of
+# outcome (see add1_runs); larger ones are refused.
+AMOUNT_LIMIT = 10**200
+
+
+def check_amounts(budget: int, cost: dict[str, int]) -> None:
+    """Refuse, with a clear message, a budget or cost too large for Equal Shares to count (AMOUNT_LIMIT)."""
+    named = [("the budget", budget), *((f"project {pid!r}'s cost", amount) for pid, amount in cost.items())]
+    for name, amount in named:
+        if amount >= AMOUNT_LIMIT:
+            raise TallyError(
+                f"Equal Shares counts amounts of at most 200 digits, and {name} has {len(str(amount)):,}."
+            )
+
+
 def engine_election(
     ids: list[str],
     cost: dict[str, int],
@@ -1263,30 +1280,53 @@ def add1_runs(
     high_k: int,
     first_voter_budget: Fraction,
     spend_limit: int,
-    within: Bracket | None = None,
-    high_search: _Search | None = None,
+    *,
+    guesses: int = 0,
 ) -> Iterator[tuple[int, Run]]:
     """The runs at shares first_voter_budget + k for low_k < k <= high_k, in order of k, as (k, run).
 
     low is the run at low_k, within spend_limit. The caller stops at the first overspent run yielded.
 
     A range shown to repeat low's decisions (check_range) yields only its last run, which has the same
-    selection as every run before it. Otherwise the range is halved, and each half is checked from the
+    selection as every run before it. Otherwise the range is split in two, and each part is checked from the
     decisions the failed check showed for the whole range: those cost no comparison, and in affine rounds
     not even a price. A failed check of a single step is finished into the run at its end.
+
+    A range is split in the middle, or, while guesses allows, just before the share where its check guesses
+    the outcome turns (see split). A guess that keeps missing (floats cannot place a turn to the share among
+    10**20 shares, nor always tell it from either end) would cut off one share at a time: after that many
+    splits at a guess that found no change, ranges are halved again until one does. So a range of n shares
+    takes at most about (guesses + 1) * log2(n) checks per change of outcome inside it, whatever n.
+
+    The parts still to read wait on a stack (the innermost last), each with the failed check's bracket and
+    search it is checked within: no recursion, however long the range.
     """
-    high, bracket, search = check_range(election, low, first_voter_budget + high_k, within, high_search)
-    if high is not None:
-        yield high_k, high
-        return
-    if high_k == low_k + 1:
-        yield high_k, search.finish(spend_limit)
-        return
-    middle_k = (low_k + high_k) // 2
-    middle = None
-    for k, run in add1_runs(election, low, low_k, middle_k, first_voter_budget, spend_limit, bracket, search):
-        yield k, run
-        middle = run
-    if middle is None or middle.is_overspent:  # the caller stops at an overspent run
-        return
-    yield from add1_runs(election, middle, middle_k, high_k, first_voter_budget, spend_limit, bracket, search)
+    parts: list[tuple[int, Bracket | None, _Search | None]] = [(high_k, None, None)]
+    guessed = 0  # splits at a guess since the last change of outcome or the last split in the middle
+    while parts:
+        end, within, high_search = parts.pop()
+        high, bracket, search = check_range(
+            election, low, first_voter_budget + end, within, high_search, wants_turn=guesses > 0 and end - low_k > 2
+        )
+        if high is None and end - low_k > 1:
+            turn = bracket.turn if guessed < guesses else None
+            guessed = guessed + 1 if turn is not None else 0
+            parts += [(end, bracket, search), (split(low_k, end, turn), bracket, search)]
+            continue
+        run = high if high is not None else search.finish(spend_limit)
+        yield end, run
+        if run.is_overspent:  # the caller stops at an overspent run
+            return
+        if run.selected() != low.selected():
+            guessed = 0
+        low_k, low = end, run
+
+
+def split(low_k: int, high_k: int, turn: float | None) -> int:
+    """Where to split a failed range (low_k, high_k]: just before the share where the outcome is guessed to change
+    (turn, see Bracket), so that the part before it is shown at once and the change is found in a few checks;
+    the middle without a guess."""
+    if turn is None:
+        return (low_k + high_k) // 2
+    first_changed = low_k + math.ceil(turn * (high_k - low_k))
+    return min(max(first_changed - 1, low_k + 1), high_k - 1)
