@@ -561,7 +561,7 @@ HUGE_FILES = {
 # work); those runs go to a child process that is stopped after ADD1_SECONDS.
 HUGE_BUDGETS = {"budget", "budget and costs", "decimals"}
 ADD1_RULES = {"mes-add1", "mes-add1-comparison"}
-ADD1_SECONDS = 10
+ADD1_SECONDS = 60  # a hang guard, not a timing: these finish in under a second
 
 
 def _tally_in_a_child(argv: list[str], seconds: float) -> tuple[int, str, str] | None:
@@ -590,8 +590,7 @@ def test_huge_numbers_give_an_exact_result_or_one_line_never_a_traceback(capsys,
     argv = [str(file), "--rule", rule, "--json"]
     if rule in ADD1_RULES and case in HUGE_BUDGETS:
         result = _tally_in_a_child(argv, ADD1_SECONDS)
-        if result is None:
-            pytest.xfail(f"{rule} did not finish in {ADD1_SECONDS} s on a huge budget: the add1 work of issue 21")
+        assert result is not None, f"{rule} did not finish in {ADD1_SECONDS} s on a huge budget"
         status, out, err = result
     else:
         status, out, err = tally(capsys, *argv)

@@ -26,7 +26,7 @@ among 10**20 shares, and a guess of "at the block's end" would cut off one share
 splits at a guess in a row that find no change, failed blocks are halved until one does (``add1_runs``), so
 each change of outcome costs at most some nine checks per doubling of the block, whatever the budget: two
 projects and six voters with a budget of 10**30 take 500 to 900 checks, under half a second. Amounts of
-more than 200 digits are refused (``equal_shares_engine.AMOUNT_LIMIT``: floats must hold every sum of money).
+more than 200 digits are refused (``model.MONEY_LIMIT``: floats must hold every sum of money).
 
 Some elections change their outcome at almost every share for a while (Wieliczka 2023, most of its 150
 shares), where checks nearly always fail and halving costs about two checks per share. Once a block has

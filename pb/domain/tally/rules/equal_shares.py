@@ -53,7 +53,6 @@ from pb.domain.tally.rules.equal_shares_engine import (
     EngineElection,
     Purchase,
     Run,
-    check_amounts,
     dot,
     engine_election,
     run_equal_shares,
@@ -62,7 +61,6 @@ from pb.domain.tally.tie_breaking import DEFAULT_TIE_BREAK, TieBreak
 
 
 def _engine(election: Election) -> EngineElection:
-    check_amounts(election.instance.budget, election.cost)
     ids = [project.id for project in election.instance.projects]
     return engine_election(
         ids,

@@ -104,23 +104,6 @@ class EngineElection:
     project_max_utility: list[float]  # the most utility any group gets from each project
 
 
-# Floats choose and exact arithmetic decides (see the module): every float sum of money must stay far inside the
-# float range (about 1.8 * 10**308) with its error bounds, for up to 2**53 voters. Amounts (in the file's smallest
-# unit) below this are counted exactly, and Add1 scans shares of any such size in a few hundred checks per change of
-# outcome (see add1_runs); larger ones are refused.
-AMOUNT_LIMIT = 10**200
-
-
-def check_amounts(budget: int, cost: dict[str, int]) -> None:
-    """Refuse, with a clear message, a budget or cost too large for Equal Shares to count (AMOUNT_LIMIT)."""
-    named = [("the budget", budget), *((f"project {pid!r}'s cost", amount) for pid, amount in cost.items())]
-    for name, amount in named:
-        if amount >= AMOUNT_LIMIT:
-            raise TallyError(
-                f"Equal Shares counts amounts of at most 200 digits, and {name} has {len(str(amount)):,}."
-            )
-
-
 def engine_election(
     ids: list[str],
     cost: dict[str, int],
