@@ -139,8 +139,15 @@ class _Report:
     def matches_published(self) -> bool | None:
         return None if self.published is None else set(self.published) == set(self.outcome.selected)
 
-    def mismatch(self) -> list[str]:
-        """How the count comes to differ from the city's selection, and what reproduces it ([] if it does not)."""
+    def mismatch(self) -> list[str] | None:
+        """How the count comes to differ from the city's selection, and what reproduces it ([] if it does not).
+
+        Only under --rule auto, whose question is whether the file's own rule gives the city's selection; None
+        otherwise: a rule the city did not use differs for that reason alone, and looking for another cause would
+        count the file again (a second Add1 scan on a city-wide election).
+        """
+        if self.args.rule != "auto":
+            return None
         if self.published is None:
             return []
         count = self.count
@@ -292,7 +299,7 @@ class _Report:
             lines.append(f"  funded by pb, not by the city: {', '.join(only_pb)}")
         if only_city:
             lines.append(f"  funded by the city, not by pb: {', '.join(only_city)}")
-        lines.extend(f"  {finding}" for finding in self.mismatch())
+        lines.extend(f"  {finding}" for finding in self.mismatch() or [])
         return lines
 
 

@@ -110,6 +110,10 @@ def test_a_tie_the_city_broke_otherwise_is_explained_with_what_reproduces_it(cap
     ]
     assert tally_json(capsys, str(path), "--tie-break", "lexicographic")["mismatch"] == []
     assert tally_json(capsys, str(path))["mismatch"][1] == "--tie-break lexicographic reproduces it."
+    # Another rule than the file's differs for that reason alone: the difference is listed, not looked into.
+    assert tally_json(capsys, str(path), "--rule", "greedy")["mismatch"] is None
+    status, out, _ = tally(capsys, str(path), "--rule", "greedy")
+    assert out.splitlines()[-1] == "  funded by the city, not by pb: b"
 
 
 def test_json_has_the_outcome_and_the_comparison(capsys, city_file):
