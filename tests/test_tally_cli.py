@@ -639,3 +639,26 @@ def test_huge_money_and_thresholds_are_counted_exactly(capsys, tmp_path, case, r
     file = tmp_path / "huge.pb"
     file.write_text(HUGE_FILES[case], encoding="utf-8")
     assert tally_json(capsys, str(file), "--rule", rule)["selected"] == selected
+
+
+# --- the files in ../shared/pabulib: what --rule auto reproduces, and how it explains the one it does not
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "pabulib"
+SHARED_FILES = sorted(SHARED.glob("*.pb"))
+
+
+@pytest.mark.skipif(not SHARED_FILES, reason="needs ../shared/pabulib beside the repository")
+def test_auto_reproduces_every_shared_file_but_budapest_and_explains_budapest(capsys):
+    reproduced, differing = [], {}
+    for path in SHARED_FILES:
+        document = tally_json(capsys, str(path))
+        if document["matches_published"]:
+            reproduced.append(path.stem)
+            assert document["mismatch"] == []
+        elif document["matches_published"] is False:
+            differing[path.stem] = document["mismatch"]
+    assert len(reproduced) == 10, reproduced
+    assert list(differing) == ["Hungary_Budapest_2024"]
+    finding, comment = differing["Hungary_Budapest_2024"]
+    assert finding.startswith("The city did not fund 587 (8,512 votes, costing 50,000,000) though it fitted in the ")
+    assert "no greedy count of these ballots gives the city's selection" in finding
+    assert comment.startswith("The file's comment: #1: Each voter could approve at most 3 projects in each category.")
