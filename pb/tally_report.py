@@ -6,9 +6,8 @@ See pb/tally_cli.py for the command line, and docs/tally.md for what the report 
 import argparse
 import json
 import sys
-from fractions import Fraction
-
 from dataclasses import dataclass
+from fractions import Fraction
 
 from pb.domain.tally import (
     LEXICOGRAPHIC,
@@ -131,7 +130,7 @@ class _Report:
         self.voters = len(election.votes)
         self.published = election.published_selection()
         self.rows = {row["project_id"].strip(): row for row in election.projects}
-        self.exponent = election.money_exponent
+        self.exponent = count.instance.money_exponent
         # Rules record "score: points" when they counted points (cumulative, scoring, ordinal ballots).
         self.score = "points" if outcome.parameters.get("score") == "points" else "votes"
 
